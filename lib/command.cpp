@@ -1,0 +1,354 @@
+#include <cstring>
+
+#include "command_impl.hpp"
+#include "errors.hpp"
+
+namespace vkgrad {
+namespace detail {
+
+namespace {
+constexpr uint32_t kSetsPerPool = 256;
+constexpr uint32_t kDescriptorsPerPool = 256 * 8;
+constexpr uint32_t kQueriesPerPool = 256;
+constexpr uint8_t kRead = 1, kWritten = 2;
+
+using Stage = vk::PipelineStageFlagBits;
+using AccessBit = vk::AccessFlagBits;
+
+vk::AccessFlags read_access(vk::PipelineStageFlags stages) {
+  vk::AccessFlags a;
+  if (stages & Stage::eComputeShader) a |= AccessBit::eShaderRead;
+  if (stages & Stage::eTransfer) a |= AccessBit::eTransferRead;
+  return a;
+}
+vk::AccessFlags write_access(vk::PipelineStageFlags stages) {
+  vk::AccessFlags a;
+  if (stages & Stage::eComputeShader) a |= AccessBit::eShaderWrite;
+  if (stages & Stage::eTransfer) a |= AccessBit::eTransferWrite;
+  return a;
+}
+}  // namespace
+
+std::optional<BarrierTracker::Barrier> BarrierTracker::before(std::span<const Use> uses, vk::PipelineStageFlags stage) {
+  bool hazard = false;
+  bool after_write = false;
+  for (const Use& u : uses) {
+    auto it = state_.find(u.buffer);
+    if (it == state_.end()) continue;
+    const bool reads = uint8_t(u.access) & uint8_t(Access::read);
+    const bool writes = uint8_t(u.access) & uint8_t(Access::write);
+    if ((it->second & kWritten) && (reads || writes)) hazard = after_write = true;  // RAW, WAW
+    if ((it->second & kRead) && writes) hazard = true;                               // WAR
+  }
+  if (!hazard) return std::nullopt;
+  Barrier b;
+  b.src_stages = read_stages_ | write_stages_;
+  b.dst_stages = stage;
+  // A write-after-read needs only an execution dependency; anything after a write also needs the
+  // written data made available and visible.
+  if (after_write) {
+    b.src_access = write_access(write_stages_);
+    b.dst_access = read_access(stage) | write_access(stage);
+  }
+  return b;
+}
+
+void BarrierTracker::record(std::span<const Use> uses, vk::PipelineStageFlags stage) {
+  for (const Use& u : uses) {
+    uint8_t& s = state_[u.buffer];
+    if (uint8_t(u.access) & uint8_t(Access::read)) {
+      s |= kRead;
+      read_stages_ |= stage;
+    }
+    if (uint8_t(u.access) & uint8_t(Access::write)) {
+      s |= kWritten;
+      write_stages_ |= stage;
+    }
+  }
+}
+
+void BarrierTracker::reset() {
+  state_.clear();
+  read_stages_ = {};
+  write_stages_ = {};
+}
+
+CommandListImpl::CommandListImpl(std::shared_ptr<ContextImpl> context, CommandListOptions opts)
+    : ctx(std::move(context)), options(opts) {
+  ctx->check_usable();
+  if (options.timestamps && !ctx->info.timestamps) {
+    throw UnsupportedError("vkgrad: timestamps were requested but " + ctx->info.name +
+                           "'s compute queue has no timestamp support; record without CommandListOptions::timestamps.");
+  }
+  pool = vk_call("creating a command pool", [&] {
+    return ctx->device.createCommandPool(
+        vk::CommandPoolCreateInfo(vk::CommandPoolCreateFlagBits::eResetCommandBuffer, ctx->queue_family));
+  });
+  buffers = vk::raii::CommandBuffers(ctx->device,
+                                     vk::CommandBufferAllocateInfo(*pool, vk::CommandBufferLevel::ePrimary, 1));
+  fence = ctx->device.createFence({});
+  begin();
+}
+
+CommandListImpl::~CommandListImpl() {
+  if (state == State::pending) {
+    try {
+      ctx->wait(*fence);
+    } catch (...) {
+      // Device lost: nothing left to wait for.
+    }
+  }
+}
+
+void CommandListImpl::begin() {
+  cb().begin(vk::CommandBufferBeginInfo());
+  // Order this list after everything submitted before it (earlier lists, uploads, earlier replays
+  // of this very list).
+  const vk::MemoryBarrier barrier(AccessBit::eShaderWrite | AccessBit::eTransferWrite,
+                                  AccessBit::eShaderRead | AccessBit::eShaderWrite | AccessBit::eTransferRead |
+                                      AccessBit::eTransferWrite);
+  cb().pipelineBarrier(Stage::eComputeShader | Stage::eTransfer, Stage::eComputeShader | Stage::eTransfer, {},
+                       barrier, {}, {});
+  state = State::recording;
+}
+
+void CommandListImpl::end() {
+  // Make every write visible to the host (downloads read mapped memory after the fence).
+  const vk::MemoryBarrier barrier(AccessBit::eShaderWrite | AccessBit::eTransferWrite, AccessBit::eHostRead);
+  cb().pipelineBarrier(Stage::eComputeShader | Stage::eTransfer, Stage::eHost, {}, barrier, {}, {});
+  cb().end();
+  state = State::executable;
+}
+
+void CommandListImpl::require_recording(std::string_view what) const {
+  if (state != State::recording) {
+    throw InvalidArgument("vkgrad: cannot record " + std::string(what) +
+                          ": the command list was already submitted (recording ends at the first submit). "
+                          "Call reset() to record a new sequence, or use another CommandList.");
+  }
+}
+
+void CommandListImpl::check_tensor(const Tensor& t, std::string_view op, std::string_view role) const {
+  if (t.empty()) {
+    throw InvalidArgument("vkgrad: " + std::string(op) + ": tensor '" + std::string(role) +
+                          "' is empty (default-constructed or moved from)");
+  }
+  if (t.buffer().context.get() != ctx.get()) {
+    throw InvalidArgument("vkgrad: " + std::string(op) + ": tensor '" + std::string(role) +
+                          "' belongs to another Context than the command list; create it on the same Context");
+  }
+}
+
+void CommandListImpl::barrier_before(std::span<const BarrierTracker::Use> uses, vk::PipelineStageFlags stage) {
+  if (auto b = tracker_.before(uses, stage)) {
+    const vk::MemoryBarrier mb(b->src_access, b->dst_access);
+    cb().pipelineBarrier(b->src_stages, b->dst_stages, {}, mb, {}, {});
+    ++barriers;
+    tracker_.reset();
+  }
+  tracker_.record(uses, stage);
+}
+
+void CommandListImpl::retain(std::initializer_list<BufferUse> uses) {
+  for (const auto& u : uses) retained_.push_back(u.tensor->shared_buffer());
+}
+
+vk::DescriptorSet CommandListImpl::allocate_set(const Pipeline& p) {
+  if (sets_left_ == 0 || descriptors_left_ < p.bindings) {
+    const vk::DescriptorPoolSize size(vk::DescriptorType::eStorageBuffer, kDescriptorsPerPool);
+    descriptor_pools_.push_back(vk_call("creating a descriptor pool", [&] {
+      return ctx->device.createDescriptorPool(vk::DescriptorPoolCreateInfo({}, kSetsPerPool, size));
+    }));
+    sets_left_ = kSetsPerPool;
+    descriptors_left_ = kDescriptorsPerPool;
+  }
+  --sets_left_;
+  descriptors_left_ -= p.bindings;
+  VkDescriptorSet set;
+  const VkDescriptorSetLayout layout = *p.set_layout;
+  const VkDescriptorSetAllocateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO, nullptr,
+                                         *descriptor_pools_.back(), 1, &layout};
+  const auto r = static_cast<vk::Result>(
+      ctx->device.getDispatcher()->vkAllocateDescriptorSets(static_cast<VkDevice>(*ctx->device), &info, &set));
+  if (r != vk::Result::eSuccess) throw_vulkan_error(r, "allocating a descriptor set");
+  return set;
+}
+
+void CommandListImpl::timestamp_begin(std::string_view label) {
+  if (!options.timestamps) return;
+  if (query_pools_.empty() || queries_used_ + 2 > kQueriesPerPool) {
+    query_pools_.push_back(ctx->device.createQueryPool(
+        vk::QueryPoolCreateInfo({}, vk::QueryType::eTimestamp, kQueriesPerPool)));
+    cb().resetQueryPool(*query_pools_.back(), 0, kQueriesPerPool);
+    queries_used_ = 0;
+  }
+  cb().writeTimestamp(Stage::eTopOfPipe, *query_pools_.back(), queries_used_++);
+  labels_.emplace_back(label);
+}
+
+void CommandListImpl::timestamp_end() {
+  if (!options.timestamps) return;
+  cb().writeTimestamp(Stage::eBottomOfPipe, *query_pools_.back(), queries_used_++);
+}
+
+void CommandListImpl::dispatch(const Kernel& kernel, std::initializer_list<BufferUse> uses, const void* push,
+                               uint32_t push_bytes, std::array<uint32_t, 3> groups, std::string_view label) {
+  require_recording(label);
+  const DeviceInfo& dev = ctx->info;
+  for (int i = 0; i < 3; ++i) {
+    if (groups[i] == 0 || groups[i] > dev.max_workgroup_count[i]) {
+      throw UnsupportedError("vkgrad: " + std::string(label) + ": " + std::to_string(groups[i]) +
+                             " workgroups in dimension " + std::to_string(i) + " exceeds " + dev.name +
+                             "'s limit of " + std::to_string(dev.max_workgroup_count[i]));
+    }
+  }
+  if (push_bytes != kernel.push_constant_bytes || uses.size() != kernel.bindings) {
+    throw Error("vkgrad: internal error: " + std::string(label) + " dispatched with a mismatching layout");
+  }
+  const Pipeline& p = ctx->pipelines->get(kernel);
+  const vk::DescriptorSet set = allocate_set(p);
+  std::vector<vk::DescriptorBufferInfo> infos;
+  std::vector<BarrierTracker::Use> tracked;
+  infos.reserve(uses.size());
+  for (const auto& u : uses) {
+    const Buffer& b = u.tensor->buffer();
+    infos.emplace_back(*b.buffer, 0, VK_WHOLE_SIZE);
+    tracked.push_back({*b.buffer, u.access});
+  }
+  std::vector<vk::WriteDescriptorSet> writes;
+  for (uint32_t i = 0; i < infos.size(); ++i) {
+    writes.emplace_back(set, i, 0, 1, vk::DescriptorType::eStorageBuffer, nullptr, &infos[i]);
+  }
+  ctx->device.updateDescriptorSets(writes, {});
+
+  barrier_before(tracked, Stage::eComputeShader);
+  timestamp_begin(label);
+  cb().bindPipeline(vk::PipelineBindPoint::eCompute, *p.pipeline);
+  cb().bindDescriptorSets(vk::PipelineBindPoint::eCompute, *p.layout, 0, set, {});
+  if (push_bytes > 0) {
+    cb().pushConstants<uint8_t>(*p.layout, vk::ShaderStageFlagBits::eCompute, 0,
+                                vk::ArrayProxy<const uint8_t>(push_bytes, static_cast<const uint8_t*>(push)));
+  }
+  cb().dispatch(groups[0], groups[1], groups[2]);
+  timestamp_end();
+  retain(uses);
+  ++dispatches;
+}
+
+void CommandListImpl::transfer(std::initializer_list<BufferUse> uses, std::string_view label,
+                               const std::function<void(vk::raii::CommandBuffer&)>& record) {
+  require_recording(label);
+  std::vector<BarrierTracker::Use> tracked;
+  for (const auto& u : uses) tracked.push_back({*u.tensor->buffer().buffer, u.access});
+  barrier_before(tracked, Stage::eTransfer);
+  timestamp_begin(label);
+  record(cb());
+  timestamp_end();
+  retain(uses);
+  ++dispatches;
+}
+
+void CommandListImpl::submit() {
+  if (state == State::recording) end();
+  if (state == State::pending) wait();
+  ctx->device.resetFences(*fence);
+  ctx->submit(*cb(), *fence);
+  state = State::pending;
+  timings_fresh_ = false;
+}
+
+void CommandListImpl::wait() {
+  if (state != State::pending) return;
+  ctx->wait(*fence);
+  state = State::executable;
+}
+
+void CommandListImpl::reset() {
+  wait();
+  buffers[0].reset();
+  retained_.clear();
+  descriptor_pools_.clear();
+  sets_left_ = descriptors_left_ = 0;
+  query_pools_.clear();
+  queries_used_ = 0;
+  labels_.clear();
+  timings_.clear();
+  tracker_.reset();
+  dispatches = barriers = 0;
+  begin();
+}
+
+const std::vector<DispatchTiming>& CommandListImpl::timings() {
+  if (!options.timestamps) {
+    throw InvalidArgument("vkgrad: timings() needs a CommandList created with CommandListOptions::timestamps");
+  }
+  if (state != State::executable) {
+    throw InvalidArgument("vkgrad: timings() are available after a submission has completed (call wait() first)");
+  }
+  if (!timings_fresh_) collect_timings();
+  return timings_;
+}
+
+void CommandListImpl::collect_timings() {
+  timings_.clear();
+  std::vector<uint64_t> ticks;
+  for (std::size_t i = 0; i < query_pools_.size(); ++i) {
+    const uint32_t count = i + 1 == query_pools_.size() ? queries_used_ : kQueriesPerPool;
+    auto [r, values] = query_pools_[i].getResults<uint64_t>(0, count, count * sizeof(uint64_t), sizeof(uint64_t),
+                                                            vk::QueryResultFlagBits::e64 | vk::QueryResultFlagBits::eWait);
+    if (r != vk::Result::eSuccess) throw_vulkan_error(r, "reading timestamps");
+    ticks.insert(ticks.end(), values.begin(), values.end());
+  }
+  const double ns_per_tick = ctx->info.timestamp_period_ns;
+  for (std::size_t d = 0; d < labels_.size(); ++d) {
+    const uint64_t t0 = ticks[2 * d], t1 = ticks[2 * d + 1];
+    timings_.push_back({labels_[d], t1 >= t0 ? double(t1 - t0) * ns_per_tick * 1e-6 : 0.0});
+  }
+  timings_fresh_ = true;
+}
+
+}  // namespace detail
+
+CommandList::CommandList(Context& context, CommandListOptions options)
+    : impl_(std::make_unique<detail::CommandListImpl>(context.shared_impl(), options)) {}
+CommandList::~CommandList() = default;
+CommandList::CommandList(CommandList&&) noexcept = default;
+CommandList& CommandList::operator=(CommandList&&) noexcept = default;
+
+void CommandList::submit() { impl_->submit(); }
+void CommandList::wait() { impl_->wait(); }
+void CommandList::run() {
+  impl_->submit();
+  impl_->wait();
+}
+bool CommandList::recording() const { return impl_->state == detail::CommandListImpl::State::recording; }
+bool CommandList::pending() const { return impl_->state == detail::CommandListImpl::State::pending; }
+void CommandList::reset() { impl_->reset(); }
+std::size_t CommandList::dispatch_count() const { return impl_->dispatches; }
+std::size_t CommandList::barrier_count() const { return impl_->barriers; }
+std::vector<DispatchTiming> CommandList::timings() const { return impl_->timings(); }
+
+void CommandList::fill(Tensor& tensor, float value) {
+  impl_->check_tensor(tensor, "fill", "tensor");
+  const uint32_t pattern = detail::fill_pattern(tensor.dtype(), value);
+  const vk::Buffer buffer = *tensor.buffer().buffer;
+  impl_->transfer({{&tensor, detail::Access::write}}, "fill",
+                  [&](vk::raii::CommandBuffer& cb) { cb.fillBuffer(buffer, 0, VK_WHOLE_SIZE, pattern); });
+}
+
+void CommandList::copy(const Tensor& src, Tensor& dst) {
+  impl_->check_tensor(src, "copy", "src");
+  impl_->check_tensor(dst, "copy", "dst");
+  if (&src.buffer() == &dst.buffer()) throw InvalidArgument("vkgrad: copy: src and dst are the same tensor");
+  if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
+    throw InvalidArgument("vkgrad: copy: src " + src.shape().to_string() + " " + to_string(src.dtype()) + " and dst " +
+                          dst.shape().to_string() + " " + to_string(dst.dtype()) +
+                          " differ in dtype or element count");
+  }
+  const vk::Buffer s = *src.buffer().buffer, d = *dst.buffer().buffer;
+  const vk::BufferCopy region(0, 0, src.size_bytes());
+  impl_->transfer({{&src, detail::Access::read}, {&dst, detail::Access::write}}, "copy",
+                  [&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(s, d, region); });
+}
+
+}  // namespace vkgrad

@@ -1,0 +1,465 @@
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+#include "context_impl.hpp"
+#include "errors.hpp"
+
+namespace vkgrad {
+
+const char* to_string(DeviceType type) {
+  switch (type) {
+    case DeviceType::discrete_gpu: return "discrete GPU";
+    case DeviceType::integrated_gpu: return "integrated GPU";
+    case DeviceType::virtual_gpu: return "virtual GPU";
+    case DeviceType::cpu: return "CPU";
+    default: return "other";
+  }
+}
+
+namespace detail {
+namespace {
+
+const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+bool env_flag(const char* name, bool fallback) {
+  const std::string v = env(name);
+  if (v.empty()) return fallback;
+  return !(v == "0" || v == "false" || v == "off" || v == "no");
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+vk::raii::Context open_loader() {
+  try {
+    return vk::raii::Context();
+  } catch (const std::exception& e) {
+    throw SetupError(std::string("vkgrad: cannot load the Vulkan loader (libvulkan.so.1): ") + e.what() +
+                     ". Install it (Debian/Ubuntu: apt-get install libvulkan1 mesa-vulkan-drivers).");
+  }
+}
+
+bool has_instance_extension(const vk::raii::Context& loader, const char* name) {
+  for (const auto& e : loader.enumerateInstanceExtensionProperties()) {
+    if (std::strcmp(e.extensionName, name) == 0) return true;
+  }
+  return false;
+}
+
+VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                              VkDebugUtilsMessageTypeFlagsEXT,
+                                              const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
+  std::string message = severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "validation error: "
+                                                                                  : "validation warning: ";
+  if (data && data->pMessageIdName) message += std::string("[") + data->pMessageIdName + "] ";
+  if (data && data->pMessage) message += data->pMessage;
+  static_cast<ContextImpl*>(user)->on_validation_message(std::move(message));
+  return VK_FALSE;
+}
+
+struct InstanceSetup {
+  vk::raii::Instance instance{nullptr};
+  bool portability = false;
+};
+
+InstanceSetup create_instance(const vk::raii::Context& loader, bool validation, ContextImpl* messages_to) {
+  const uint32_t loader_version = loader.enumerateInstanceVersion();
+  if (loader_version < VK_API_VERSION_1_1) {
+    throw SetupError("vkgrad: the Vulkan loader supports only Vulkan " +
+                     std::to_string(VK_API_VERSION_MAJOR(loader_version)) + "." +
+                     std::to_string(VK_API_VERSION_MINOR(loader_version)) +
+                     "; vkgrad needs 1.1 or newer. Update libvulkan1.");
+  }
+  std::vector<const char*> extensions;
+  std::vector<const char*> layers;
+  InstanceSetup setup;
+  setup.portability = has_instance_extension(loader, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
+  if (setup.portability) extensions.push_back(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
+
+  const vk::DebugUtilsMessengerCreateInfoEXT messenger_info(
+      {},
+      vk::DebugUtilsMessageSeverityFlagBitsEXT::eWarning | vk::DebugUtilsMessageSeverityFlagBitsEXT::eError,
+      vk::DebugUtilsMessageTypeFlagBitsEXT::eGeneral | vk::DebugUtilsMessageTypeFlagBitsEXT::eValidation,
+      &debug_callback, messages_to);
+  const vk::ValidationFeatureEnableEXT enables[] = {vk::ValidationFeatureEnableEXT::eSynchronizationValidation};
+  vk::ValidationFeaturesEXT features(enables, {});
+  features.pNext = &messenger_info;
+
+  if (validation) {
+    bool found = false;
+    for (const auto& l : loader.enumerateInstanceLayerProperties()) {
+      if (std::strcmp(l.layerName, kValidationLayer) == 0) found = true;
+    }
+    if (!found) {
+      throw SetupError("vkgrad: validation was requested (VKGRAD_VALIDATION=1 or ContextOptions::validation) but "
+                       "the Khronos validation layer is not installed. Install it (Debian/Ubuntu: apt-get install "
+                       "vulkan-validationlayers) or turn validation off.");
+    }
+    layers.push_back(kValidationLayer);
+    extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+  }
+
+  const vk::ApplicationInfo app("vkgrad", VK_MAKE_API_VERSION(0, 0, 1, 0), "vkgrad", VK_MAKE_API_VERSION(0, 0, 1, 0),
+                                std::min<uint32_t>(loader_version, VK_API_VERSION_1_3));
+  vk::InstanceCreateInfo info(
+      setup.portability ? vk::InstanceCreateFlagBits::eEnumeratePortabilityKHR : vk::InstanceCreateFlags{}, &app,
+      layers, extensions);
+  if (validation) info.pNext = &features;
+  setup.instance = vk_call("creating the Vulkan instance", [&] { return vk::raii::Instance(loader, info); });
+  return setup;
+}
+
+bool has_device_extension(const vk::raii::PhysicalDevice& pd, const char* name) {
+  for (const auto& e : pd.enumerateDeviceExtensionProperties()) {
+    if (std::strcmp(e.extensionName, name) == 0) return true;
+  }
+  return false;
+}
+
+// The compute queue family vkgrad uses: one with timestamps if possible.
+std::optional<uint32_t> compute_family(const vk::raii::PhysicalDevice& pd) {
+  std::optional<uint32_t> any;
+  const auto families = pd.getQueueFamilyProperties();
+  for (uint32_t i = 0; i < families.size(); ++i) {
+    if (!(families[i].queueFlags & vk::QueueFlagBits::eCompute)) continue;
+    if (families[i].timestampValidBits > 0) return i;
+    if (!any) any = i;
+  }
+  return any;
+}
+
+DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
+  DeviceInfo d;
+  d.index = index;
+  const auto props = pd.getProperties();
+  d.name = props.deviceName.data();
+  switch (props.deviceType) {
+    case vk::PhysicalDeviceType::eDiscreteGpu: d.type = DeviceType::discrete_gpu; break;
+    case vk::PhysicalDeviceType::eIntegratedGpu: d.type = DeviceType::integrated_gpu; break;
+    case vk::PhysicalDeviceType::eVirtualGpu: d.type = DeviceType::virtual_gpu; break;
+    case vk::PhysicalDeviceType::eCpu: d.type = DeviceType::cpu; break;
+    default: d.type = DeviceType::other; break;
+  }
+  d.vendor_id = props.vendorID;
+  d.device_id = props.deviceID;
+  d.api_version = props.apiVersion;
+  d.driver_version = props.driverVersion;
+  const auto& lim = props.limits;
+  d.max_shared_memory = lim.maxComputeSharedMemorySize;
+  d.max_storage_buffer_range = lim.maxStorageBufferRange;
+  for (int i = 0; i < 3; ++i) {
+    d.max_workgroup_count[i] = lim.maxComputeWorkGroupCount[i];
+    d.max_workgroup_size[i] = lim.maxComputeWorkGroupSize[i];
+  }
+  d.max_workgroup_invocations = lim.maxComputeWorkGroupInvocations;
+  d.max_push_constants = lim.maxPushConstantsSize;
+  d.timestamp_period_ns = lim.timestampPeriod;
+
+  if (props.apiVersion >= VK_API_VERSION_1_1) {
+    const bool driver_props = props.apiVersion >= VK_API_VERSION_1_2 ||
+                              has_device_extension(pd, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
+    vk::PhysicalDeviceProperties2 p2;
+    vk::PhysicalDeviceSubgroupProperties subgroup;
+    vk::PhysicalDeviceDriverProperties driver;
+    p2.pNext = &subgroup;
+    if (driver_props) subgroup.pNext = &driver;
+    pd.getDispatcher()->vkGetPhysicalDeviceProperties2(static_cast<VkPhysicalDevice>(*pd),
+                                                       reinterpret_cast<VkPhysicalDeviceProperties2*>(&p2));
+    d.subgroup_size = subgroup.subgroupSize;
+    d.subgroup_arithmetic = (subgroup.supportedStages & vk::ShaderStageFlagBits::eCompute) &&
+                            (subgroup.supportedOperations & vk::SubgroupFeatureFlagBits::eArithmetic);
+    if (driver_props) {
+      d.driver_name = driver.driverName.data();
+      d.driver_info = driver.driverInfo.data();
+    }
+  }
+
+  const auto mem = pd.getMemoryProperties();
+  bool host_visible_device_local = false;
+  for (uint32_t i = 0; i < mem.memoryHeapCount; ++i) {
+    if (mem.memoryHeaps[i].flags & vk::MemoryHeapFlagBits::eDeviceLocal) {
+      d.device_local_bytes = std::max<uint64_t>(d.device_local_bytes, mem.memoryHeaps[i].size);
+    }
+  }
+  for (uint32_t i = 0; i < mem.memoryTypeCount; ++i) {
+    using F = vk::MemoryPropertyFlagBits;
+    const auto f = mem.memoryTypes[i].propertyFlags;
+    if ((f & F::eDeviceLocal) && (f & F::eHostVisible) && (f & F::eHostCoherent)) host_visible_device_local = true;
+  }
+  // Discrete GPUs may expose a small host-visible device-local window (ReBAR); treat only integrated
+  // and CPU devices as unified, where all device memory is system memory.
+  d.unified_memory = host_visible_device_local &&
+                     (d.type == DeviceType::integrated_gpu || d.type == DeviceType::cpu);
+
+  const auto family = compute_family(pd);
+  if (family) d.timestamps = pd.getQueueFamilyProperties()[*family].timestampValidBits > 0 && lim.timestampPeriod > 0;
+  if (props.apiVersion < VK_API_VERSION_1_1) {
+    d.unusable_reason = "supports only Vulkan " + std::to_string(VK_API_VERSION_MAJOR(props.apiVersion)) + "." +
+                        std::to_string(VK_API_VERSION_MINOR(props.apiVersion)) + " (vkgrad needs 1.1)";
+  } else if (!family) {
+    d.unusable_reason = "has no compute queue";
+  } else {
+    d.usable = true;
+  }
+  return d;
+}
+
+int type_rank(DeviceType t) {
+  switch (t) {
+    case DeviceType::discrete_gpu: return 4;
+    case DeviceType::integrated_gpu: return 3;
+    case DeviceType::virtual_gpu: return 2;
+    case DeviceType::cpu: return 1;
+    default: return 0;
+  }
+}
+
+std::string describe_list(const std::vector<DeviceInfo>& devices) {
+  std::ostringstream s;
+  for (const auto& d : devices) {
+    s << "\n  " << d.index << ": " << d.name << " (" << to_string(d.type) << ")";
+    if (!d.usable) s << " — unusable: " << d.unusable_reason;
+  }
+  return s.str();
+}
+
+uint32_t select_device(const std::vector<DeviceInfo>& devices, const std::string& request) {
+  if (devices.empty()) {
+    throw SetupError("vkgrad: no Vulkan device found. Install a Vulkan driver (for a CPU device: apt-get install "
+                     "mesa-vulkan-drivers), or check VK_ICD_FILENAMES / VK_DRIVER_FILES.");
+  }
+  if (!request.empty()) {
+    const bool numeric = std::all_of(request.begin(), request.end(), [](unsigned char c) { return std::isdigit(c); });
+    for (const auto& d : devices) {
+      const bool match = numeric ? std::to_string(d.index) == request
+                                 : lower(d.name).find(lower(request)) != std::string::npos;
+      if (!match) continue;
+      if (!d.usable) {
+        throw SetupError("vkgrad: device '" + request + "' (" + d.name + ") " + d.unusable_reason +
+                         ". Devices:" + describe_list(devices));
+      }
+      return d.index;
+    }
+    throw SetupError("vkgrad: no Vulkan device matches '" + request +
+                     "' (VKGRAD_DEVICE or ContextOptions::device: an index or part of the name). Devices:" +
+                     describe_list(devices));
+  }
+  const DeviceInfo* best = nullptr;
+  for (const auto& d : devices) {
+    if (d.usable && (!best || type_rank(d.type) > type_rank(best->type))) best = &d;
+  }
+  if (!best) throw SetupError("vkgrad: no usable Vulkan device. Devices:" + describe_list(devices));
+  return best->index;
+}
+
+std::filesystem::path cache_directory(const ContextOptions& options) {
+  if (!options.cache_dir.empty()) return options.cache_dir;
+  if (auto d = env("VKGRAD_CACHE_DIR"); !d.empty()) return d;
+  if (auto d = env("XDG_CACHE_HOME"); !d.empty()) return std::filesystem::path(d) / "vkgrad";
+  if (auto d = env("HOME"); !d.empty()) return std::filesystem::path(d) / ".cache" / "vkgrad";
+  return {};
+}
+
+}  // namespace
+
+ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) {
+  validation = options.validation.value_or(env_flag("VKGRAD_VALIDATION", false));
+  message_callback = options.on_validation_message;
+  auto setup = create_instance(loader, validation, this);
+  instance = std::move(setup.instance);
+  if (validation) {
+    messenger = vk_call("creating the validation messenger", [&] {
+      return instance.createDebugUtilsMessengerEXT(vk::DebugUtilsMessengerCreateInfoEXT(
+          {}, vk::DebugUtilsMessageSeverityFlagBitsEXT::eWarning | vk::DebugUtilsMessageSeverityFlagBitsEXT::eError,
+          vk::DebugUtilsMessageTypeFlagBitsEXT::eGeneral | vk::DebugUtilsMessageTypeFlagBitsEXT::eValidation,
+          &debug_callback, this));
+    });
+  }
+
+  vk::raii::PhysicalDevices physical_devices(instance);
+  std::vector<DeviceInfo> infos;
+  for (uint32_t i = 0; i < physical_devices.size(); ++i) infos.push_back(describe(physical_devices[i], i));
+  const std::string request = options.device.empty() ? env("VKGRAD_DEVICE") : options.device;
+  const uint32_t chosen = select_device(infos, request);
+  physical = std::move(physical_devices[chosen]);
+  info = infos[chosen];
+  queue_family = *compute_family(physical);
+
+  std::vector<const char*> device_extensions;
+  if (has_device_extension(physical, "VK_KHR_portability_subset")) device_extensions.push_back("VK_KHR_portability_subset");
+  const float priority = 1.0f;
+  vk::DeviceQueueCreateInfo queue_info({}, queue_family, 1, &priority);
+  device = vk_call("creating the Vulkan device on " + info.name, [&] {
+    return vk::raii::Device(physical, vk::DeviceCreateInfo({}, queue_info, {}, device_extensions));
+  });
+  queue = device.getQueue(queue_family, 0);
+
+  allocator = std::make_unique<MemoryAllocator>(device, physical, info.unified_memory);
+  std::filesystem::path cache_file;
+  if (options.pipeline_cache.value_or(env_flag("VKGRAD_PIPELINE_CACHE", true))) {
+    const auto dir = cache_directory(options);
+    if (!dir.empty()) {
+      char name[96];
+      std::snprintf(name, sizeof name, "pipelines-%04x-%04x-%08x.bin", info.vendor_id, info.device_id,
+                    info.driver_version);
+      cache_file = dir / name;
+    }
+  }
+  pipelines = std::make_unique<PipelineCache>(*this, cache_file);
+  transfer_pool = device.createCommandPool(
+      vk::CommandPoolCreateInfo(vk::CommandPoolCreateFlagBits::eResetCommandBuffer |
+                                    vk::CommandPoolCreateFlagBits::eTransient,
+                                queue_family));
+  transfer_fence = device.createFence({});
+}
+
+ContextImpl::~ContextImpl() {
+  if (!lost) {
+    try {
+      std::lock_guard lock(queue_mutex);
+      queue.waitIdle();
+    } catch (...) {
+      // Nothing sensible to do in a destructor; the handles are destroyed regardless.
+    }
+    pipelines->save();
+  }
+  staging_buffer.reset();
+}
+
+void ContextImpl::check_usable() const {
+  if (lost) {
+    throw DeviceLostError("vkgrad: the device (" + info.name +
+                              ") was lost earlier; this context is unusable. Create a new vkgrad::Context.",
+                          static_cast<int>(vk::Result::eErrorDeviceLost));
+  }
+}
+
+void ContextImpl::submit(vk::CommandBuffer cb, vk::Fence fence) {
+  check_usable();
+  vk::SubmitInfo submit_info({}, {}, cb);
+  try {
+    std::lock_guard lock(queue_mutex);
+    queue.submit(submit_info, fence);
+  } catch (const vk::SystemError& e) {
+    if (e.code().value() == static_cast<int>(vk::Result::eErrorDeviceLost)) lost = true;
+    throw_vulkan_error(static_cast<vk::Result>(e.code().value()), "submitting work to " + info.name, e.what());
+  }
+}
+
+void ContextImpl::wait(vk::Fence fence) {
+  check_usable();
+  const auto result = static_cast<vk::Result>(device.getDispatcher()->vkWaitForFences(
+      static_cast<VkDevice>(*device), 1, reinterpret_cast<const VkFence*>(&fence), VK_TRUE, UINT64_MAX));
+  if (result == vk::Result::eSuccess) return;
+  if (result == vk::Result::eErrorDeviceLost) lost = true;
+  throw_vulkan_error(result, "waiting for " + info.name);
+}
+
+void ContextImpl::wait_queue_idle() {
+  check_usable();
+  try {
+    std::lock_guard lock(queue_mutex);
+    queue.waitIdle();
+  } catch (const vk::SystemError& e) {
+    if (e.code().value() == static_cast<int>(vk::Result::eErrorDeviceLost)) lost = true;
+    throw_vulkan_error(static_cast<vk::Result>(e.code().value()), "waiting for " + info.name, e.what());
+  }
+}
+
+void ContextImpl::run_once(const std::function<void(vk::raii::CommandBuffer&)>& record) {
+  // Caller holds transfer_mutex.
+  check_usable();
+  vk::raii::CommandBuffers cbs(device, vk::CommandBufferAllocateInfo(*transfer_pool, vk::CommandBufferLevel::ePrimary, 1));
+  vk::raii::CommandBuffer& cb = cbs[0];
+  cb.begin(vk::CommandBufferBeginInfo(vk::CommandBufferUsageFlagBits::eOneTimeSubmit));
+  // Order against earlier submissions and make the results visible to the host.
+  const vk::MemoryBarrier before(vk::AccessFlagBits::eMemoryWrite, vk::AccessFlagBits::eMemoryRead | vk::AccessFlagBits::eMemoryWrite);
+  cb.pipelineBarrier(vk::PipelineStageFlagBits::eAllCommands | vk::PipelineStageFlagBits::eHost,
+                     vk::PipelineStageFlagBits::eAllCommands, {}, before, {}, {});
+  record(cb);
+  const vk::MemoryBarrier after(vk::AccessFlagBits::eMemoryWrite, vk::AccessFlagBits::eHostRead);
+  cb.pipelineBarrier(vk::PipelineStageFlagBits::eAllCommands, vk::PipelineStageFlagBits::eHost, {}, after, {}, {});
+  cb.end();
+  device.resetFences(*transfer_fence);
+  submit(*cb, *transfer_fence);
+  wait(*transfer_fence);
+}
+
+Buffer& ContextImpl::staging(vk::DeviceSize bytes) {
+  if (!staging_buffer || staging_buffer->size < bytes) {
+    staging_buffer.reset();
+    staging_buffer = std::make_shared<Buffer>(self.lock(), bytes, MemoryUsage::staging);
+  }
+  return *staging_buffer;
+}
+
+void ContextImpl::on_validation_message(std::string message) {
+  if (message_callback) {
+    message_callback(message);
+  } else {
+    std::fprintf(stderr, "vkgrad: %s\n", message.c_str());
+  }
+  std::lock_guard lock(messages_mutex);
+  messages.push_back(std::move(message));
+}
+
+uint32_t default_local_size(const DeviceInfo& info) {
+  return std::min<uint32_t>({256, info.max_workgroup_invocations, info.max_workgroup_size[0]});
+}
+
+uint32_t grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local) {
+  // Enough groups to cover n once, capped so a huge tensor loops instead of exceeding the device's
+  // workgroup-count limit; 65535 is the Vulkan minimum for maxComputeWorkGroupCount[0].
+  const uint64_t needed = (n + local - 1) / local;
+  return static_cast<uint32_t>(std::max<uint64_t>(1, std::min<uint64_t>({needed, info.max_workgroup_count[0], 65535})));
+}
+
+}  // namespace detail
+
+std::vector<DeviceInfo> list_devices() {
+  auto loader = detail::open_loader();
+  auto setup = detail::create_instance(loader, false, nullptr);
+  vk::raii::PhysicalDevices physical_devices(setup.instance);
+  std::vector<DeviceInfo> out;
+  for (uint32_t i = 0; i < physical_devices.size(); ++i) out.push_back(detail::describe(physical_devices[i], i));
+  return out;
+}
+
+Context::Context(const ContextOptions& options) : impl_(std::make_shared<detail::ContextImpl>(options)) {
+  impl_->self = impl_;
+}
+Context::~Context() = default;
+Context::Context(Context&&) noexcept = default;
+Context& Context::operator=(Context&&) noexcept = default;
+
+const DeviceInfo& Context::device() const { return impl_->info; }
+bool Context::validation_enabled() const { return impl_->validation; }
+std::vector<std::string> Context::validation_messages() const {
+  std::lock_guard lock(impl_->messages_mutex);
+  return impl_->messages;
+}
+std::size_t Context::validation_message_count() const {
+  std::lock_guard lock(impl_->messages_mutex);
+  return impl_->messages.size();
+}
+void Context::clear_validation_messages() {
+  std::lock_guard lock(impl_->messages_mutex);
+  impl_->messages.clear();
+}
+std::filesystem::path Context::pipeline_cache_path() const { return impl_->pipelines->file(); }
+uint64_t Context::allocated_bytes() const { return impl_->allocator->allocated_bytes(); }
+uint64_t Context::reserved_bytes() const { return impl_->allocator->reserved_bytes(); }
+void Context::wait_idle() { impl_->wait_queue_idle(); }
+
+}  // namespace vkgrad

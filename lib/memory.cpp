@@ -1,0 +1,176 @@
+#include "memory.hpp"
+
+#include <algorithm>
+
+#include "context_impl.hpp"
+#include "errors.hpp"
+
+namespace vkgrad::detail {
+
+namespace {
+constexpr vk::DeviceSize kDefaultBlockSize = 64ull << 20;
+
+vk::DeviceSize align_up(vk::DeviceSize value, vk::DeviceSize alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+}  // namespace
+
+MemoryAllocator::MemoryAllocator(const vk::raii::Device& device, const vk::raii::PhysicalDevice& physical,
+                                 bool unified)
+    : device_(device), props_(physical.getMemoryProperties()), unified_(unified) {
+  // A block is at most 1/8 of the smallest device-local heap, so small devices are not swamped.
+  vk::DeviceSize smallest_heap = ~vk::DeviceSize(0);
+  for (uint32_t i = 0; i < props_.memoryHeapCount; ++i) {
+    if (props_.memoryHeaps[i].flags & vk::MemoryHeapFlagBits::eDeviceLocal) {
+      smallest_heap = std::min(smallest_heap, props_.memoryHeaps[i].size);
+    }
+  }
+  block_size_ = std::clamp<vk::DeviceSize>(smallest_heap / 8, 1ull << 20, kDefaultBlockSize);
+  const uint32_t t = choose_type(~0u, MemoryUsage::device);
+  device_mapped_ = bool(props_.memoryTypes[t].propertyFlags & vk::MemoryPropertyFlagBits::eHostVisible);
+}
+
+MemoryAllocator::~MemoryAllocator() = default;
+
+uint32_t MemoryAllocator::choose_type(uint32_t type_bits, MemoryUsage usage) const {
+  using F = vk::MemoryPropertyFlagBits;
+  std::vector<vk::MemoryPropertyFlags> wanted;
+  if (usage == MemoryUsage::device) {
+    if (unified_) wanted.push_back(F::eDeviceLocal | F::eHostVisible | F::eHostCoherent);
+    wanted.push_back(F::eDeviceLocal);
+    wanted.push_back({});
+  } else {
+    wanted.push_back(F::eHostVisible | F::eHostCoherent | F::eHostCached);
+    wanted.push_back(F::eHostVisible | F::eHostCoherent);
+  }
+  for (const auto& flags : wanted) {
+    for (uint32_t i = 0; i < props_.memoryTypeCount; ++i) {
+      if ((type_bits & (1u << i)) && (props_.memoryTypes[i].propertyFlags & flags) == flags) return i;
+    }
+  }
+  throw UnsupportedError("vkgrad: the device has no memory type suitable for " +
+                         std::string(usage == MemoryUsage::device ? "tensors" : "staging buffers"));
+}
+
+std::size_t MemoryAllocator::new_block(vk::DeviceSize size, uint32_t type_index, bool dedicated) {
+  auto block = std::make_unique<Block>();
+  block->memory = vk_call("allocating " + format_bytes(size) + " of device memory (" +
+                              format_bytes(allocated_) + " held by live tensors)",
+                          [&] { return device_.allocateMemory(vk::MemoryAllocateInfo(size, type_index)); });
+  block->size = size;
+  block->type_index = type_index;
+  block->dedicated = dedicated;
+  block->free_ranges.emplace(0, size);
+  const auto flags = props_.memoryTypes[type_index].propertyFlags;
+  if ((flags & vk::MemoryPropertyFlagBits::eHostVisible) && (flags & vk::MemoryPropertyFlagBits::eHostCoherent)) {
+    block->mapped = static_cast<std::byte*>(
+        vk_call("mapping device memory", [&] { return block->memory.mapMemory(0, VK_WHOLE_SIZE); }));
+  }
+  reserved_ += size;
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    if (!blocks_[i]) {
+      blocks_[i] = std::move(block);
+      return i;
+    }
+  }
+  blocks_.push_back(std::move(block));
+  return blocks_.size() - 1;
+}
+
+Allocation MemoryAllocator::allocate(const vk::MemoryRequirements& req, MemoryUsage usage) {
+  std::lock_guard lock(mutex_);
+  const uint32_t type = choose_type(req.memoryTypeBits, usage);
+  const vk::DeviceSize alignment = std::max<vk::DeviceSize>(req.alignment, 16);
+  const vk::DeviceSize size = align_up(req.size, 16);
+
+  auto carve = [&](std::size_t index) -> std::optional<Allocation> {
+    Block& b = *blocks_[index];
+    for (auto it = b.free_ranges.begin(); it != b.free_ranges.end(); ++it) {
+      const vk::DeviceSize start = it->first, length = it->second;
+      const vk::DeviceSize offset = align_up(start, alignment);
+      if (offset + size > start + length) continue;
+      b.free_ranges.erase(it);
+      if (offset > start) b.free_ranges.emplace(start, offset - start);
+      if (offset + size < start + length) b.free_ranges.emplace(offset + size, start + length - offset - size);
+      b.used += size;
+      allocated_ += size;
+      return Allocation{*b.memory, offset, size, b.mapped ? b.mapped + offset : nullptr, index};
+    }
+    return std::nullopt;
+  };
+
+  if (size <= block_size_ / 2) {
+    for (std::size_t i = 0; i < blocks_.size(); ++i) {
+      if (blocks_[i] && !blocks_[i]->dedicated && blocks_[i]->type_index == type) {
+        if (auto a = carve(i)) return *a;
+      }
+    }
+    return *carve(new_block(block_size_, type, false));
+  }
+  return *carve(new_block(size, type, true));
+}
+
+void MemoryAllocator::free(const Allocation& a) noexcept {
+  if (a.size == 0) return;
+  std::lock_guard lock(mutex_);
+  Block& b = *blocks_.at(a.block);
+  auto [it, inserted] = b.free_ranges.emplace(a.offset, a.size);
+  // Coalesce with the following and the preceding free range.
+  auto next = std::next(it);
+  if (next != b.free_ranges.end() && it->first + it->second == next->first) {
+    it->second += next->second;
+    b.free_ranges.erase(next);
+  }
+  if (it != b.free_ranges.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second == it->first) {
+      prev->second += it->second;
+      b.free_ranges.erase(it);
+    }
+  }
+  b.used -= a.size;
+  allocated_ -= a.size;
+  if (b.used == 0) {
+    // Keep one empty shared block around for reuse; release dedicated and further empty blocks so
+    // memory use follows the live tensors.
+    bool another_empty = false;
+    for (const auto& other : blocks_) {
+      if (other && other.get() != &b && !other->dedicated && other->used == 0 && other->type_index == b.type_index) {
+        another_empty = true;
+      }
+    }
+    if (b.dedicated || another_empty) {
+      reserved_ -= b.size;
+      blocks_[a.block].reset();
+    }
+  }
+}
+
+uint64_t MemoryAllocator::allocated_bytes() const {
+  std::lock_guard lock(mutex_);
+  return allocated_;
+}
+
+uint64_t MemoryAllocator::reserved_bytes() const {
+  std::lock_guard lock(mutex_);
+  return reserved_;
+}
+
+Buffer::Buffer(std::shared_ptr<ContextImpl> ctx, vk::DeviceSize bytes, MemoryUsage usage)
+    : context(std::move(ctx)), size(bytes) {
+  using U = vk::BufferUsageFlagBits;
+  const vk::DeviceSize rounded = align_up(std::max<vk::DeviceSize>(bytes, 4), 4);
+  buffer = vk_call("creating a buffer of " + format_bytes(rounded), [&] {
+    return context->device.createBuffer(
+        vk::BufferCreateInfo({}, rounded, U::eStorageBuffer | U::eTransferSrc | U::eTransferDst));
+  });
+  allocation = context->allocator->allocate(buffer.getMemoryRequirements(), usage);
+  vk_call("binding buffer memory", [&] { buffer.bindMemory(allocation.memory, allocation.offset); });
+}
+
+Buffer::~Buffer() {
+  buffer.clear();  // the VkBuffer goes before its memory range is handed out again
+  context->allocator->free(allocation);
+}
+
+}  // namespace vkgrad::detail

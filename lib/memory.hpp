@@ -1,0 +1,90 @@
+// Device-memory sub-allocation. Tensors are bound to ranges of large blocks instead of owning one
+// vkAllocateMemory each (drivers limit the allocation count and each allocation is slow).
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "vkgrad/tensor.hpp"
+#include "vulkan.hpp"
+
+namespace vkgrad::detail {
+
+struct ContextImpl;
+
+enum class MemoryUsage {
+  device,   ///< tensors: device-local; also host-visible (mapped) on unified-memory devices
+  staging,  ///< host-visible coherent, for uploads and downloads on discrete devices
+};
+
+struct Allocation {
+  vk::DeviceMemory memory;
+  vk::DeviceSize offset = 0;
+  vk::DeviceSize size = 0;
+  std::byte* mapped = nullptr;  ///< host pointer to offset, or null when not host-visible
+  std::size_t block = 0;
+};
+
+class MemoryAllocator {
+ public:
+  MemoryAllocator(const vk::raii::Device& device, const vk::raii::PhysicalDevice& physical, bool unified);
+  ~MemoryAllocator();
+  MemoryAllocator(const MemoryAllocator&) = delete;
+  MemoryAllocator& operator=(const MemoryAllocator&) = delete;
+
+  /// Throws OutOfMemoryError when the device refuses; the allocator stays usable.
+  Allocation allocate(const vk::MemoryRequirements& requirements, MemoryUsage usage);
+  void free(const Allocation& allocation) noexcept;
+
+  uint64_t allocated_bytes() const;
+  uint64_t reserved_bytes() const;
+  /// Whether tensors (MemoryUsage::device) are host-visible and mapped.
+  bool device_memory_mapped() const { return device_mapped_; }
+
+ private:
+  struct Block {
+    vk::raii::DeviceMemory memory{nullptr};
+    vk::DeviceSize size = 0;
+    uint32_t type_index = 0;
+    std::byte* mapped = nullptr;
+    bool dedicated = false;
+    vk::DeviceSize used = 0;
+    std::map<vk::DeviceSize, vk::DeviceSize> free_ranges;  ///< offset -> length, coalesced
+  };
+
+  uint32_t choose_type(uint32_t type_bits, MemoryUsage usage) const;
+  std::size_t new_block(vk::DeviceSize size, uint32_t type_index, bool dedicated);
+
+  const vk::raii::Device& device_;
+  vk::PhysicalDeviceMemoryProperties props_;
+  bool unified_;
+  bool device_mapped_ = false;
+  vk::DeviceSize block_size_;
+  mutable std::mutex mutex_;
+  std::vector<std::unique_ptr<Block>> blocks_;  ///< null entries are released blocks
+  uint64_t allocated_ = 0;
+  uint64_t reserved_ = 0;
+};
+
+/// A VkBuffer bound to a sub-allocated range. Shared between the Tensor that owns it and the command
+/// lists that use it, so it lives until the last of them lets go.
+struct Buffer {
+  Buffer(std::shared_ptr<ContextImpl> context, vk::DeviceSize bytes, MemoryUsage usage);
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  std::shared_ptr<ContextImpl> context;
+  vk::raii::Buffer buffer{nullptr};
+  Allocation allocation;
+  vk::DeviceSize size = 0;  ///< bytes requested (the VkBuffer is rounded up to 4)
+};
+
+/// The 32-bit pattern vkCmdFillBuffer repeats to set every element of a `type` tensor to `value`
+/// (f32 keeps the bit pattern, so NaN payloads survive).
+uint32_t fill_pattern(DType type, float value);
+
+}  // namespace vkgrad::detail

@@ -1,0 +1,59 @@
+#include "harness.hpp"
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <random>
+
+namespace vkgrad::test {
+
+namespace {
+std::unique_ptr<Context>& context_slot() {
+  static std::unique_ptr<Context> ctx;
+  return ctx;
+}
+}  // namespace
+
+Context& context() {
+  auto& slot = context_slot();
+  if (!slot) slot = std::make_unique<Context>();
+  return *slot;
+}
+
+Context* existing_context() { return context_slot().get(); }
+
+void require_no_validation_messages() {
+  auto& ctx = context();
+  const auto messages = ctx.validation_messages();
+  ctx.clear_validation_messages();
+  for (const auto& m : messages) UNSCOPED_INFO(m);
+  REQUIRE(messages.empty());
+}
+
+std::vector<float> uniform(std::size_t n, float lo, float hi, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+Mismatch compare(const std::vector<float>& got, const std::vector<double>& expected, double rtol, double atol) {
+  Mismatch m;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    if (close(got[i], expected[i], rtol, atol)) continue;
+    ++m.count;
+    double excess = std::numeric_limits<double>::infinity();
+    if (std::isfinite(got[i]) && std::isfinite(expected[i])) {
+      excess = std::fabs(got[i] - expected[i]) / (atol + rtol * std::fabs(expected[i]));
+    }
+    if (m.count == 1 || excess > m.worst_excess) {
+      m.worst_excess = excess;
+      m.worst_index = i;
+      m.got = got[i];
+      m.expected = expected[i];
+    }
+  }
+  return m;
+}
+
+}  // namespace vkgrad::test

@@ -1,0 +1,47 @@
+// Shared test helpers: the process-wide test context, validation-message checks, deterministic
+// inputs and the tolerance comparison every conformance test uses.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <vkgrad/vkgrad.hpp>
+
+namespace vkgrad::test {
+
+/// One Context per test process, created on first use (validation follows VKGRAD_VALIDATION).
+Context& context();
+/// The test context if a test created it, else null.
+Context* existing_context();
+
+/// Fails the current test if the validation layer reported anything since the last call, printing
+/// every message; then clears them.
+void require_no_validation_messages();
+
+/// The NaN vkgrad tests poison outputs with before every run.
+inline constexpr float poison = std::numeric_limits<float>::quiet_NaN();
+
+/// Deterministic uniform floats in [lo, hi).
+std::vector<float> uniform(std::size_t n, float lo, float hi, uint64_t seed);
+
+/// |got - expected| <= atol + rtol·|expected|, NaN matches only NaN, ±inf only the same inf.
+inline bool close(double got, double expected, double rtol, double atol) {
+  if (std::isnan(expected)) return std::isnan(got);
+  if (std::isinf(expected)) return got == expected;
+  if (!std::isfinite(got)) return false;
+  return std::fabs(got - expected) <= atol + rtol * std::fabs(expected);
+}
+
+/// The outcome of comparing a GPU result against a reference: mismatch count and the worst element.
+struct Mismatch {
+  std::size_t count = 0;
+  std::size_t worst_index = 0;
+  double worst_excess = -1;  ///< error / allowed error of the worst element (> 1 fails)
+  double got = 0, expected = 0;
+};
+
+Mismatch compare(const std::vector<float>& got, const std::vector<double>& expected, double rtol, double atol);
+
+}  // namespace vkgrad::test

@@ -1,0 +1,20 @@
+// Catch2 main for vkgrad's tests. Besides the per-test checks, a run that leaves any validation
+// message behind fails as a whole.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+#include <cstdio>
+
+#include "harness.hpp"
+
+int main(int argc, char* argv[]) {
+  Catch::Session session;
+  if (int rc = session.applyCommandLine(argc, argv); rc != 0) return rc;
+  int result = session.run();
+  if (session.configData().listTests || session.configData().listTestNamesOnly) return result;
+  if (auto* ctx = vkgrad::test::existing_context()) {
+    const auto messages = ctx->validation_messages();
+    for (const auto& m : messages) std::fprintf(stderr, "unreported %s\n", m.c_str());
+    if (!messages.empty() && result == 0) result = 1;
+  }
+  return result;
+}

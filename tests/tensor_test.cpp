@@ -1,0 +1,92 @@
+// Tensors: shapes, dtypes, round trips, and the errors bad arguments get.
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "harness.hpp"
+
+namespace vkgrad::test {
+
+TEST_CASE("shapes validate their dimensions", "[tensor]") {
+  CHECK(Shape{2, 3, 4}.numel() == 24);
+  CHECK(Shape{7}.to_string() == "[7]");
+  CHECK(Shape{128, 784}.to_string() == "[128, 784]");
+  CHECK_THROWS_AS((Shape{2, 0}), InvalidArgument);
+  CHECK_THROWS_AS((Shape{1, 2, 3, 4, 5}), InvalidArgument);
+  CHECK_THROWS_AS(Shape(std::span<const uint64_t>()), InvalidArgument);
+  CHECK_THROWS_WITH((Shape{3, 0, 2}), Catch::Contains("[3, 0, 2]"));
+}
+
+TEST_CASE("upload and download round-trip every dtype and awkward size", "[tensor]") {
+  Context& ctx = context();
+  for (std::size_t n : {1ul, 3ul, 7ul, 255ul, 257ul, 65537ul, (1ul << 20) + 3}) {
+    CAPTURE(n);
+    auto f = uniform(n, -1e4f, 1e4f, n);
+    Tensor tf = Tensor::from(ctx, {n}, f);
+    CHECK(tf.to_vector() == f);
+
+    std::vector<int32_t> i(n);
+    for (std::size_t k = 0; k < n; ++k) i[k] = static_cast<int32_t>(k * 2654435761u);
+    Tensor ti = Tensor::from<int32_t>(ctx, {n}, i);
+    CHECK(ti.to_vector<int32_t>() == i);
+
+    std::vector<uint8_t> u(n);
+    for (std::size_t k = 0; k < n; ++k) u[k] = static_cast<uint8_t>(k * 31 + 7);
+    Tensor tu = Tensor::from<uint8_t>(ctx, {n}, u);
+    CHECK(tu.to_vector<uint8_t>() == u);
+  }
+  require_no_validation_messages();
+}
+
+TEST_CASE("special float values survive upload, download and fill bit for bit", "[tensor]") {
+  Context& ctx = context();
+  const std::vector<float> v = {0.0f, -0.0f, 1e-45f, -1e-40f, std::numeric_limits<float>::infinity(),
+                                -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()};
+  Tensor t = Tensor::from(ctx, {v.size()}, v);
+  const auto back = t.to_vector();
+  CHECK(std::memcmp(back.data(), v.data(), v.size() * 4) == 0);
+  t.fill(poison);
+  for (float x : t.to_vector()) CHECK(std::isnan(x));
+  t.fill(-2.5f);
+  for (float x : t.to_vector()) CHECK(x == -2.5f);
+  require_no_validation_messages();
+}
+
+TEST_CASE("transfers with the wrong size or dtype are refused with both shapes", "[tensor]") {
+  Context& ctx = context();
+  Tensor t(ctx, {4, 5});
+  std::vector<float> small(19);
+  CHECK_THROWS_WITH(t.upload(small), Catch::Contains("19") && Catch::Contains("[4, 5]"));
+  std::vector<int32_t> ints(20);
+  CHECK_THROWS_AS(t.upload(std::span<const int32_t>(ints)), InvalidArgument);
+  CHECK_THROWS_WITH(t.to_vector<int32_t>(), Catch::Contains("f32") && Catch::Contains("i32"));
+  CHECK_THROWS_AS(t.reshape({3, 7}), InvalidArgument);
+  t.reshape({20});
+  CHECK(t.shape() == Shape{20});
+  Tensor empty;
+  CHECK(empty.empty());
+  CHECK_THROWS_AS(empty.to_vector(), InvalidArgument);
+}
+
+TEST_CASE("a tensor larger than the device's storage-buffer range is refused", "[tensor]") {
+  Context& ctx = context();
+  const uint64_t limit = ctx.device().max_storage_buffer_range;
+  const uint64_t too_many = limit / 4 + 1;
+  CHECK_THROWS_AS(Tensor(ctx, {too_many}), UnsupportedError);
+  CHECK_THROWS_WITH(Tensor(ctx, {too_many}), Catch::Contains("maxStorageBufferRange"));
+  CHECK_THROWS_AS(Tensor(ctx, {1ull << 40, 1ull << 40}), Error);
+}
+
+TEST_CASE("device memory is sub-allocated and returned", "[tensor]") {
+  Context& ctx = context();
+  const uint64_t before = ctx.allocated_bytes();
+  {
+    std::vector<Tensor> many;
+    for (int i = 0; i < 200; ++i) many.emplace_back(ctx, Shape{1000});
+    CHECK(ctx.allocated_bytes() >= before + 200 * 4000);
+    // 200 tensors share blocks: far fewer bytes reserved than 200 separate 64 MiB blocks.
+    CHECK(ctx.reserved_bytes() <= 256ull << 20);
+  }
+  CHECK(ctx.allocated_bytes() == before);
+}
+
+}  // namespace vkgrad::test
