@@ -305,7 +305,9 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
   });
   queue = device.getQueue(queue_family, 0);
 
-  allocator = std::make_unique<MemoryAllocator>(device, physical, info.unified_memory);
+  // Mapped tensors need unified memory; asking for them elsewhere falls back to staging.
+  allocator = std::make_unique<MemoryAllocator>(device, physical,
+                                                info.unified_memory && options.mapped_tensors.value_or(true));
   std::filesystem::path cache_file;
   if (options.pipeline_cache.value_or(env_flag("VKGRAD_PIPELINE_CACHE", true))) {
     const auto dir = cache_directory(options);

@@ -27,7 +27,7 @@ MemoryAllocator::MemoryAllocator(const vk::raii::Device& device, const vk::raii:
   }
   block_size_ = std::clamp<vk::DeviceSize>(smallest_heap / 8, 1ull << 20, kDefaultBlockSize);
   const uint32_t t = choose_type(~0u, MemoryUsage::device);
-  device_mapped_ = bool(props_.memoryTypes[t].propertyFlags & vk::MemoryPropertyFlagBits::eHostVisible);
+  device_mapped_ = unified_ && bool(props_.memoryTypes[t].propertyFlags & vk::MemoryPropertyFlagBits::eHostVisible);
 }
 
 MemoryAllocator::~MemoryAllocator() = default;
@@ -52,7 +52,7 @@ uint32_t MemoryAllocator::choose_type(uint32_t type_bits, MemoryUsage usage) con
                          std::string(usage == MemoryUsage::device ? "tensors" : "staging buffers"));
 }
 
-std::size_t MemoryAllocator::new_block(vk::DeviceSize size, uint32_t type_index, bool dedicated) {
+std::size_t MemoryAllocator::new_block(vk::DeviceSize size, uint32_t type_index, bool dedicated, bool mapped) {
   auto block = std::make_unique<Block>();
   block->memory = vk_call("allocating " + format_bytes(size) + " of device memory (" +
                               format_bytes(allocated_) + " held by live tensors)",
@@ -62,7 +62,7 @@ std::size_t MemoryAllocator::new_block(vk::DeviceSize size, uint32_t type_index,
   block->dedicated = dedicated;
   block->free_ranges.emplace(0, size);
   const auto flags = props_.memoryTypes[type_index].propertyFlags;
-  if ((flags & vk::MemoryPropertyFlagBits::eHostVisible) && (flags & vk::MemoryPropertyFlagBits::eHostCoherent)) {
+  if (mapped && (flags & vk::MemoryPropertyFlagBits::eHostVisible) && (flags & vk::MemoryPropertyFlagBits::eHostCoherent)) {
     block->mapped = static_cast<std::byte*>(
         vk_call("mapping device memory", [&] { return block->memory.mapMemory(0, VK_WHOLE_SIZE); }));
   }
@@ -99,15 +99,19 @@ Allocation MemoryAllocator::allocate(const vk::MemoryRequirements& req, MemoryUs
     return std::nullopt;
   };
 
+  // Tensors are mapped only on unified-memory devices; elsewhere they are written through staging
+  // buffers even where a host-visible device-local type exists (reads through it are slow).
+  const bool mapped = usage == MemoryUsage::staging || device_mapped_;
   if (size <= block_size_ / 2) {
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
-      if (blocks_[i] && !blocks_[i]->dedicated && blocks_[i]->type_index == type) {
+      const auto& b = blocks_[i];
+      if (b && !b->dedicated && b->type_index == type && (b->mapped != nullptr) == mapped) {
         if (auto a = carve(i)) return *a;
       }
     }
-    return *carve(new_block(block_size_, type, false));
+    return *carve(new_block(block_size_, type, false, mapped));
   }
-  return *carve(new_block(size, type, true));
+  return *carve(new_block(size, type, true, mapped));
 }
 
 void MemoryAllocator::free(const Allocation& a) noexcept {
@@ -135,7 +139,8 @@ void MemoryAllocator::free(const Allocation& a) noexcept {
     // memory use follows the live tensors.
     bool another_empty = false;
     for (const auto& other : blocks_) {
-      if (other && other.get() != &b && !other->dedicated && other->used == 0 && other->type_index == b.type_index) {
+      if (other && other.get() != &b && !other->dedicated && other->used == 0 && other->type_index == b.type_index &&
+          (other->mapped != nullptr) == (b.mapped != nullptr)) {
         another_empty = true;
       }
     }

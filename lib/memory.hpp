@@ -56,7 +56,7 @@ class MemoryAllocator {
   };
 
   uint32_t choose_type(uint32_t type_bits, MemoryUsage usage) const;
-  std::size_t new_block(vk::DeviceSize size, uint32_t type_index, bool dedicated);
+  std::size_t new_block(vk::DeviceSize size, uint32_t type_index, bool dedicated, bool mapped);
 
   const vk::raii::Device& device_;
   vk::PhysicalDeviceMemoryProperties props_;

@@ -33,14 +33,11 @@ Shape::Shape(std::span<const uint64_t> dims) {
   if (dims.empty() || dims.size() > max_rank) {
     throw InvalidArgument("vkgrad: a shape has 1 to 4 dimensions, got " + std::to_string(dims.size()));
   }
-  for (std::size_t i = 0; i < dims.size(); ++i) {
-    dims_[i] = dims[i];
-    if (dims[i] == 0) {
-      rank_ = dims.size();
-      throw InvalidArgument("vkgrad: shape " + to_string() + " has a zero dimension; every dimension must be >= 1");
-    }
-  }
+  std::copy(dims.begin(), dims.end(), dims_.begin());
   rank_ = dims.size();
+  if (std::find(dims.begin(), dims.end(), 0) != dims.end()) {
+    throw InvalidArgument("vkgrad: shape " + to_string() + " has a zero dimension; every dimension must be >= 1");
+  }
   uint64_t n = 1;
   for (std::size_t i = 0; i < rank_; ++i) {
     if (dims_[i] > std::numeric_limits<uint64_t>::max() / n) {

@@ -12,6 +12,8 @@ packages=(
   vulkan-validationlayers  # VK_LAYER_KHRONOS_validation (tests run under it)
   vulkan-tools             # vulkaninfo, for diagnosing a machine
   catch2                   # test framework (v2.13)
+  libcli11-dev             # command-line parsing (benchmarks, samples)
+  nlohmann-json3-dev       # JSON (benchmark results, checkpoint headers)
 )
 
 missing=()

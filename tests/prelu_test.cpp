@@ -57,7 +57,7 @@ void check_prelu(Shape shape, std::size_t channels, uint64_t seed) {
   const auto dw = tdw.to_vector();
   for (std::size_t c = 0; c < channels; ++c) {
     INFO("channel " << c << ": got " << dw[c] << " expected " << dw_ref[c]);
-    CHECK(std::fabs(dw[c] - dw_ref[c]) <= 1e-6 + 1e-5 * magnitude[c]);
+    CHECK(close(dw[c], dw_ref[c], 0.0, 1e-6 + 1e-5 * magnitude[c]));
   }
 }
 

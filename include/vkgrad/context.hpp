@@ -65,6 +65,9 @@ struct ContextOptions {
   /// Where the pipeline cache lives. Empty: VKGRAD_CACHE_DIR, else $XDG_CACHE_HOME/vkgrad, else
   /// $HOME/.cache/vkgrad.
   std::filesystem::path cache_dir;
+  /// Keep tensors in host-visible memory and transfer by memcpy. Unset: only on unified-memory
+  /// devices (integrated GPUs, CPUs). false forces the staging-buffer path everywhere.
+  std::optional<bool> mapped_tensors;
   /// Called (from any thread) for every validation warning or error, besides it being recorded.
   /// Unset: each message is printed to stderr.
   std::function<void(std::string_view)> on_validation_message;
@@ -72,6 +75,7 @@ struct ContextOptions {
   ContextOptions& set_device(std::string d) { device = std::move(d); return *this; }
   ContextOptions& set_validation(bool on) { validation = on; return *this; }
   ContextOptions& set_pipeline_cache(bool on) { pipeline_cache = on; return *this; }
+  ContextOptions& set_mapped_tensors(bool on) { mapped_tensors = on; return *this; }
   ContextOptions& set_cache_dir(std::filesystem::path dir) { cache_dir = std::move(dir); return *this; }
 };
 

@@ -1,0 +1,31 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// activation_backward: dx[i] = f'(x[i]) * dy[i] for the activation ACT_ID of
+// include/vkgrad/activations.def (f' = act_<name>_grad in activations.glsl). With SPARSE,
+// dx[i] = x[i] > theta ? f'(x[i]) * dy[i] : 0, written as x <= theta ? 0 : ... so that a NaN x
+// gives NaN. dx is overwritten, not accumulated into.
+//
+// Bindings (set 0): 0 x: n floats, read (the forward input); 1 dy: n floats, read;
+//                   2 dx: n floats, written.
+// Push constants:   n (element count), p0, p1 (activation parameters), theta (SPARSE cutoff).
+// Specialization:   0 local size x (default 256), 1 ACT_ID, 2 SPARSE.
+// Any grid size works (grid-stride loop).
+
+#include "activations.glsl"
+
+layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(constant_id = 1) const uint ACT_ID = 0;
+layout(constant_id = 2) const bool SPARSE = false;
+
+layout(push_constant) uniform Push { uint n; float p0; float p1; float theta; } pc;
+
+layout(set = 0, binding = 0) readonly buffer X { float x[]; };
+layout(set = 0, binding = 1) readonly buffer DY { float dy[]; };
+layout(set = 0, binding = 2) writeonly buffer DX { float dx[]; };
+
+void main() {
+    for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
+        float v = x[i];
+        dx[i] = (SPARSE && v <= pc.theta) ? 0.0 : activation_grad(ACT_ID, v, pc.p0, pc.p1) * dy[i];
+    }
+}

@@ -1,0 +1,223 @@
+// math.glsl — numerically careful float32 primitives for the activation shaders.
+//
+// GLSL has no erf, expm1 or log1p, and Vulkan lets the builtins be loose: exp may be off by
+// 3 + 2|x| ulp, log has only 2^-21 absolute accuracy near 1, and tanh may be computed as
+// (e^2x - 1) / (e^2x + 1), which is NaN for large |x| on some drivers. So everything here is
+// built from +, -, *, / and bit manipulation only; results agree to a few ulp on every conforming
+// driver. Measured against double (every float in the ranges that matter):
+//   math_exp, math_expm1, math_log1p, math_tanh, math_erf: max relative error <= 1.3e-7
+//   (see the report in tests/reference/ for how it was measured).
+//
+// NaN and infinity: each function returns NaN for a NaN argument and the mathematical limit at
+// ±inf. Vulkan only promises to keep NaN and inf (and isnan() working) when the entry point
+// declares SignedZeroInfNanPreserve; compile with -DVKGRAD_PRESERVE_INF_NAN to declare it (the
+// device then needs VK_KHR_shader_float_controls or Vulkan 1.2, and
+// shaderSignedZeroInfNanPreserveFloat32).
+//
+// Nothing here relies on fused multiply-add; contraction by the driver only adds accuracy.
+
+#ifndef VKGRAD_MATH_GLSL
+#define VKGRAD_MATH_GLSL
+
+#ifdef VKGRAD_PRESERVE_INF_NAN
+#extension GL_EXT_spirv_intrinsics : require
+// Capability SignedZeroInfNanPreserve = 4466, execution mode SignedZeroInfNanPreserve = 4461.
+spirv_execution_mode(extensions = ["SPV_KHR_float_controls"], capabilities = [4466], 4461, 32);
+#endif
+
+const float MATH_LOG2E = 1.44269504088896340736;
+// ln 2 split so that k * MATH_LN2_HI is exact for |k| < 512 (MATH_LN2_HI has 15 significant bits).
+const float MATH_LN2_HI = 0.693145751953125;
+const float MATH_LN2_LO = 1.42860682030941723212e-6;
+const float MATH_SQRT1_2 = 0.707106781186547524401;
+const float MATH_INV_SQRT_2PI = 0.398942280401432677940;
+
+// Global constants cannot be initialised from uintBitsToFloat in GLSL, hence functions.
+float math_inf() { return uintBitsToFloat(0x7f800000u); }
+float math_nan() { return uintBitsToFloat(0x7fc00000u); }
+
+// value, or x itself when x is NaN: lets derivatives of piecewise functions propagate NaN.
+float propagate_nan(float x, float value) { return isnan(x) ? x : value; }
+
+// 2^n for n in [-126, 127], assembled from the exponent bits.
+float pow2i(int n) { return intBitsToFloat((n + 127) << 23); }
+
+// v * 2^k for k in [-252, 254]; two factors keep each power of two finite (ldexp is undefined
+// when its result overflows), so the product overflows to inf / underflows to 0 like IEEE.
+float scale_pow2(float v, int k) {
+    int half_k = k >> 1;
+    return v * pow2i(half_k) * pow2i(k - half_k);
+}
+
+// e^r - 1 for |r| <= ln2 / 2: Taylor series to r^8 (truncation < 1e-9 relative). The leading r is
+// added last, so the result is accurate to ~0.5 ulp.
+float expm1_kernel(float r) {
+    float p = 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    return r + r * r * p;
+}
+
+// e^x = 2^k e^r with x = k ln2 + r, |r| <= ln2 / 2 (Cody-Waite reduction, k * MATH_LN2_HI exact).
+float math_exp(float x) {
+    if (isnan(x)) return x;
+    if (x > 88.72284) return math_inf();  // ln(FLT_MAX) = 88.722839
+    if (x < -103.97209) return 0.0;       // below half the smallest denormal
+    float k = floor(x * MATH_LOG2E + 0.5);
+    float r = (x - k * MATH_LN2_HI) - k * MATH_LN2_LO;
+    return scale_pow2(1.0 + expm1_kernel(r), int(k));
+}
+
+// e^x - 1 = 2^k (expm1(r) + 1 - 2^-k): no cancellation near 0, none for k = ±1 either.
+float math_expm1(float x) {
+    if (isnan(x)) return x;
+    if (x > 88.72284) return math_inf();
+    if (x < -17.5) return -1.0;  // e^x is below half an ulp of 1
+    float k = floor(x * MATH_LOG2E + 0.5);
+    float r = (x - k * MATH_LN2_HI) - k * MATH_LN2_LO;
+    float e = expm1_kernel(r);
+    if (k == 0.0) return e;
+    float one_minus_2_pow_minus_k = k > 24.0 ? 1.0 : 1.0 - pow2i(-int(k));
+    return scale_pow2(e + one_minus_2_pow_minus_k, int(k));
+}
+
+// log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1]. With s = f / (2 + f) (|s| <= 0.1716),
+// log(1 + f) = 2 atanh(s) = f - s (f - R), R = 2s^2/3 + 2s^4/5 + ... + 2s^10/11 (error < 1e-9).
+// The exact f comes first, so the result is accurate to ~1 ulp.
+float log1p_kernel(float f) {
+    float s = f / (2.0 + f);
+    float z = s * s;
+    float R = z * (2.0 / 3.0 + z * (2.0 / 5.0 + z * (2.0 / 7.0 + z * (2.0 / 9.0 + z * (2.0 / 11.0)))));
+    return f - s * (f - R);
+}
+
+// log(1 + x), accurate near 0. u = fl(1 + x) = 2^k m with m in [sqrt(1/2), sqrt(2)); the rounding
+// error c = (1 + x) - u is recovered exactly and added as c / u (= log(1 + c/u) to first order).
+float math_log1p(float x) {
+    if (isnan(x)) return x;
+    if (x < -1.0) return math_nan();
+    if (x == -1.0) return -math_inf();
+    if (isinf(x)) return x;
+    float u = 1.0 + x;
+    uint bits = floatBitsToUint(u);
+    int k = int(bits >> 23) - 127;
+    float m = uintBitsToFloat((bits & 0x007fffffu) | 0x3f800000u);
+    if (m > 1.41421356) {
+        m = 0.5 * m;
+        k = k + 1;
+    }
+    if (k == 0) return log1p_kernel(x);  // 1 + x is already in range: use x, which is exact
+    float c = k > 0 ? 1.0 - (u - x) : x - (u - 1.0);
+    return float(k) * MATH_LN2_HI + (float(k) * MATH_LN2_LO + (c / u + log1p_kernel(m - 1.0)));
+}
+
+// tanh(x): for |x| < 0.55, x + x^3 P(x^2), P a degree-4 Chebyshev fit of (tanh(x)/x - 1)/x^2
+// (error 1.3e-8); above, t / (t + 2) with t = expm1(2|x|), which cannot form inf / inf.
+float math_tanh(float x) {
+    float a = abs(x);
+    if (a < 0.55) {
+        float w = x * x;
+        float p = -0.006610227831;
+        p = p * w + 0.02130938866;
+        p = p * w - 0.05390942883;
+        p = p * w + 0.1333311373;
+        p = p * w - 0.3333333201;
+        return x + x * w * p;
+    }
+    if (a > 9.1) return x > 0.0 ? 1.0 : -1.0;  // tanh(9.1) rounds to 1; NaN falls through
+    float t = math_expm1(2.0 * a);
+    float y = t / (t + 2.0);
+    return x < 0.0 ? -y : y;
+}
+
+// sigmoid(x) = 1 / (1 + e^-x), evaluated with e^-|x| so that nothing overflows.
+float math_sigmoid(float x) {
+    float e = math_exp(-abs(x));
+    return x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
+// sigmoid'(x) = sigmoid(x) sigmoid(-x) = e / (1 + e)^2 with e = e^-|x|: no 1 - s cancellation.
+float math_sigmoid_grad(float x) {
+    float e = math_exp(-abs(x));
+    return e / ((1.0 + e) * (1.0 + e));
+}
+
+// e^(-c x^2) for c a power of two, with x^2 formed exactly: xh keeps the top 12 significand bits
+// of x, so c xh^2 is exact and c (x - xh)(x + xh) is small. Plain e^(-c x*x) would inherit the
+// rounding of x*x, amplified by c x^2 (1e-6 relative at x = 4).
+float exp_neg_scaled_square(float x, float c) {
+    if (isinf(x)) return 0.0;
+    float xh = uintBitsToFloat(floatBitsToUint(x) & 0xfffff000u);
+    return math_exp(-c * xh * xh) * math_exp(-c * (x - xh) * (x + xh));
+}
+
+// erf(z) for |z| < 0.875: z + z Q(z^2), Q a degree-6 Chebyshev fit of erf(z)/z - 1 (error 2.1e-10).
+float erf_small(float z) {
+    float w = z * z;
+    float q = 8.690368907e-5;
+    q = q * w - 0.0008214570887;
+    q = q * w + 0.005207048911;
+    q = q * w - 0.02686170583;
+    q = q * w + 0.1128373521;
+    q = q * w - 0.3761263621;
+    q = q * w + 0.1283791669;
+    return z + z * q;
+}
+
+// erfc(z) e^(z^2) for z in [0.5, 10.1]: t P(t) with t = 1 / (1 + z/2), P a degree-9 Chebyshev fit
+// of erfc(z) e^(z^2) / t over that range (error 1.3e-9 relative).
+float erfc_scaled_tail(float z) {
+    float t = 1.0 / (1.0 + 0.5 * z);
+    float p = -0.02592416558;
+    p = p * t + 0.04783297745;
+    p = p * t + 0.0982107525;
+    p = p * t - 0.3087800571;
+    p = p * t + 0.1762311178;
+    p = p * t + 0.008442550711;
+    p = p * t + 0.1957414931;
+    p = p * t + 0.2437734041;
+    p = p * t + 0.282363934;
+    p = p * t + 0.2820846697;
+    return t * p;
+}
+
+// erfc(z) for z >= 0.5, without the cancellation of 1 - erf(z); 0 where it underflows.
+float erfc_tail(float z) {
+    return z > 10.1 ? 0.0 : erfc_scaled_tail(z) * exp_neg_scaled_square(z, 1.0);
+}
+
+// erf(z): polynomial below 0.875, 1 - erfc above (erfc < 0.22 there, so its error shrinks).
+float math_erf(float z) {
+    float a = abs(z);
+    if (!(a >= 0.875)) return erf_small(z);  // NaN takes this branch too
+    float y = 1.0 - erfc_tail(a);
+    return z < 0.0 ? -y : y;
+}
+
+// erfc(z) = 1 - erf(z), relative accuracy for large positive z. Below 0.5, 1 - erf(z) > 0.47, so
+// the subtraction loses at most a bit.
+float math_erfc(float z) {
+    if (!(abs(z) >= 0.5)) return 1.0 - erf_small(z);
+    return z > 0.0 ? erfc_tail(z) : 2.0 - erfc_tail(-z);
+}
+
+// Standard normal CDF Phi(x) = erfc(-x / sqrt2) / 2: 0.5 + erf/2 (> 0.24) for |x| / sqrt2 < 0.5, else
+// the erfc tail. There e^(-x^2/2) is formed from x itself, so the rounding of x / sqrt2 is not
+// amplified by x^2.
+float math_normal_cdf(float x) {
+    float z = abs(x) * MATH_SQRT1_2;
+    if (!(z >= 0.5)) return 0.5 + 0.5 * erf_small(x * MATH_SQRT1_2);
+    float tail = z > 10.1 ? 0.0 : 0.5 * erfc_scaled_tail(z) * exp_neg_scaled_square(x, 0.5);
+    return x < 0.0 ? tail : 1.0 - tail;
+}
+
+// Standard normal density phi(x) = e^(-x^2/2) / sqrt(2 pi).
+float math_normal_pdf(float x) {
+    return MATH_INV_SQRT_2PI * exp_neg_scaled_square(x, 0.5);
+}
+
+#endif  // VKGRAD_MATH_GLSL
