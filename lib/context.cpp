@@ -116,7 +116,16 @@ InstanceSetup create_instance(const vk::raii::Context& loader, bool validation, 
       setup.portability ? vk::InstanceCreateFlagBits::eEnumeratePortabilityKHR : vk::InstanceCreateFlags{}, &app,
       layers, extensions);
   if (validation) info.pNext = &features;
-  setup.instance = vk_call("creating the Vulkan instance", [&] { return vk::raii::Instance(loader, info); });
+  try {
+    setup.instance = vk::raii::Instance(loader, info);
+  } catch (const vk::IncompatibleDriverError&) {
+    // The loader found no driver at all (or none that speaks Vulkan 1.1).
+    throw SetupError("vkgrad: no Vulkan driver found (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER). Install one "
+                     "(a CPU device: apt-get install mesa-vulkan-drivers; a GPU: its vendor's Vulkan driver), or check "
+                     "VK_DRIVER_FILES / VK_ICD_FILENAMES.");
+  } catch (const vk::SystemError& e) {
+    throw_vulkan_error(static_cast<vk::Result>(e.code().value()), "creating the Vulkan instance", e.what());
+  }
   return setup;
 }
 

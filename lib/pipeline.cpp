@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 #include <system_error>
+#include <unistd.h>
 
 #include "context_impl.hpp"
 #include "errors.hpp"
@@ -37,8 +38,14 @@ bool header_matches(const std::vector<char>& data, const vk::PhysicalDevicePrope
 
 std::string pipeline_key(const Kernel& k) {
   std::string key(k.shader);
-  for (uint32_t v : k.specialization) key += ":" + std::to_string(v);
-  key += "/" + std::to_string(k.bindings) + "/" + std::to_string(k.push_constant_bytes);
+  for (uint32_t v : k.specialization) {
+    key += ':';
+    key += std::to_string(v);
+  }
+  key += '/';
+  key += std::to_string(k.bindings);
+  key += '/';
+  key += std::to_string(k.push_constant_bytes);
   return key;
 }
 
@@ -119,7 +126,8 @@ void PipelineCache::save() noexcept {
     std::filesystem::create_directories(file_.parent_path(), ec);
     if (ec) return;
     auto tmp = file_;
-    tmp += ".tmp" + std::to_string(reinterpret_cast<uintptr_t>(this));
+    // Unique per process and cache object, so concurrent writers never share a temp file.
+    tmp += "." + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".tmp";
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
       out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));

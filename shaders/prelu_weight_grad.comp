@@ -29,12 +29,13 @@ void main() {
     uint t = gl_LocalInvocationID.x;
     uint per_channel = pc.n / pc.channels;
 
-    float sum = 0.0;
-    float compensation = 0.0;  // Kahan: the low-order part lost by the last addition
+    // `precise`: reassociating (next - sum) - term would make the compensation 0.
+    precise float sum = 0.0;
+    precise float compensation = 0.0;  // Kahan: the low-order part lost by the last addition
     for (uint k = t; k < per_channel; k += gl_WorkGroupSize.x) {
         uint i = ((k / pc.inner) * pc.channels + c) * pc.inner + k % pc.inner;
-        float term = act_prelu_weight_grad(x[i]) * dy[i] - compensation;
-        float next = sum + term;
+        precise float term = act_prelu_weight_grad(x[i]) * dy[i] - compensation;
+        precise float next = sum + term;
         compensation = (next - sum) - term;
         sum = next;
     }

@@ -137,3 +137,19 @@ TEST_CASE("the pipeline cache is written atomically to the cache directory", "[c
 }
 
 }  // namespace vkgrad::test
+
+namespace vkgrad::test {
+
+// Hidden from the normal run (the "." tag): CTest runs it with the Vulkan loader pointed at a
+// driver manifest that does not exist, so no device is visible.
+TEST_CASE("without any Vulkan device, construction says how to get one", "[.no-device]") {
+  try {
+    Context ctx;
+    FAIL("expected SetupError");
+  } catch (const SetupError& e) {
+    CHECK_THAT(std::string(e.what()), Catch::Contains("mesa-vulkan-drivers"));
+  }
+  CHECK_THROWS_AS(list_devices(), SetupError);
+}
+
+}  // namespace vkgrad::test
