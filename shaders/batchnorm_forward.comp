@@ -69,7 +69,8 @@ void main() {
     float b = AFFINE && in_range ? beta[c] : 0.0;
 
     if (in_range && gl_LocalInvocationID.y == 0u) {
-        float mean = mean0 + shift;
+        // A channel holding ±inf has mean ±inf (as a plain sum gives), not inf + (inf - inf) = NaN.
+        float mean = isinf(mean0) ? mean0 : mean0 + shift;
         save_mean[c] = mean;
         save_invstd[c] = invstd;
         running_mean[c] = (1.0 - pc.momentum) * running_mean[c] + pc.momentum * mean;

@@ -10,11 +10,13 @@ shared float fold_a[gl_WorkGroupSize.x * gl_WorkGroupSize.y];
 shared float fold_b[gl_WorkGroupSize.x * gl_WorkGroupSize.y];
 
 // Kahan step: sum += term, carrying the lost low-order part in compensation. `precise` stops the
-// compiler from simplifying (next - sum) - term to 0.
+// compiler from simplifying (next - sum) - term to 0. Once the sum overflows to ±inf the compensation
+// would be inf - inf = NaN; it is reset instead, so the sum stays ±inf as a plain sum would (NaN
+// terms still give NaN).
 void kahan_add(inout precise float sum, inout precise float compensation, float term) {
     precise float y = term - compensation;
     precise float next = sum + y;
-    compensation = (next - sum) - y;
+    compensation = isinf(next) ? 0.0 : (next - sum) - y;
     sum = next;
 }
 

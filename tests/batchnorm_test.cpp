@@ -19,7 +19,7 @@ std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), 
 
 // What a training-mode case feeds the layer.
 struct Inputs {
-  enum class Kind { plain, large_offset, constant_columns } kind = Kind::plain;
+  enum class Kind { plain, large_offset, constant_columns, non_finite } kind = Kind::plain;
   bool affine = true;
   BatchNormOptions options{};
 };
@@ -35,6 +35,12 @@ std::vector<float> make_x(std::size_t N, std::size_t C, Inputs::Kind kind, uint6
     for (std::size_t r = 0; r < N; ++r) {
       for (std::size_t c = 0; c < C; c += 2) x[r * C + c] = 3.3f + float(c);
     }
+  }
+  if (kind == Inputs::Kind::non_finite && C >= 3) {
+    // Channel 1 gets a NaN, channel 2 an inf: each poisons its own channel only (mean, variance,
+    // y, running statistics and dx become NaN, as in PyTorch); dbeta = Σdy stays finite.
+    x[(N / 2) * C + 1] = std::numeric_limits<float>::quiet_NaN();
+    x[(N - 1) * C + 2] = std::numeric_limits<float>::infinity();
   }
   return x;
 }
@@ -199,6 +205,35 @@ TEST_CASE("batchnorm statistics are stable for large offsets and constant column
   in.kind = Inputs::Kind::constant_columns;
   check_training(2, 10, in, 2, 1200);
   check_training(257, 255, in, 2, 1300);
+}
+
+TEST_CASE("batchnorm propagates NaN and inf to their channel only", "[batchnorm]") {
+  Inputs in{};
+  in.kind = Inputs::Kind::non_finite;
+  check_training(7, 10, in, 2, 1400);
+  check_training(257, 33, in, 1, 1500);
+}
+
+TEST_CASE("batchnorm is deterministic: repeated runs are bit-identical", "[batchnorm]") {
+  Context& ctx = context();
+  const std::size_t N = 1000, C = 37;
+  const auto x = uniform(N * C, -3.0f, 3.0f, 1), dy = uniform(N * C, -1.0f, 1.0f, 2);
+  Tensor tx = Tensor::from(ctx, {N, C}, x), tdy = Tensor::from(ctx, {N, C}, dy);
+  Tensor g = Tensor::from(ctx, {C}, uniform(C, 0.5f, 2.0f, 3)), b = Tensor::from(ctx, {C}, uniform(C, -1.0f, 1.0f, 4));
+  std::vector<std::vector<float>> results[2];
+  for (auto& result : results) {
+    Tensor rm(ctx, {C}), rv(ctx, {C}), m(ctx, {C}), s(ctx, {C}), y(ctx, {N, C}), dx(ctx, {N, C}), dg(ctx, {C}),
+        db(ctx, {C});
+    rm.fill(0.0f);
+    rv.fill(1.0f);
+    CommandList cmd(ctx);
+    batchnorm_forward(cmd, tx, g, b, rm, rv, m, s, y);
+    batchnorm_backward(cmd, tx, tdy, m, s, g, dx, dg, db);
+    cmd.run();
+    require_no_validation_messages();
+    for (const Tensor* t : {&rm, &rv, &m, &s, &y, &dx, &dg, &db}) result.push_back(t->to_vector());
+  }
+  CHECK(results[0] == results[1]);
 }
 
 TEST_CASE("batchnorm eval mode uses the running statistics", "[batchnorm]") {

@@ -42,6 +42,8 @@ struct BatchNormOptions {
 /// Eval (!options.training): y = (x - running_mean) / sqrt(running_var + eps) · gamma + beta;
 /// nothing else is written, and save_mean / save_invstd may be empty tensors.
 ///
+/// A NaN or ±inf in a channel of x makes that channel's y, save_invstd and running_var NaN and its
+/// save_mean / running_mean NaN (±inf for inf alone); other channels are unaffected.
 /// Deterministic: the same inputs give bit-identical outputs on a given device.
 void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                        Tensor& running_mean, Tensor& running_var, Tensor& save_mean, Tensor& save_invstd,
