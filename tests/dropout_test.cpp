@@ -186,6 +186,23 @@ TEST_CASE("dropout backward applies the forward's mask", "[dropout]") {
   CHECK(mismatched == 0);
 }
 
+TEST_CASE("dropout in place: eval leaves the tensor alone, training applies the mask", "[dropout]") {
+  Context& ctx = context();
+  const std::size_t n = 1001;
+  const auto x = uniform(n, -2.0f, 2.0f, 31);
+  Tensor t = Tensor::from(ctx, {7, 11, 13}, x);
+  CommandList cmd(ctx);
+  dropout_forward(cmd, t, t, DropoutOptions{}.set_training(false));
+  dropout_forward(cmd, t, t, DropoutOptions{}.set_p(0.0f));
+  dropout_forward(cmd, t, t, DropoutOptions{}.set_p(0.25f).set_seed(5).set_step(1));
+  cmd.run();
+  require_no_validation_messages();
+  const auto keep = ref::dropout_mask(n, 5, 1, dropout_threshold(0.25f));
+  std::vector<double> expected(n);
+  ref::dropout_forward(x.data(), keep.data(), n, 0.25, expected.data());
+  CHECK(compare(t.to_vector(), expected, 1e-5, 1e-6).count == 0);
+}
+
 TEST_CASE("dropout refuses p outside [0, 1]", "[dropout]") {
   Context& ctx = context();
   Tensor x(ctx, {8}), y(ctx, {8});
@@ -193,6 +210,8 @@ TEST_CASE("dropout refuses p outside [0, 1]", "[dropout]") {
   CHECK_THROWS_AS(dropout_forward(cmd, x, y, DropoutOptions{}.set_p(1.5f)), InvalidArgument);
   CHECK_THROWS_AS(dropout_forward(cmd, x, y, DropoutOptions{}.set_p(-0.1f)), InvalidArgument);
   CHECK_THROWS_AS(dropout_forward(cmd, x, y, DropoutOptions{}.set_p(std::nanf(""))), InvalidArgument);
+  Tensor z(ctx, {9});
+  CHECK_THROWS_WITH(dropout_backward(cmd, x, z, DropoutOptions{}), Catch::Contains("[8]") && Catch::Contains("[9]"));
 }
 
 }  // namespace vkgrad::test
