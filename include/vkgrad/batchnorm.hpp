@@ -37,6 +37,7 @@ struct BatchNormOptions {
 ///   save_mean = mean, save_invstd = invstd (OVERWRITTEN; what batchnorm_backward needs),
 ///   running_mean and running_var updated IN PLACE with momentum; running_var takes the unbiased
 ///   variance var · N / (N - 1), as PyTorch does.
+///   (Initialise them as nn.BatchNorm1d does: running_mean = 0, running_var = 1.)
 /// Throws InvalidArgument for N = 1 ("expected more than 1 value per channel when training").
 ///
 /// Eval (!options.training): y = (x - running_mean) / sqrt(running_var + eps) · gamma + beta;
