@@ -1,0 +1,199 @@
+#include "vkgrad/batchnorm.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "command_impl.hpp"
+#include "vkgrad/error.hpp"
+
+namespace vkgrad {
+
+namespace {
+
+// Push constants of batchnorm_forward.comp.
+struct ForwardPush {
+  uint32_t rows, channels;
+  float eps, momentum;
+};
+// Push constants of batchnorm_eval.comp.
+struct EvalPush {
+  uint32_t n, channels;
+  float eps;
+};
+// Push constants of batchnorm_backward.comp.
+struct BackwardPush {
+  uint32_t rows, channels;
+};
+
+[[noreturn]] void fail(std::string_view op, const std::string& what) {
+  throw InvalidArgument("vkgrad: " + std::string(op) + ": " + what);
+}
+
+// 'role' (built by appending: GCC 12 warns falsely on "'" + std::string, its PR 105329).
+std::string quoted(std::string_view role) {
+  std::string s = "'";
+  s += role;
+  s += "'";
+  return s;
+}
+
+void require_f32(const Tensor& t, std::string_view op, std::string_view role) {
+  if (t.dtype() != DType::f32) {
+    fail(op, quoted(role) + " must be f32, got " + to_string(t.dtype()) + " " + t.shape().to_string());
+  }
+}
+
+// x must be (N, C); returns {N, C}.
+std::pair<uint64_t, uint64_t> rows_channels(const Tensor& x, std::string_view op) {
+  if (x.shape().rank() != 2) fail(op, "x must be (N, C), got " + x.shape().to_string());
+  return {x.shape()[0], x.shape()[1]};
+}
+
+void require_matrix(const Tensor& t, std::string_view role, const Tensor& x, std::string_view op) {
+  if (!(t.shape() == x.shape())) {
+    fail(op, quoted(role) + " " + t.shape().to_string() + " must have the shape of x " +
+                 x.shape().to_string());
+  }
+}
+
+void require_per_channel(const Tensor& t, std::string_view role, uint64_t channels, const Tensor& x,
+                         std::string_view op) {
+  if (t.numel() != channels) {
+    fail(op, quoted(role) + " " + t.shape().to_string() + " must have one element per channel of x " +
+                 x.shape().to_string() + " (" + std::to_string(channels) + ")");
+  }
+}
+
+void check(detail::CommandListImpl& c, const Tensor& t, std::string_view op, std::string_view role) {
+  c.check_tensor(t, op, role);
+  require_f32(t, op, role);
+}
+
+// The column-reduction workgroup: TX threads along channels (coalesced row segments; a tile never
+// wider than C, so small C wastes no threads), TY along rows, TX·TY = the default local size.
+std::array<uint32_t, 2> tile(const DeviceInfo& info, uint64_t channels) {
+  const uint32_t total = detail::default_local_size(info);
+  const uint32_t tx = static_cast<uint32_t>(std::min<uint64_t>({channels, 32, total}));
+  const uint32_t ty = std::max<uint32_t>(1, std::min<uint32_t>(total / tx, info.max_workgroup_size[1]));
+  return {tx, ty};
+}
+
+uint32_t tile_groups(const DeviceInfo& info, uint64_t channels, uint32_t tx, std::string_view op) {
+  const uint64_t groups = (channels + tx - 1) / tx;
+  if (groups > info.max_workgroup_count[0]) {
+    throw UnsupportedError("vkgrad: " + std::string(op) + ": " + std::to_string(channels) +
+                           " channels need " + std::to_string(groups) + " workgroups, more than the device's " +
+                           std::to_string(info.max_workgroup_count[0]));
+  }
+  return static_cast<uint32_t>(groups);
+}
+
+}  // namespace
+
+void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                       Tensor& running_mean, Tensor& running_var, Tensor& save_mean, Tensor& save_invstd,
+                       Tensor& y, const BatchNormOptions& options) {
+  auto& c = cmd.impl();
+  const std::string op = options.training ? "batchnorm_forward (training)" : "batchnorm_forward (eval)";
+  check(c, x, op, "x");
+  check(c, y, op, "y");
+  check(c, running_mean, op, "running_mean");
+  check(c, running_var, op, "running_var");
+  const auto [rows, channels] = rows_channels(x, op);
+  require_matrix(y, "y", x, op);
+  require_per_channel(running_mean, "running_mean", channels, x, op);
+  require_per_channel(running_var, "running_var", channels, x, op);
+  if (options.affine) {
+    check(c, gamma, op, "gamma");
+    check(c, beta, op, "beta");
+    require_per_channel(gamma, "gamma", channels, x, op);
+    require_per_channel(beta, "beta", channels, x, op);
+  }
+  if (!(options.eps >= 0) || !std::isfinite(options.eps)) fail(op, "eps must be finite and >= 0");
+  // Without affine, x stands in for gamma and beta: the bindings must hold some buffer, and the
+  // shader never reads them (AFFINE is a specialization constant).
+  const Tensor& g = options.affine ? gamma : x;
+  const Tensor& b = options.affine ? beta : x;
+
+  if (!options.training) {
+    const uint32_t local = detail::default_local_size(c.device());
+    const EvalPush push{static_cast<uint32_t>(x.numel()), static_cast<uint32_t>(channels), options.eps};
+    const detail::Kernel kernel{"batchnorm_eval", {local, options.affine ? 1u : 0u}, 6, sizeof push};
+    c.dispatch(kernel,
+               {{&x, detail::Access::read},
+                {&g, detail::Access::read},
+                {&b, detail::Access::read},
+                {&running_mean, detail::Access::read},
+                {&running_var, detail::Access::read},
+                {&y, detail::Access::write}},
+               &push, sizeof push, {detail::grid_stride_groups(c.device(), x.numel(), local), 1, 1}, op);
+    return;
+  }
+
+  if (rows < 2) {
+    fail(op, "expected more than 1 value per channel when training, got x " + x.shape().to_string());
+  }
+  if (!(options.momentum >= 0 && options.momentum <= 1)) fail(op, "momentum must be in [0, 1]");
+  check(c, save_mean, op, "save_mean");
+  check(c, save_invstd, op, "save_invstd");
+  require_per_channel(save_mean, "save_mean", channels, x, op);
+  require_per_channel(save_invstd, "save_invstd", channels, x, op);
+  const auto [tx, ty] = tile(c.device(), channels);
+  const ForwardPush push{static_cast<uint32_t>(rows), static_cast<uint32_t>(channels), options.eps,
+                         options.momentum};
+  const detail::Kernel kernel{"batchnorm_forward", {tx, ty, options.affine ? 1u : 0u}, 8, sizeof push};
+  c.dispatch(kernel,
+             {{&x, detail::Access::read},
+              {&g, detail::Access::read},
+              {&b, detail::Access::read},
+              {&running_mean, detail::Access::read_write},
+              {&running_var, detail::Access::read_write},
+              {&save_mean, detail::Access::write},
+              {&save_invstd, detail::Access::write},
+              {&y, detail::Access::write}},
+             &push, sizeof push, {tile_groups(c.device(), channels, tx, op), 1, 1}, op);
+}
+
+void batchnorm_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, const Tensor& save_mean,
+                        const Tensor& save_invstd, const Tensor& gamma, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
+                        const BatchNormOptions& options) {
+  auto& c = cmd.impl();
+  const std::string op = "batchnorm_backward";
+  check(c, x, op, "x");
+  check(c, dy, op, "dy");
+  check(c, dx, op, "dx");
+  check(c, save_mean, op, "save_mean");
+  check(c, save_invstd, op, "save_invstd");
+  const auto [rows, channels] = rows_channels(x, op);
+  require_matrix(dy, "dy", x, op);
+  require_matrix(dx, "dx", x, op);
+  require_per_channel(save_mean, "save_mean", channels, x, op);
+  require_per_channel(save_invstd, "save_invstd", channels, x, op);
+  if (options.affine) {
+    check(c, gamma, op, "gamma");
+    check(c, dgamma, op, "dgamma");
+    check(c, dbeta, op, "dbeta");
+    require_per_channel(gamma, "gamma", channels, x, op);
+    require_per_channel(dgamma, "dgamma", channels, x, op);
+    require_per_channel(dbeta, "dbeta", channels, x, op);
+  }
+  // Without affine, x stands in for gamma and dx for dgamma / dbeta; the shader never touches them.
+  const Tensor& g = options.affine ? gamma : x;
+  Tensor& dg = options.affine ? dgamma : dx;
+  Tensor& db = options.affine ? dbeta : dx;
+  const auto [tx, ty] = tile(c.device(), channels);
+  const BackwardPush push{static_cast<uint32_t>(rows), static_cast<uint32_t>(channels)};
+  const detail::Kernel kernel{"batchnorm_backward", {tx, ty, options.affine ? 1u : 0u}, 8, sizeof push};
+  c.dispatch(kernel,
+             {{&x, detail::Access::read},
+              {&dy, detail::Access::read},
+              {&save_mean, detail::Access::read},
+              {&save_invstd, detail::Access::read},
+              {&g, detail::Access::read},
+              {&dx, detail::Access::write},
+              {&dg, detail::Access::write},
+              {&db, detail::Access::write}},
+             &push, sizeof push, {tile_groups(c.device(), channels, tx, op), 1, 1}, op);
+}
+
+}  // namespace vkgrad

@@ -1,0 +1,72 @@
+#include "vkgrad/dropout.hpp"
+
+#include <cmath>
+
+#include "command_impl.hpp"
+#include "vkgrad/error.hpp"
+
+namespace vkgrad {
+
+namespace {
+
+// Push constants of dropout.comp.
+struct DropoutPush {
+  uint32_t n, seed_lo, seed_hi, step, drop_threshold;
+  float scale;
+};
+
+// y = x · mask / (1 - p) (forward: in = x, out = y; backward: in = dy, out = dx).
+void record(CommandList& cmd, const Tensor& in, Tensor& out, const DropoutOptions& o, const std::string& op,
+            std::string_view in_role, std::string_view out_role) {
+  auto& c = cmd.impl();
+  c.check_tensor(in, op, in_role);
+  c.check_tensor(out, op, out_role);
+  for (const Tensor* t : {&in, static_cast<const Tensor*>(&out)}) {
+    if (t->dtype() != DType::f32) {
+      throw InvalidArgument("vkgrad: " + op + ": '" + std::string(t == &in ? in_role : out_role) +
+                            "' must be f32, got " + to_string(t->dtype()) + " " + t->shape().to_string());
+    }
+  }
+  if (in.numel() != out.numel()) {
+    throw InvalidArgument("vkgrad: " + op + ": '" + std::string(in_role) + "' " + in.shape().to_string() + " and '" +
+                          std::string(out_role) + "' " + out.shape().to_string() +
+                          " must have the same number of elements");
+  }
+  if (!(o.p >= 0.0f && o.p <= 1.0f)) {
+    throw InvalidArgument("vkgrad: " + op + ": p must be in [0, 1], got " + std::to_string(o.p));
+  }
+  const auto& info = c.device();
+  if (o.local_size > info.max_workgroup_size[0] || o.local_size > info.max_workgroup_invocations) {
+    throw InvalidArgument("vkgrad: " + op + ": local_size " + std::to_string(o.local_size) +
+                          " exceeds the device's limit " + std::to_string(info.max_workgroup_size[0]));
+  }
+  if (!o.training || o.p == 0.0f) {  // the identity
+    if (&in.buffer() != &out.buffer()) cmd.copy(in, out);
+    return;
+  }
+  const uint32_t local = o.local_size ? o.local_size : detail::default_local_size(info);
+  const DropoutPush push{static_cast<uint32_t>(in.numel()), static_cast<uint32_t>(o.seed),
+                         static_cast<uint32_t>(o.seed >> 32), o.step, dropout_threshold(o.p),
+                         o.p < 1.0f ? static_cast<float>(1.0 / (1.0 - double(o.p))) : 0.0f};
+  const uint64_t blocks = (in.numel() + 3) / 4;  // one thread per Philox block of 4 elements
+  const detail::Kernel kernel{"dropout", {local}, 2, sizeof push};
+  c.dispatch(kernel, {{&in, detail::Access::read}, {&out, detail::Access::write}}, &push, sizeof push,
+             {detail::grid_stride_groups(info, blocks, local), 1, 1}, op);
+}
+
+}  // namespace
+
+uint32_t dropout_threshold(float p) {
+  if (!(p >= 0.0f && p <= 1.0f)) throw InvalidArgument("vkgrad: dropout: p must be in [0, 1]");
+  return static_cast<uint32_t>(std::lround(double(p) * 16777216.0));
+}
+
+void dropout_forward(CommandList& cmd, const Tensor& x, Tensor& y, const DropoutOptions& options) {
+  record(cmd, x, y, options, "dropout_forward", "x", "y");
+}
+
+void dropout_backward(CommandList& cmd, const Tensor& dy, Tensor& dx, const DropoutOptions& options) {
+  record(cmd, dy, dx, options, "dropout_backward", "dy", "dx");
+}
+
+}  // namespace vkgrad

@@ -1,0 +1,85 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// batchnorm_forward: BatchNorm1d in training mode on x (rows x channels, row-major), PyTorch
+// semantics. Per channel c, over the rows: mean, biased variance var, invstd = 1 / sqrt(var + eps);
+//   y[r, c] = (x[r, c] - mean) * invstd * gamma[c] + beta[c]     (gamma = 1, beta = 0 unless AFFINE)
+//   save_mean[c] = mean, save_invstd[c] = invstd                (for batchnorm_backward)
+//   running_mean[c] = (1 - momentum) * running_mean[c] + momentum * mean
+//   running_var[c]  = (1 - momentum) * running_var[c]  + momentum * var * rows / (rows - 1)
+// Stable two-pass statistics (never E[x^2] - E[x]^2): pass 1 gives mean0 = sum(x) / rows; pass 2 sums
+// d = x - mean0 and d^2, then mean = mean0 + sum(d) / rows and var = sum(d^2) / rows - (sum(d) / rows)^2
+// (the corrected two-pass algorithm: exact even if mean0 is off by rounding). y uses
+// (x - mean0) - sum(d) / rows, which keeps the digits a rounded float mean would lose for x = 1e4 + noise.
+//
+// One workgroup per tile of TX channels (see batchnorm_reduce.glsl): dispatch ceil(channels / TX)
+// workgroups. The workgroup reads its columns three times and owns them entirely: no other pass.
+//
+// Bindings (set 0): 0 x: rows*channels, read; 1 gamma: channels, read; 2 beta: channels, read;
+//   3 running_mean: channels, read+written; 4 running_var: channels, read+written;
+//   5 save_mean: channels, written; 6 save_invstd: channels, written; 7 y: rows*channels, written.
+//   Without AFFINE, bindings 1 and 2 are bound but never read.
+// Push constants:   rows (>= 2), channels, eps, momentum.
+// Specialization:   0 TX (local size x), 1 TY (local size y), 2 AFFINE.
+
+layout(local_size_x = 32, local_size_y = 8, local_size_x_id = 0, local_size_y_id = 1) in;
+layout(constant_id = 2) const bool AFFINE = true;
+
+#include "batchnorm_reduce.glsl"
+
+layout(push_constant) uniform Push { uint rows; uint channels; float eps; float momentum; } pc;
+
+layout(set = 0, binding = 0) readonly buffer X { float x[]; };
+layout(set = 0, binding = 1) readonly buffer Gamma { float gamma[]; };
+layout(set = 0, binding = 2) readonly buffer Beta { float beta[]; };
+layout(set = 0, binding = 3) buffer RunningMean { float running_mean[]; };
+layout(set = 0, binding = 4) buffer RunningVar { float running_var[]; };
+layout(set = 0, binding = 5) writeonly buffer SaveMean { float save_mean[]; };
+layout(set = 0, binding = 6) writeonly buffer SaveInvstd { float save_invstd[]; };
+layout(set = 0, binding = 7) writeonly buffer Y { float y[]; };
+
+void main() {
+    uint c = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    bool in_range = c < pc.channels;  // the last tile may be partial; idle threads still join barriers
+    float n = float(pc.rows);
+
+    precise float sum = 0.0, compensation = 0.0;
+    if (in_range) {
+        for (uint r = gl_LocalInvocationID.y; r < pc.rows; r += gl_WorkGroupSize.y) {
+            kahan_add(sum, compensation, x[r * pc.channels + c]);
+        }
+    }
+    float unused = 0.0;
+    fold_rows(sum, unused);
+    float mean0 = sum / n;
+
+    precise float sum_d = 0.0, comp_d = 0.0, sum_d2 = 0.0, comp_d2 = 0.0;
+    if (in_range) {
+        for (uint r = gl_LocalInvocationID.y; r < pc.rows; r += gl_WorkGroupSize.y) {
+            float d = x[r * pc.channels + c] - mean0;
+            kahan_add(sum_d, comp_d, d);
+            kahan_add(sum_d2, comp_d2, d * d);
+        }
+    }
+    fold_rows(sum_d, sum_d2);
+    float shift = sum_d / n;
+    float var = sum_d2 / n - shift * shift;
+    if (var < 0.0) var = 0.0;  // not max(): that may drop a NaN
+    float invstd = 1.0 / sqrt(var + pc.eps);
+    float g = AFFINE && in_range ? gamma[c] : 1.0;
+    float b = AFFINE && in_range ? beta[c] : 0.0;
+
+    if (in_range && gl_LocalInvocationID.y == 0u) {
+        // A channel holding ±inf has mean ±inf (as a plain sum gives), not inf + (inf - inf) = NaN.
+        float mean = isinf(mean0) ? mean0 : mean0 + shift;
+        save_mean[c] = mean;
+        save_invstd[c] = invstd;
+        running_mean[c] = (1.0 - pc.momentum) * running_mean[c] + pc.momentum * mean;
+        running_var[c] = (1.0 - pc.momentum) * running_var[c] + pc.momentum * (var * (n / (n - 1.0)));
+    }
+    if (in_range) {
+        for (uint r = gl_LocalInvocationID.y; r < pc.rows; r += gl_WorkGroupSize.y) {
+            uint i = r * pc.channels + c;
+            y[i] = ((x[i] - mean0) - shift) * invstd * g + b;
+        }
+    }
+}

@@ -1,0 +1,24 @@
+// dropout_ref.hpp — CPU reference of the dropout mask and of dropout itself
+// (include/vkgrad/dropout.hpp, shaders/dropout.comp, shaders/philox.glsl).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace vkgrad::ref {
+
+// Philox4x32-10 (Salmon et al., SC'11; Random123's philox4x32 with 10 rounds): 4 counter words and
+// 2 key words to 4 random words.
+std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);
+
+// keep[i] (n elements, 1 = kept) of the dropout mask for (seed, step, p): element i uses word i % 4 of
+// philox4x32_10({i / 4, 0, step, 0}, {seed low, seed high}) and is kept when its top 24 bits are
+// >= drop_threshold = round(p · 2^24).
+std::vector<uint8_t> dropout_mask(size_t n, uint64_t seed, uint32_t step, uint32_t drop_threshold);
+
+// x, y: (n). y = x · (keep ? 1 / (1 - p) : 0); a dropped NaN / inf gives NaN, as in PyTorch.
+void dropout_forward(const float* x, const uint8_t* keep, size_t n, double p, double* y);
+
+}  // namespace vkgrad::ref
