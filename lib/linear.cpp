@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "command_impl.hpp"
+#include "gemm_tiles.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -30,15 +31,9 @@ struct BiasGradPush {
   uint32_t M, N;
 };
 
-// Each thread of gemm_tile.glsl computes a kRegister × kRegister block of the result.
-constexpr uint32_t kRegister = 4;
+}  // namespace
 
-struct GemmTiles {
-  uint32_t m, n, k;
-  uint32_t threads() const { return (m / kRegister) * (n / kRegister); }
-  // a_tile + b_tile of gemm_tile.glsl, rows padded by one float.
-  uint64_t shared_bytes() const { return uint64_t(k) * ((m + 1) + (n + 1)) * sizeof(float); }
-};
+namespace detail {
 
 // Picks the workgroup tile from the device's limits and the problem's shape. The preferred tile
 // is 64×64×16 (256 threads, ~8.3 KiB of shared memory): it fits every Vulkan device's guaranteed
@@ -54,8 +49,8 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
   if (N <= 16 && M > 16) t = {128, 16, 16};
   const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
   auto shrink = [&t] {
-    if (t.m >= t.n && t.m > kRegister) t.m /= 2;
-    else if (t.n > kRegister) t.n /= 2;
+    if (t.m >= t.n && t.m > kGemmRegister) t.m /= 2;
+    else if (t.n > kGemmRegister) t.n /= 2;
   };
   while (t.threads() > max_threads && t.threads() > 1) shrink();
   while (t.shared_bytes() > dev.max_shared_memory && t.k > 4) t.k /= 2;
@@ -68,6 +63,18 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
   }
   return t;
 }
+
+bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& t) {
+  return t.m >= kGemmRegister && t.n >= kGemmRegister && t.m % kGemmRegister == 0 && t.n % kGemmRegister == 0 &&
+         t.k >= 1 && t.threads() <= std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]) &&
+         t.shared_bytes() <= dev.max_shared_memory;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::GemmTiles;
 
 void require_f32_matrix(const Tensor& t, std::string_view op, std::string_view role) {
   if (t.dtype() != DType::f32 || t.shape().rank() != 2) {
@@ -103,8 +110,8 @@ std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, 
 // Records C = alpha·op(A)·op(B) + beta·C after the caller has checked shapes: M×K times K×N.
 void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
                  bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K,
-                 std::string_view label) {
-  const GemmTiles tiles = choose_gemm_tiles(c.device(), M, N);
+                 std::string_view label, const GemmTiles* forced_tiles = nullptr) {
+  const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), M, N);
   const detail::Kernel kernel{"gemm", gemm_specialization(tiles, transpose_a, transpose_b), 3, sizeof(GemmPush)};
   const GemmPush push{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K), alpha, beta};
   // beta == 0 never reads C: declaring it write-only spares a barrier after an unrelated reader.
@@ -113,10 +120,9 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
              gemm_groups(tiles, M, N), label);
 }
 
-}  // namespace
-
-void gemm(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a, bool transpose_b,
-          float alpha, float beta) {
+// gemm(), with the tile chosen for the device unless `forced_tiles` is given.
+void gemm_impl(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a, bool transpose_b,
+               float alpha, float beta, const GemmTiles* forced_tiles) {
   auto& c = cmd.impl();
   const std::string op = "gemm";
   c.check_tensor(A, op, "A");
@@ -142,7 +148,23 @@ void gemm(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool tr
   require_32bit_indexable(A, op, "A");
   require_32bit_indexable(B, op, "B");
   require_32bit_indexable(C, op, "C");
-  record_gemm(c, A, B, C, transpose_a, transpose_b, alpha, beta, M, N, K, op);
+  record_gemm(c, A, B, C, transpose_a, transpose_b, alpha, beta, M, N, K, op, forced_tiles);
+}
+
+}  // namespace
+
+void gemm(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a, bool transpose_b,
+          float alpha, float beta) {
+  gemm_impl(cmd, A, B, C, transpose_a, transpose_b, alpha, beta, nullptr);
+}
+
+void detail::gemm_with_tiles(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
+                             bool transpose_b, float alpha, float beta, const GemmTiles& tiles) {
+  if (!gemm_tiles_fit(cmd.impl().device(), tiles)) {
+    throw InvalidArgument("vkgrad: gemm: tile " + std::to_string(tiles.m) + "×" + std::to_string(tiles.n) + "×" +
+                          std::to_string(tiles.k) + " does not fit the shader or " + cmd.impl().device().name);
+  }
+  gemm_impl(cmd, A, B, C, transpose_a, transpose_b, alpha, beta, &tiles);
 }
 
 void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Tensor& b, Tensor& Y,
@@ -175,7 +197,7 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   require_32bit_indexable(W, op, "W");
   require_32bit_indexable(Y, op, "Y");
 
-  const GemmTiles tiles = choose_gemm_tiles(c.device(), batch, out);
+  const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), batch, out);
   auto spec = gemm_specialization(tiles, false, true);
   spec.insert(spec.end(), {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
   const detail::Kernel kernel{"linear_forward", std::move(spec), 4, sizeof(LinearPush)};

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "gemm_tiles.hpp"
 #include "harness.hpp"
 #include "vkgrad/linear.hpp"
 #include "reference/activation_ref.hpp"
@@ -54,7 +55,7 @@ void check_matrix(const std::vector<float>& got, const std::vector<double>& ref,
 }
 
 void check_gemm(std::size_t M, std::size_t N, std::size_t K, bool ta, bool tb, float alpha = 1, float beta = 0,
-                uint64_t seed = 1) {
+                uint64_t seed = 1, const detail::GemmTiles* tiles = nullptr) {
   Context& ctx = context();
   const auto a = uniform(M * K, -1, 1, seed);
   const auto b = uniform(K * N, -1, 1, seed + 1);
@@ -65,7 +66,8 @@ void check_gemm(std::size_t M, std::size_t N, std::size_t K, bool ta, bool tb, f
   if (beta != 0) tC.upload(c0);
   else tC.fill(poison);  // beta == 0 must not read C
   CommandList cmd(ctx);
-  gemm(cmd, tA, tB, tC, ta, tb, alpha, beta);
+  if (tiles) detail::gemm_with_tiles(cmd, tA, tB, tC, ta, tb, alpha, beta, *tiles);
+  else gemm(cmd, tA, tB, tC, ta, tb, alpha, beta);
   cmd.run();
   require_no_validation_messages();
 
@@ -79,6 +81,7 @@ void check_gemm(std::size_t M, std::size_t N, std::size_t K, bool ta, bool tb, f
   std::ostringstream what;
   what << "gemm M=" << M << " N=" << N << " K=" << K << (ta ? " Aᵀ" : "") << (tb ? " Bᵀ" : "") << " alpha=" << alpha
        << " beta=" << beta;
+  if (tiles) what << " tile " << tiles->m << "×" << tiles->n << "×" << tiles->k;
   check_matrix(tC.to_vector(), ref, allowed, N, what.str());
 }
 
@@ -109,6 +112,48 @@ TEST_CASE("gemm in all four transpose combinations", "[gemm]") {
       check_gemm(7, 5, 3, ta, tb, 1, 0, 11);
       check_gemm(13, 17, 1031, ta, tb, 1, 0, 12);
       check_gemm(70, 37, 65, ta, tb, 1, 0, 13);
+    }
+  }
+}
+
+TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
+  // The shader must be right for every tile choose_gemm_tiles may pick on some device, not only the
+  // ones this device gets: tiles from the smallest (one thread, K step 1) to wide and tall ones.
+  const detail::GemmTiles tiles[] = {{4, 4, 1}, {8, 16, 4}, {32, 32, 8}, {16, 64, 16}, {64, 32, 32}, {128, 64, 8}};
+  uint64_t seed = 50;
+  for (const auto& t : tiles) {
+    if (!detail::gemm_tiles_fit(context().device(), t)) {
+      WARN("tile " << t.m << "×" << t.n << "×" << t.k << " does not fit this device; skipped");
+      continue;
+    }
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) check_gemm(37, 41, 29, ta, tb, 1.5f, ta ? 0.5f : 0.0f, seed++, &t);
+    }
+  }
+}
+
+TEST_CASE("gemm tile choice fits made-up devices' limits", "[gemm]") {
+  struct Limits {
+    const char* what;
+    uint32_t invocations, shared, subgroup;
+  } devices[] = {{"1024 threads, 48 KiB, subgroup 32", 1024, 48 << 10, 32},
+                 {"1024 threads, 64 KiB, subgroup 64", 1024, 64 << 10, 64},
+                 {"256 threads, 32 KiB, subgroup 8", 256, 32 << 10, 8},
+                 {"128 threads, 16 KiB, subgroup 16", 128, 16 << 10, 16},
+                 {"64 threads, 16 KiB, subgroup 64", 64, 16 << 10, 64},
+                 {"128 threads, 2 KiB, no subgroup info", 128, 2 << 10, 0}};
+  for (const auto& l : devices) {
+    DeviceInfo dev;
+    dev.max_workgroup_invocations = l.invocations;
+    dev.max_workgroup_size[0] = l.invocations;
+    dev.max_shared_memory = l.shared;
+    dev.subgroup_size = l.subgroup;
+    for (const auto& [M, N] : {std::pair<uint64_t, uint64_t>{1, 1}, {1, 1000}, {1000, 1}, {1000, 1000}}) {
+      const auto t = detail::choose_gemm_tiles(dev, M, N);
+      INFO(l.what << ", M=" << M << " N=" << N << ": tile " << t.m << "×" << t.n << "×" << t.k);
+      CHECK(detail::gemm_tiles_fit(dev, t));
+      if (l.subgroup > 0) CHECK(t.threads() % l.subgroup == 0);
+      if (M >= 64 && N >= 64) CHECK(t.m * t.n >= 32 * 32);  // a big result gets a big tile
     }
   }
 }
