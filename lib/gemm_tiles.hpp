@@ -34,7 +34,7 @@ bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& tiles);
 
 /// vkgrad::gemm with an explicit tile instead of choose_gemm_tiles's (throws InvalidArgument when
 /// it does not fit the device).
-void gemm_with_tiles(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
-                     bool transpose_b, float alpha, float beta, const GemmTiles& tiles);
+void gemm_with_tiles(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a, bool transpose_b,
+                     float alpha, float beta, const GemmTiles& tiles);
 
 }  // namespace vkgrad::detail

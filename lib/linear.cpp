@@ -49,8 +49,10 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
   if (N <= 16 && M > 16) t = {128, 16, 16};
   const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
   auto shrink = [&t] {
-    if (t.m >= t.n && t.m > kGemmRegister) t.m /= 2;
-    else if (t.n > kGemmRegister) t.n /= 2;
+    if (t.m >= t.n && t.m > kGemmRegister)
+      t.m /= 2;
+    else if (t.n > kGemmRegister)
+      t.n /= 2;
   };
   while (t.threads() > max_threads && t.threads() > 1) shrink();
   while (t.shared_bytes() > dev.max_shared_memory && t.k > 4) t.k /= 2;
@@ -78,16 +80,17 @@ using detail::GemmTiles;
 
 void require_f32_matrix(const Tensor& t, std::string_view op, std::string_view role) {
   if (t.dtype() != DType::f32 || t.shape().rank() != 2) {
-    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(role) + "' must be a 2-D f32 tensor, got " +
-                          to_string(t.dtype()) + " " + t.shape().to_string());
+    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(role) +
+                          "' must be a 2-D f32 tensor, got " + to_string(t.dtype()) + " " + t.shape().to_string());
   }
 }
 
 void require_distinct(const Tensor& out, std::string_view out_role, const Tensor& in, std::string_view in_role,
                       std::string_view op) {
   if (&out.buffer() == &in.buffer()) {
-    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(out_role) + "' must not be the same tensor as '" +
-                          std::string(in_role) + "' (the product reads its inputs while writing the output)");
+    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(out_role) +
+                          "' must not be the same tensor as '" + std::string(in_role) +
+                          "' (the product reads its inputs while writing the output)");
   }
 }
 
@@ -109,8 +112,8 @@ std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, 
 
 // Records C = alpha·op(A)·op(B) + beta·C after the caller has checked shapes: M×K times K×N.
 void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
-                 bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K,
-                 std::string_view label, const GemmTiles* forced_tiles = nullptr) {
+                 bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K, std::string_view label,
+                 const GemmTiles* forced_tiles = nullptr) {
   const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), M, N);
   const detail::Kernel kernel{"gemm", gemm_specialization(tiles, transpose_a, transpose_b), 3, sizeof(GemmPush)};
   const GemmPush push{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K), alpha, beta};
@@ -201,8 +204,12 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   auto spec = gemm_specialization(tiles, false, true);
   spec.insert(spec.end(), {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
   const detail::Kernel kernel{"linear_forward", std::move(spec), 4, sizeof(LinearPush)};
-  const LinearPush push{static_cast<uint32_t>(batch), static_cast<uint32_t>(out), static_cast<uint32_t>(in),
-                        act.params[0], act.params[1], act.theta};
+  const LinearPush push{static_cast<uint32_t>(batch),
+                        static_cast<uint32_t>(out),
+                        static_cast<uint32_t>(in),
+                        act.params[0],
+                        act.params[1],
+                        act.theta};
   // Without a bias, binding 2 is never read (HAS_BIAS is false); X stands in for it.
   const Tensor& bias = has_bias ? b : X;
   c.dispatch(kernel,
@@ -232,7 +239,8 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
   }
   if (want_db) {
     c.check_tensor(db, op, "db");
-    if (db.dtype() != DType::f32) throw InvalidArgument("vkgrad: " + op + ": 'db' must be f32, got " + to_string(db.dtype()));
+    if (db.dtype() != DType::f32)
+      throw InvalidArgument("vkgrad: " + op + ": 'db' must be f32, got " + to_string(db.dtype()));
   }
   const uint64_t batch = X.shape()[0], in = X.shape()[1], out = W.shape()[0];
   if (W.shape()[1] != in || dY.shape()[0] != batch || dY.shape()[1] != out || !(dW.shape() == W.shape()) ||
@@ -258,13 +266,14 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
   // dX (N × in) = dY (N × out) · W (out × in).
   if (want_dx) record_gemm(c, dY, W, dX, false, false, 1.0f, 0.0f, batch, in, out, op + " dX");
   if (want_db) {
-    const uint32_t local = std::min<uint32_t>(256, std::min(c.device().max_workgroup_invocations,
-                                                             c.device().max_workgroup_size[0]));
+    const uint32_t local =
+        std::min<uint32_t>(256, std::min(c.device().max_workgroup_invocations, c.device().max_workgroup_size[0]));
     const uint32_t columns = std::min<uint32_t>(32, local);
-    const detail::Kernel kernel{"linear_bias_grad", {local - local % columns, columns, accumulate ? 1u : 0u}, 2,
-                                sizeof(BiasGradPush)};
+    const detail::Kernel kernel{
+        "linear_bias_grad", {local - local % columns, columns, accumulate ? 1u : 0u}, 2, sizeof(BiasGradPush)};
     const BiasGradPush push{static_cast<uint32_t>(batch), static_cast<uint32_t>(out)};
-    c.dispatch(kernel, {{&dY, detail::Access::read}, {&db, accumulate ? detail::Access::read_write : detail::Access::write}},
+    c.dispatch(kernel,
+               {{&dY, detail::Access::read}, {&db, accumulate ? detail::Access::read_write : detail::Access::write}},
                &push, sizeof push, {static_cast<uint32_t>((out + columns - 1) / columns), 1, 1}, op + " db");
   }
 }

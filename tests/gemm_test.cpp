@@ -7,9 +7,9 @@
 
 #include "gemm_tiles.hpp"
 #include "harness.hpp"
-#include "vkgrad/linear.hpp"
 #include "reference/activation_ref.hpp"
 #include "reference/gemm_ref.hpp"
+#include "vkgrad/linear.hpp"
 
 namespace vkgrad::test {
 namespace {
@@ -47,7 +47,7 @@ void check_matrix(const std::vector<float>& got, const std::vector<double>& ref,
     if (bad++ == 0 || ratio > worst_ratio) worst_ratio = ratio, worst = i;
   }
   INFO(bad << " mismatches;" << first.str() << " worst [" << worst / cols << "," << worst % cols << "] at "
-            << worst_ratio << "× the allowed error");
+           << worst_ratio << "× the allowed error");
   CHECK(bad == 0);
   const double frobenius = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
   INFO("relative Frobenius error " << frobenius);
@@ -63,11 +63,15 @@ void check_gemm(std::size_t M, std::size_t N, std::size_t K, bool ta, bool tb, f
   Tensor tA = Tensor::from(ctx, ta ? Shape{K, M} : Shape{M, K}, a);
   Tensor tB = Tensor::from(ctx, tb ? Shape{N, K} : Shape{K, N}, b);
   Tensor tC(ctx, {M, N});
-  if (beta != 0) tC.upload(c0);
-  else tC.fill(poison);  // beta == 0 must not read C
+  if (beta != 0)
+    tC.upload(c0);
+  else
+    tC.fill(poison);  // beta == 0 must not read C
   CommandList cmd(ctx);
-  if (tiles) detail::gemm_with_tiles(cmd, tA, tB, tC, ta, tb, alpha, beta, *tiles);
-  else gemm(cmd, tA, tB, tC, ta, tb, alpha, beta);
+  if (tiles)
+    detail::gemm_with_tiles(cmd, tA, tB, tC, ta, tb, alpha, beta, *tiles);
+  else
+    gemm(cmd, tA, tB, tC, ta, tb, alpha, beta);
   cmd.run();
   require_no_validation_messages();
 
@@ -215,7 +219,8 @@ TEST_CASE("gemm refuses mismatching shapes and names them all", "[gemm]") {
   Tensor i32(ctx, {3, 6}, DType::i32);
   CommandList cmd(ctx);
   CHECK_THROWS_AS(gemm(cmd, a, b, c), InvalidArgument);
-  CHECK_THROWS_WITH(gemm(cmd, a, b, c), Catch::Contains("[4, 3]") && Catch::Contains("[5, 6]") && Catch::Contains("[4, 6]"));
+  CHECK_THROWS_WITH(gemm(cmd, a, b, c),
+                    Catch::Contains("[4, 3]") && Catch::Contains("[5, 6]") && Catch::Contains("[4, 6]"));
   Tensor b_ok(ctx, {3, 6});
   CHECK_THROWS_WITH(gemm(cmd, a, b_ok, c_bad), Catch::Contains("[4, 7]") && Catch::Contains("4×6"));
   CHECK_THROWS_WITH(gemm(cmd, a, b_ok, c, true, false), Catch::Contains("transposed"));

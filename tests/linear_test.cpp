@@ -1,12 +1,14 @@
 // nn.Linear on the GEMM kernels (include/vkgrad/linear.hpp): the fused forward (bias + activation
 // epilogue) against the double reference and against the same computation as separate ops, and
 // the backward pass (dX, dW, db) overwriting and accumulating. Tagged [gemm]: it is that area's op.
+#include "vkgrad/linear.hpp"
+
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 
 #include "harness.hpp"
-#include "vkgrad/linear.hpp"
 #include "reference/activation_ref.hpp"
 #include "reference/gemm_ref.hpp"
 
@@ -26,8 +28,8 @@ struct Worst {
   std::size_t index = 0;
 };
 
-Worst count_mismatches(const std::vector<float>& got, const std::vector<double>& ref, const std::vector<double>& allowed,
-                       const std::vector<bool>* skip = nullptr) {
+Worst count_mismatches(const std::vector<float>& got, const std::vector<double>& ref,
+                       const std::vector<double>& allowed, const std::vector<bool>* skip = nullptr) {
   Worst w;
   for (std::size_t i = 0; i < got.size(); ++i) {
     if ((skip && (*skip)[i]) || close(got[i], ref[i], 0.0, allowed[i])) continue;
@@ -95,8 +97,8 @@ void check_linear_forward(std::size_t N, std::size_t in, std::size_t out, bool w
   check_all("fused vs separate ops", got, separate_d, tight);
 }
 
-void check_linear_backward(std::size_t N, std::size_t in, std::size_t out, bool accumulate, bool want_dx,
-                           bool want_db, uint64_t seed) {
+void check_linear_backward(std::size_t N, std::size_t in, std::size_t out, bool accumulate, bool want_dx, bool want_db,
+                           uint64_t seed) {
   Context& ctx = context();
   std::ostringstream what;
   what << "linear_backward N=" << N << " in=" << in << " out=" << out << (accumulate ? " accumulate" : " overwrite")
@@ -163,9 +165,9 @@ TEST_CASE("linear_forward with identity, relu and gelu epilogues, with and witho
   uint64_t seed = 100;
   for (const Activation a : {Activation::identity, Activation::relu, Activation::gelu}) {
     for (bool bias : {true, false}) {
-      check_linear_forward(1, 7, 5, bias, a, seed++);       // batch of one: the thin tile
+      check_linear_forward(1, 7, 5, bias, a, seed++);  // batch of one: the thin tile
       check_linear_forward(37, 70, 129, bias, a, seed++);
-      check_linear_forward(130, 33, 3, bias, a, seed++);     // few outputs: the tall tile
+      check_linear_forward(130, 33, 3, bias, a, seed++);  // few outputs: the tall tile
     }
   }
 }
@@ -193,14 +195,35 @@ TEST_CASE("linear_backward skips an empty dX or db", "[gemm][linear]") {
   check_linear_backward(33, 17, 9, true, false, false, 222);
 }
 
+TEST_CASE("linear_backward gives the same bits on every run", "[gemm][linear]") {
+  // No atomics: the sums are added in a fixed order, so two runs agree exactly (not just closely).
+  Context& ctx = context();
+  const std::size_t N = 1031, in = 40, out = 70;
+  Tensor X = Tensor::from(ctx, {N, in}, uniform(N * in, -1, 1, 230));
+  Tensor W = Tensor::from(ctx, {out, in}, uniform(out * in, -1, 1, 231));
+  Tensor dY = Tensor::from(ctx, {N, out}, uniform(N * out, -1, 1, 232));
+  std::vector<float> first[3];
+  for (int run = 0; run < 2; ++run) {
+    Tensor dX(ctx, {N, in}), dW(ctx, {out, in}), db(ctx, {out});
+    CommandList cmd(ctx);
+    linear_backward(cmd, X, W, dY, dX, dW, db);
+    cmd.run();
+    require_no_validation_messages();
+    const std::vector<float> got[3] = {dX.to_vector(), dW.to_vector(), db.to_vector()};
+    for (int i = 0; i < 3; ++i) {
+      if (run == 0) first[i] = got[i];
+      else CHECK(std::memcmp(first[i].data(), got[i].data(), got[i].size() * sizeof(float)) == 0);
+    }
+  }
+}
+
 TEST_CASE("linear refuses mismatching shapes and names them all", "[gemm][linear]") {
   Context& ctx = context();
   Tensor X(ctx, {8, 5}), W(ctx, {3, 5}), W_bad(ctx, {3, 6}), b(ctx, {3}), b_bad(ctx, {4}), Y(ctx, {8, 3});
   Tensor dY(ctx, {8, 3}), dX(ctx, {8, 5}), dW(ctx, {3, 5}), dW_bad(ctx, {5, 3}), db(ctx, {3}), none;
   CommandList cmd(ctx);
-  CHECK_THROWS_WITH(linear_forward(cmd, X, W_bad, b, Y),
-                    Catch::Contains("[8, 5]") && Catch::Contains("[3, 6]") && Catch::Contains("[3]") &&
-                        Catch::Contains("[8, 3]"));
+  CHECK_THROWS_WITH(linear_forward(cmd, X, W_bad, b, Y), Catch::Contains("[8, 5]") && Catch::Contains("[3, 6]") &&
+                                                             Catch::Contains("[3]") && Catch::Contains("[8, 3]"));
   CHECK_THROWS_WITH(linear_forward(cmd, X, W, b_bad, Y), Catch::Contains("b [4]"));
   CHECK_THROWS_WITH(linear_forward(cmd, X, W, none, X), Catch::Contains("Y [8, 5]"));
   CHECK_THROWS_WITH(linear_backward(cmd, X, W, dY, dX, dW_bad, db),

@@ -13,8 +13,8 @@ double op_b(const float* B, size_t K, size_t N, bool transpose, size_t k, size_t
 }
 }  // namespace
 
-void gemm(const float* A, const float* B, double* C, size_t M, size_t N, size_t K, bool transpose_a,
-          bool transpose_b, double alpha, double beta) {
+void gemm(const float* A, const float* B, double* C, size_t M, size_t N, size_t K, bool transpose_a, bool transpose_b,
+          double alpha, double beta) {
   for (size_t i = 0; i < M; ++i) {
     for (size_t j = 0; j < N; ++j) {
       double sum = 0;

@@ -10,8 +10,8 @@ namespace vkgrad::ref {
 // op(A) is (M,K): A stored (M,K), or (K,M) when transpose_a. op(B) is (K,N): B stored (K,N), or
 // (N,K) when transpose_b. C is (M,N), read only when beta != 0:
 //     C[i,j] = alpha * Σ_k op(A)[i,k] * op(B)[k,j] + beta * C[i,j]
-void gemm(const float* A, const float* B, double* C, size_t M, size_t N, size_t K, bool transpose_a,
-          bool transpose_b, double alpha, double beta);
+void gemm(const float* A, const float* B, double* C, size_t M, size_t N, size_t K, bool transpose_a, bool transpose_b,
+          double alpha, double beta);
 
 // Σ_k |op(A)[i,k] * op(B)[k,j]|, the scale of the rounding error of C[i,j]. mag is (M,N).
 void gemm_magnitude(const float* A, const float* B, double* mag, size_t M, size_t N, size_t K, bool transpose_a,

@@ -1,10 +1,11 @@
 // The GEMM / nn.Linear references checked against each other and against finite differences.
+#include "reference/gemm_ref.hpp"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <vector>
 
 #include "harness.hpp"
-#include "reference/gemm_ref.hpp"
 
 namespace vkgrad::test {
 
