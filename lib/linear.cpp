@@ -196,6 +196,7 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   }
   require_distinct(Y, "Y", X, "X", op);
   require_distinct(Y, "Y", W, "W", op);
+  if (has_bias) require_distinct(Y, "Y", b, "b", op);
   require_32bit_indexable(X, op, "X");
   require_32bit_indexable(W, op, "W");
   require_32bit_indexable(Y, op, "Y");
@@ -257,6 +258,9 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
     if (want_dx) require_distinct(dX, "dX", *in_t, in_role, op);
     if (want_db) require_distinct(db, "db", *in_t, in_role, op);
   }
+  if (want_dx) require_distinct(dX, "dX", dW, "dW", op);
+  if (want_dx && want_db) require_distinct(dX, "dX", db, "db", op);
+  if (want_db) require_distinct(db, "db", dW, "dW", op);
   require_32bit_indexable(X, op, "X");
   require_32bit_indexable(W, op, "W");
   require_32bit_indexable(dY, op, "dY");

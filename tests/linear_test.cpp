@@ -215,8 +215,10 @@ TEST_CASE("linear_backward gives the same bits on every run", "[gemm][linear]") 
     require_no_validation_messages();
     const std::vector<float> got[3] = {dX.to_vector(), dW.to_vector(), db.to_vector()};
     for (int i = 0; i < 3; ++i) {
-      if (run == 0) first[i] = got[i];
-      else CHECK(std::memcmp(first[i].data(), got[i].data(), got[i].size() * sizeof(float)) == 0);
+      if (run == 0)
+        first[i] = got[i];
+      else
+        CHECK(std::memcmp(first[i].data(), got[i].data(), got[i].size() * sizeof(float)) == 0);
     }
   }
 }
@@ -235,6 +237,12 @@ TEST_CASE("linear refuses mismatching shapes and names them all", "[gemm][linear
   CHECK_THROWS_WITH(linear_backward(cmd, X, W, dY, dX, dW, b_bad), Catch::Contains("db [4]"));
   CHECK_THROWS_WITH(linear_backward(cmd, X, W, dY, dY, dW, db), Catch::Contains("dX [8, 3]"));
   CHECK_THROWS_WITH(linear_backward(cmd, X, W, dY, none, W, db), Catch::Contains("same tensor"));
+  // Outputs aliasing each other, or the bias, are refused too.
+  Tensor square(ctx, {5, 5}), X5(ctx, {5, 5}), dY5(ctx, {5, 5}), grad(ctx, {5, 5});
+  CHECK_THROWS_WITH(linear_backward(cmd, X5, square, dY5, grad, grad, none),
+                    Catch::Contains("'dX' must not be the same tensor as 'dW'"));
+  Tensor x1(ctx, {1, 5}), y1(ctx, {1, 5});
+  CHECK_THROWS_WITH(linear_forward(cmd, x1, square, y1, y1), Catch::Contains("'Y' must not be the same tensor as 'b'"));
   CHECK(cmd.dispatch_count() == 0);
 }
 
