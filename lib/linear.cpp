@@ -117,7 +117,7 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
   const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), M, N);
   const detail::Kernel kernel{"gemm", gemm_specialization(tiles, transpose_a, transpose_b), 3, sizeof(GemmPush)};
   const GemmPush push{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K), alpha, beta};
-  // beta == 0 never reads C: declaring it write-only spares a barrier after an unrelated reader.
+  // beta == 0 never reads C, so C is declared write-only to the barrier tracker.
   const auto c_access = beta != 0.0f ? detail::Access::read_write : detail::Access::write;
   c.dispatch(kernel, {{&A, detail::Access::read}, {&B, detail::Access::read}, {&C, c_access}}, &push, sizeof push,
              gemm_groups(tiles, M, N), label);
