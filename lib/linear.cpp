@@ -1,0 +1,285 @@
+#include "vkgrad/linear.hpp"
+
+#include <algorithm>
+#include <array>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "command_impl.hpp"
+#include "gemm_tiles.hpp"
+#include "vkgrad/error.hpp"
+
+namespace vkgrad {
+
+namespace {
+
+// Push constants of gemm.comp.
+struct GemmPush {
+  uint32_t M, N, K;
+  float alpha, beta;
+};
+
+// Push constants of linear_forward.comp.
+struct LinearPush {
+  uint32_t M, N, K;
+  float p0, p1, theta;
+};
+
+// Push constants of linear_bias_grad.comp.
+struct BiasGradPush {
+  uint32_t M, N;
+};
+
+}  // namespace
+
+namespace detail {
+
+// Picks the workgroup tile from the device's limits and the problem's shape. The preferred tile
+// is 64×64×16 (256 threads, ~8.3 KiB of shared memory): it fits every Vulkan device's guaranteed
+// minimums except the thread count (128 guaranteed), and a 4×4 register block per thread gives 16
+// multiply-adds per 8 shared-memory reads. A thin result (M or N ≤ 16, e.g. a linear layer on a
+// batch of one) gets a 16×128 (or 128×16) tile instead so most of the workgroup is not idle.
+// Then: halve the wider side until the thread count fits the device, halve TILE_K (then the tile)
+// until shared memory fits, and widen the tile while the workgroup is smaller than one subgroup
+// (a smaller workgroup would leave subgroup lanes idle on every wave).
+GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
+  GemmTiles t{64, 64, 16};
+  if (M <= 16 && N > 16) t = {16, 128, 16};
+  if (N <= 16 && M > 16) t = {128, 16, 16};
+  const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
+  auto shrink = [&t] {
+    if (t.m >= t.n && t.m > kGemmRegister)
+      t.m /= 2;
+    else if (t.n > kGemmRegister)
+      t.n /= 2;
+  };
+  while (t.threads() > max_threads && t.threads() > 1) shrink();
+  while (t.shared_bytes() > dev.max_shared_memory && t.k > 4) t.k /= 2;
+  while (t.shared_bytes() > dev.max_shared_memory && t.threads() > 1) shrink();
+  while (dev.subgroup_size > 0 && t.threads() < dev.subgroup_size) {
+    GemmTiles wider = t;
+    (wider.n <= wider.m ? wider.n : wider.m) *= 2;
+    if (wider.threads() > max_threads || wider.shared_bytes() > dev.max_shared_memory) break;
+    t = wider;
+  }
+  return t;
+}
+
+bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& t) {
+  return t.m >= kGemmRegister && t.n >= kGemmRegister && t.m % kGemmRegister == 0 && t.n % kGemmRegister == 0 &&
+         t.k >= 1 && t.threads() <= std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]) &&
+         t.shared_bytes() <= dev.max_shared_memory;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::GemmTiles;
+
+void require_f32_matrix(const Tensor& t, std::string_view op, std::string_view role) {
+  if (t.dtype() != DType::f32 || t.shape().rank() != 2) {
+    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(role) +
+                          "' must be a 2-D f32 tensor, got " + to_string(t.dtype()) + " " + t.shape().to_string());
+  }
+}
+
+void require_distinct(const Tensor& out, std::string_view out_role, const Tensor& in, std::string_view in_role,
+                      std::string_view op) {
+  if (&out.buffer() == &in.buffer()) {
+    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(out_role) +
+                          "' must not be the same tensor as '" + std::string(in_role) +
+                          "' (the product reads its inputs while writing the output)");
+  }
+}
+
+// The shaders index with 32-bit integers.
+void require_32bit_indexable(const Tensor& t, std::string_view op, std::string_view role) {
+  if (t.numel() > UINT32_MAX) {
+    throw UnsupportedError("vkgrad: " + std::string(op) + ": '" + std::string(role) + "' " + t.shape().to_string() +
+                           " has more than 2^32 - 1 elements");
+  }
+}
+
+std::array<uint32_t, 3> gemm_groups(const GemmTiles& t, uint64_t M, uint64_t N) {
+  return {static_cast<uint32_t>((N + t.n - 1) / t.n), static_cast<uint32_t>((M + t.m - 1) / t.m), 1};
+}
+
+std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, bool transpose_b) {
+  return {t.threads(), t.m, t.n, t.k, transpose_a ? 1u : 0u, transpose_b ? 1u : 0u};
+}
+
+// Records C = alpha·op(A)·op(B) + beta·C after the caller has checked shapes: M×K times K×N.
+void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
+                 bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K, std::string_view label,
+                 const GemmTiles* forced_tiles = nullptr) {
+  const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), M, N);
+  const detail::Kernel kernel{"gemm", gemm_specialization(tiles, transpose_a, transpose_b), 3, sizeof(GemmPush)};
+  const GemmPush push{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K), alpha, beta};
+  // beta == 0 never reads C, so C is declared write-only to the barrier tracker.
+  const auto c_access = beta != 0.0f ? detail::Access::read_write : detail::Access::write;
+  c.dispatch(kernel, {{&A, detail::Access::read}, {&B, detail::Access::read}, {&C, c_access}}, &push, sizeof push,
+             gemm_groups(tiles, M, N), label);
+}
+
+// gemm(), with the tile chosen for the device unless `forced_tiles` is given.
+void gemm_impl(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a, bool transpose_b,
+               float alpha, float beta, const GemmTiles* forced_tiles) {
+  auto& c = cmd.impl();
+  const std::string op = "gemm";
+  c.check_tensor(A, op, "A");
+  c.check_tensor(B, op, "B");
+  c.check_tensor(C, op, "C");
+  require_f32_matrix(A, op, "A");
+  require_f32_matrix(B, op, "B");
+  require_f32_matrix(C, op, "C");
+  const uint64_t M = transpose_a ? A.shape()[1] : A.shape()[0];
+  const uint64_t K = transpose_a ? A.shape()[0] : A.shape()[1];
+  const uint64_t KB = transpose_b ? B.shape()[1] : B.shape()[0];
+  const uint64_t N = transpose_b ? B.shape()[0] : B.shape()[1];
+  if (K != KB || C.shape()[0] != M || C.shape()[1] != N) {
+    throw InvalidArgument("vkgrad: gemm: shapes do not fit C = op(A)·op(B): A " + A.shape().to_string() +
+                          (transpose_a ? " (transposed)" : "") + ", B " + B.shape().to_string() +
+                          (transpose_b ? " (transposed)" : "") + ", C " + C.shape().to_string() + "; op(A) is " +
+                          std::to_string(M) + "×" + std::to_string(K) + ", op(B) is " + std::to_string(KB) + "×" +
+                          std::to_string(N) + ", so C must be " + std::to_string(M) + "×" + std::to_string(N) +
+                          " and the inner dimensions must agree");
+  }
+  require_distinct(C, "C", A, "A", op);
+  require_distinct(C, "C", B, "B", op);
+  require_32bit_indexable(A, op, "A");
+  require_32bit_indexable(B, op, "B");
+  require_32bit_indexable(C, op, "C");
+  record_gemm(c, A, B, C, transpose_a, transpose_b, alpha, beta, M, N, K, op, forced_tiles);
+}
+
+}  // namespace
+
+void gemm(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a, bool transpose_b,
+          float alpha, float beta) {
+  gemm_impl(cmd, A, B, C, transpose_a, transpose_b, alpha, beta, nullptr);
+}
+
+void detail::gemm_with_tiles(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
+                             bool transpose_b, float alpha, float beta, const GemmTiles& tiles) {
+  if (!gemm_tiles_fit(cmd.impl().device(), tiles)) {
+    throw InvalidArgument("vkgrad: gemm: tile " + std::to_string(tiles.m) + "×" + std::to_string(tiles.n) + "×" +
+                          std::to_string(tiles.k) + " does not fit the shader or " + cmd.impl().device().name);
+  }
+  gemm_impl(cmd, A, B, C, transpose_a, transpose_b, alpha, beta, &tiles);
+}
+
+void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Tensor& b, Tensor& Y,
+                    const ActivationSpec& act) {
+  auto& c = cmd.impl();
+  const std::string op = "linear_forward " + act.to_string();
+  c.check_tensor(X, op, "X");
+  c.check_tensor(W, op, "W");
+  c.check_tensor(Y, op, "Y");
+  require_f32_matrix(X, op, "X");
+  require_f32_matrix(W, op, "W");
+  require_f32_matrix(Y, op, "Y");
+  const bool has_bias = !b.empty();
+  if (has_bias) {
+    c.check_tensor(b, op, "b");
+    if (b.dtype() != DType::f32) {
+      throw InvalidArgument("vkgrad: " + op + ": 'b' must be f32, got " + to_string(b.dtype()));
+    }
+  }
+  const uint64_t batch = X.shape()[0], in = X.shape()[1], out = W.shape()[0];
+  if (W.shape()[1] != in || Y.shape()[0] != batch || Y.shape()[1] != out || (has_bias && b.numel() != out)) {
+    throw InvalidArgument("vkgrad: " + op + ": shapes do not fit Y = X·Wᵀ + b: X " + X.shape().to_string() + ", W " +
+                          W.shape().to_string() + ", b " + (has_bias ? b.shape().to_string() : "(none)") + ", Y " +
+                          Y.shape().to_string() +
+                          "; expected X (N × in), W (out × in), b (out), Y (N × out) as in nn.Linear");
+  }
+  require_distinct(Y, "Y", X, "X", op);
+  require_distinct(Y, "Y", W, "W", op);
+  if (has_bias) require_distinct(Y, "Y", b, "b", op);
+  require_32bit_indexable(X, op, "X");
+  require_32bit_indexable(W, op, "W");
+  require_32bit_indexable(Y, op, "Y");
+
+  const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), batch, out);
+  auto spec = gemm_specialization(tiles, false, true);
+  spec.insert(spec.end(), {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
+  const detail::Kernel kernel{"linear_forward", std::move(spec), 4, sizeof(LinearPush)};
+  const LinearPush push{static_cast<uint32_t>(batch),
+                        static_cast<uint32_t>(out),
+                        static_cast<uint32_t>(in),
+                        act.params[0],
+                        act.params[1],
+                        act.theta};
+  // Without a bias, binding 2 is never read (HAS_BIAS is false); X stands in for it.
+  const Tensor& bias = has_bias ? b : X;
+  c.dispatch(kernel,
+             {{&X, detail::Access::read},
+              {&W, detail::Access::read},
+              {&bias, detail::Access::read},
+              {&Y, detail::Access::write}},
+             &push, sizeof push, gemm_groups(tiles, batch, out), op);
+}
+
+void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const Tensor& dY, Tensor& dX, Tensor& dW,
+                     Tensor& db, bool accumulate) {
+  auto& c = cmd.impl();
+  const std::string op = accumulate ? "linear_backward (accumulate)" : "linear_backward";
+  c.check_tensor(X, op, "X");
+  c.check_tensor(W, op, "W");
+  c.check_tensor(dY, op, "dY");
+  c.check_tensor(dW, op, "dW");
+  require_f32_matrix(X, op, "X");
+  require_f32_matrix(W, op, "W");
+  require_f32_matrix(dY, op, "dY");
+  require_f32_matrix(dW, op, "dW");
+  const bool want_dx = !dX.empty(), want_db = !db.empty();
+  if (want_dx) {
+    c.check_tensor(dX, op, "dX");
+    require_f32_matrix(dX, op, "dX");
+  }
+  if (want_db) {
+    c.check_tensor(db, op, "db");
+    if (db.dtype() != DType::f32)
+      throw InvalidArgument("vkgrad: " + op + ": 'db' must be f32, got " + to_string(db.dtype()));
+  }
+  const uint64_t batch = X.shape()[0], in = X.shape()[1], out = W.shape()[0];
+  if (W.shape()[1] != in || dY.shape()[0] != batch || dY.shape()[1] != out || !(dW.shape() == W.shape()) ||
+      (want_dx && !(dX.shape() == X.shape())) || (want_db && db.numel() != out)) {
+    throw InvalidArgument("vkgrad: " + op + ": shapes do not fit: X " + X.shape().to_string() + ", W " +
+                          W.shape().to_string() + ", dY " + dY.shape().to_string() + ", dX " +
+                          (want_dx ? dX.shape().to_string() : "(skipped)") + ", dW " + dW.shape().to_string() +
+                          ", db " + (want_db ? db.shape().to_string() : "(skipped)") +
+                          "; expected X (N × in), W (out × in), dY (N × out), dX like X, dW like W, db (out)");
+  }
+  for (const Tensor* in_t : {&X, &W, &dY}) {
+    const char* in_role = in_t == &X ? "X" : in_t == &W ? "W" : "dY";
+    require_distinct(dW, "dW", *in_t, in_role, op);
+    if (want_dx) require_distinct(dX, "dX", *in_t, in_role, op);
+    if (want_db) require_distinct(db, "db", *in_t, in_role, op);
+  }
+  if (want_dx) require_distinct(dX, "dX", dW, "dW", op);
+  if (want_dx && want_db) require_distinct(dX, "dX", db, "db", op);
+  if (want_db) require_distinct(db, "db", dW, "dW", op);
+  require_32bit_indexable(X, op, "X");
+  require_32bit_indexable(W, op, "W");
+  require_32bit_indexable(dY, op, "dY");
+
+  // dW (out × in) = dYᵀ (out × N) · X (N × in); accumulate: beta = 1.
+  record_gemm(c, dY, X, dW, true, false, 1.0f, accumulate ? 1.0f : 0.0f, out, in, batch, op + " dW");
+  // dX (N × in) = dY (N × out) · W (out × in).
+  if (want_dx) record_gemm(c, dY, W, dX, false, false, 1.0f, 0.0f, batch, in, out, op + " dX");
+  if (want_db) {
+    const uint32_t local =
+        std::min<uint32_t>(256, std::min(c.device().max_workgroup_invocations, c.device().max_workgroup_size[0]));
+    const uint32_t columns = std::min<uint32_t>(32, local);
+    const detail::Kernel kernel{
+        "linear_bias_grad", {local - local % columns, columns, accumulate ? 1u : 0u}, 2, sizeof(BiasGradPush)};
+    const BiasGradPush push{static_cast<uint32_t>(batch), static_cast<uint32_t>(out)};
+    c.dispatch(kernel,
+               {{&dY, detail::Access::read}, {&db, accumulate ? detail::Access::read_write : detail::Access::write}},
+               &push, sizeof push, {static_cast<uint32_t>((out + columns - 1) / columns), 1, 1}, op + " db");
+  }
+}
+
+}  // namespace vkgrad

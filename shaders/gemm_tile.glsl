@@ -1,0 +1,96 @@
+// gemm_tile.glsl: the tiled matrix-product main loop shared by gemm.comp and linear_forward.comp.
+// Computes, for every (row, col) of the M×N result, acc = Σ_k op(A)[row, k] · op(B)[k, col] in f32,
+// then calls the includer's `void store_result(uint row, uint col, float acc)` (the epilogue),
+// only for row < M and col < N.
+//
+// op(A) is M×K: A stored row-major M×K, or K×M when TRANS_A (op(A) = Aᵀ).
+// op(B) is K×N: B stored row-major K×N, or N×K when TRANS_B (op(B) = Bᵀ).
+//
+// Blocking: one workgroup computes a TILE_M × TILE_N block of the result. Per step of TILE_K, the
+// workgroup stages the TILE_M × TILE_K slice of op(A) and the TILE_K × TILE_N slice of op(B) in
+// shared memory (k-major, rows padded by one float so the strided stores of a transposed load do not
+// all hit one bank), then every thread accumulates its REG_M × REG_N register block. Thread (ty, tx)
+// owns rows ty + i·(TILE_M / REG_M) and columns tx + j·(TILE_N / REG_N): neighbouring threads touch
+// neighbouring columns, so shared reads of B and global stores of the result are contiguous.
+// Out-of-range elements (edges of M, N, K) are staged as 0 and never stored, so any M, N, K ≥ 1
+// works and a NaN in A reaches only its own row of the result.
+//
+// The includer declares, before including this file: the push constant block `pc` with uint fields
+// M, N, K, and the function store_result. This file declares bindings 0 (A) and 1 (B).
+// Specialization: 0 local size x = (TILE_M / REG_M) · (TILE_N / REG_N), 1 TILE_M, 2 TILE_N,
+// 3 TILE_K, 4 TRANS_A, 5 TRANS_B. TILE_M and TILE_N must be multiples of 4. The C++ side
+// (lib/linear.cpp, choose_gemm_tiles) picks them from the device's limits.
+
+layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(constant_id = 1) const uint TILE_M = 64;
+layout(constant_id = 2) const uint TILE_N = 64;
+layout(constant_id = 3) const uint TILE_K = 16;
+layout(constant_id = 4) const bool TRANS_A = false;
+layout(constant_id = 5) const bool TRANS_B = false;
+
+const uint REG_M = 4;
+const uint REG_N = 4;
+
+layout(set = 0, binding = 0) readonly buffer MatrixA { float a[]; };
+layout(set = 0, binding = 1) readonly buffer MatrixB { float b[]; };
+
+const uint A_STRIDE = TILE_M + 1;  // padded row of the k-major A slice
+const uint B_STRIDE = TILE_N + 1;
+shared float a_tile[TILE_K * A_STRIDE];
+shared float b_tile[TILE_K * B_STRIDE];
+
+void main() {
+    const uint threads_n = TILE_N / REG_N;
+    const uint rows_step = TILE_M / REG_M;
+    uint tid = gl_LocalInvocationID.x;
+    uint tx = tid % threads_n;
+    uint ty = tid / threads_n;
+    uint row0 = gl_WorkGroupID.y * TILE_M;
+    uint col0 = gl_WorkGroupID.x * TILE_N;
+
+    float acc[REG_M][REG_N];
+    for (uint i = 0u; i < REG_M; ++i)
+        for (uint j = 0u; j < REG_N; ++j) acc[i][j] = 0.0;
+
+    for (uint k0 = 0u; k0 < pc.K; k0 += TILE_K) {
+        // Stage op(A)[row0 .. +TILE_M, k0 .. +TILE_K]; consecutive threads read consecutive
+        // addresses of the stored matrix in both layouts.
+        for (uint e = tid; e < TILE_M * TILE_K; e += gl_WorkGroupSize.x) {
+            uint m = TRANS_A ? e % TILE_M : e / TILE_K;
+            uint k = TRANS_A ? e / TILE_M : e % TILE_K;
+            uint gm = row0 + m, gk = k0 + k;
+            float v = 0.0;
+            if (gm < pc.M && gk < pc.K) v = TRANS_A ? a[gk * pc.M + gm] : a[gm * pc.K + gk];
+            a_tile[k * A_STRIDE + m] = v;
+        }
+        // Stage op(B)[k0 .. +TILE_K, col0 .. +TILE_N].
+        for (uint e = tid; e < TILE_K * TILE_N; e += gl_WorkGroupSize.x) {
+            uint n = TRANS_B ? e / TILE_K : e % TILE_N;
+            uint k = TRANS_B ? e % TILE_K : e / TILE_N;
+            uint gn = col0 + n, gk = k0 + k;
+            float v = 0.0;
+            if (gn < pc.N && gk < pc.K) v = TRANS_B ? b[gn * pc.K + gk] : b[gk * pc.N + gn];
+            b_tile[k * B_STRIDE + n] = v;
+        }
+        barrier();
+
+        for (uint k = 0u; k < TILE_K; ++k) {
+            float a_reg[REG_M];
+            float b_reg[REG_N];
+            for (uint i = 0u; i < REG_M; ++i) a_reg[i] = a_tile[k * A_STRIDE + ty + i * rows_step];
+            for (uint j = 0u; j < REG_N; ++j) b_reg[j] = b_tile[k * B_STRIDE + tx + j * threads_n];
+            for (uint i = 0u; i < REG_M; ++i)
+                for (uint j = 0u; j < REG_N; ++j) acc[i][j] += a_reg[i] * b_reg[j];
+        }
+        barrier();
+    }
+
+    for (uint i = 0u; i < REG_M; ++i) {
+        uint row = row0 + ty + i * rows_step;
+        if (row >= pc.M) continue;
+        for (uint j = 0u; j < REG_N; ++j) {
+            uint col = col0 + tx + j * threads_n;
+            if (col < pc.N) store_result(row, col, acc[i][j]);
+        }
+    }
+}

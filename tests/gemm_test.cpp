@@ -1,0 +1,236 @@
+// GEMM and nn.Linear (include/vkgrad/linear.hpp) against the double reference in
+// tests/reference/gemm_ref.hpp: awkward shapes, all four transpose combinations, alpha/beta, NaN
+// propagation, the fused bias + activation epilogue, backward overwrite/accumulate, shape errors.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <sstream>
+
+#include "gemm_tiles.hpp"
+#include "harness.hpp"
+#include "reference/activation_ref.hpp"
+#include "reference/gemm_ref.hpp"
+#include "vkgrad/linear.hpp"
+
+namespace vkgrad::test {
+namespace {
+
+// Error model for f32 products. Each result is a sum of K products accumulated in f32; its rounding
+// error is bounded by a multiple of u·Σ_k|a_ik·b_kj| (u = 2^-24 ≈ 6e-8), the scale that matters when
+// terms cancel (|ref| can be far smaller than the terms). The worst case γ_K = K·u (6e-5 for
+// K = 1031) is never approached: the roundings are independent and unbiased, so the error grows
+// like √K·u (≈ 2e-6 at K = 1031, ≈ 3e-7 at K = 16 per tile step). 1e-5 = 168·u leaves a margin of
+// ≥ 5× at the largest K tested; the 1e-6 absolute term covers results whose terms are all ~0.
+constexpr double kSumRtol = 1e-5;
+constexpr double kAtol = 1e-6;
+// Whole-matrix check: ‖gpu − ref‖_F / ‖ref‖_F. Catches a systematic error (a wrong tile, a lost
+// row) that could hide under a per-element bound with large magnitudes.
+constexpr double kFrobeniusRtol = 1e-5;
+
+// Compares got with ref element by element against allowed[i] and over the whole matrix (Frobenius,
+// finite elements only); reports the first mismatches and the worst one.
+void check_matrix(const std::vector<float>& got, const std::vector<double>& ref, const std::vector<double>& allowed,
+                  std::size_t cols, const std::string& what) {
+  INFO(what);
+  REQUIRE(got.size() == ref.size());
+  std::size_t bad = 0, worst = 0;
+  double worst_ratio = 0, diff2 = 0, ref2 = 0;
+  std::ostringstream first;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const bool ok = close(got[i], ref[i], 0.0, allowed[i]);
+    if (std::isfinite(ref[i]) && std::isfinite(got[i])) {
+      diff2 += (got[i] - ref[i]) * (got[i] - ref[i]);
+      ref2 += ref[i] * ref[i];
+    }
+    // The worst element over all of them, passing or not, so the margin of a passing test shows too.
+    const bool both_finite = std::isfinite(got[i]) && std::isfinite(ref[i]);
+    const double ratio = both_finite ? std::fabs(got[i] - ref[i]) / allowed[i] : ok ? 0.0 : INFINITY;
+    if (ratio > worst_ratio) worst_ratio = ratio, worst = i;
+    if (ok) continue;
+    if (bad++ < 5) first << " [" << i / cols << "," << i % cols << "] got " << got[i] << " expected " << ref[i] << ";";
+  }
+  INFO(bad << " mismatches;" << first.str() << " worst [" << worst / cols << "," << worst % cols << "] at "
+           << worst_ratio << "× the allowed error");
+  CHECK(bad == 0);
+  const double frobenius = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  INFO("relative Frobenius error " << frobenius);
+  CHECK(frobenius <= kFrobeniusRtol);
+}
+
+void check_gemm(std::size_t M, std::size_t N, std::size_t K, bool ta, bool tb, float alpha = 1, float beta = 0,
+                uint64_t seed = 1, const detail::GemmTiles* tiles = nullptr) {
+  Context& ctx = context();
+  const auto a = uniform(M * K, -1, 1, seed);
+  const auto b = uniform(K * N, -1, 1, seed + 1);
+  const auto c0 = uniform(M * N, -1, 1, seed + 2);
+  Tensor tA = Tensor::from(ctx, ta ? Shape{K, M} : Shape{M, K}, a);
+  Tensor tB = Tensor::from(ctx, tb ? Shape{N, K} : Shape{K, N}, b);
+  Tensor tC(ctx, {M, N});
+  if (beta != 0)
+    tC.upload(c0);
+  else
+    tC.fill(poison);  // beta == 0 must not read C
+  CommandList cmd(ctx);
+  if (tiles)
+    detail::gemm_with_tiles(cmd, tA, tB, tC, ta, tb, alpha, beta, *tiles);
+  else
+    gemm(cmd, tA, tB, tC, ta, tb, alpha, beta);
+  cmd.run();
+  require_no_validation_messages();
+
+  std::vector<double> ref(c0.begin(), c0.end()), mag(M * N);
+  ref::gemm(a.data(), b.data(), ref.data(), M, N, K, ta, tb, alpha, beta);
+  ref::gemm_magnitude(a.data(), b.data(), mag.data(), M, N, K, ta, tb);
+  std::vector<double> allowed(M * N);
+  for (std::size_t i = 0; i < M * N; ++i) {
+    allowed[i] = kSumRtol * (std::fabs(alpha) * mag[i] + std::fabs(beta * double(c0[i]))) + kAtol;
+  }
+  std::ostringstream what;
+  what << "gemm M=" << M << " N=" << N << " K=" << K << (ta ? " Aᵀ" : "") << (tb ? " Bᵀ" : "") << " alpha=" << alpha
+       << " beta=" << beta;
+  if (tiles) what << " tile " << tiles->m << "×" << tiles->n << "×" << tiles->k;
+  check_matrix(tC.to_vector(), ref, allowed, N, what.str());
+}
+
+}  // namespace
+
+TEST_CASE("gemm on awkward shapes", "[gemm]") {
+  check_gemm(1, 1, 1, false, false);
+  check_gemm(7, 5, 3, false, false);
+  check_gemm(1, 257, 1, false, false);
+  check_gemm(257, 1, 7, false, false);
+  check_gemm(255, 257, 129, false, false);
+  check_gemm(13, 17, 1031, false, false);
+  check_gemm(64, 64, 16, false, false);  // exactly one default tile
+  check_gemm(65, 63, 17, false, false);  // one past / short of it
+}
+
+TEST_CASE("gemm on an MLP layer shape (128 × 784 by 784 × 512)", "[gemm]") {
+  check_gemm(128, 512, 784, false, true, 1, 0, 7);  // X · Wᵀ as in linear_forward
+}
+
+TEST_CASE("gemm with a result of more than 1M elements", "[gemm]") {
+  check_gemm(3, (1u << 20) / 3 + 7, 2, false, false, 1, 0, 9);
+}
+
+TEST_CASE("gemm in all four transpose combinations", "[gemm]") {
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      check_gemm(7, 5, 3, ta, tb, 1, 0, 11);
+      check_gemm(13, 17, 1031, ta, tb, 1, 0, 12);
+      check_gemm(70, 37, 65, ta, tb, 1, 0, 13);
+    }
+  }
+}
+
+TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
+  // The shader must be right for every tile choose_gemm_tiles may pick on some device, not only the
+  // ones this device gets: tiles from the smallest (one thread, K step 1) to wide and tall ones.
+  const detail::GemmTiles tiles[] = {{4, 4, 1}, {8, 16, 4}, {32, 32, 8}, {16, 64, 16}, {64, 32, 32}, {128, 64, 8}};
+  uint64_t seed = 50;
+  for (const auto& t : tiles) {
+    if (!detail::gemm_tiles_fit(context().device(), t)) {
+      WARN("tile " << t.m << "×" << t.n << "×" << t.k << " does not fit this device; skipped");
+      continue;
+    }
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) check_gemm(37, 41, 29, ta, tb, 1.5f, ta ? 0.5f : 0.0f, seed++, &t);
+    }
+  }
+}
+
+TEST_CASE("gemm tile choice fits made-up devices' limits", "[gemm]") {
+  struct Limits {
+    const char* what;
+    uint32_t invocations, shared, subgroup;
+  } devices[] = {{"1024 threads, 48 KiB, subgroup 32", 1024, 48 << 10, 32},
+                 {"1024 threads, 64 KiB, subgroup 64", 1024, 64 << 10, 64},
+                 {"256 threads, 32 KiB, subgroup 8", 256, 32 << 10, 8},
+                 {"128 threads, 16 KiB, subgroup 16", 128, 16 << 10, 16},
+                 {"64 threads, 16 KiB, subgroup 64", 64, 16 << 10, 64},
+                 {"128 threads, 2 KiB, no subgroup info", 128, 2 << 10, 0}};
+  for (const auto& l : devices) {
+    DeviceInfo dev;
+    dev.max_workgroup_invocations = l.invocations;
+    dev.max_workgroup_size[0] = l.invocations;
+    dev.max_shared_memory = l.shared;
+    dev.subgroup_size = l.subgroup;
+    for (const auto& [M, N] : {std::pair<uint64_t, uint64_t>{1, 1}, {1, 1000}, {1000, 1}, {1000, 1000}}) {
+      const auto t = detail::choose_gemm_tiles(dev, M, N);
+      INFO(l.what << ", M=" << M << " N=" << N << ": tile " << t.m << "×" << t.n << "×" << t.k);
+      CHECK(detail::gemm_tiles_fit(dev, t));
+      if (l.subgroup > 0) CHECK(t.threads() % l.subgroup == 0);
+      if (M >= 64 && N >= 64) CHECK(t.m * t.n >= 32 * 32);  // a big result gets a big tile
+    }
+  }
+}
+
+TEST_CASE("gemm with alpha and beta", "[gemm]") {
+  check_gemm(7, 5, 3, false, false, 2.5f, 0, 21);
+  check_gemm(33, 65, 17, false, false, 1, 1, 22);
+  check_gemm(33, 65, 17, true, true, -0.5f, 0.75f, 23);
+  check_gemm(130, 9, 100, true, false, 0, 2, 24);  // alpha = 0: C = beta·C
+}
+
+TEST_CASE("gemm with large-magnitude inputs", "[gemm]") {
+  // Products of ±1e4 × ±1e4 that cancel: the bound relative to Σ|a·b| still holds.
+  Context& ctx = context();
+  const std::size_t M = 9, N = 11, K = 300;
+  auto a = uniform(M * K, -1e4f, 1e4f, 31);
+  auto b = uniform(K * N, -1e4f, 1e4f, 32);
+  Tensor tA = Tensor::from(ctx, {M, K}, a), tB = Tensor::from(ctx, {K, N}, b), tC(ctx, {M, N});
+  tC.fill(poison);
+  CommandList cmd(ctx);
+  gemm(cmd, tA, tB, tC);
+  cmd.run();
+  require_no_validation_messages();
+  std::vector<double> ref(M * N), mag(M * N), allowed(M * N);
+  ref::gemm(a.data(), b.data(), ref.data(), M, N, K, false, false, 1, 0);
+  ref::gemm_magnitude(a.data(), b.data(), mag.data(), M, N, K, false, false);
+  for (std::size_t i = 0; i < M * N; ++i) allowed[i] = kSumRtol * mag[i] + kAtol;
+  check_matrix(tC.to_vector(), ref, allowed, N, "gemm 9×300 by 300×11, entries up to ±1e4");
+}
+
+TEST_CASE("gemm: a NaN in A poisons only its own row", "[gemm]") {
+  Context& ctx = context();
+  for (bool ta : {false, true}) {
+    const std::size_t M = 70, N = 67, K = 33, bad_row = 37, bad_k = 20;
+    auto a = uniform(M * K, -1, 1, 41);
+    (ta ? a[bad_k * M + bad_row] : a[bad_row * K + bad_k]) = std::numeric_limits<float>::quiet_NaN();
+    const auto b = uniform(K * N, -1, 1, 42);
+    Tensor tA = Tensor::from(ctx, ta ? Shape{K, M} : Shape{M, K}, a), tB = Tensor::from(ctx, {K, N}, b);
+    Tensor tC(ctx, {M, N});
+    tC.fill(poison);
+    CommandList cmd(ctx);
+    gemm(cmd, tA, tB, tC, ta, false);
+    cmd.run();
+    require_no_validation_messages();
+    const auto c = tC.to_vector();
+    std::size_t nan_in_row = 0, nan_elsewhere = 0;
+    for (std::size_t i = 0; i < M * N; ++i) {
+      if (std::isnan(c[i])) ++(i / N == bad_row ? nan_in_row : nan_elsewhere);
+    }
+    INFO("transpose_a " << ta);
+    CHECK(nan_in_row == N);
+    CHECK(nan_elsewhere == 0);
+  }
+}
+
+TEST_CASE("gemm refuses mismatching shapes and names them all", "[gemm]") {
+  Context& ctx = context();
+  Tensor a(ctx, {4, 3}), b(ctx, {5, 6}), c(ctx, {4, 6}), c_bad(ctx, {4, 7}), v(ctx, {12});
+  Tensor i32(ctx, {3, 6}, DType::i32);
+  CommandList cmd(ctx);
+  CHECK_THROWS_AS(gemm(cmd, a, b, c), InvalidArgument);
+  CHECK_THROWS_WITH(gemm(cmd, a, b, c),
+                    Catch::Contains("[4, 3]") && Catch::Contains("[5, 6]") && Catch::Contains("[4, 6]"));
+  Tensor b_ok(ctx, {3, 6});
+  CHECK_THROWS_WITH(gemm(cmd, a, b_ok, c_bad), Catch::Contains("[4, 7]") && Catch::Contains("4×6"));
+  CHECK_THROWS_WITH(gemm(cmd, a, b_ok, c, true, false), Catch::Contains("transposed"));
+  CHECK_THROWS_WITH(gemm(cmd, v, b_ok, c), Catch::Contains("2-D") && Catch::Contains("[12]"));
+  CHECK_THROWS_WITH(gemm(cmd, a, i32, c), Catch::Contains("f32"));
+  Tensor sq(ctx, {4, 4}), sq2(ctx, {4, 4});
+  CHECK_THROWS_WITH(gemm(cmd, sq, sq2, sq), Catch::Contains("same tensor"));
+  CHECK(cmd.dispatch_count() == 0);
+}
+
+}  // namespace vkgrad::test
