@@ -49,3 +49,15 @@ double clip_grad_norm(std::vector<std::vector<double>>& grads, double max_norm) 
 }
 
 }  // namespace vkgrad::ref
+
+namespace vkgrad::ref {
+
+void penalty_accumulate(int kind, const std::vector<double>& w, std::vector<double>& grad, double lambda) {
+  for (size_t i = 0; i < w.size(); ++i) {
+    double term = w[i];
+    if (kind == 0 && !std::isnan(term)) term = term > 0 ? 1.0 : (term < 0 ? -1.0 : 0.0);
+    grad[i] += lambda * term;
+  }
+}
+
+}  // namespace vkgrad::ref

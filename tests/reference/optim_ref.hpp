@@ -26,3 +26,12 @@ void adam_step(std::vector<double>& p, const std::vector<double>& g, std::vector
 double clip_grad_norm(std::vector<std::vector<double>>& grads, double max_norm);
 
 }  // namespace vkgrad::ref
+
+namespace vkgrad::ref {
+
+// Penalty gradients added to grad, w and grad: (n,). kind 0: L1, grad += lambda·sign(w) with
+// sign(±0) = 0 and sign(NaN) = NaN; kind 1: L2, grad += lambda·w. (The L1 activity penalty is
+// kind 0 with w = y, grad = dy.)
+void penalty_accumulate(int kind, const std::vector<double>& w, std::vector<double>& grad, double lambda);
+
+}  // namespace vkgrad::ref
