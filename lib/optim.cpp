@@ -43,8 +43,11 @@ constexpr uint32_t kClipMaxGroups = 64;
 
 void require_dtype(const Tensor& t, DType type, std::string_view op, std::string_view role) {
   if (t.dtype() != type) {
-    fail(op, "'" + std::string(role) + "' must be " + to_string(type) + ", got " + to_string(t.dtype()) + " " +
-                 t.shape().to_string());
+    // Built by appending: GCC 12 warns falsely (-Wstringop-overflow) on "'" + std::string(role).
+    std::string message = "'";
+    message.append(role).append("' must be ").append(to_string(type)).append(", got ");
+    message.append(to_string(t.dtype())).append(" ").append(t.shape().to_string());
+    fail(op, message);
   }
 }
 

@@ -21,8 +21,9 @@ void record_penalty(CommandList& cmd, Penalty kind, const Tensor& w, Tensor& gra
   c.check_tensor(grad, op, grad_role);
   for (const Tensor* t : {&w, static_cast<const Tensor*>(&grad)}) {
     if (t->dtype() != DType::f32) {
-      throw InvalidArgument("vkgrad: " + op + ": '" + std::string(t == &w ? w_role : grad_role) + "' must be f32, got " +
-                            to_string(t->dtype()) + " " + t->shape().to_string());
+      std::string message = "vkgrad: " + op + ": '";  // appended, not +: see require_dtype in optim.cpp
+      message.append(t == &w ? w_role : grad_role).append("' must be f32, got ").append(to_string(t->dtype()));
+      throw InvalidArgument(message.append(" ").append(t->shape().to_string()));
     }
   }
   if (w.numel() != grad.numel()) {
