@@ -172,6 +172,42 @@ void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Te
              &push, sizeof push, {detail::grid_stride_groups(c.device(), param.numel(), local), 1, 1}, op);
 }
 
+namespace {
+void require_params(const std::vector<ParamRef>& params, std::string_view op) {
+  for (const ParamRef& p : params) {
+    if (p.param == nullptr || p.grad == nullptr) fail(op, "a parameter or gradient pointer is null");
+  }
+}
+}  // namespace
+
+Sgd::Sgd(Context& context, std::vector<ParamRef> params, SgdOptions options)
+    : params_(std::move(params)), options_(options), step_(make_step_counter(context)) {
+  require_params(params_, "Sgd");
+  states_.reserve(params_.size());
+  for (const ParamRef& p : params_) states_.emplace_back(context, *p.param);
+}
+
+void Sgd::record_step(CommandList& cmd) {
+  optimizer_advance_step(cmd, step_);
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    sgd_update(cmd, options_, *params_[i].param, *params_[i].grad, states_[i], step_);
+  }
+}
+
+Adam::Adam(Context& context, std::vector<ParamRef> params, AdamOptions options)
+    : params_(std::move(params)), options_(options), step_(make_step_counter(context)) {
+  require_params(params_, options.decoupled ? "AdamW" : "Adam");
+  states_.reserve(params_.size());
+  for (const ParamRef& p : params_) states_.emplace_back(context, *p.param);
+}
+
+void Adam::record_step(CommandList& cmd) {
+  optimizer_advance_step(cmd, step_);
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    adam_update(cmd, options_, *params_[i].param, *params_[i].grad, states_[i], step_);
+  }
+}
+
 uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<const Tensor* const> grads) {
   uint64_t total = 0;
   for (const Tensor* g : grads) total += clip_groups(cmd.impl().device(), g->numel());

@@ -1,6 +1,7 @@
 // SGD, Adam, AdamW and global-norm gradient clipping against the double reference over several
 // steps, recorded once and replayed (the step counter advances on the device).
 #include <catch2/catch.hpp>
+#include <optional>
 #include <sstream>
 
 #include "harness.hpp"
@@ -151,6 +152,57 @@ TEST_CASE("adam and adamw match the reference over several replayed steps", "[op
     check_adam(n, adamw_options(), seed++, true);
   }
   check_adam((1u << 20) + 3, adamw_options(), 142);
+}
+
+TEST_CASE("the Sgd and Adam classes step several parameters with one shared counter", "[optim]") {
+  Context& ctx = context();
+  const std::size_t sizes[] = {1, 257, 7};
+  for (int adam = 0; adam < 2; ++adam) {
+    std::vector<Tensor> params, grads;
+    std::vector<std::vector<double>> p_ref, s1_ref, s2_ref;
+    std::vector<ParamRef> refs;
+    for (std::size_t k = 0; k < std::size(sizes); ++k) {
+      const auto p0 = uniform(sizes[k], -1.0f, 1.0f, 500 + k);
+      params.push_back(Tensor::from(ctx, {sizes[k]}, p0));
+      grads.emplace_back(ctx, Shape{sizes[k]});
+      p_ref.push_back(to_double(p0));
+      s1_ref.emplace_back(sizes[k], 0.0);
+      s2_ref.emplace_back(sizes[k], 0.0);
+    }
+    for (std::size_t k = 0; k < params.size(); ++k) refs.push_back({&params[k], &grads[k]});
+    const SgdOptions so = sgd(0.05f, 0.9f, 0.0f, true, 1e-3f);
+    const AdamOptions ao = adamw_options();
+    std::optional<Sgd> sgd_opt;
+    std::optional<Adam> adam_opt;
+    CommandList cmd(ctx);
+    if (adam) {
+      adam_opt.emplace(ctx, refs, ao);
+      adam_opt->record_step(cmd);
+    } else {
+      sgd_opt.emplace(ctx, refs, so);
+      sgd_opt->record_step(cmd);
+    }
+    for (int t = 1; t <= 3; ++t) {
+      for (std::size_t k = 0; k < params.size(); ++k) {
+        const auto g = gradient(sizes[k], 600 + k, t, false);
+        grads[k].upload(std::span<const float>(g));
+        if (adam) {
+          ref::adam_step(p_ref[k], to_double(g), s1_ref[k], s2_ref[k], t, ao.lr, ao.beta1, ao.beta2, ao.eps,
+                         ao.weight_decay, true);
+        } else {
+          ref::sgd_step(p_ref[k], to_double(g), s1_ref[k], t, so.lr, so.momentum, so.dampening, so.nesterov,
+                        so.weight_decay);
+        }
+      }
+      cmd.run();
+      require_no_validation_messages();
+      for (std::size_t k = 0; k < params.size(); ++k) {
+        INFO((adam ? "AdamW" : "SGD") << ", parameter " << k << ", step " << t);
+        CHECK(compare(params[k].to_vector(), p_ref[k], kRtol, kAtol).count == 0);
+      }
+    }
+    CHECK((adam ? adam_opt->step_count() : sgd_opt->step_count()).to_vector<int32_t>()[0] == 3);
+  }
 }
 
 TEST_CASE("optimizers refuse mismatched state and a bad step counter", "[optim]") {

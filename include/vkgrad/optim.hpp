@@ -94,6 +94,47 @@ void sgd_update(CommandList& cmd, const SgdOptions& options, Tensor& param, cons
 void adam_update(CommandList& cmd, const AdamOptions& options, Tensor& param, const Tensor& grad, AdamState& state,
                  const Tensor& step);
 
+/// A parameter and its gradient, held by pointer: both tensors must stay where they are (not be
+/// moved or destroyed) for as long as the optimizer records steps with them.
+struct ParamRef {
+  Tensor* param;
+  const Tensor* grad;
+};
+
+/// torch.optim.SGD over a list of parameters: owns the step counter and one SgdState per
+/// parameter. record_step() records optimizer_advance_step then one sgd_update per parameter, so
+/// a list recorded once takes a new step each time it is submitted.
+class Sgd {
+ public:
+  Sgd(Context& context, std::vector<ParamRef> params, SgdOptions options = {});
+  void record_step(CommandList& cmd);
+  const SgdOptions& options() const { return options_; }
+  const Tensor& step_count() const { return step_; }  ///< i32 [1]: steps taken
+  SgdState& state(std::size_t i) { return states_.at(i); }
+
+ private:
+  std::vector<ParamRef> params_;
+  SgdOptions options_;
+  Tensor step_;
+  std::vector<SgdState> states_;
+};
+
+/// torch.optim.Adam / AdamW (options.decoupled) over a list of parameters; as Sgd.
+class Adam {
+ public:
+  Adam(Context& context, std::vector<ParamRef> params, AdamOptions options = {});
+  void record_step(CommandList& cmd);
+  const AdamOptions& options() const { return options_; }
+  const Tensor& step_count() const { return step_; }
+  AdamState& state(std::size_t i) { return states_.at(i); }
+
+ private:
+  std::vector<ParamRef> params_;
+  AdamOptions options_;
+  Tensor step_;
+  std::vector<AdamState> states_;
+};
+
 /// Elements of the f32 workspace clip_grad_norm needs for these gradients.
 uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<const Tensor* const> grads);
 
