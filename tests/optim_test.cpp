@@ -257,7 +257,7 @@ TEST_CASE("clip_grad_norm matches the reference and keeps the norm on the device
   }
 }
 
-TEST_CASE("clip_grad_norm propagates a NaN gradient and is deterministic", "[optim][clip]") {
+TEST_CASE("clip_grad_norm handles NaN and inf gradients as PyTorch and is deterministic", "[optim][clip]") {
   Context& ctx = context();
   auto v = uniform(3001, -1.0f, 1.0f, 99);
   Tensor a = Tensor::from(ctx, {3001}, v);
@@ -276,6 +276,16 @@ TEST_CASE("clip_grad_norm propagates a NaN gradient and is deterministic", "[opt
   require_no_validation_messages();
   CHECK(std::isnan(total.to_vector()[0]));
   CHECK(std::isnan(a.to_vector()[0]));
+  // An inf gradient: total inf, coefficient max_norm / inf = 0, so finite elements become 0 and
+  // the inf one inf·0 = NaN (what torch.nn.utils.clip_grad_norm_ does).
+  v[1234] = std::numeric_limits<float>::infinity();
+  a.upload(std::span<const float>(v));
+  cmd.run();
+  require_no_validation_messages();
+  CHECK(std::isinf(total.to_vector()[0]));
+  const auto clipped = a.to_vector();
+  CHECK(clipped[0] == 0.0f);
+  CHECK(std::isnan(clipped[1234]));
 }
 
 }  // namespace vkgrad::test

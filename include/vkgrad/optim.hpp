@@ -141,8 +141,10 @@ uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<const T
 /// Records torch.nn.utils.clip_grad_norm_(grads, max_norm) (2-norm), entirely on the device:
 ///   total = sqrt(Σ over all tensors and elements of g²)
 ///   every g *= min(1, max_norm / (total + 1e-6))     (so nothing changes when total <= max_norm)
-/// total_norm (f32 [1]) receives the norm BEFORE clipping (PyTorch's return value); a NaN or inf
-/// gradient makes it NaN/inf and, as in PyTorch with error_if_nonfinite=False, the grads NaN.
+/// total_norm (f32 [1]) receives the norm BEFORE clipping (PyTorch's return value). Non-finite
+/// gradients behave as in PyTorch with error_if_nonfinite=False: a NaN makes the total and every
+/// gradient NaN; an inf makes the total inf and the coefficient 0 (finite elements become 0, the
+/// inf ones NaN).
 /// workspace: f32 with >= clip_grad_norm_workspace_size(cmd, grads) elements (per-workgroup
 /// partial sums). Deterministic: a fixed reduction order, no atomics. Dispatches: one per gradient
 /// (squared-norm partials), one for the total, one per gradient (scaling).
