@@ -1,4 +1,4 @@
-// Optimizers (SGD, Adam, AdamW) and global-norm gradient clipping, with PyTorch's semantics and
+// Optimizers (SGD, Adam, AdamW), global-norm gradient clipping and penalty gradients, with PyTorch's semantics and
 // update order. Every update is recorded into a CommandList and runs entirely on the device, so a
 // recorded training step can be replayed any number of times.
 //
@@ -11,9 +11,13 @@
 // dispatch writes it, because a shader cannot safely read and increment a value that other
 // workgroups of the same dispatch are still reading.
 //
-// Optimizer state (momentum buffer, exp_avg, exp_avg_sq) is caller-owned and passed in: make it
-// with SgdState / AdamState (zero-filled, the parameter's shape). Parameters are updated in place;
-// gradients are only read.
+// Optimizer state (momentum buffer, exp_avg, exp_avg_sq): the free functions sgd_update /
+// adam_update take it as SgdState / AdamState (zero-filled, the parameter's shape) owned by the
+// caller; the Sgd / Adam classes own the counter and one state per parameter for you. Parameters
+// are updated in place; gradients are only read. Not provided: amsgrad, maximize, Adam's
+// capturable/differentiable flags (the update is always on the device anyway).
+//
+// Also here: L1/L2 weight penalties and the L1 activity penalty, added to an existing gradient.
 #pragma once
 
 #include <cstdint>
@@ -27,22 +31,22 @@ namespace vkgrad {
 
 /// torch.optim.SGD options (PyTorch defaults; lr has no default there, 1e-3 here).
 struct SgdOptions {
-  float lr = 1e-3f;
-  float momentum = 0;
-  float dampening = 0;
+  float lr = 1e-3f;       ///< learning rate
+  float momentum = 0;     ///< momentum factor; 0 = plain SGD (no buffer is read or written)
+  float dampening = 0;    ///< the new gradient enters the buffer scaled by 1 − dampening
   bool nesterov = false;  ///< requires momentum > 0 and dampening == 0 (as in PyTorch)
-  float weight_decay = 0;
+  float weight_decay = 0; ///< L2 coefficient added to the gradient: d = g + wd·p
 };
 
 /// torch.optim.Adam / AdamW options. `decoupled` false = Adam (wd·p is added to the gradient);
 /// true = AdamW (p is first multiplied by 1 − lr·wd). Use adamw_options() for AdamW's defaults.
 struct AdamOptions {
-  float lr = 1e-3f;
-  float beta1 = 0.9f;
-  float beta2 = 0.999f;
-  float eps = 1e-8f;
-  float weight_decay = 0;
-  bool decoupled = false;
+  float lr = 1e-3f;         ///< learning rate
+  float beta1 = 0.9f;       ///< decay of the gradient average, in [0, 1)
+  float beta2 = 0.999f;     ///< decay of the squared-gradient average, in [0, 1)
+  float eps = 1e-8f;        ///< added to sqrt(v̂) in the denominator
+  float weight_decay = 0;   ///< Adam: added to the gradient; AdamW: decoupled decay of p
+  bool decoupled = false;   ///< false: Adam; true: AdamW
 };
 /// AdamW's defaults: as Adam but decoupled, weight_decay = 0.01.
 inline AdamOptions adamw_options() {
@@ -52,11 +56,13 @@ inline AdamOptions adamw_options() {
   return o;
 }
 
-/// A new step counter: i32 tensor of shape [1] holding 0 (no step taken yet).
+/// A new step counter: i32 tensor of shape [1] holding 0 (no step taken yet). To restart an
+/// optimizer, zero its state tensors and fill(0) the counter.
 Tensor make_step_counter(Context& context);
 
 /// Records: step[0] += 1. Record it once per optimizer step, BEFORE that step's sgd_update /
-/// adam_update calls (they then see t = the new value, t >= 1 on the first step).
+/// adam_update calls (they then see t = the new value, t >= 1 on the first step). An update that
+/// reads a counter still at 0 gives Adam a zero bias correction (inf/NaN parameters).
 void optimizer_advance_step(CommandList& cmd, Tensor& step);
 
 /// SGD state of one parameter: the momentum buffer (f32, the parameter's shape, zero-filled; only
