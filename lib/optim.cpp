@@ -208,7 +208,7 @@ void Adam::record_step(CommandList& cmd) {
   }
 }
 
-uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<const Tensor* const> grads) {
+uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<Tensor* const> grads) {
   uint64_t total = 0;
   for (const Tensor* g : grads) total += clip_groups(cmd.impl().device(), g->numel());
   return total;
@@ -229,8 +229,7 @@ void clip_grad_norm(CommandList& cmd, std::span<Tensor* const> grads, float max_
     require_dtype(*g, DType::f32, op, "grads");
     if (g->numel() > UINT32_MAX) fail(op, "a gradient has more than 2^32 - 1 elements: " + g->shape().to_string());
   }
-  std::vector<const Tensor*> views(grads.begin(), grads.end());
-  const uint64_t needed = clip_grad_norm_workspace_size(cmd, views);
+  const uint64_t needed = clip_grad_norm_workspace_size(cmd, grads);
   if (workspace.numel() < needed) {
     fail(op, "'workspace' " + workspace.shape().to_string() + " has fewer than the " + std::to_string(needed) +
                  " elements clip_grad_norm_workspace_size() asks for");

@@ -236,7 +236,7 @@ TEST_CASE("clip_grad_norm matches the reference and keeps the norm on the device
     std::vector<Tensor*> ptrs;
     for (auto& t : grads) ptrs.push_back(&t);
     CommandList cmd(ctx);
-    Tensor total(ctx, {1}), workspace(ctx, {clip_grad_norm_workspace_size(cmd, {ptrs.data(), ptrs.size()})});
+    Tensor total(ctx, {1}), workspace(ctx, {clip_grad_norm_workspace_size(cmd, ptrs)});
     total.fill(poison);
     workspace.fill(poison);
     clip_grad_norm(cmd, ptrs, cs.max_norm, total, workspace);
@@ -263,7 +263,7 @@ TEST_CASE("clip_grad_norm handles NaN and inf gradients as PyTorch and is determ
   Tensor a = Tensor::from(ctx, {3001}, v);
   std::vector<Tensor*> ptrs{&a};
   CommandList cmd(ctx);
-  Tensor total(ctx, {1}), workspace(ctx, {clip_grad_norm_workspace_size(cmd, {ptrs.data(), 1})});
+  Tensor total(ctx, {1}), workspace(ctx, {clip_grad_norm_workspace_size(cmd, ptrs)});
   clip_grad_norm(cmd, ptrs, 0.1f, total, workspace);
   cmd.run();
   const float first = total.to_vector()[0];

@@ -142,7 +142,7 @@ class Adam {
 };
 
 /// Elements of the f32 workspace clip_grad_norm needs for these gradients.
-uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<const Tensor* const> grads);
+uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<Tensor* const> grads);
 
 /// Records torch.nn.utils.clip_grad_norm_(grads, max_norm) (2-norm), entirely on the device:
 ///   total = sqrt(Σ over all tensors and elements of g²)
