@@ -1,5 +1,6 @@
 // L1 / L2 weight penalties and the L1 activity penalty, added to a gradient, against the reference.
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "harness.hpp"
 #include "reference/optim_ref.hpp"
@@ -37,6 +38,24 @@ void check_penalty(Kind kind, std::size_t n, float lambda, uint64_t seed) {
 }
 
 }  // namespace
+
+TEST_CASE("penalty gradient references match finite differences of the penalties", "[optim][penalty][reference]") {
+  // L1: lambda·Σ|w|, L2: (lambda/2)·Σw². Central differences with h = 1e-6 are exact up to
+  // rounding (~1e-10) for L2 and for L1 away from the kink (|w| > h, true for these draws).
+  const auto w = uniform(64, -2.0f, 2.0f, 77);
+  const double lambda = 0.3, h = 1e-6;
+  for (int kind = 0; kind < 2; ++kind) {
+    auto penalty = [&](double v) { return kind == 0 ? lambda * std::fabs(v) : lambda / 2 * v * v; };
+    std::vector<double> grad(w.size(), 0.0);
+    ref::penalty_accumulate(kind, {w.begin(), w.end()}, grad, lambda);
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      REQUIRE(std::fabs(w[i]) > 1e-3);
+      const double fd = (penalty(w[i] + h) - penalty(w[i] - h)) / (2 * h);
+      INFO("kind " << kind << ", w " << w[i]);
+      CHECK(grad[i] == Approx(fd).epsilon(1e-7).margin(1e-8));
+    }
+  }
+}
 
 TEST_CASE("weight and activity penalties add the reference gradient", "[optim][penalty]") {
   uint64_t seed = 1;
