@@ -1,0 +1,259 @@
+#include "vkgrad/optim.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "command_impl.hpp"
+#include "vkgrad/error.hpp"
+
+namespace vkgrad {
+
+namespace {
+
+// Push constants of sgd_update.comp.
+struct SgdPush {
+  uint32_t n;
+  float lr, momentum, one_minus_dampening, weight_decay;
+};
+
+// Push constants of adam_update.comp.
+struct AdamPush {
+  uint32_t n;
+  float lr, beta1, beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay, ln_beta1, ln_beta2, decay_factor;
+};
+
+struct ClipPartialPush {
+  uint32_t n, offset;
+};
+struct ClipTotalPush {
+  uint32_t count;
+};
+struct ClipScalePush {
+  uint32_t n;
+  float max_norm;
+};
+
+// At most this many partial sums per gradient tensor in clip_grad_norm: enough workgroups to keep
+// a device busy, few enough that the single-workgroup total pass stays cheap.
+constexpr uint32_t kClipMaxGroups = 64;
+
+[[noreturn]] void fail(std::string_view op, const std::string& message) {
+  throw InvalidArgument("vkgrad: " + std::string(op) + ": " + message);
+}
+
+void require_dtype(const Tensor& t, DType type, std::string_view op, std::string_view role) {
+  if (t.dtype() != type) {
+    // Built by appending: GCC 12 warns falsely (-Wstringop-overflow) on "'" + std::string(role).
+    std::string message = "'";
+    message.append(role).append("' must be ").append(to_string(type)).append(", got ");
+    message.append(to_string(t.dtype())).append(" ").append(t.shape().to_string());
+    fail(op, message);
+  }
+}
+
+void require_same_count(const Tensor& a, std::string_view a_role, const Tensor& b, std::string_view b_role,
+                        std::string_view op) {
+  if (a.numel() != b.numel()) {
+    fail(op, "'" + std::string(a_role) + "' " + a.shape().to_string() + " and '" + std::string(b_role) + "' " +
+                 b.shape().to_string() + " must have the same number of elements");
+  }
+}
+
+void require_step(const detail::CommandListImpl& c, const Tensor& step, std::string_view op) {
+  c.check_tensor(step, op, "step");
+  if (step.dtype() != DType::i32 || step.numel() != 1) {
+    fail(op, "'step' must be the i32 [1] step counter (make_step_counter), got " + std::string(to_string(step.dtype())) +
+                 " " + step.shape().to_string());
+  }
+}
+
+void require_f32_param(const detail::CommandListImpl& c, const Tensor& t, const Tensor& param, std::string_view op,
+                       std::string_view role) {
+  c.check_tensor(t, op, role);
+  require_dtype(t, DType::f32, op, role);
+  require_same_count(param, "param", t, role, op);
+}
+
+Tensor zeros_like(Context& context, const Tensor& t) {
+  Tensor z(context, t.shape(), DType::f32);
+  z.fill(0.0f);
+  return z;
+}
+
+uint32_t clip_groups(const DeviceInfo& info, uint64_t n) {
+  return std::min(kClipMaxGroups, detail::grid_stride_groups(info, n, detail::default_local_size(info)));
+}
+
+}  // namespace
+
+Tensor make_step_counter(Context& context) {
+  Tensor t(context, Shape{1}, DType::i32);
+  t.fill(0.0f);
+  return t;
+}
+
+void optimizer_advance_step(CommandList& cmd, Tensor& step) {
+  auto& c = cmd.impl();
+  const std::string op = "optimizer_advance_step";
+  require_step(c, step, op);
+  c.dispatch(detail::Kernel{"optim_step_advance", {}, 1, 0}, {{&step, detail::Access::read_write}}, nullptr, 0,
+             {1, 1, 1}, op);
+}
+
+SgdState::SgdState(Context& context, const Tensor& param) : momentum_buffer(zeros_like(context, param)) {}
+
+AdamState::AdamState(Context& context, const Tensor& param)
+    : exp_avg(zeros_like(context, param)), exp_avg_sq(zeros_like(context, param)) {}
+
+void sgd_update(CommandList& cmd, const SgdOptions& o, Tensor& param, const Tensor& grad, SgdState& state,
+                const Tensor& step) {
+  auto& c = cmd.impl();
+  const std::string op = "sgd_update";
+  c.check_tensor(param, op, "param");
+  require_dtype(param, DType::f32, op, "param");
+  require_f32_param(c, grad, param, op, "grad");
+  require_f32_param(c, state.momentum_buffer, param, op, "momentum_buffer");
+  require_step(c, step, op);
+  if (o.nesterov && (o.momentum <= 0 || o.dampening != 0)) {
+    fail(op, "nesterov momentum requires momentum > 0 and dampening == 0 (got momentum " +
+                 std::to_string(o.momentum) + ", dampening " + std::to_string(o.dampening) + ")");
+  }
+  if (param.numel() > UINT32_MAX) fail(op, "more than 2^32 - 1 elements: " + param.shape().to_string());
+  const bool momentum = o.momentum != 0;
+  // PyTorch computes 1 - dampening in double (Python float) and rounds it once to the tensor type.
+  const SgdPush push{static_cast<uint32_t>(param.numel()), o.lr, o.momentum,
+                     static_cast<float>(1.0 - double(o.dampening)), o.weight_decay};
+  const uint32_t local = detail::default_local_size(c.device());
+  const detail::Kernel kernel{"sgd_update", {local, momentum ? 1u : 0u, o.nesterov ? 1u : 0u}, 4, sizeof push};
+  c.dispatch(kernel,
+             {{&param, detail::Access::read_write},
+              {&grad, detail::Access::read},
+              {&state.momentum_buffer, momentum ? detail::Access::read_write : detail::Access::read},
+              {&step, detail::Access::read}},
+             &push, sizeof push, {detail::grid_stride_groups(c.device(), param.numel(), local), 1, 1}, op);
+}
+
+void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Tensor& grad, AdamState& state,
+                 const Tensor& step) {
+  auto& c = cmd.impl();
+  const std::string op = o.decoupled ? "adamw_update" : "adam_update";
+  c.check_tensor(param, op, "param");
+  require_dtype(param, DType::f32, op, "param");
+  require_f32_param(c, grad, param, op, "grad");
+  require_f32_param(c, state.exp_avg, param, op, "exp_avg");
+  require_f32_param(c, state.exp_avg_sq, param, op, "exp_avg_sq");
+  require_step(c, step, op);
+  if (!(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1)) {
+    fail(op, "betas must be in [0, 1), got (" + std::to_string(o.beta1) + ", " + std::to_string(o.beta2) + ")");
+  }
+  if (param.numel() > UINT32_MAX) fail(op, "more than 2^32 - 1 elements: " + param.shape().to_string());
+  // Host-side constants in double, rounded once, as PyTorch computes them in Python floats.
+  // ln(0) = -inf gives bc = 1 for beta = 0 (expm1(-inf) = -1), which is right.
+  const double b1 = o.beta1, b2 = o.beta2;
+  const AdamPush push{static_cast<uint32_t>(param.numel()),
+                      o.lr,
+                      o.beta1,
+                      o.beta2,
+                      static_cast<float>(1.0 - b1),
+                      static_cast<float>(1.0 - b2),
+                      o.eps,
+                      o.weight_decay,
+                      static_cast<float>(std::log(b1)),
+                      static_cast<float>(std::log(b2)),
+                      static_cast<float>(1.0 - double(o.lr) * double(o.weight_decay))};
+  const uint32_t local = detail::default_local_size(c.device());
+  const detail::Kernel kernel{"adam_update", {local, o.decoupled ? 1u : 0u}, 5, sizeof push};
+  c.dispatch(kernel,
+             {{&param, detail::Access::read_write},
+              {&grad, detail::Access::read},
+              {&state.exp_avg, detail::Access::read_write},
+              {&state.exp_avg_sq, detail::Access::read_write},
+              {&step, detail::Access::read}},
+             &push, sizeof push, {detail::grid_stride_groups(c.device(), param.numel(), local), 1, 1}, op);
+}
+
+namespace {
+void require_params(const std::vector<ParamRef>& params, std::string_view op) {
+  for (const ParamRef& p : params) {
+    if (p.param == nullptr || p.grad == nullptr) fail(op, "a parameter or gradient pointer is null");
+  }
+}
+}  // namespace
+
+Sgd::Sgd(Context& context, std::vector<ParamRef> params, SgdOptions options)
+    : params_(std::move(params)), options_(options), step_(make_step_counter(context)) {
+  require_params(params_, "Sgd");
+  states_.reserve(params_.size());
+  for (const ParamRef& p : params_) states_.emplace_back(context, *p.param);
+}
+
+void Sgd::record_step(CommandList& cmd) {
+  optimizer_advance_step(cmd, step_);
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    sgd_update(cmd, options_, *params_[i].param, *params_[i].grad, states_[i], step_);
+  }
+}
+
+Adam::Adam(Context& context, std::vector<ParamRef> params, AdamOptions options)
+    : params_(std::move(params)), options_(options), step_(make_step_counter(context)) {
+  require_params(params_, options.decoupled ? "AdamW" : "Adam");
+  states_.reserve(params_.size());
+  for (const ParamRef& p : params_) states_.emplace_back(context, *p.param);
+}
+
+void Adam::record_step(CommandList& cmd) {
+  optimizer_advance_step(cmd, step_);
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    adam_update(cmd, options_, *params_[i].param, *params_[i].grad, states_[i], step_);
+  }
+}
+
+uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<Tensor* const> grads) {
+  uint64_t total = 0;
+  for (const Tensor* g : grads) total += clip_groups(cmd.impl().device(), g->numel());
+  return total;
+}
+
+void clip_grad_norm(CommandList& cmd, std::span<Tensor* const> grads, float max_norm, Tensor& total_norm,
+                    Tensor& workspace) {
+  auto& c = cmd.impl();
+  const std::string op = "clip_grad_norm";
+  if (grads.empty()) fail(op, "no gradients given");
+  c.check_tensor(total_norm, op, "total_norm");
+  require_dtype(total_norm, DType::f32, op, "total_norm");
+  if (total_norm.numel() != 1) fail(op, "'total_norm' must have 1 element, got " + total_norm.shape().to_string());
+  c.check_tensor(workspace, op, "workspace");
+  require_dtype(workspace, DType::f32, op, "workspace");
+  for (const Tensor* g : grads) {
+    c.check_tensor(*g, op, "grads");
+    require_dtype(*g, DType::f32, op, "grads");
+    if (g->numel() > UINT32_MAX) fail(op, "a gradient has more than 2^32 - 1 elements: " + g->shape().to_string());
+  }
+  const uint64_t needed = clip_grad_norm_workspace_size(cmd, grads);
+  if (workspace.numel() < needed) {
+    fail(op, "'workspace' " + workspace.shape().to_string() + " has fewer than the " + std::to_string(needed) +
+                 " elements clip_grad_norm_workspace_size() asks for");
+  }
+  const uint32_t local = detail::default_local_size(c.device());
+  uint32_t offset = 0;
+  for (Tensor* g : grads) {
+    const uint32_t groups = clip_groups(c.device(), g->numel());
+    const ClipPartialPush push{static_cast<uint32_t>(g->numel()), offset};
+    c.dispatch(detail::Kernel{"clip_grad_norm_partial", {local}, 2, sizeof push},
+               {{g, detail::Access::read}, {&workspace, detail::Access::write}}, &push, sizeof push, {groups, 1, 1},
+               "clip_grad_norm_partial");
+    offset += groups;
+  }
+  const ClipTotalPush total_push{offset};
+  c.dispatch(detail::Kernel{"clip_grad_norm_total", {local}, 2, sizeof total_push},
+             {{&workspace, detail::Access::read}, {&total_norm, detail::Access::write}}, &total_push,
+             sizeof total_push, {1, 1, 1}, "clip_grad_norm_total");
+  for (Tensor* g : grads) {
+    const ClipScalePush push{static_cast<uint32_t>(g->numel()), max_norm};
+    c.dispatch(detail::Kernel{"clip_grad_norm_scale", {local}, 2, sizeof push},
+               {{g, detail::Access::read_write}, {&total_norm, detail::Access::read}}, &push, sizeof push,
+               {detail::grid_stride_groups(c.device(), g->numel(), local), 1, 1}, "clip_grad_norm_scale");
+  }
+}
+
+}  // namespace vkgrad

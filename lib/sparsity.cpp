@@ -1,0 +1,80 @@
+#include "vkgrad/sparsity.hpp"
+
+#include <algorithm>
+
+#include "command_impl.hpp"
+#include "vkgrad/error.hpp"
+
+namespace vkgrad {
+
+namespace {
+
+struct PartialPush {
+  uint32_t rows, features, rows_per_chunk;
+  float eps;
+};
+struct TotalPush {
+  uint32_t rows, features, row_chunks;
+};
+
+// Aim for about this many active threads in the first pass: features · row_chunks.
+constexpr uint64_t kTargetThreads = 16384;
+
+}  // namespace
+
+ActivationSparsity::ActivationSparsity(Context& context, uint64_t rows, uint64_t features)
+    : rows_(rows), features_(features) {
+  if (rows == 0 || features == 0 || rows * features > UINT32_MAX) {
+    throw InvalidArgument("vkgrad: ActivationSparsity: needs rows, features >= 1 and rows·features < 2^32, got " +
+                          std::to_string(rows) + " × " + std::to_string(features));
+  }
+  // Enough row chunks to keep the device busy when there are few features; 65535 is the Vulkan
+  // minimum of maxComputeWorkGroupCount[1].
+  const uint64_t chunks = std::clamp<uint64_t>((kTargetThreads + features - 1) / features, 1, std::min<uint64_t>(rows, 65535));
+  const uint64_t rows_per_chunk = (rows + chunks - 1) / chunks;
+  row_chunks_ = static_cast<uint32_t>((rows + rows_per_chunk - 1) / rows_per_chunk);
+  result_ = Tensor(context, Shape{2 + features}, DType::i32);
+  partial_ = Tensor(context, Shape{uint64_t(row_chunks_) * features * 2}, DType::i32);
+}
+
+void ActivationSparsity::record(CommandList& cmd, const Tensor& y, float eps) {
+  auto& c = cmd.impl();
+  const std::string op = "ActivationSparsity::record";
+  c.check_tensor(y, op, "y");
+  if (y.dtype() != DType::f32 || y.numel() != rows_ * features_) {
+    throw InvalidArgument("vkgrad: " + op + ": 'y' must be f32 with " + std::to_string(rows_) + " × " +
+                          std::to_string(features_) + " elements, got " + to_string(y.dtype()) + " " +
+                          y.shape().to_string());
+  }
+  const uint32_t rows_per_chunk = static_cast<uint32_t>((rows_ + row_chunks_ - 1) / row_chunks_);
+  const uint32_t local = detail::default_local_size(c.device());
+  const PartialPush partial_push{static_cast<uint32_t>(rows_), static_cast<uint32_t>(features_), rows_per_chunk, eps};
+  const uint32_t feature_groups = static_cast<uint32_t>((features_ + local - 1) / local);
+  c.dispatch(detail::Kernel{"sparsity_partial", {local}, 2, sizeof partial_push},
+             {{&y, detail::Access::read}, {&partial_, detail::Access::write}}, &partial_push, sizeof partial_push,
+             {feature_groups, row_chunks_, 1}, "sparsity_partial");
+  const TotalPush total_push{static_cast<uint32_t>(rows_), static_cast<uint32_t>(features_), row_chunks_};
+  c.dispatch(detail::Kernel{"sparsity_total", {local}, 2, sizeof total_push},
+             {{&partial_, detail::Access::read}, {&result_, detail::Access::write}}, &total_push, sizeof total_push,
+             {1, 1, 1}, "sparsity_total");
+}
+
+SparsityStats ActivationSparsity::read() const {
+  const auto raw = result_.to_vector<int32_t>();
+  SparsityStats s;
+  s.rows = rows_;
+  s.features = features_;
+  s.zero_count = static_cast<uint32_t>(raw[0]);
+  s.near_zero_count = static_cast<uint32_t>(raw[1]);
+  const double total = double(rows_) * double(features_);
+  s.zero_fraction = double(s.zero_count) / total;
+  s.near_zero_fraction = double(s.near_zero_count) / total;
+  s.dead.resize(features_);
+  for (uint64_t c = 0; c < features_; ++c) {
+    s.dead[c] = raw[2 + c] != 0 ? 1 : 0;
+    s.dead_count += s.dead[c];
+  }
+  return s;
+}
+
+}  // namespace vkgrad

@@ -1,0 +1,41 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// init_random: fills a tensor with seeded random numbers (torch.nn.init.uniform_ / normal_ and
+// everything built on them):
+//   DIST 0 (uniform): x[i] = clamp(a + (b − a)·u, a, b), u in [0, 1) with 24 random bits. The
+//                     clamp keeps float rounding of a + (b − a)·u from leaving [a, b].
+//   DIST 1 (normal):  x[i] = mean + std·z, z standard normal by Box–Muller:
+//                     z = sqrt(−2 ln u1)·cos(π(2 u2 − 1)), u1 in (0, 1], u2 in [0, 1) (|z| <= 5.77);
+//                     the angle stays in [−π, π), where Vulkan bounds cos's error (2^-11 absolute).
+// The bits of element i are Philox4x32-10 of counter (i, 0, 0, 0) under key (seed_lo, seed_hi)
+// (init_rng.glsl): the same seed gives the same tensor on any device and any grid size.
+//
+// Bindings (set 0): 0 x: n floats, written.
+// Push constants:   n, seed_lo, seed_hi, p0, p1 (a, b for uniform; mean, std for normal).
+// Specialization:   0 local size x (default 256), 1 DIST.
+// Any grid size works (grid-stride loop).
+
+#include "init_rng.glsl"
+
+layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(constant_id = 1) const uint DIST = 0;
+
+layout(push_constant) uniform Push { uint n; uint seed_lo; uint seed_hi; float p0; float p1; } pc;
+
+layout(set = 0, binding = 0) writeonly buffer X { float x[]; };
+
+const float PI = 3.14159265358979323846;
+
+void main() {
+    uvec2 key = uvec2(pc.seed_lo, pc.seed_hi);
+    for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
+        uvec4 bits = philox4x32_10(uvec4(i, 0u, 0u, 0u), key);
+        if (DIST == 0u) {
+            float v = pc.p0 + (pc.p1 - pc.p0) * rng_unit_open_high(bits.x);
+            x[i] = min(max(v, pc.p0), pc.p1);
+        } else {
+            float radius = sqrt(-2.0 * log(rng_unit_open_low(bits.x)));
+            x[i] = pc.p0 + pc.p1 * (radius * cos(PI * (2.0 * rng_unit_open_high(bits.y) - 1.0)));
+        }
+    }
+}

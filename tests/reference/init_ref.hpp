@@ -1,0 +1,17 @@
+// init_ref.hpp — CPU reference of the initializers' generator (shaders/init_rng.glsl): Philox4x32-10
+// and the maps from its bits to uniform floats, so the shader can be checked bit for bit.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace vkgrad::ref {
+
+// Philox4x32-10 (Salmon et al., SC'11) of the 128-bit counter under the 64-bit key.
+std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);
+
+// The uniform sample init_uniform writes at element i for this seed, in double: a + (b − a)·u,
+// u = (bits.x >> 8) / 2^24.
+double init_uniform_sample(uint64_t seed, uint32_t i, double a, double b);
+
+}  // namespace vkgrad::ref
