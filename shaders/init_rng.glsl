@@ -9,26 +9,7 @@
 #ifndef VKGRAD_INIT_RNG_GLSL
 #define VKGRAD_INIT_RNG_GLSL
 
-const uint PHILOX_M0 = 0xD2511F53u;
-const uint PHILOX_M1 = 0xCD9E8D57u;
-const uint PHILOX_W0 = 0x9E3779B9u;  // golden ratio
-const uint PHILOX_W1 = 0xBB67AE85u;  // sqrt(3) - 1
-
-uvec4 philox4x32_round(uvec4 c, uvec2 k) {
-    uint hi0, lo0, hi1, lo1;
-    umulExtended(PHILOX_M0, c.x, hi0, lo0);
-    umulExtended(PHILOX_M1, c.z, hi1, lo1);
-    return uvec4(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-}
-
-/// Philox4x32-10 of `counter` under `key`.
-uvec4 philox4x32_10(uvec4 counter, uvec2 key) {
-    for (int r = 0; r < 10; ++r) {
-        counter = philox4x32_round(counter, key);
-        key += uvec2(PHILOX_W0, PHILOX_W1);
-    }
-    return counter;
-}
+#include "philox.glsl"
 
 /// A float in [0, 1) with 24 random bits: u / 2^24 for the top 24 bits (every value exact).
 float rng_unit_open_high(uint bits) { return float(bits >> 8) * (1.0 / 16777216.0); }

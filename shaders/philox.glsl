@@ -2,7 +2,7 @@
 // numbers: as easy as 1, 2, 3" (SC'11), as in Random123's philox4x32 with R = 10 rounds. A pure
 // function of (counter, key): any thread can produce any element's random bits, so a result never
 // depends on workgroup size or dispatch order. Bit-identical to the C++ reference
-// tests/reference/dropout_ref.cpp, which is checked against Random123's known-answer vectors.
+// tests/reference/philox_ref.cpp, which is checked against Random123's known-answer vectors.
 #ifndef VKGRAD_PHILOX_GLSL
 #define VKGRAD_PHILOX_GLSL
 

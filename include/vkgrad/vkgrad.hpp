@@ -2,7 +2,13 @@
 #pragma once
 
 #include "vkgrad/activation.hpp"
+#include "vkgrad/batchnorm.hpp"
 #include "vkgrad/command.hpp"
 #include "vkgrad/context.hpp"
+#include "vkgrad/dropout.hpp"
 #include "vkgrad/error.hpp"
+#include "vkgrad/init.hpp"
+#include "vkgrad/linear.hpp"
+#include "vkgrad/optim.hpp"
+#include "vkgrad/sparsity.hpp"
 #include "vkgrad/tensor.hpp"

@@ -7,11 +7,9 @@
 #include <cstdint>
 #include <vector>
 
-namespace vkgrad::ref {
+#include "philox_ref.hpp"
 
-// Philox4x32-10 (Salmon et al., SC'11; Random123's philox4x32 with 10 rounds): 4 counter words and
-// 2 key words to 4 random words.
-std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);
+namespace vkgrad::ref {
 
 // keep[i] (n elements, 1 = kept) of the dropout mask for (seed, step, p): element i uses word i % 4 of
 // philox4x32_10({i / 4, 0, step, 0}, {seed low, seed high}) and is kept when its top 24 bits are

@@ -5,10 +5,10 @@
 #include <array>
 #include <cstdint>
 
+#include "philox_ref.hpp"
+
 namespace vkgrad::ref {
 
-// Philox4x32-10 (Salmon et al., SC'11) of the 128-bit counter under the 64-bit key.
-std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);
 
 // The uniform sample init_uniform writes at element i for this seed, in double: a + (b − a)·u,
 // u = (bits.x >> 8) / 2^24.
