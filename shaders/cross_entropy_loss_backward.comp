@@ -11,7 +11,7 @@
 // One workgroup per row, grid-striding over rows.
 //
 // Bindings (set 0): 0 x: rows*cols floats, read; 1 labels: rows ints, read; 2 status: 4 ints, read
-//                   (written by cross_entropy_loss_labels.comp); 3 dx: rows*cols floats, written.
+//                   (written by class_loss_labels.comp); 3 dx: rows*cols floats, written.
 // Push constants:   rows, cols, ignore_index (int), label_smoothing, grad_scale.
 // Specialization:   0 local size x (any size); 1 REDUCTION_MEAN (0 or 1).
 

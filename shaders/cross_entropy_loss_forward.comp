@@ -7,7 +7,7 @@
 // Every term is >= 0, so nothing cancels even for logits of ±1e4 (lse - x_label would lose the
 // result to the rounding of lse). The eps term is skipped when eps = 0 (it is inf for -inf logits).
 // Rows whose label is ignore_index get 0. A label outside [0, cols) gives NaN (the op also reports
-// it through cross_entropy_loss_labels.comp). A row whose maximum is not finite gives NaN.
+// it through class_loss_labels.comp). A row whose maximum is not finite gives NaN.
 //
 // One workgroup per row, grid-striding over rows.
 //

@@ -98,6 +98,92 @@ void check_cross_entropy(const CeCase& k, uint64_t seed) {
   CHECK(m.count == 0);
 }
 
+
+void check_nll(std::size_t N, std::size_t C, Reduction reduction, int32_t ignore_index, float dloss, uint64_t seed) {
+  Context& ctx = context();
+  const std::size_t n = N * C;
+  auto logp = uniform(n, -12.0f, 0.0f, seed);
+  const auto labels = make_labels(N, C, ignore_index, seed + 1);
+  if (N >= 3 && labels[2] >= 0 && reduction == Reduction::none) logp[2 * C + labels[2]] = -inf;  // loss +inf
+  INFO("nll (" << N << ", " << C << ") reduction " << int(reduction) << " ignore_index " << ignore_index);
+  NllLoss loss_fn(ctx, N, NllOptions{}.set_reduction(reduction).set_ignore_index(ignore_index));
+  Tensor tp = Tensor::from(ctx, {N, C}, logp), tl = Tensor::from<int32_t>(ctx, {N}, labels);
+  Tensor tloss(ctx, {reduction == Reduction::none ? N : 1}), tdp(ctx, {N, C});
+  tloss.fill(poison);
+  tdp.fill(poison);
+  CommandList cmd(ctx);
+  loss_fn.forward(cmd, tp, tl, tloss);
+  loss_fn.backward(cmd, tp, tl, tdp, dloss);
+  cmd.run();
+  require_no_validation_messages();
+  CHECK_NOTHROW(loss_fn.check_labels());
+  const std::vector<double> pd(logp.begin(), logp.end());
+  const auto loss_ref = ref::nll_forward(pd.data(), labels.data(), N, C, int(reduction), ignore_index);
+  // Row losses are exact negations; the mean / sum of non-negative terms is bounded relative to
+  // itself (= Σ|terms|), as for cross-entropy.
+  const auto lm = compare(tloss.to_vector(), loss_ref, 1e-5, 1e-6);
+  INFO("loss: " << lm.count << " mismatches, worst at " << lm.worst_index << ": got " << lm.got << " expected "
+                << lm.expected);
+  CHECK(lm.count == 0);
+  std::vector<double> dp_ref(n);
+  ref::nll_backward(labels.data(), dp_ref.data(), N, C, int(reduction), ignore_index, dloss);
+  const auto gm = compare(tdp.to_vector(), dp_ref, 1e-5, 0.0);  // -dloss/count: one rounding
+  INFO("dlog_probs: " << gm.count << " mismatches, worst at " << gm.worst_index << ": got " << gm.got
+                      << " expected " << gm.expected);
+  CHECK(gm.count == 0);
+}
+
+void check_pointwise(PointwiseLossKind kind, std::size_t n, Reduction reduction, float dloss, uint64_t seed) {
+  Context& ctx = context();
+  auto x = uniform(n, -8.0f, 8.0f, seed);
+  auto t = kind == PointwiseLossKind::mse ? uniform(n, -2.0f, 2.0f, seed + 1) : uniform(n, 0.0f, 1.0f, seed + 1);
+  const float specials[] = {1e4f, -1e4f, 0.0f, -0.0f, 1e-40f, 80.0f, -80.0f};
+  for (std::size_t i = 0; i < std::size(specials) && i * 7 < n; ++i) x[i * 7] = specials[i];
+  if (kind == PointwiseLossKind::bce_with_logits && n > 3) t[0] = 1.0f, t[1] = 0.0f, t[2] = 1.0f;
+  if (reduction == Reduction::none && n > 100) x[100] = std::numeric_limits<float>::quiet_NaN();
+  const int k = kind == PointwiseLossKind::mse ? 0 : 1;
+  INFO((k == 0 ? "mse" : "bce_with_logits") << " n " << n << " reduction " << int(reduction));
+  PointwiseLoss loss_fn(ctx, kind, n, reduction);
+  Tensor tx = Tensor::from(ctx, {n}, x), tt = Tensor::from(ctx, {n}, t);
+  Tensor tloss(ctx, {reduction == Reduction::none ? n : 1}), tdx(ctx, {n});
+  tloss.fill(poison);
+  tdx.fill(poison);
+  CommandList cmd(ctx);
+  loss_fn.forward(cmd, tx, tt, tloss);
+  loss_fn.backward(cmd, tx, tt, tdx, dloss);
+  cmd.run();
+  require_no_validation_messages();
+
+  const std::vector<double> xd(x.begin(), x.end()), td(t.begin(), t.end());
+  const auto loss_ref = ref::pointwise_loss_forward(xd.data(), td.data(), n, k, int(reduction));
+  // BCE forms max(x, 0) - x·t, which cancels when t ≈ 1: the float error is ~1 ulp of |x|(1 + |t|),
+  // not of the result. Each term gets 1e-6 of that magnitude (~10 ulp); a mean / sum of these
+  // non-negative terms gets 1e-5 of itself (= Σ|terms|) plus the terms' own bounds added up.
+  double magnitude_sum = 0;
+  std::vector<double> term_bound(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    term_bound[i] = k == 1 ? 1e-6 * std::fabs(xd[i]) * (1 + std::fabs(td[i])) : 0.0;
+    magnitude_sum += term_bound[i];
+  }
+  const auto loss = tloss.to_vector();
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < loss.size(); ++i) {
+    const double extra = reduction == Reduction::none ? term_bound[i]
+                         : reduction == Reduction::mean ? magnitude_sum / double(n) : magnitude_sum;
+    if (close(loss[i], loss_ref[i], 1e-5, 1e-6 + extra)) continue;
+    if (++bad <= 5) UNSCOPED_INFO("loss[" << i << "]: got " << loss[i] << " expected " << loss_ref[i]);
+  }
+  CHECK(bad == 0);
+  std::vector<double> dx_ref(n);
+  ref::pointwise_loss_backward(xd.data(), td.data(), dx_ref.data(), n, k, int(reduction), dloss);
+  // sigmoid(x) - t cancels too: ~1e-7 absolute before the scale.
+  const double scale = std::fabs(dloss) / (reduction == Reduction::mean ? double(n) : 1.0);
+  const auto gm = compare(tdx.to_vector(), dx_ref, 1e-5, 1e-6 * scale);
+  INFO("dx: " << gm.count << " mismatches, worst at " << gm.worst_index << ": got " << gm.got << " expected "
+              << gm.expected);
+  CHECK(gm.count == 0);
+}
+
 }  // namespace
 
 TEST_CASE("cross-entropy mean on awkward sizes", "[loss][softmax]") {
@@ -205,6 +291,40 @@ TEST_CASE("cross-entropy rejects bad arguments", "[loss][softmax]") {
   CHECK_THROWS_WITH(loss_fn.forward(cmd, x, labels, loss), Catch::Contains("[5, 3]"));
   CHECK_THROWS_WITH(loss_fn.forward(cmd, x4, flabels, loss), Catch::Contains("labels i32"));
   CHECK_THROWS_WITH(loss_fn.forward(cmd, x4, labels, rows), Catch::Contains("1 element"));
+}
+
+TEST_CASE("nll loss forward and backward", "[loss]") {
+  check_nll(1, 1, Reduction::mean, -100, 1.0f, 31);
+  check_nll(7, 10, Reduction::mean, -100, 1.0f, 32);
+  check_nll(64, 257, Reduction::sum, -100, 0.5f, 33);
+  check_nll(13, 1031, Reduction::none, -100, 1.0f, 34);
+  check_nll(20, 10, Reduction::mean, 3, -2.0f, 35);
+  check_nll(70001, 3, Reduction::mean, -100, 1.0f, 36);
+}
+
+TEST_CASE("nll loss reports out-of-range labels", "[loss]") {
+  Context& ctx = context();
+  const std::vector<float> logp(6, -1.0f);
+  const std::vector<int32_t> labels = {0, 7};
+  Tensor tp = Tensor::from(ctx, {2, 3}, logp), tl = Tensor::from<int32_t>(ctx, {2}, labels), loss(ctx, {1});
+  NllLoss loss_fn(ctx, 2);
+  CommandList cmd(ctx);
+  loss_fn.forward(cmd, tp, tl, loss);
+  cmd.run();
+  require_no_validation_messages();
+  CHECK_THROWS_WITH(loss_fn.check_labels(), Catch::Contains("row 1 has label 7"));
+  CHECK(std::isnan(loss.to_vector()[0]));
+}
+
+TEST_CASE("mse and bce-with-logits forward and backward", "[loss]") {
+  for (auto kind : {PointwiseLossKind::mse, PointwiseLossKind::bce_with_logits}) {
+    check_pointwise(kind, 1, Reduction::mean, 1.0f, 41);
+    check_pointwise(kind, 7, Reduction::sum, 1.0f, 42);
+    check_pointwise(kind, 257, Reduction::none, 1.0f, 43);
+    check_pointwise(kind, 1031, Reduction::mean, -0.5f, 44);
+    check_pointwise(kind, (1u << 20) + 7, Reduction::mean, 1.0f, 45);
+    check_pointwise(kind, (1u << 20) + 7, Reduction::sum, 1.0f, 46);
+  }
 }
 
 }  // namespace vkgrad::test

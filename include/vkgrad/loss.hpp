@@ -61,7 +61,7 @@ class CrossEntropyLoss {
   const Tensor& status() const { return status_; }
 
   /// Downloads status() (waiting for submitted work) and throws InvalidArgument naming the first row
-  /// whose label was out of range, e.g. "vkgrad: cross_entropy: row 3 has label 12, outside [0, 10)
+  /// whose label was out of range, e.g. "vkgrad: loss label check: row 3 has label 12, outside [0, 10)
   /// and not ignore_index -100". Does nothing when all labels were valid.
   void check_labels() const;
 
@@ -69,16 +69,75 @@ class CrossEntropyLoss {
   const CrossEntropyOptions& options() const { return options_; }
 
  private:
-  void check_inputs(CommandList& cmd, const Tensor& logits, const Tensor& labels, const char* op) const;
-  void record_label_check(CommandList& cmd, const Tensor& labels, uint32_t cols);
-
   uint64_t rows_;
   CrossEntropyOptions options_;
   Tensor row_loss_;
   Tensor status_;
 };
 
-/// The check behind CrossEntropyLoss::check_labels(), for a status tensor in that layout.
+/// The check behind CrossEntropyLoss::check_labels() and NllLoss::check_labels(), for a status
+/// tensor in their layout.
 void check_label_status(const Tensor& status, int32_t ignore_index);
+
+struct NllOptions {
+  Reduction reduction = Reduction::mean;
+  int32_t ignore_index = -100;  ///< as CrossEntropyOptions::ignore_index
+  NllOptions& set_reduction(Reduction r) { reduction = r; return *this; }
+  NllOptions& set_ignore_index(int32_t i) { ignore_index = i; return *this; }
+};
+
+/// Negative log-likelihood of log-probabilities (N, C) f32 (e.g. log_softmax_forward's output)
+/// against labels (N) i32, as torch.nn.functional.nll_loss(log_probs, labels, reduction,
+/// ignore_index): row loss −log_probs[r, label]. Owns its scratch and status tensor, validates labels
+/// on the device and reports them exactly as CrossEntropyLoss does. Move-only.
+class NllLoss {
+ public:
+  NllLoss(Context& context, uint64_t rows, NllOptions options = {});
+
+  /// Records loss = nll(log_probs, labels): 1 element for mean / sum (deterministic reduction), N for
+  /// none; OVERWRITTEN. Also writes status().
+  void forward(CommandList& cmd, const Tensor& log_probs, const Tensor& labels, Tensor& loss);
+  /// Records dlog_probs = −scale · dloss at each row's label, 0 elsewhere and on ignored rows
+  /// (scale = 1 / non-ignored rows for mean, else 1). dlog_probs (N, C) is OVERWRITTEN.
+  void backward(CommandList& cmd, const Tensor& log_probs, const Tensor& labels, Tensor& dlog_probs,
+                float dloss = 1.0f);
+  /// Same layout as CrossEntropyLoss::status().
+  const Tensor& status() const { return status_; }
+  /// As CrossEntropyLoss::check_labels().
+  void check_labels() const;
+
+ private:
+  uint64_t rows_;
+  NllOptions options_;
+  Tensor row_loss_;
+  Tensor status_;
+};
+
+/// Which element-wise loss a PointwiseLoss computes.
+enum class PointwiseLossKind : uint32_t {
+  mse,              ///< (x − t)², as torch.nn.functional.mse_loss
+  bce_with_logits,  ///< max(x, 0) − x·t + log1p(e^−|x|), as binary_cross_entropy_with_logits
+};
+
+/// Mean-squared error or binary cross-entropy with logits between an input x and a target t of the
+/// same shape (any shape, n elements, f32), reduction mean (÷ n), sum or none. Owns the scratch for
+/// its deterministic two-pass reduction. Move-only.
+class PointwiseLoss {
+ public:
+  PointwiseLoss(Context& context, PointwiseLossKind kind, uint64_t elements, Reduction reduction = Reduction::mean);
+
+  /// Records loss: 1 element for mean / sum, x's element count for none; OVERWRITTEN.
+  void forward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& loss);
+  /// Records dx = dloss · scale · ∂term/∂x (mse: 2(x − t); bce: sigmoid(x) − t), scale = 1/n for
+  /// mean, else 1 (for none: every element's upstream gradient is dloss). dx is OVERWRITTEN.
+  void backward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& dx, float dloss = 1.0f);
+
+ private:
+  PointwiseLossKind kind_;
+  uint64_t elements_;
+  Reduction reduction_;
+  Tensor terms_;
+  Tensor partials_;
+};
 
 }  // namespace vkgrad

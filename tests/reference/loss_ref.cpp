@@ -1,5 +1,6 @@
 #include "loss_ref.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -75,6 +76,59 @@ void cross_entropy_backward(const double* x, const int32_t* labels, double* dx, 
       const double target = eps / double(C) + (static_cast<int64_t>(c) == labels[n] ? 1 - eps : 0);
       dr[c] = (std::exp(xr[c] - lse) - target) * scale;
     }
+  }
+}
+
+std::vector<double> nll_forward(const double* logp, const int32_t* labels, std::size_t N, std::size_t C, int reduction,
+                                int32_t ignore_index) {
+  std::vector<double> rows(N);
+  std::size_t count = 0;
+  for (std::size_t n = 0; n < N; ++n) {
+    if (labels[n] == ignore_index) { rows[n] = 0; continue; }
+    ++count;
+    rows[n] = out_of_range(labels[n], C) ? kNaN : -logp[n * C + labels[n]];
+  }
+  if (reduction == 0) return rows;
+  double sum = 0;
+  for (double r : rows) sum += r;
+  if (reduction == 2) return {sum};
+  return {count == 0 ? kNaN : sum / double(count)};
+}
+
+void nll_backward(const int32_t* labels, double* dlogp, std::size_t N, std::size_t C, int reduction,
+                  int32_t ignore_index, double dloss) {
+  std::size_t count = 0;
+  for (std::size_t n = 0; n < N; ++n) count += labels[n] != ignore_index;
+  const double scale = dloss / (reduction == 1 ? double(count > 0 ? count : 1) : 1.0);
+  for (std::size_t n = 0; n < N; ++n) {
+    for (std::size_t c = 0; c < C; ++c) {
+      double v = 0;
+      if (labels[n] != ignore_index) {
+        v = out_of_range(labels[n], C) ? kNaN : (static_cast<int64_t>(c) == labels[n] ? -scale : 0.0);
+      }
+      dlogp[n * C + c] = v;
+    }
+  }
+}
+
+std::vector<double> pointwise_loss_forward(const double* x, const double* t, std::size_t n, int kind, int reduction) {
+  std::vector<double> terms(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    terms[i] = kind == 0 ? (x[i] - t[i]) * (x[i] - t[i])
+                         : std::max(x[i], 0.0) - x[i] * t[i] + std::log1p(std::exp(-std::fabs(x[i])));
+    if (std::isnan(x[i])) terms[i] = kNaN;  // std::max(NaN, 0) is 0
+  }
+  if (reduction == 0) return terms;
+  double sum = 0;
+  for (double v : terms) sum += v;
+  return {reduction == 1 ? sum / double(n) : sum};
+}
+
+void pointwise_loss_backward(const double* x, const double* t, double* dx, std::size_t n, int kind, int reduction,
+                             double dloss) {
+  const double scale = dloss / (reduction == 1 ? double(n) : 1.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    dx[i] = (kind == 0 ? 2 * (x[i] - t[i]) : 1 / (1 + std::exp(-x[i])) - t[i]) * scale;
   }
 }
 

@@ -59,3 +59,43 @@ TEST_CASE("cross-entropy reference: PyTorch conventions", "[loss][softmax][refer
   CHECK(cross_entropy_forward(x.data(), label0.data(), 1, 3, {0, -100, 0.3})[0] ==
         Approx(0.7 * (lse - 1) + 0.3 * (lse - 2)));
 }
+
+TEST_CASE("nll and pointwise loss references: backward matches finite differences", "[loss][reference]") {
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<double> dist(-3, 3);
+  const std::size_t N = 5, C = 4, n = N * C;
+  std::vector<double> x(n), t(n);
+  for (auto& v : x) v = dist(rng);
+  for (auto& v : t) v = (dist(rng) + 3) / 6;  // targets in [0, 1] (BCE)
+  const std::vector<int32_t> labels = {3, -100, 0, 1, 2};
+  const double dloss = 1.5, h = 1e-5;
+  for (int reduction : {0, 1, 2}) {
+    std::vector<double> dnll(n);
+    nll_backward(labels.data(), dnll.data(), N, C, reduction, -100, dloss);
+    for (int kind : {0, 1}) {
+      std::vector<double> dx(n);
+      pointwise_loss_backward(x.data(), t.data(), dx.data(), n, kind, reduction, dloss);
+      auto nll_total = [&](const std::vector<double>& xs) {
+        double s = 0;
+        for (double v : nll_forward(xs.data(), labels.data(), N, C, reduction, -100)) s += v;
+        return dloss * s;
+      };
+      auto pointwise_total = [&](const std::vector<double>& xs) {
+        double s = 0;
+        for (double v : pointwise_loss_forward(xs.data(), t.data(), n, kind, reduction)) s += v;
+        return dloss * s;
+      };
+      for (std::size_t i = 0; i < n; ++i) {
+        auto xp = x, xm = x;
+        xp[i] += h;
+        xm[i] -= h;
+        const double fd = (pointwise_total(xp) - pointwise_total(xm)) / (2 * h);
+        INFO("kind " << kind << " reduction " << reduction << " i " << i << ": " << dx[i] << " vs fd " << fd);
+        CHECK(std::fabs(dx[i] - fd) <= 1e-8 + 1e-6 * std::fabs(fd));
+        const double fd_nll = (nll_total(xp) - nll_total(xm)) / (2 * h);
+        INFO("nll: " << dnll[i] << " vs fd " << fd_nll);
+        CHECK(std::fabs(dnll[i] - fd_nll) <= 1e-8 + 1e-6 * std::fabs(fd_nll));
+      }
+    }
+  }
+}
