@@ -1,5 +1,5 @@
 // MSE and BCE-with-logits: shaders/pointwise_loss_forward.comp (per-element terms), then
-// shaders/reduce_sum.comp twice for mean / sum (n terms -> a fixed number of partial sums -> 1), and
+// shaders/reduce_all.comp twice for mean / sum (n terms -> a fixed number of partial sums -> 1), and
 // shaders/pointwise_loss_backward.comp.
 #include <algorithm>
 
@@ -69,15 +69,15 @@ void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& tar
 
   const uint32_t groups = std::min(kMaxPartials, detail::grid_stride_groups(c.device(), n, local));
   const SumPush first{n, 1.0f};
-  c.dispatch(detail::Kernel{"reduce_sum", {local}, 2, sizeof first},
+  c.dispatch(detail::Kernel{"reduce_all", {local, 0u}, 2, sizeof first},
              {{&terms_, detail::Access::read}, {&partials_, detail::Access::write}}, &first, sizeof first,
-             {groups, 1, 1}, "reduce_sum (partials)");
+             {groups, 1, 1}, "reduce_all (partials)");
   // The mean's 1/n is applied once, to the total (float(n) is exact up to 2^24 and within half an
   // ulp above).
   const SumPush second{groups, reduction_ == Reduction::mean ? float(1.0 / double(n)) : 1.0f};
-  c.dispatch(detail::Kernel{"reduce_sum", {local}, 2, sizeof second},
+  c.dispatch(detail::Kernel{"reduce_all", {local, 0u}, 2, sizeof second},
              {{&partials_, detail::Access::read}, {&loss, detail::Access::write}}, &second, sizeof second, {1, 1, 1},
-             "reduce_sum (total)");
+             "reduce_all (total)");
 }
 
 void PointwiseLoss::backward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& dx, float dloss) {

@@ -4,7 +4,7 @@
 // mse_loss / binary_cross_entropy_with_logits with reduction='none':
 //   KIND 0 (mse):  (x - t)^2
 //   KIND 1 (bce):  max(x, 0) - x t + log1p(e^-|x|)      (stable for any x; NaN propagates)
-// One invocation per element, grid-stride. The mean / sum is reduce_sum.comp, twice.
+// One invocation per element, grid-stride. The mean / sum is reduce_all.comp, twice.
 //
 // Bindings (set 0): 0 x: n floats, read; 1 target: n floats, read; 2 terms: n floats, written.
 // Push constants:   n.

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -97,6 +98,109 @@ void check_softmax(std::size_t N, std::size_t C, bool log, uint64_t seed) {
   CHECK(bad == 0);
 }
 
+
+// Sums: float32 accumulation error grows with Σ|terms|, not with |sum| (which may cancel to ~0).
+// Per-invocation Kahan sums plus a tree of depth log2(256) keep the error near
+// (log2(256) + 2)·2^-24·Σ|terms| ≈ 6e-7·Σ|terms|; 1e-5·Σ|terms| (÷ count for a mean) leaves margin
+// without hiding a wrong element, which would be off by O(|term|). max is exact.
+double sum_bound(const double* x, std::size_t n, std::size_t stride, int op) {
+  if (op == 2) return 0.0;
+  double mag = 0;
+  for (std::size_t i = 0; i < n; ++i) mag += std::fabs(x[i * stride]);
+  return 1e-5 * (op == 1 ? mag / double(n) : mag);
+}
+
+// x (N, C) with awkward values: ±1e4, zeros, denormals, and (when nan_row) one row/column holding NaN.
+std::vector<float> reduction_input(std::size_t N, std::size_t C, uint64_t seed, bool with_nan) {
+  auto x = uniform(N * C, -4.0f, 4.0f, seed);
+  const float specials[] = {1e4f, -1e4f, 0.0f, -0.0f, 1e-40f, 3.0f, 3.0f};
+  for (std::size_t i = 0; i < std::size(specials) && i * 13 < x.size(); ++i) x[i * 13] = specials[i];
+  if (with_nan && x.size() > 20) x[x.size() / 2] = nan;
+  return x;
+}
+
+void check_matrix_reductions(std::size_t N, std::size_t C, uint64_t seed) {
+  Context& ctx = context();
+  const auto x = reduction_input(N, C, seed, true);
+  const auto xd = to_double(x);
+  Tensor tx = Tensor::from(ctx, {N, C}, x);
+  for (int op : {0, 1, 2}) {
+    INFO("(" << N << ", " << C << ") op " << op);
+    Tensor rows(ctx, {N}), cols(ctx, {C});
+    rows.fill(poison);
+    cols.fill(poison);
+    CommandList cmd(ctx);
+    reduce_rows(cmd, ReduceOp(op), tx, rows);
+    reduce_columns(cmd, ReduceOp(op), tx, cols);
+    cmd.run();
+    require_no_validation_messages();
+    const auto r = rows.to_vector(), c = cols.to_vector();
+    const auto r_ref = ref::reduce_rows(xd.data(), N, C, op), c_ref = ref::reduce_columns(xd.data(), N, C, op);
+    for (std::size_t i = 0; i < N; ++i) {
+      INFO("row " << i << ": got " << r[i] << " expected " << r_ref[i]);
+      CHECK(close(r[i], r_ref[i], 0.0, 1e-6 + sum_bound(xd.data() + i * C, C, 1, op)));
+    }
+    for (std::size_t j = 0; j < C; ++j) {
+      INFO("column " << j << ": got " << c[j] << " expected " << c_ref[j]);
+      CHECK(close(c[j], c_ref[j], 0.0, 1e-6 + sum_bound(xd.data() + j, N, C, op)));
+    }
+  }
+}
+
+void check_whole_tensor(std::size_t n, bool with_nan, uint64_t seed) {
+  Context& ctx = context();
+  const auto x = reduction_input(n, 1, seed, with_nan);
+  const auto xd = to_double(x);
+  Tensor tx = Tensor::from(ctx, {n}, x);
+  ReduceWorkspace workspace(ctx);
+  Tensor sum(ctx, {1}), mean(ctx, {1}), max(ctx, {1}), norm(ctx, {1});
+  for (Tensor* t : {&sum, &mean, &max, &norm}) t->fill(poison);
+  CommandList cmd(ctx);
+  reduce_all(cmd, ReduceOp::sum, tx, sum, workspace);
+  reduce_all(cmd, ReduceOp::mean, tx, mean, workspace);  // the same workspace: ordered by barriers
+  reduce_all(cmd, ReduceOp::max, tx, max, workspace);
+  squared_l2_norm(cmd, tx, norm, workspace);
+  cmd.run();
+  require_no_validation_messages();
+  INFO("n " << n << (with_nan ? " with NaN" : ""));
+  for (int op : {0, 1, 2}) {
+    const float got = (op == 0 ? sum : op == 1 ? mean : max).to_vector()[0];
+    const double expected = ref::reduce_all(xd.data(), n, op);
+    INFO("op " << op << ": got " << got << " expected " << expected);
+    CHECK(close(got, expected, 0.0, 1e-6 + sum_bound(xd.data(), n, 1, op)));
+  }
+  // Σx² has only non-negative terms: Σ|terms| is the result itself (the squares add 1 rounding each).
+  const double norm_ref = ref::squared_l2_norm(xd.data(), n);
+  INFO("squared norm: got " << norm.to_vector()[0] << " expected " << norm_ref);
+  CHECK(close(norm.to_vector()[0], norm_ref, 1e-5, 1e-6));
+  // Deterministic: a second run gives the same bits.
+  const float first = sum.to_vector()[0];
+  cmd.run();
+  const float second = sum.to_vector()[0];
+  CHECK((std::memcmp(&first, &second, sizeof first) == 0));
+}
+
+void check_argmax(std::size_t N, std::size_t C, uint64_t seed) {
+  Context& ctx = context();
+  // Few distinct values, so ties are common; one NaN row entry; one row of equal values.
+  auto x = uniform(N * C, 0.0f, 4.0f, seed);
+  for (auto& v : x) v = std::floor(v);
+  if (N > 2 && C > 3) {
+    x[C + C - 2] = nan;
+    x[C + 1] = inf;
+    std::fill(x.begin() + 2 * C, x.begin() + 3 * C, -inf);
+  }
+  Tensor tx = Tensor::from(ctx, {N, C}, x), index(ctx, {N}, DType::i32);
+  index.fill(-7.0f);
+  CommandList cmd(ctx);
+  argmax_rows(cmd, tx, index);
+  cmd.run();
+  require_no_validation_messages();
+  const auto xd = to_double(x);
+  INFO("argmax (" << N << ", " << C << ")");
+  CHECK(index.to_vector<int32_t>() == ref::argmax_rows(xd.data(), N, C));
+}
+
 }  // namespace
 
 TEST_CASE("softmax forward and backward on awkward sizes", "[softmax][reduce]") {
@@ -129,6 +233,41 @@ TEST_CASE("softmax rejects mismatched shapes and dtypes", "[softmax][reduce]") {
   CHECK_THROWS_WITH(softmax_forward(cmd, x, y), Catch::Contains("[4, 5]") && Catch::Contains("[5, 4]"));
   CHECK_THROWS_WITH(log_softmax_forward(cmd, x, yi), Catch::Contains("must be f32"));
   CHECK_THROWS_AS(softmax_backward(cmd, x, x, y), InvalidArgument);
+}
+
+TEST_CASE("sum, mean and max along rows and columns", "[softmax][reduce]") {
+  check_matrix_reductions(1, 1, 51);
+  check_matrix_reductions(7, 10, 52);
+  check_matrix_reductions(13, 257, 53);
+  check_matrix_reductions(3, 1031, 54);
+  check_matrix_reductions(1031, 1031, 55);  // > 1M elements
+}
+
+TEST_CASE("whole-tensor sum, mean, max and squared L2 norm are deterministic", "[softmax][reduce]") {
+  check_whole_tensor(1, false, 61);
+  check_whole_tensor(7, false, 62);
+  check_whole_tensor(257, true, 63);
+  check_whole_tensor(65537, false, 64);
+  check_whole_tensor((1u << 20) + 3, false, 65);
+  check_whole_tensor((1u << 20) + 3, true, 66);
+}
+
+TEST_CASE("argmax per row: first index on ties, NaN is the maximum", "[softmax][reduce]") {
+  check_argmax(1, 1, 71);
+  check_argmax(5, 7, 72);
+  check_argmax(9, 257, 73);
+  check_argmax(4, 1031, 74);
+  check_argmax(70001, 3, 75);
+}
+
+TEST_CASE("reductions reject mismatched outputs", "[softmax][reduce]") {
+  Context& ctx = context();
+  Tensor x(ctx, {4, 5}), out(ctx, {5}), two(ctx, {2}), idx(ctx, {4});
+  ReduceWorkspace workspace(ctx);
+  CommandList cmd(ctx);
+  CHECK_THROWS_WITH(reduce_rows(cmd, ReduceOp::sum, x, out), Catch::Contains("4 rows"));
+  CHECK_THROWS_AS(reduce_all(cmd, ReduceOp::max, x, two, workspace), InvalidArgument);
+  CHECK_THROWS_WITH(argmax_rows(cmd, x, idx), Catch::Contains("i32"));
 }
 
 }  // namespace vkgrad::test

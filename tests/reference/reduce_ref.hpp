@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 namespace vkgrad::ref {
 
@@ -14,5 +16,17 @@ void softmax_forward(const double* x, double* y, std::size_t N, std::size_t C, b
 // y, dy, dx are (N, C); y is the forward output. softmax: dx = y (dy - Σ dy y);
 // log_softmax: dx = dy - e^y Σ dy. dx is overwritten.
 void softmax_backward(const double* y, const double* dy, double* dx, std::size_t N, std::size_t C, bool log);
+
+// op: 0 sum, 1 mean, 2 max (NaN is the maximum when present).
+// x is (N, C); returns (N): op over each row.
+std::vector<double> reduce_rows(const double* x, std::size_t N, std::size_t C, int op);
+// x is (N, C); returns (C): op over each column.
+std::vector<double> reduce_columns(const double* x, std::size_t N, std::size_t C, int op);
+// x is (n); op over all of it.
+double reduce_all(const double* x, std::size_t n, int op);
+// x is (n); Σ x².
+double squared_l2_norm(const double* x, std::size_t n);
+// x is (N, C); returns (N): first index of each row's maximum, NaN counting as the maximum.
+std::vector<int32_t> argmax_rows(const double* x, std::size_t N, std::size_t C);
 
 }  // namespace vkgrad::ref
