@@ -26,7 +26,8 @@ layout(set = 0, binding = 2) writeonly buffer Loss { float loss[]; };
 
 void main() {
     uint t = gl_LocalInvocationID.x;
-    float sum = 0.0, compensation = 0.0;
+    // precise: keeps the compiler from simplifying the Kahan compensation (next - sum) - term to 0.
+    precise float sum = 0.0, compensation = 0.0;
     for (uint row = t; row < pc.rows; row += gl_WorkGroupSize.x) {
         float term = row_loss[row] - compensation;
         float next = sum + term;

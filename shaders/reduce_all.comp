@@ -32,7 +32,8 @@ void main() {
         for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += stride) m = max_propagate_nan(m, x[i]);
         result = workgroup_max(m);
     } else {
-        float sum = 0.0, compensation = 0.0;
+        // precise: keeps the compiler from simplifying the Kahan compensation (next - sum) - term to 0.
+        precise float sum = 0.0, compensation = 0.0;
         for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += stride) {
             float term = (OP == 1u ? x[i] * x[i] : x[i]) - compensation;
             float next = sum + term;

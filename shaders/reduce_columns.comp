@@ -29,7 +29,8 @@ void main() {
             for (uint r = 0u; r < pc.rows; ++r) m = max_propagate_nan(m, x[r * pc.cols + c]);
             result[c] = m;
         } else {
-            float sum = 0.0, compensation = 0.0;
+            // precise: keeps the compiler from simplifying the Kahan compensation (next - sum) - term to 0.
+            precise float sum = 0.0, compensation = 0.0;
             for (uint r = 0u; r < pc.rows; ++r) {
                 float term = x[r * pc.cols + c] - compensation;
                 float next = sum + term;

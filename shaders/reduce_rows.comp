@@ -30,7 +30,8 @@ void main() {
             for (uint k = t; k < pc.cols; k += gl_WorkGroupSize.x) m = max_propagate_nan(m, x[base + k]);
             value = workgroup_max(m);
         } else {
-            float sum = 0.0, compensation = 0.0;
+            // precise: keeps the compiler from simplifying the Kahan compensation (next - sum) - term to 0.
+            precise float sum = 0.0, compensation = 0.0;
             for (uint k = t; k < pc.cols; k += gl_WorkGroupSize.x) {
                 float term = x[base + k] - compensation;
                 float next = sum + term;
