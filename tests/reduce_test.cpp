@@ -270,4 +270,21 @@ TEST_CASE("reductions reject mismatched outputs", "[softmax][reduce]") {
   CHECK_THROWS_WITH(argmax_rows(cmd, x, idx), Catch::Contains("i32"));
 }
 
+TEST_CASE("softmax and row reductions treat all leading dimensions as rows", "[softmax][reduce]") {
+  Context& ctx = context();
+  const auto x = uniform(2 * 3 * 5, -3.0f, 3.0f, 81);
+  Tensor tx = Tensor::from(ctx, {2, 3, 5}, x), ty(ctx, {2, 3, 5}), sums(ctx, {2, 3});
+  ty.fill(poison);
+  sums.fill(poison);
+  CommandList cmd(ctx);
+  softmax_forward(cmd, tx, ty);
+  reduce_rows(cmd, ReduceOp::sum, ty, sums);
+  cmd.run();
+  require_no_validation_messages();
+  std::vector<double> y_ref(30);
+  ref::softmax_forward(to_double(x).data(), y_ref.data(), 6, 5, false);
+  CHECK(compare(ty.to_vector(), y_ref, 1e-5, 1e-6).count == 0);
+  for (float s : sums.to_vector()) CHECK(close(s, 1.0, 0.0, 1e-6));  // 5 terms in [0, 1] summing to 1
+}
+
 }  // namespace vkgrad::test
