@@ -1,0 +1,228 @@
+// Cross-entropy and NLL: the launchers for shaders/cross_entropy_loss_*.comp, nll_loss_*.comp and the
+// class_loss_*.comp kernels they share.
+//   forward:  class_loss_labels (status) -> cross_entropy_loss_forward (per-row losses)
+//             -> class_loss_reduce (mean / sum; one workgroup, fixed order)
+//   backward: class_loss_labels (status, holding the mean's divisor) -> cross_entropy_loss_backward
+// NLL has the same structure with nll_loss_forward / nll_loss_backward.
+#include "vkgrad/loss.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+#include "command_impl.hpp"
+#include "vkgrad/error.hpp"
+
+namespace vkgrad {
+
+namespace {
+
+struct LabelsPush {
+  uint32_t rows, cols;
+  int32_t ignore_index;
+};
+
+struct ForwardPush {
+  uint32_t rows, cols;
+  int32_t ignore_index;
+  float label_smoothing;
+};
+
+struct ReducePush {
+  uint32_t rows;
+};
+
+struct BackwardPush {
+  uint32_t rows, cols;
+  int32_t ignore_index;
+  float label_smoothing, grad_scale;
+};
+
+constexpr uint32_t kStatusSize = 4;
+
+std::string op_name(const char* op) { return std::string("cross_entropy ") + op; }
+
+uint32_t row_local_size(const detail::CommandListImpl& c, uint64_t cols) {
+  const uint32_t most = detail::default_local_size(c.device());
+  const uint32_t want = std::bit_ceil(static_cast<uint32_t>(std::min<uint64_t>(cols, most)));
+  return std::clamp<uint32_t>(want, std::min<uint32_t>(32, most), most);
+}
+
+// Logits / log-probabilities (rows, C) f32 and labels (rows) i32.
+void check_class_inputs(CommandList& cmd, uint64_t rows, const Tensor& scores, const Tensor& labels,
+                        const std::string& name, const char* scores_role) {
+  auto& c = cmd.impl();
+  c.check_tensor(scores, name, scores_role);
+  c.check_tensor(labels, name, "labels");
+  if (scores.dtype() != DType::f32 || labels.dtype() != DType::i32) {
+    throw InvalidArgument("vkgrad: " + name + ": " + scores_role + " must be f32 and labels i32, got " + scores_role +
+                          " " + to_string(scores.dtype()) + " " + scores.shape().to_string() + " and labels " +
+                          to_string(labels.dtype()) + " " + labels.shape().to_string());
+  }
+  if (scores.shape().rank() != 2 || scores.shape()[0] != rows || labels.numel() != rows) {
+    throw InvalidArgument("vkgrad: " + name + ": expected " + scores_role + " (" + std::to_string(rows) +
+                          ", C) and labels (" + std::to_string(rows) + ") for this loss object, got " + scores_role +
+                          " " + scores.shape().to_string() + " and labels " + labels.shape().to_string());
+  }
+}
+
+void check_loss_output(CommandList& cmd, uint64_t rows, Reduction reduction, const Tensor& loss,
+                       const std::string& name) {
+  cmd.impl().check_tensor(loss, name, "loss");
+  const uint64_t want = reduction == Reduction::none ? rows : 1;
+  if (loss.dtype() != DType::f32 || loss.numel() != want) {
+    throw InvalidArgument("vkgrad: " + name + ": loss must be f32 with " + std::to_string(want) +
+                          " element(s) for this reduction, got " + to_string(loss.dtype()) + " " +
+                          loss.shape().to_string());
+  }
+}
+
+void check_gradient(CommandList& cmd, const Tensor& grad, const Tensor& like, const std::string& name,
+                    const char* role) {
+  cmd.impl().check_tensor(grad, name, role);
+  if (grad.dtype() != DType::f32 || !(grad.shape() == like.shape())) {
+    throw InvalidArgument("vkgrad: " + name + ": " + role + " must be f32 of shape " + like.shape().to_string() +
+                          ", got " + to_string(grad.dtype()) + " " + grad.shape().to_string());
+  }
+}
+
+Tensor make_status(Context& context) {
+  Tensor status(context, {kStatusSize}, DType::i32);
+  const int32_t no_bad_label[kStatusSize] = {-1, 0, 0, 0};  // check_labels() before any run passes
+  status.upload(std::span<const int32_t>(no_bad_label));
+  return status;
+}
+
+void record_label_check(CommandList& cmd, uint64_t rows, const Tensor& labels, uint32_t cols, int32_t ignore_index,
+                        Tensor& status) {
+  auto& c = cmd.impl();
+  const uint32_t local = detail::default_local_size(c.device());
+  const LabelsPush push{static_cast<uint32_t>(rows), cols, ignore_index};
+  c.dispatch(detail::Kernel{"class_loss_labels", {local}, 2, sizeof push},
+             {{&labels, detail::Access::read}, {&status, detail::Access::write}}, &push, sizeof push, {1, 1, 1},
+             "class_loss_labels");
+}
+
+// loss[0] = Σ row_loss (÷ status[2] for mean), one workgroup.
+void record_row_reduce(CommandList& cmd, uint64_t rows, Reduction reduction, const Tensor& row_loss,
+                       const Tensor& status, Tensor& loss) {
+  auto& c = cmd.impl();
+  const uint32_t local = detail::default_local_size(c.device());
+  const ReducePush push{static_cast<uint32_t>(rows)};
+  const uint32_t mean = reduction == Reduction::mean ? 1u : 0u;
+  c.dispatch(detail::Kernel{"class_loss_reduce", {local, mean}, 3, sizeof push},
+             {{&row_loss, detail::Access::read}, {&status, detail::Access::read}, {&loss, detail::Access::write}},
+             &push, sizeof push, {1, 1, 1}, "class_loss_reduce");
+}
+
+}  // namespace
+
+CrossEntropyLoss::CrossEntropyLoss(Context& context, uint64_t rows, CrossEntropyOptions options)
+    : rows_(rows), options_(options) {
+  if (rows == 0) throw InvalidArgument("vkgrad: CrossEntropyLoss: rows must be >= 1");
+  if (!(options.label_smoothing >= 0.0f && options.label_smoothing < 1.0f)) {
+    throw InvalidArgument("vkgrad: CrossEntropyLoss: label_smoothing must be in [0, 1), got " +
+                          std::to_string(options.label_smoothing));
+  }
+  if (options.reduction != Reduction::none) row_loss_ = Tensor(context, {rows});
+  status_ = make_status(context);
+}
+
+void CrossEntropyLoss::forward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& loss) {
+  auto& c = cmd.impl();
+  const std::string name = op_name("forward");
+  check_class_inputs(cmd, rows_, logits, labels, name, "logits");
+  check_loss_output(cmd, rows_, options_.reduction, loss, name);
+  const uint32_t cols = static_cast<uint32_t>(logits.shape()[1]);
+  record_label_check(cmd, rows_, labels, cols, options_.ignore_index, status_);
+
+  Tensor& row_loss = options_.reduction == Reduction::none ? loss : row_loss_;
+  const uint32_t local = row_local_size(c, cols);
+  const ForwardPush push{static_cast<uint32_t>(rows_), cols, options_.ignore_index, options_.label_smoothing};
+  const uint32_t groups = detail::grid_stride_groups(c.device(), rows_ * local, local);
+  c.dispatch(detail::Kernel{"cross_entropy_loss_forward", {local}, 3, sizeof push},
+             {{&logits, detail::Access::read}, {&labels, detail::Access::read}, {&row_loss, detail::Access::write}},
+             &push, sizeof push, {groups, 1, 1}, name);
+  if (options_.reduction != Reduction::none) record_row_reduce(cmd, rows_, options_.reduction, row_loss_, status_, loss);
+}
+
+void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& dlogits,
+                                float dloss) {
+  auto& c = cmd.impl();
+  const std::string name = op_name("backward");
+  check_class_inputs(cmd, rows_, logits, labels, name, "logits");
+  check_gradient(cmd, dlogits, logits, name, "dlogits");
+  const uint32_t cols = static_cast<uint32_t>(logits.shape()[1]);
+  record_label_check(cmd, rows_, labels, cols, options_.ignore_index, status_);
+  const uint32_t local = row_local_size(c, cols);
+  const BackwardPush push{static_cast<uint32_t>(rows_), cols, options_.ignore_index, options_.label_smoothing,
+                          dloss};
+  const uint32_t mean = options_.reduction == Reduction::mean ? 1u : 0u;
+  const uint32_t groups = detail::grid_stride_groups(c.device(), rows_ * local, local);
+  c.dispatch(detail::Kernel{"cross_entropy_loss_backward", {local, mean}, 4, sizeof push},
+             {{&logits, detail::Access::read},
+              {&labels, detail::Access::read},
+              {&status_, detail::Access::read},
+              {&dlogits, detail::Access::write}},
+             &push, sizeof push, {groups, 1, 1}, name);
+}
+
+void CrossEntropyLoss::check_labels() const { check_label_status(status_, options_.ignore_index); }
+
+NllLoss::NllLoss(Context& context, uint64_t rows, NllOptions options) : rows_(rows), options_(options) {
+  if (rows == 0) throw InvalidArgument("vkgrad: NllLoss: rows must be >= 1");
+  if (options.reduction != Reduction::none) row_loss_ = Tensor(context, {rows});
+  status_ = make_status(context);
+}
+
+void NllLoss::forward(CommandList& cmd, const Tensor& log_probs, const Tensor& labels, Tensor& loss) {
+  auto& c = cmd.impl();
+  const std::string name = "nll forward";
+  check_class_inputs(cmd, rows_, log_probs, labels, name, "log_probs");
+  check_loss_output(cmd, rows_, options_.reduction, loss, name);
+  const uint32_t cols = static_cast<uint32_t>(log_probs.shape()[1]);
+  record_label_check(cmd, rows_, labels, cols, options_.ignore_index, status_);
+  Tensor& row_loss = options_.reduction == Reduction::none ? loss : row_loss_;
+  const uint32_t local = detail::default_local_size(c.device());
+  const LabelsPush push{static_cast<uint32_t>(rows_), cols, options_.ignore_index};
+  c.dispatch(detail::Kernel{"nll_loss_forward", {local}, 3, sizeof push},
+             {{&log_probs, detail::Access::read}, {&labels, detail::Access::read}, {&row_loss, detail::Access::write}},
+             &push, sizeof push, {detail::grid_stride_groups(c.device(), rows_, local), 1, 1}, name);
+  if (options_.reduction != Reduction::none) record_row_reduce(cmd, rows_, options_.reduction, row_loss_, status_, loss);
+}
+
+void NllLoss::backward(CommandList& cmd, const Tensor& log_probs, const Tensor& labels, Tensor& dlog_probs,
+                       float dloss) {
+  auto& c = cmd.impl();
+  const std::string name = "nll backward";
+  check_class_inputs(cmd, rows_, log_probs, labels, name, "log_probs");
+  check_gradient(cmd, dlog_probs, log_probs, name, "dlog_probs");
+  const uint32_t cols = static_cast<uint32_t>(log_probs.shape()[1]);
+  record_label_check(cmd, rows_, labels, cols, options_.ignore_index, status_);
+  struct {
+    uint32_t rows, cols;
+    int32_t ignore_index;
+    float grad_scale;
+  } push{static_cast<uint32_t>(rows_), cols, options_.ignore_index, dloss};
+  const uint32_t local = detail::default_local_size(c.device());
+  const uint32_t mean = options_.reduction == Reduction::mean ? 1u : 0u;
+  c.dispatch(detail::Kernel{"nll_loss_backward", {local, mean}, 3, sizeof push},
+             {{&labels, detail::Access::read}, {&status_, detail::Access::read}, {&dlog_probs, detail::Access::write}},
+             &push, sizeof push, {detail::grid_stride_groups(c.device(), dlog_probs.numel(), local), 1, 1}, name);
+}
+
+void NllLoss::check_labels() const { check_label_status(status_, options_.ignore_index); }
+
+void check_label_status(const Tensor& status, int32_t ignore_index) {
+  if (status.dtype() != DType::i32 || status.numel() != kStatusSize) {
+    throw InvalidArgument("vkgrad: check_label_status: expected an i32 status tensor of 4 elements, got " +
+                          std::string(to_string(status.dtype())) + " " + status.shape().to_string());
+  }
+  const auto s = status.to_vector<int32_t>();
+  if (s[0] < 0) return;
+  throw InvalidArgument("vkgrad: loss label check: row " + std::to_string(s[0]) + " has label " + std::to_string(s[1]) +
+                        ", outside [0, " + std::to_string(s[3]) + ") and not ignore_index " +
+                        std::to_string(ignore_index) + "; its loss and gradient are NaN");
+}
+
+}  // namespace vkgrad

@@ -1,0 +1,96 @@
+// MSE and BCE-with-logits: shaders/pointwise_loss_forward.comp (per-element terms), then
+// shaders/reduce_all.comp twice for mean / sum (n terms -> a fixed number of partial sums -> 1), and
+// shaders/pointwise_loss_backward.comp.
+#include <algorithm>
+
+#include "command_impl.hpp"
+#include "vkgrad/error.hpp"
+#include "vkgrad/loss.hpp"
+
+namespace vkgrad {
+
+namespace {
+
+// Partial sums of the first reduction pass: a fixed count, so the summation order (and the result)
+// depends only on n and the local size. 256 groups keep a large GPU busy; the second pass is then
+// one workgroup adding 256 numbers.
+constexpr uint32_t kMaxPartials = 256;
+
+struct SumPush {
+  uint32_t n;
+  float scale;
+};
+
+const char* kind_name(PointwiseLossKind kind) { return kind == PointwiseLossKind::mse ? "mse" : "bce_with_logits"; }
+
+void check_pair(CommandList& cmd, const Tensor& x, const Tensor& other, uint64_t elements, const std::string& name,
+                const char* other_role) {
+  auto& c = cmd.impl();
+  c.check_tensor(x, name, "x");
+  c.check_tensor(other, name, other_role);
+  if (x.dtype() != DType::f32 || other.dtype() != DType::f32 || x.numel() != elements ||
+      !(x.shape() == other.shape())) {
+    throw InvalidArgument("vkgrad: " + name + ": x and " + other_role + " must be f32 of the same shape with " +
+                          std::to_string(elements) + " elements (this loss object's size), got x " +
+                          to_string(x.dtype()) + " " + x.shape().to_string() + " and " + other_role + " " +
+                          to_string(other.dtype()) + " " + other.shape().to_string());
+  }
+}
+
+}  // namespace
+
+PointwiseLoss::PointwiseLoss(Context& context, PointwiseLossKind kind, uint64_t elements, Reduction reduction)
+    : kind_(kind), elements_(elements), reduction_(reduction) {
+  if (elements == 0) throw InvalidArgument("vkgrad: PointwiseLoss: elements must be >= 1");
+  if (reduction != Reduction::none) {
+    terms_ = Tensor(context, {elements});
+    partials_ = Tensor(context, {kMaxPartials});
+  }
+}
+
+void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& loss) {
+  auto& c = cmd.impl();
+  const std::string name = std::string(kind_name(kind_)) + " forward";
+  check_pair(cmd, x, target, elements_, name, "target");
+  c.check_tensor(loss, name, "loss");
+  const uint64_t want = reduction_ == Reduction::none ? elements_ : 1;
+  if (loss.dtype() != DType::f32 || loss.numel() != want) {
+    throw InvalidArgument("vkgrad: " + name + ": loss must be f32 with " + std::to_string(want) +
+                          " element(s) for this reduction, got " + to_string(loss.dtype()) + " " +
+                          loss.shape().to_string());
+  }
+  const uint32_t local = detail::default_local_size(c.device());
+  const uint32_t n = static_cast<uint32_t>(elements_);
+  Tensor& terms = reduction_ == Reduction::none ? loss : terms_;
+  c.dispatch(detail::Kernel{"pointwise_loss_forward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof n},
+             {{&x, detail::Access::read}, {&target, detail::Access::read}, {&terms, detail::Access::write}}, &n,
+             sizeof n, {detail::grid_stride_groups(c.device(), n, local), 1, 1}, name);
+  if (reduction_ == Reduction::none) return;
+
+  const uint32_t groups = std::min(kMaxPartials, detail::grid_stride_groups(c.device(), n, local));
+  const SumPush first{n, 1.0f};
+  c.dispatch(detail::Kernel{"reduce_all", {local, 0u}, 2, sizeof first},
+             {{&terms_, detail::Access::read}, {&partials_, detail::Access::write}}, &first, sizeof first,
+             {groups, 1, 1}, "reduce_all (partials)");
+  // The mean's 1/n is applied once, to the total (float(n) is exact up to 2^24 and within half an
+  // ulp above).
+  const SumPush second{groups, reduction_ == Reduction::mean ? float(1.0 / double(n)) : 1.0f};
+  c.dispatch(detail::Kernel{"reduce_all", {local, 0u}, 2, sizeof second},
+             {{&partials_, detail::Access::read}, {&loss, detail::Access::write}}, &second, sizeof second, {1, 1, 1},
+             "reduce_all (total)");
+}
+
+void PointwiseLoss::backward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& dx, float dloss) {
+  auto& c = cmd.impl();
+  const std::string name = std::string(kind_name(kind_)) + " backward";
+  check_pair(cmd, x, target, elements_, name, "target");
+  check_pair(cmd, x, dx, elements_, name, "dx");
+  const uint32_t local = detail::default_local_size(c.device());
+  const SumPush push{static_cast<uint32_t>(elements_),
+                     reduction_ == Reduction::mean ? float(double(dloss) / double(elements_)) : dloss};
+  c.dispatch(detail::Kernel{"pointwise_loss_backward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof push},
+             {{&x, detail::Access::read}, {&target, detail::Access::read}, {&dx, detail::Access::write}}, &push,
+             sizeof push, {detail::grid_stride_groups(c.device(), elements_, local), 1, 1}, name);
+}
+
+}  // namespace vkgrad

@@ -1,0 +1,194 @@
+// Reductions: the launchers for shaders/softmax_*.comp and shaders/reduce_*.comp.
+#include "vkgrad/reduce.hpp"
+
+#include <algorithm>
+#include <bit>
+
+#include "command_impl.hpp"
+#include "vkgrad/error.hpp"
+
+namespace vkgrad {
+
+namespace {
+
+// Push constants shared by softmax_forward.comp and softmax_backward.comp.
+struct RowsPush {
+  uint32_t rows, cols;
+};
+
+void require_f32(const Tensor& t, std::string_view op, std::string_view role) {
+  if (t.dtype() != DType::f32) {
+    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(role) + "' must be f32, got " +
+                          to_string(t.dtype()) + " " + t.shape().to_string());
+  }
+}
+
+void require_same_shape(const Tensor& a, std::string_view a_role, const Tensor& b, std::string_view b_role,
+                        std::string_view op) {
+  if (!(a.shape() == b.shape())) {
+    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(a_role) + "' " + a.shape().to_string() +
+                          " and '" + std::string(b_role) + "' " + b.shape().to_string() + " must have the same shape");
+  }
+}
+
+// Rows = all leading dimensions, columns = the last one.
+RowsPush rows_of(const Tensor& x) {
+  const uint64_t cols = x.shape()[x.shape().rank() - 1];
+  return {static_cast<uint32_t>(x.numel() / cols), static_cast<uint32_t>(cols)};
+}
+
+// Threads per row: enough to cover a short row once (at least one subgroup's worth of 32), at most
+// the device default. A 7-column row does not need 256 threads waiting at every barrier.
+uint32_t row_local_size(const detail::CommandListImpl& c, uint32_t cols) {
+  const uint32_t most = detail::default_local_size(c.device());
+  return std::clamp<uint32_t>(std::bit_ceil(std::max<uint32_t>(cols, 1)), std::min<uint32_t>(32, most), most);
+}
+
+void record_forward(CommandList& cmd, const Tensor& x, Tensor& y, bool log, const char* op) {
+  auto& c = cmd.impl();
+  c.check_tensor(x, op, "x");
+  c.check_tensor(y, op, "y");
+  require_f32(x, op, "x");
+  require_f32(y, op, "y");
+  require_same_shape(x, "x", y, "y", op);
+  const RowsPush push = rows_of(x);
+  const uint32_t local = row_local_size(c, push.cols);
+  const detail::Kernel kernel{"softmax_forward", {local, log ? 1u : 0u}, 2, sizeof(RowsPush)};
+  const uint32_t groups = detail::grid_stride_groups(c.device(), uint64_t(push.rows) * local, local);
+  c.dispatch(kernel, {{&x, detail::Access::read}, {&y, detail::Access::write}}, &push, sizeof push, {groups, 1, 1},
+             op);
+}
+
+void record_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tensor& dx, bool log, const char* op) {
+  auto& c = cmd.impl();
+  c.check_tensor(y, op, "y");
+  c.check_tensor(dy, op, "dy");
+  c.check_tensor(dx, op, "dx");
+  require_f32(y, op, "y");
+  require_f32(dy, op, "dy");
+  require_f32(dx, op, "dx");
+  require_same_shape(y, "y", dy, "dy", op);
+  require_same_shape(y, "y", dx, "dx", op);
+  const RowsPush push = rows_of(y);
+  const uint32_t local = row_local_size(c, push.cols);
+  const detail::Kernel kernel{"softmax_backward", {local, log ? 1u : 0u}, 3, sizeof(RowsPush)};
+  const uint32_t groups = detail::grid_stride_groups(c.device(), uint64_t(push.rows) * local, local);
+  c.dispatch(kernel, {{&y, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}}, &push,
+             sizeof push, {groups, 1, 1}, op);
+}
+
+// Partial results of reduce_all's first pass: a fixed count, so the combination order depends only
+// on the element count and the local size. 256 groups keep a large GPU busy; the second pass is one
+// workgroup combining 256 numbers.
+constexpr uint32_t kMaxPartials = 256;
+
+struct AllPush {
+  uint32_t n;
+  float scale;
+};
+
+// shader OP values of reduce_all.comp
+constexpr uint32_t kAllSum = 0, kAllSquares = 1, kAllMax = 2;
+
+void record_reduce_all(CommandList& cmd, uint32_t shader_op, bool mean, const Tensor& x, Tensor& out,
+                       ReduceWorkspace& workspace, const char* op) {
+  auto& c = cmd.impl();
+  c.check_tensor(x, op, "x");
+  c.check_tensor(out, op, "out");
+  c.check_tensor(workspace.partials(), op, "workspace");
+  require_f32(x, op, "x");
+  require_f32(out, op, "out");
+  if (out.numel() != 1) {
+    throw InvalidArgument("vkgrad: " + std::string(op) + ": out must have 1 element, got " + out.shape().to_string());
+  }
+  const uint32_t local = detail::default_local_size(c.device());
+  const uint32_t n = static_cast<uint32_t>(x.numel());
+  const uint32_t groups = std::min(kMaxPartials, detail::grid_stride_groups(c.device(), n, local));
+  const AllPush first{n, 1.0f};
+  Tensor& partials = workspace.partials();
+  c.dispatch(detail::Kernel{"reduce_all", {local, shader_op}, 2, sizeof first},
+             {{&x, detail::Access::read}, {&partials, detail::Access::write}}, &first, sizeof first, {groups, 1, 1},
+             std::string(op) + " (partials)");
+  // The mean's 1/n is applied once, to the total.
+  const AllPush second{groups, mean ? float(1.0 / double(n)) : 1.0f};
+  const uint32_t second_op = shader_op == kAllMax ? kAllMax : kAllSum;
+  c.dispatch(detail::Kernel{"reduce_all", {local, second_op}, 2, sizeof second},
+             {{&partials, detail::Access::read}, {&out, detail::Access::write}}, &second, sizeof second, {1, 1, 1},
+             std::string(op) + " (total)");
+}
+
+void record_matrix_reduce(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor& out, bool columns) {
+  auto& c = cmd.impl();
+  const char* name = columns ? "reduce_columns" : "reduce_rows";
+  c.check_tensor(x, name, "x");
+  c.check_tensor(out, name, "out");
+  require_f32(x, name, "x");
+  require_f32(out, name, "out");
+  const RowsPush push = rows_of(x);
+  const uint64_t want = columns ? push.cols : push.rows;
+  if (out.numel() != want) {
+    throw InvalidArgument("vkgrad: " + std::string(name) + ": x " + x.shape().to_string() + " has " +
+                          std::to_string(want) + (columns ? " columns" : " rows") + " but out " +
+                          out.shape().to_string() + " has " + std::to_string(out.numel()) + " elements");
+  }
+  const uint32_t local = columns ? detail::default_local_size(c.device()) : row_local_size(c, push.cols);
+  const uint32_t groups = columns ? detail::grid_stride_groups(c.device(), push.cols, local)
+                                  : detail::grid_stride_groups(c.device(), uint64_t(push.rows) * local, local);
+  c.dispatch(detail::Kernel{name, {local, static_cast<uint32_t>(op)}, 2, sizeof push},
+             {{&x, detail::Access::read}, {&out, detail::Access::write}}, &push, sizeof push, {groups, 1, 1}, name);
+}
+
+}  // namespace
+
+ReduceWorkspace::ReduceWorkspace(Context& context) : partials_(context, {kMaxPartials}) {}
+
+void reduce_rows(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor& out) {
+  record_matrix_reduce(cmd, op, x, out, false);
+}
+
+void reduce_columns(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor& out) {
+  record_matrix_reduce(cmd, op, x, out, true);
+}
+
+void reduce_all(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor& out, ReduceWorkspace& workspace) {
+  record_reduce_all(cmd, op == ReduceOp::max ? kAllMax : kAllSum, op == ReduceOp::mean, x, out, workspace,
+                    "reduce_all");
+}
+
+void squared_l2_norm(CommandList& cmd, const Tensor& x, Tensor& out, ReduceWorkspace& workspace) {
+  record_reduce_all(cmd, kAllSquares, false, x, out, workspace, "squared_l2_norm");
+}
+
+void argmax_rows(CommandList& cmd, const Tensor& x, Tensor& index) {
+  auto& c = cmd.impl();
+  const char* op = "argmax_rows";
+  c.check_tensor(x, op, "x");
+  c.check_tensor(index, op, "index");
+  require_f32(x, op, "x");
+  const RowsPush push = rows_of(x);
+  if (index.dtype() != DType::i32 || index.numel() != push.rows) {
+    throw InvalidArgument("vkgrad: argmax_rows: index must be i32 with " + std::to_string(push.rows) +
+                          " elements (one per row of x " + x.shape().to_string() + "), got " +
+                          to_string(index.dtype()) + " " + index.shape().to_string());
+  }
+  const uint32_t local = row_local_size(c, push.cols);
+  c.dispatch(detail::Kernel{"reduce_argmax", {local}, 2, sizeof push},
+             {{&x, detail::Access::read}, {&index, detail::Access::write}}, &push, sizeof push,
+             {detail::grid_stride_groups(c.device(), uint64_t(push.rows) * local, local), 1, 1}, op);
+}
+
+void softmax_forward(CommandList& cmd, const Tensor& x, Tensor& y) { record_forward(cmd, x, y, false, "softmax_forward"); }
+
+void log_softmax_forward(CommandList& cmd, const Tensor& x, Tensor& y) {
+  record_forward(cmd, x, y, true, "log_softmax_forward");
+}
+
+void softmax_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tensor& dx) {
+  record_backward(cmd, y, dy, dx, false, "softmax_backward");
+}
+
+void log_softmax_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tensor& dx) {
+  record_backward(cmd, y, dy, dx, true, "log_softmax_backward");
+}
+
+}  // namespace vkgrad
