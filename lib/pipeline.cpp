@@ -127,7 +127,12 @@ void PipelineCache::save() noexcept {
     if (ec) return;
     auto tmp = file_;
     // Unique per process and cache object, so concurrent writers never share a temp file.
-    tmp += "." + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".tmp";
+    std::string suffix = ".";
+    suffix += std::to_string(::getpid());
+    suffix += '-';
+    suffix += std::to_string(reinterpret_cast<uintptr_t>(this));
+    suffix += ".tmp";
+    tmp += suffix;
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
       out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));

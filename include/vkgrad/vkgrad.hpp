@@ -9,6 +9,8 @@
 #include "vkgrad/error.hpp"
 #include "vkgrad/init.hpp"
 #include "vkgrad/linear.hpp"
+#include "vkgrad/loss.hpp"
 #include "vkgrad/optim.hpp"
+#include "vkgrad/reduce.hpp"
 #include "vkgrad/sparsity.hpp"
 #include "vkgrad/tensor.hpp"
