@@ -1,12 +1,13 @@
 // vkgrad's benchmark suite: every op's GPU time from timestamps, as GB/s, next to the device's
 // buffer-copy bandwidth measured in the same run (the ceiling for elementwise ops).
 //
-//   vkgrad_bench [--elements N] [--repeat R] [--filter SUBSTRING] [--json FILE]
+//   vkgrad_bench [--elements N] [--repeat R] [--filter SUBSTRING] [--gemm-large] [--json FILE]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -17,19 +18,29 @@ namespace {
 
 struct Entry {
   std::string name;
-  double bytes;  ///< bytes read + written by one run
+  double bytes;  ///< bytes read + written by one run (GB/s is reported when > 0)
   std::function<void(vkgrad::CommandList&)> record;
+  double flops = 0;  ///< floating-point operations of one run (GFLOP/s is reported when > 0)
 };
 
-// Median GPU time of `repeat` back-to-back runs of `entry`, each ordered after the previous by
-// the write-after-write on its output.
+// GPU time of one run of `entry`: the median over `repeat` back-to-back runs recorded into one
+// list (each ordered after the previous by the hazard on its output); a run that is several
+// dispatches is the sum of its dispatches' times.
 double median_ms(vkgrad::Context& ctx, const Entry& entry, int repeat) {
+  vkgrad::CommandList probe(ctx);
+  entry.record(probe);
+  const std::size_t per_run = probe.dispatch_count();
   vkgrad::CommandList cmd(ctx, vkgrad::CommandListOptions{}.set_timestamps(true));
   for (int i = 0; i < repeat; ++i) entry.record(cmd);
   cmd.run();  // warm-up: pipelines, caches
   cmd.run();
+  const auto timings = cmd.timings();
   std::vector<double> ms;
-  for (const auto& t : cmd.timings()) ms.push_back(t.milliseconds);
+  for (std::size_t r = 0; r < timings.size() / per_run; ++r) {
+    double sum = 0;
+    for (std::size_t d = 0; d < per_run; ++d) sum += timings[r * per_run + d].milliseconds;
+    ms.push_back(sum);
+  }
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
 }
@@ -41,9 +52,11 @@ int main(int argc, char** argv) try {
   uint64_t n = 1u << 22;
   int repeat = 20;
   std::string filter, json_path;
+  bool gemm_large = false;
   app.add_option("--elements,-n", n, "elements per tensor")->check(CLI::Range(uint64_t(1), uint64_t(1) << 30));
   app.add_option("--repeat,-r", repeat, "timed runs per op (median reported)")->check(CLI::Range(3, 10000));
   app.add_option("--filter,-f", filter, "only ops whose name contains this");
+  app.add_flag("--gemm-large", gemm_large, "also time GEMM at 1024^3 (slow on CPU devices)");
   app.add_option("--json", json_path, "also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
 
@@ -76,16 +89,95 @@ int main(int argc, char** argv) try {
                        vkgrad::activation_forward(c, vkgrad::ActivationSpec(vkgrad::Activation::relu).sparse_threshold(0.5f), x, y);
                      }});
 
+  // Training ops at the README MLP's sizes (batch 128, 784-512-256-10) and GEMM at square sizes.
+  const uint64_t batch = 128, features = 512;
+  auto h = vkgrad::Tensor::from(ctx, {batch, features}, std::vector<float>(host.begin(), host.begin() + batch * features));
+  vkgrad::Tensor h_out(ctx, {batch, features}), h_grad(ctx, {batch, features});
+  auto ones = vkgrad::Tensor::from(ctx, {features}, std::vector<float>(features, 1.0f));
+  vkgrad::Tensor zeros_c(ctx, {features}), run_mean(ctx, {features}), run_var(ctx, {features});
+  vkgrad::Tensor save_mean(ctx, {features}), save_invstd(ctx, {features}), dgamma(ctx, {features}), dbeta(ctx, {features});
+  zeros_c.fill(0.0f);
+  run_mean.fill(0.0f);
+  run_var.fill(1.0f);
+  const double bn_bytes = 2.0 * 4 * batch * features;
+  entries.push_back({"batchnorm1d forward 128x512", bn_bytes, [&](vkgrad::CommandList& c) {
+                       vkgrad::batchnorm_forward(c, h, ones, zeros_c, run_mean, run_var, save_mean, save_invstd, h_out);
+                     }});
+  entries.push_back({"batchnorm1d backward 128x512", 3.0 * 4 * batch * features, [&](vkgrad::CommandList& c) {
+                       vkgrad::batchnorm_backward(c, h, h, save_mean, save_invstd, ones, h_grad, dgamma, dbeta);
+                     }});
+  entries.push_back({"dropout(0.2) forward", 2 * f32, [&](vkgrad::CommandList& c) {
+                       vkgrad::dropout_forward(c, x, y, vkgrad::DropoutOptions{}.set_p(0.2f).set_seed(7));
+                     }});
+  auto logits = vkgrad::Tensor::from(ctx, {batch, 10}, std::vector<float>(host.begin(), host.begin() + batch * 10));
+  std::vector<int32_t> label_host(batch);
+  for (uint64_t i = 0; i < batch; ++i) label_host[i] = static_cast<int32_t>(i % 10);
+  auto labels = vkgrad::Tensor::from<int32_t>(ctx, {batch}, label_host);
+  vkgrad::Tensor loss(ctx, {1}), dlogits(ctx, {batch, 10}), probs(ctx, {batch, 10});
+  vkgrad::CrossEntropyLoss ce(ctx, batch);
+  entries.push_back({"softmax forward 128x10", 2.0 * 4 * batch * 10,
+                     [&](vkgrad::CommandList& c) { vkgrad::softmax_forward(c, logits, probs); }});
+  entries.push_back({"cross_entropy forward+backward 128x10", 3.0 * 4 * batch * 10, [&](vkgrad::CommandList& c) {
+                       ce.forward(c, logits, labels, loss);
+                       ce.backward(c, logits, labels, dlogits);
+                     }});
+  vkgrad::ReduceWorkspace workspace(ctx);
+  entries.push_back({"sum (whole tensor)", f32, [&](vkgrad::CommandList& c) {
+                       vkgrad::reduce_all(c, vkgrad::ReduceOp::sum, x, loss, workspace);
+                     }});
+  auto param = vkgrad::Tensor::from(ctx, {n}, host);
+  vkgrad::AdamState adam_state(ctx, param);
+  auto step = vkgrad::make_step_counter(ctx);
+  entries.push_back({"adam update", 7 * f32, [&](vkgrad::CommandList& c) {
+                       vkgrad::adam_update(c, vkgrad::AdamOptions{}, param, dy, adam_state, step);
+                     }});
+  vkgrad::ActivationSparsity sparsity(ctx, batch, features);
+  entries.push_back({"sparsity statistics 128x512", 4.0 * batch * features,
+                     [&](vkgrad::CommandList& c) { sparsity.record(c, h, 1e-6f); }});
+
+  // GEMM: C (M x N) = A (M x K) · B, or · Bᵀ for the linear layer's weight layout.
+  struct GemmShape { uint64_t m, n, k; bool transpose_b; };
+  std::vector<GemmShape> shapes = {{128, 512, 784, true}, {128, 256, 512, true}, {128, 10, 256, true},
+                                   {784, 512, 128, false}, {256, 256, 256, false}, {512, 512, 512, false}};
+  if (gemm_large) shapes.push_back({1024, 1024, 1024, false});
+  std::vector<std::unique_ptr<vkgrad::Tensor>> gemm_tensors;
+  for (const auto& g : shapes) {
+    auto a = std::make_unique<vkgrad::Tensor>(ctx, vkgrad::Shape{g.m, g.k});
+    auto b = std::make_unique<vkgrad::Tensor>(ctx, g.transpose_b ? vkgrad::Shape{g.n, g.k} : vkgrad::Shape{g.k, g.n});
+    auto c = std::make_unique<vkgrad::Tensor>(ctx, vkgrad::Shape{g.m, g.n});
+    a->fill(0.5f);
+    b->fill(0.25f);
+    char name[96];
+    std::snprintf(name, sizeof name, "gemm %llux%llux%llu%s", static_cast<unsigned long long>(g.m),
+                  static_cast<unsigned long long>(g.n), static_cast<unsigned long long>(g.k), g.transpose_b ? " (B^T)" : "");
+    auto *pa = a.get(), *pb = b.get(), *pc = c.get();
+    const bool tb = g.transpose_b;
+    entries.push_back({name, 0, [pa, pb, pc, tb](vkgrad::CommandList& cl) { vkgrad::gemm(cl, *pa, *pb, *pc, false, tb); },
+                       2.0 * double(g.m) * double(g.n) * double(g.k)});
+    gemm_tensors.push_back(std::move(a));
+    gemm_tensors.push_back(std::move(b));
+    gemm_tensors.push_back(std::move(c));
+  }
+
   nlohmann::json results = nlohmann::json::array();
   double copy_gbs = 0;
-  std::printf("%-34s %10s %10s %9s\n", "op", "ms", "GB/s", "% copy");
+  std::printf("%-40s %10s %10s %9s %10s\n", "op", "ms", "GB/s", "% copy", "GFLOP/s");
   for (const auto& e : entries) {
     if (!filter.empty() && e.name.find(filter) == std::string::npos && e.name.rfind("copy", 0) != 0) continue;
     const double ms = median_ms(ctx, e, repeat);
-    const double gbs = e.bytes / (ms * 1e-3) / 1e9;
-    if (copy_gbs == 0) copy_gbs = gbs;
-    std::printf("%-34s %10.4f %10.2f %8.1f%%\n", e.name.c_str(), ms, gbs, 100.0 * gbs / copy_gbs);
-    results.push_back({{"op", e.name}, {"ms", ms}, {"gb_per_s", gbs}, {"fraction_of_copy", gbs / copy_gbs}});
+    nlohmann::json row = {{"op", e.name}, {"ms", ms}};
+    if (e.bytes > 0) {
+      const double gbs = e.bytes / (ms * 1e-3) / 1e9;
+      if (copy_gbs == 0) copy_gbs = gbs;
+      std::printf("%-40s %10.4f %10.2f %8.1f%% %10s\n", e.name.c_str(), ms, gbs, 100.0 * gbs / copy_gbs, "");
+      row["gb_per_s"] = gbs;
+      row["fraction_of_copy"] = gbs / copy_gbs;
+    } else {
+      const double gflops = e.flops / (ms * 1e-3) / 1e9;
+      std::printf("%-40s %10.4f %10s %9s %10.2f\n", e.name.c_str(), ms, "", "", gflops);
+      row["gflop_per_s"] = gflops;
+    }
+    results.push_back(row);
   }
   if (!json_path.empty()) {
     nlohmann::json doc = {{"device", dev.name},
