@@ -2,12 +2,16 @@
 
 #include <cstdio>
 
+#include "checks.hpp"
 #include "command_impl.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
 namespace {
+
+using detail::require_f32;
+using detail::require_same_count;
 
 constexpr uint32_t count_params(std::string_view p0, std::string_view p1) {
   return (p0 != "none" ? 1u : 0u) + (p1 != "none" ? 1u : 0u);
@@ -30,22 +34,6 @@ struct ActivationPush {
 struct PreluPush {
   uint32_t n, channels, inner;
 };
-
-void require_f32(const Tensor& t, std::string_view op, std::string_view role) {
-  if (t.dtype() != DType::f32) {
-    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(role) + "' must be f32, got " +
-                          to_string(t.dtype()) + " " + t.shape().to_string());
-  }
-}
-
-void require_same_count(const Tensor& a, std::string_view a_role, const Tensor& b, std::string_view b_role,
-                        std::string_view op) {
-  if (a.numel() != b.numel()) {
-    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(a_role) + "' " + a.shape().to_string() +
-                          " and '" + std::string(b_role) + "' " + b.shape().to_string() +
-                          " must have the same number of elements");
-  }
-}
 
 ActivationPush push_for(const ActivationSpec& act, uint64_t n) {
   return {static_cast<uint32_t>(n), act.params[0], act.params[1], act.theta};

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 
+#include "checks.hpp"
 #include "command_impl.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
 namespace {
+
+using detail::require_f32;
 
 // Push constants of batchnorm_forward.comp.
 struct ForwardPush {
@@ -35,12 +38,6 @@ std::string quoted(std::string_view role) {
   s += role;
   s += "'";
   return s;
-}
-
-void require_f32(const Tensor& t, std::string_view op, std::string_view role) {
-  if (t.dtype() != DType::f32) {
-    fail(op, quoted(role) + " must be f32, got " + to_string(t.dtype()) + " " + t.shape().to_string());
-  }
 }
 
 // x must be (N, C); returns {N, C}.

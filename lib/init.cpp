@@ -2,12 +2,15 @@
 
 #include <cmath>
 
+#include "checks.hpp"
 #include "command_impl.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
 namespace {
+
+using detail::require_f32;
 
 // Push constants of init_random.comp.
 struct InitPush {
@@ -17,18 +20,11 @@ struct InitPush {
 
 enum class Distribution : uint32_t { uniform = 0, normal = 1 };
 
-void require_f32(const Tensor& t, std::string_view op) {
-  if (t.dtype() != DType::f32) {
-    throw InvalidArgument("vkgrad: " + std::string(op) + ": the tensor must be f32, got " + to_string(t.dtype()) +
-                          " " + t.shape().to_string());
-  }
-}
-
 void record_random(CommandList& cmd, Tensor& tensor, Distribution dist, double p0, double p1, uint64_t seed,
                    const std::string& op) {
   auto& c = cmd.impl();
   c.check_tensor(tensor, op, "tensor");
-  require_f32(tensor, op);
+  require_f32(tensor, op, "tensor");
   if (tensor.numel() > UINT32_MAX) {
     throw InvalidArgument("vkgrad: " + op + ": more than 2^32 - 1 elements: " + tensor.shape().to_string());
   }
@@ -80,7 +76,7 @@ double kaiming_std(const Shape& shape, double a, FanMode mode, Nonlinearity nonl
 }
 
 void init_constant(CommandList& cmd, Tensor& tensor, float value) {
-  require_f32(tensor, "init_constant");
+  require_f32(tensor, "init_constant", "tensor");
   cmd.fill(tensor, value);
 }
 void init_zeros(CommandList& cmd, Tensor& tensor) { init_constant(cmd, tensor, 0.0f); }

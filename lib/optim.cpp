@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <cmath>
 
+#include "checks.hpp"
 #include "command_impl.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
 namespace {
+
+using detail::require_dtype;
+using detail::require_same_count;
 
 // Push constants of sgd_update.comp.
 struct SgdPush {
@@ -39,24 +43,6 @@ constexpr uint32_t kClipMaxGroups = 64;
 
 [[noreturn]] void fail(std::string_view op, const std::string& message) {
   throw InvalidArgument("vkgrad: " + std::string(op) + ": " + message);
-}
-
-void require_dtype(const Tensor& t, DType type, std::string_view op, std::string_view role) {
-  if (t.dtype() != type) {
-    // Built by appending: GCC 12 warns falsely (-Wstringop-overflow) on "'" + std::string(role).
-    std::string message = "'";
-    message.append(role).append("' must be ").append(to_string(type)).append(", got ");
-    message.append(to_string(t.dtype())).append(" ").append(t.shape().to_string());
-    fail(op, message);
-  }
-}
-
-void require_same_count(const Tensor& a, std::string_view a_role, const Tensor& b, std::string_view b_role,
-                        std::string_view op) {
-  if (a.numel() != b.numel()) {
-    fail(op, "'" + std::string(a_role) + "' " + a.shape().to_string() + " and '" + std::string(b_role) + "' " +
-                 b.shape().to_string() + " must have the same number of elements");
-  }
 }
 
 void require_step(const detail::CommandListImpl& c, const Tensor& step, std::string_view op) {

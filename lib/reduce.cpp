@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 
+#include "checks.hpp"
 #include "command_impl.hpp"
 #include "vkgrad/error.hpp"
 
@@ -11,25 +12,13 @@ namespace vkgrad {
 
 namespace {
 
+using detail::require_f32;
+using detail::require_same_shape;
+
 // Push constants shared by softmax_forward.comp and softmax_backward.comp.
 struct RowsPush {
   uint32_t rows, cols;
 };
-
-void require_f32(const Tensor& t, std::string_view op, std::string_view role) {
-  if (t.dtype() != DType::f32) {
-    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(role) + "' must be f32, got " +
-                          to_string(t.dtype()) + " " + t.shape().to_string());
-  }
-}
-
-void require_same_shape(const Tensor& a, std::string_view a_role, const Tensor& b, std::string_view b_role,
-                        std::string_view op) {
-  if (!(a.shape() == b.shape())) {
-    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(a_role) + "' " + a.shape().to_string() +
-                          " and '" + std::string(b_role) + "' " + b.shape().to_string() + " must have the same shape");
-  }
-}
 
 // Rows = all leading dimensions, columns = the last one.
 RowsPush rows_of(const Tensor& x) {
