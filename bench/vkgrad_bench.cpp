@@ -131,6 +131,17 @@ int main(int argc, char** argv) try {
   entries.push_back({"adam update", 7 * f32, [&](vkgrad::CommandList& c) {
                        vkgrad::adam_update(c, vkgrad::AdamOptions{}, param, dy, adam_state, step);
                      }});
+  // A training batch gathered from a device-resident u8 dataset (MNIST-sized: 60000 x 784).
+  std::vector<uint8_t> pixels(60000ull * 784);
+  for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 131);
+  auto dataset = vkgrad::Tensor::from<uint8_t>(ctx, {60000, 784}, pixels);
+  std::vector<int32_t> order(batch);
+  for (uint64_t i = 0; i < batch; ++i) order[i] = static_cast<int32_t>((i * 7919) % 60000);
+  auto batch_index = vkgrad::Tensor::from<int32_t>(ctx, {batch}, order);
+  vkgrad::Tensor images(ctx, {batch, 784});
+  entries.push_back({"gather_rows u8->f32 128x784", (1.0 + 4.0) * batch * 784, [&](vkgrad::CommandList& c) {
+                       vkgrad::gather_rows(c, dataset, batch_index, images, 1.0f / 255.0f, 0.0f);
+                     }});
   vkgrad::ActivationSparsity sparsity(ctx, batch, features);
   entries.push_back({"sparsity statistics 128x512", 4.0 * batch * features,
                      [&](vkgrad::CommandList& c) { sparsity.record(c, h, 1e-6f); }});

@@ -47,7 +47,9 @@ float act_relu6_grad(float x, float p0, float p1) {
 // y = x > 0 ? x : negative_slope * x
 float act_leaky_relu(float x, float p0, float p1) { return x > 0.0 ? x : p0 * x; }
 // y' = x > 0 ? 1 : negative_slope
-float act_leaky_relu_grad(float x, float p0, float p1) { return propagate_nan(x, x > 0.0 ? 1.0 : p0); }
+float act_leaky_relu_grad(float x, float p0, float p1) {
+    return propagate_nan(x, x > 0.0 ? 1.0 : p0);
+}
 
 // y = x > 0 ? x : alpha (e^x - 1)
 float act_elu(float x, float p0, float p1) { return x > 0.0 ? x : p0 * math_expm1(x); }
@@ -70,7 +72,8 @@ float act_celu(float x, float p0, float p1) { return x > 0.0 ? x : p0 * math_exp
 // y' = x > 0 ? 1 : e^(x/alpha)
 float act_celu_grad(float x, float p0, float p1) { return x > 0.0 ? 1.0 : math_exp(x / p0); }
 
-// y = x Phi(x), Phi the standard normal CDF (exact erf form); 0 below -16, where x Phi(x) underflows
+// y = x Phi(x), Phi the standard normal CDF (exact erf form); 0 below -16, where x Phi(x)
+// underflows
 float act_gelu(float x, float p0, float p1) { return x < -16.0 ? 0.0 : x * math_normal_cdf(x); }
 // y' = Phi(x) + x phi(x)
 float act_gelu_grad(float x, float p0, float p1) {
@@ -80,7 +83,8 @@ float act_gelu_grad(float x, float p0, float p1) {
 
 const float GELU_TANH_BETA = 0.797884560802865355880;  // sqrt(2 / pi)
 const float GELU_TANH_KAPPA = 0.044715;
-// y = x/2 (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3); no 1 + tanh cancellation
+// y = x/2 (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the sigmoid form has
+// no 1 + tanh cancellation
 float act_gelu_tanh(float x, float p0, float p1) {
     if (x < -20.0) return 0.0;  // sigmoid(2u) underflows
     float u = GELU_TANH_BETA * x * (1.0 + GELU_TANH_KAPPA * x * x);
@@ -132,7 +136,8 @@ float act_mish_grad(float x, float p0, float p1) {
     return t + x * sech2 * (e / (1.0 + e));
 }
 
-// y = beta x > threshold ? x : log(1 + e^(beta x)) / beta, with log(1 + e^z) = max(z, 0) + log1p(e^-|z|)
+// y = beta x > threshold ? x : log(1 + e^(beta x)) / beta,
+// with log(1 + e^z) = max(z, 0) + log1p(e^-|z|)
 float act_softplus(float x, float p0, float p1) {
     float z = p0 * x;
     if (z > p1) return x;

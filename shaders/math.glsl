@@ -90,18 +90,25 @@ float math_expm1(float x) {
     return scale_pow2(e + one_minus_2_pow_minus_k, int(k));
 }
 
-// log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1]. With s = f / (2 + f) (|s| <= 0.1716),
-// log(1 + f) = 2 atanh(s) = f - s (f - R), R = 2s^2/3 + 2s^4/5 + ... + 2s^10/11 (error < 1e-9).
-// The exact f comes first, so the result is accurate to ~1 ulp.
-float log1p_kernel(float f) {
+// log(1 + f) = f - log1p_correction(f) for f in [sqrt(1/2) - 1, sqrt(2) - 1]. With s = f / (2 + f)
+// (|s| <= 0.1716), log(1 + f) = 2 atanh(s) = f - s (f - R), R = 2s^2/3 + 2s^4/5 + ... + 2s^10/11
+// (error < 1e-9). The correction is at most a fifth of the result, so its rounding matters little.
+float log1p_correction(float f) {
     float s = f / (2.0 + f);
     float z = s * s;
-    float R = z * (2.0 / 3.0 + z * (2.0 / 5.0 + z * (2.0 / 7.0 + z * (2.0 / 9.0 + z * (2.0 / 11.0)))));
-    return f - s * (f - R);
+    float R = 2.0 / 11.0;
+    R = R * z + 2.0 / 9.0;
+    R = R * z + 2.0 / 7.0;
+    R = R * z + 2.0 / 5.0;
+    R = R * z + 2.0 / 3.0;
+    R = R * z;
+    return s * (f - R);
 }
 
 // log(1 + x), accurate near 0. u = fl(1 + x) = 2^k m with m in [sqrt(1/2), sqrt(2)); the rounding
 // error c = (1 + x) - u is recovered exactly and added as c / u (= log(1 + c/u) to first order).
+// log(1 + x) = (k ln2_hi + f) - (correction(f) - (k ln2_lo + c/u)) with f = m - 1: the large parts
+// are added last, and k ln2_hi + f is exact for |k| = 1, where they nearly cancel.
 float math_log1p(float x) {
     if (isnan(x)) return x;
     if (x < -1.0) return math_nan();
@@ -115,9 +122,13 @@ float math_log1p(float x) {
         m = 0.5 * m;
         k = k + 1;
     }
-    if (k == 0) return log1p_kernel(x);  // 1 + x is already in range: use x, which is exact
-    precise float c = k > 0 ? 1.0 - (u - x) : x - (u - 1.0);
-    return float(k) * MATH_LN2_HI + (float(k) * MATH_LN2_LO + (c / u + log1p_kernel(m - 1.0)));
+    if (k == 0) return x - log1p_correction(x);  // 1 + x is already in range: use the exact x
+    // Both differences are exact (Sterbenz): u - x for u >= 2 (then x >= u/2), u - 1 below.
+    precise float c = u >= 2.0 ? 1.0 - (u - x) : x - (u - 1.0);
+    float f = m - 1.0;
+    precise float small = log1p_correction(f) - (float(k) * MATH_LN2_LO + c / u);
+    precise float y = (float(k) * MATH_LN2_HI + f) - small;
+    return y;
 }
 
 // tanh(x): for |x| < 0.55, x + x^3 P(x^2), P a degree-4 Chebyshev fit of (tanh(x)/x - 1)/x^2
@@ -210,8 +221,8 @@ float math_erfc(float z) {
     return z > 0.0 ? erfc_tail(z) : 2.0 - erfc_tail(-z);
 }
 
-// Standard normal CDF Phi(x) = erfc(-x / sqrt2) / 2: 0.5 + erf/2 (> 0.24) for |x| / sqrt2 < 0.5, else
-// the erfc tail. There e^(-x^2/2) is formed from x itself, so the rounding of x / sqrt2 is not
+// Standard normal CDF Phi(x) = erfc(-x / sqrt2) / 2: 0.5 + erf/2 (> 0.24) for |x| / sqrt2 < 0.5,
+// else the erfc tail. There e^(-x^2/2) is formed from x itself, so the rounding of x / sqrt2 is not
 // amplified by x^2.
 float math_normal_cdf(float x) {
     float z = abs(x) * MATH_SQRT1_2;

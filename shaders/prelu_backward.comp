@@ -6,7 +6,8 @@
 //
 // Bindings (set 0): 0 x: n floats, read; 1 w: channels floats, read; 2 dy: n floats, read;
 //                   3 dx: n floats, written.
-// Push constants:   n (element count), channels, inner (elements per channel per outer index, >= 1).
+// Push constants:   n (element count), channels, inner (elements of a channel per outer index,
+//                   >= 1).
 // Specialization:   0 local size x (default 256).
 // Any grid size works (grid-stride loop).
 

@@ -2,11 +2,12 @@
 #extension GL_GOOGLE_include_directive : require
 // prelu_weight_grad: dw[c] = sum over the elements i of channel c of (x[i] > 0 ? 0 : x[i]) * dy[i],
 // the slope gradient of nn.PReLU. x is (outer, channels, inner) flattened; channel c holds the
-// n / channels elements i = (o * channels + c) * inner + j. dw is OVERWRITTEN, not accumulated into.
+// n / channels elements i = (o * channels + c) * inner + j. dw is OVERWRITTEN, not accumulated
+// into.
 //
-// Dispatch exactly `channels` workgroups: workgroup c reduces channel c. Deterministic: thread t sums
-// elements t, t + L, t + 2L, ... of its channel (L = local size) with Kahan compensation, so the
-// result does not drift with n, then the workgroup adds the partial sums in a fixed tree.
+// Dispatch exactly `channels` workgroups: workgroup c reduces channel c. Deterministic: thread t
+// sums elements t, t + L, t + 2L, ... of its channel (L = local size) with Kahan compensation, so
+// the error does not grow with n, then the workgroup adds the partial sums in a fixed tree.
 //
 // Bindings (set 0): 0 x: n floats, read; 1 dy: n floats, read; 2 dw: channels floats, written.
 // Push constants:   n (element count, a multiple of channels * inner), channels, inner (>= 1).
@@ -36,7 +37,8 @@ void main() {
         uint i = ((k / pc.inner) * pc.channels + c) * pc.inner + k % pc.inner;
         precise float term = act_prelu_weight_grad(x[i]) * dy[i] - compensation;
         precise float next = sum + term;
-        compensation = (next - sum) - term;
+        // Once the sum is ±inf the compensation would be inf - inf = NaN; the sum is final then.
+        compensation = isinf(next) ? 0.0 : (next - sum) - term;
         sum = next;
     }
     partial[t] = sum;

@@ -5,6 +5,7 @@
 #include "vkgrad/batchnorm.hpp"
 #include "vkgrad/command.hpp"
 #include "vkgrad/context.hpp"
+#include "vkgrad/data.hpp"
 #include "vkgrad/dropout.hpp"
 #include "vkgrad/error.hpp"
 #include "vkgrad/init.hpp"

@@ -1,0 +1,96 @@
+#include "vkgrad/data.hpp"
+
+#include "checks.hpp"
+#include "command_impl.hpp"
+
+namespace vkgrad {
+
+namespace {
+
+using detail::fail_argument;
+using detail::require_dtype;
+using detail::require_f32;
+using detail::require_same_count;
+
+struct GatherPush {
+  uint32_t rows, features, batch;
+  float scale, shift;
+};
+
+struct LabelsPush {
+  uint32_t rows, batch;
+};
+
+struct OneHotPush {
+  uint32_t rows, classes;
+  float on, off;
+};
+
+}  // namespace
+
+void gather_rows(CommandList& cmd, const Tensor& src, const Tensor& index, Tensor& out, float scale, float shift) {
+  auto& c = cmd.impl();
+  const std::string op = "gather_rows";
+  c.check_tensor(src, op, "src");
+  c.check_tensor(index, op, "index");
+  c.check_tensor(out, op, "out");
+  if (src.dtype() != DType::f32 && src.dtype() != DType::u8) {
+    fail_argument(op, "'src' must be f32 or u8, got " + std::string(to_string(src.dtype())));
+  }
+  if (src.shape().rank() < 2) fail_argument(op, "'src' " + src.shape().to_string() + " must be (rows, features...)");
+  require_dtype(index, DType::i32, op, "index");
+  require_f32(out, op, "out");
+  const uint64_t rows = src.shape()[0];
+  const uint64_t features = src.numel() / rows;
+  const uint64_t batch = index.numel();
+  if (out.numel() != batch * features) {
+    fail_argument(op, "'out' " + out.shape().to_string() + " must hold " + std::to_string(batch) + " rows of " +
+                          std::to_string(features) + " features (index " + index.shape().to_string() + ", src " +
+                          src.shape().to_string() + ")");
+  }
+  const GatherPush push{static_cast<uint32_t>(rows), static_cast<uint32_t>(features), static_cast<uint32_t>(batch),
+                        scale, shift};
+  const uint32_t local = detail::default_local_size(c.device());
+  const detail::Kernel kernel{"gather_rows", {local, src.dtype() == DType::u8 ? 1u : 0u}, 3, sizeof push};
+  c.dispatch(kernel, {{&src, detail::Access::read}, {&index, detail::Access::read}, {&out, detail::Access::write}},
+             &push, sizeof push, {detail::grid_stride_groups(c.device(), out.numel(), local), 1, 1}, op);
+}
+
+void gather_labels(CommandList& cmd, const Tensor& labels, const Tensor& index, Tensor& out) {
+  auto& c = cmd.impl();
+  const std::string op = "gather_labels";
+  c.check_tensor(labels, op, "labels");
+  c.check_tensor(index, op, "index");
+  c.check_tensor(out, op, "out");
+  if (labels.dtype() != DType::i32 && labels.dtype() != DType::u8) {
+    fail_argument(op, "'labels' must be u8 or i32, got " + std::string(to_string(labels.dtype())));
+  }
+  require_dtype(index, DType::i32, op, "index");
+  require_dtype(out, DType::i32, op, "out");
+  require_same_count(index, "index", out, "out", op);
+  const LabelsPush push{static_cast<uint32_t>(labels.numel()), static_cast<uint32_t>(index.numel())};
+  const uint32_t local = detail::default_local_size(c.device());
+  const detail::Kernel kernel{"gather_labels", {local, labels.dtype() == DType::u8 ? 1u : 0u}, 3, sizeof push};
+  c.dispatch(kernel, {{&labels, detail::Access::read}, {&index, detail::Access::read}, {&out, detail::Access::write}},
+             &push, sizeof push, {detail::grid_stride_groups(c.device(), index.numel(), local), 1, 1}, op);
+}
+
+void one_hot(CommandList& cmd, const Tensor& labels, Tensor& out, float on, float off) {
+  auto& c = cmd.impl();
+  const std::string op = "one_hot";
+  c.check_tensor(labels, op, "labels");
+  c.check_tensor(out, op, "out");
+  require_dtype(labels, DType::i32, op, "labels");
+  require_f32(out, op, "out");
+  if (out.shape().rank() != 2 || out.shape()[0] != labels.numel()) {
+    fail_argument(op, "'out' " + out.shape().to_string() + " must be (N, classes) with N = " +
+                          std::to_string(labels.numel()) + " labels");
+  }
+  const OneHotPush push{static_cast<uint32_t>(labels.numel()), static_cast<uint32_t>(out.shape()[1]), on, off};
+  const uint32_t local = detail::default_local_size(c.device());
+  const detail::Kernel kernel{"one_hot", {local}, 2, sizeof push};
+  c.dispatch(kernel, {{&labels, detail::Access::read}, {&out, detail::Access::write}}, &push, sizeof push,
+             {detail::grid_stride_groups(c.device(), out.numel(), local), 1, 1}, op);
+}
+
+}  // namespace vkgrad
