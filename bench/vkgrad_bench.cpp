@@ -1,7 +1,7 @@
 // vkgrad's benchmark suite: every op's GPU time from timestamps, as GB/s, next to the device's
 // buffer-copy bandwidth measured in the same run (the ceiling for elementwise ops).
 //
-//   vkgrad_bench [--elements N] [--repeat R] [--filter SUBSTRING] [--gemm-large] [--json FILE]
+//   vkgrad_bench [--elements N] [--repeat R] [--filter SUBSTRING] [--gemm-square 256,512] [--json FILE]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -52,11 +52,11 @@ int main(int argc, char** argv) try {
   uint64_t n = 1u << 22;
   int repeat = 20;
   std::string filter, json_path;
-  bool gemm_large = false;
+  std::vector<uint64_t> gemm_square = {256, 512};
   app.add_option("--elements,-n", n, "elements per tensor")->check(CLI::Range(uint64_t(1), uint64_t(1) << 30));
   app.add_option("--repeat,-r", repeat, "timed runs per op (median reported)")->check(CLI::Range(3, 10000));
   app.add_option("--filter,-f", filter, "only ops whose name contains this");
-  app.add_flag("--gemm-large", gemm_large, "also time GEMM at 1024^3 (slow on CPU devices)");
+  app.add_option("--gemm-square", gemm_square, "square GEMM sizes to time (N for N x N x N)")->delimiter(',');
   app.add_option("--json", json_path, "also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
 
@@ -149,8 +149,8 @@ int main(int argc, char** argv) try {
   // GEMM: C (M x N) = A (M x K) · B, or · Bᵀ for the linear layer's weight layout.
   struct GemmShape { uint64_t m, n, k; bool transpose_b; };
   std::vector<GemmShape> shapes = {{128, 512, 784, true}, {128, 256, 512, true}, {128, 10, 256, true},
-                                   {784, 512, 128, false}, {256, 256, 256, false}, {512, 512, 512, false}};
-  if (gemm_large) shapes.push_back({1024, 1024, 1024, false});
+                                   {784, 512, 128, false}};
+  for (uint64_t s : gemm_square) shapes.push_back({s, s, s, false});
   std::vector<std::unique_ptr<vkgrad::Tensor>> gemm_tensors;
   for (const auto& g : shapes) {
     auto a = std::make_unique<vkgrad::Tensor>(ctx, vkgrad::Shape{g.m, g.k});

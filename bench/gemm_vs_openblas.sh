@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# GEMM in vkgrad next to OpenBLAS SGEMM (through NumPy, Debian's python3-numpy with
+# libopenblas0-pthread, 2 threads) on the same machine, in the same run. Prints both tables.
+# Usage: bench/gemm_vs_openblas.sh [square sizes, default 512,2048]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=${1:-512,2048}
+build=${VKGRAD_BUILD_DIR:-build}
+cmake --build "$build" --target vkgrad_bench -j "$(nproc)" >/dev/null
+echo "== OpenBLAS SGEMM via NumPy ($(nproc) threads)"
+OPENBLAS_NUM_THREADS=$(nproc) /usr/bin/python3 - "$sizes" <<'PY'
+import sys, time
+import numpy as np
+shapes = [(128, 512, 784, True), (128, 256, 512, True), (128, 10, 256, True), (784, 512, 128, False)]
+shapes += [(n, n, n, False) for n in map(int, sys.argv[1].split(","))]
+for m, n, k, tb in shapes:
+    a = np.full((m, k), 0.5, dtype=np.float32)
+    b = np.full((n, k) if tb else (k, n), 0.25, dtype=np.float32)
+    f = (lambda: a @ b.T) if tb else (lambda: a @ b)
+    f()
+    times = []
+    for _ in range(max(3, int(0.5 / max(1e-9, 2.0 * m * n * k / 50e9)))):
+        t0 = time.perf_counter(); f(); times.append(time.perf_counter() - t0)
+    times.sort()
+    ms = times[len(times) // 2] * 1e3
+    print(f"gemm {m}x{n}x{k}{' (B^T)' if tb else '':7s} {ms:10.4f} ms {2.0 * m * n * k / (ms * 1e-3) / 1e9:10.2f} GFLOP/s")
+PY
+echo "== vkgrad on the default device"
+"$build/bench/vkgrad_bench" --filter gemm --repeat 3 --gemm-square "$sizes"
