@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=${1:-512,2048}
 build=${VKGRAD_BUILD_DIR:-build}
+scripts/install-deps.sh python3-numpy libopenblas0-pthread
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" --target vkgrad_bench -j "$(nproc)" >/dev/null
 echo "== OpenBLAS SGEMM via NumPy ($(nproc) threads)"
 OPENBLAS_NUM_THREADS=$(nproc) /usr/bin/python3 - "$sizes" <<'PY'

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vkgrad needs to build, test and run, if any are missing.
-# Idempotent; prints nothing when everything is already there.
+# Idempotent; prints nothing when everything is already there. Extra package names given as
+# arguments are installed too (the benchmark scripts use this for their peers).
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,7 @@ packages=(
   catch2                   # test framework (v2.13)
   libcli11-dev             # command-line parsing (benchmarks, samples)
   nlohmann-json3-dev       # JSON (benchmark results, checkpoint headers)
+  "$@"
 )
 
 missing=()
