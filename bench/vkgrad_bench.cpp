@@ -67,10 +67,14 @@ int main(int argc, char** argv) try {
               vkgrad::to_string(dev.type), dev.driver_name.c_str(), dev.driver_info.c_str(),
               static_cast<unsigned long long>(n), repeat);
 
-  std::vector<float> host(n);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-6.0f, 6.0f);
-  for (auto& v : host) v = dist(rng);
+  auto random_vector = [&](uint64_t count) {
+    std::vector<float> v(count);
+    for (auto& e : v) e = dist(rng);
+    return v;
+  };
+  const std::vector<float> host = random_vector(n);
   auto x = vkgrad::Tensor::from(ctx, {n}, host);
   auto dy = vkgrad::Tensor::from(ctx, {n}, host);
   vkgrad::Tensor y(ctx, {n});
@@ -91,7 +95,7 @@ int main(int argc, char** argv) try {
 
   // Training ops at the README MLP's sizes (batch 128, 784-512-256-10) and GEMM at square sizes.
   const uint64_t batch = 128, features = 512;
-  auto h = vkgrad::Tensor::from(ctx, {batch, features}, std::vector<float>(host.begin(), host.begin() + batch * features));
+  auto h = vkgrad::Tensor::from(ctx, {batch, features}, random_vector(batch * features));
   vkgrad::Tensor h_out(ctx, {batch, features}), h_grad(ctx, {batch, features});
   auto ones = vkgrad::Tensor::from(ctx, {features}, std::vector<float>(features, 1.0f));
   vkgrad::Tensor zeros_c(ctx, {features}), run_mean(ctx, {features}), run_var(ctx, {features});
@@ -109,7 +113,7 @@ int main(int argc, char** argv) try {
   entries.push_back({"dropout(0.2) forward", 2 * f32, [&](vkgrad::CommandList& c) {
                        vkgrad::dropout_forward(c, x, y, vkgrad::DropoutOptions{}.set_p(0.2f).set_seed(7));
                      }});
-  auto logits = vkgrad::Tensor::from(ctx, {batch, 10}, std::vector<float>(host.begin(), host.begin() + batch * 10));
+  auto logits = vkgrad::Tensor::from(ctx, {batch, 10}, random_vector(batch * 10));
   std::vector<int32_t> label_host(batch);
   for (uint64_t i = 0; i < batch; ++i) label_host[i] = static_cast<int32_t>(i % 10);
   auto labels = vkgrad::Tensor::from<int32_t>(ctx, {batch}, label_host);
@@ -120,6 +124,55 @@ int main(int argc, char** argv) try {
   entries.push_back({"cross_entropy forward+backward 128x10", 3.0 * 4 * batch * 10, [&](vkgrad::CommandList& c) {
                        ce.forward(c, logits, labels, loss);
                        ce.backward(c, logits, labels, dlogits);
+                     }});
+  entries.push_back({"softmax backward 128x10", 3.0 * 4 * batch * 10,
+                     [&](vkgrad::CommandList& c) { vkgrad::softmax_backward(c, probs, logits, dlogits); }});
+  entries.push_back({"log_softmax forward 128x10", 2.0 * 4 * batch * 10,
+                     [&](vkgrad::CommandList& c) { vkgrad::log_softmax_forward(c, logits, probs); }});
+  entries.push_back({"log_softmax backward 128x10", 3.0 * 4 * batch * 10,
+                     [&](vkgrad::CommandList& c) { vkgrad::log_softmax_backward(c, probs, logits, dlogits); }});
+  vkgrad::NllLoss nll(ctx, batch);
+  entries.push_back({"nll forward+backward 128x10", 3.0 * 4 * batch * 10, [&](vkgrad::CommandList& c) {
+                       nll.forward(c, probs, labels, loss);
+                       nll.backward(c, probs, labels, dlogits);
+                     }});
+  vkgrad::PointwiseLoss mse(ctx, vkgrad::PointwiseLossKind::mse, n);
+  vkgrad::PointwiseLoss bce(ctx, vkgrad::PointwiseLossKind::bce_with_logits, n);
+  entries.push_back({"mse forward+backward", 5 * f32, [&](vkgrad::CommandList& c) {
+                       mse.forward(c, x, dy, loss);
+                       mse.backward(c, x, dy, y);
+                     }});
+  entries.push_back({"bce_with_logits forward+backward", 5 * f32, [&](vkgrad::CommandList& c) {
+                       bce.forward(c, x, dy, loss);
+                       bce.backward(c, x, dy, y);
+                     }});
+  vkgrad::Tensor row_out(ctx, {batch}), col_out(ctx, {features});
+  vkgrad::Tensor argmax_out(ctx, {batch}, vkgrad::DType::i32);
+  entries.push_back({"sum over rows 128x512", 4.0 * batch * features,
+                     [&](vkgrad::CommandList& c) { vkgrad::reduce_rows(c, vkgrad::ReduceOp::sum, h, row_out); }});
+  entries.push_back({"sum over columns 128x512", 4.0 * batch * features,
+                     [&](vkgrad::CommandList& c) { vkgrad::reduce_columns(c, vkgrad::ReduceOp::sum, h, col_out); }});
+  entries.push_back({"argmax rows 128x10", 4.0 * batch * 10,
+                     [&](vkgrad::CommandList& c) { vkgrad::argmax_rows(c, logits, argmax_out); }});
+  vkgrad::Tensor hot(ctx, {batch, 10});
+  entries.push_back({"one_hot 128x10", 4.0 * batch * 11, [&](vkgrad::CommandList& c) { vkgrad::one_hot(c, labels, hot); }});
+  // Linear layer 784 -> 512 at batch 128, forward with the fused ReLU and backward.
+  auto lin_x = vkgrad::Tensor::from(ctx, {batch, 784}, random_vector(batch * 784));
+  auto lin_w = vkgrad::Tensor::from(ctx, {512, 784}, random_vector(512 * 784));
+  vkgrad::Tensor lin_b(ctx, {512}), lin_y(ctx, {batch, 512}), lin_dx(ctx, {batch, 784}), lin_dw(ctx, {512, 784}),
+      lin_db(ctx, {512});
+  lin_b.fill(0.0f);
+  const double lin_flops = 2.0 * batch * 512 * 784;
+  entries.push_back({"linear 784->512 forward + relu (fused)", 0, [&](vkgrad::CommandList& c) {
+                       vkgrad::linear_forward(c, lin_x, lin_w, lin_b, lin_y, vkgrad::Activation::relu);
+                     }, lin_flops});
+  entries.push_back({"linear 784->512 backward (dX, dW, db)", 0, [&](vkgrad::CommandList& c) {
+                       vkgrad::linear_backward(c, lin_x, lin_w, lin_y, lin_dx, lin_dw, lin_db);
+                     }, 2 * lin_flops});
+  auto slopes = vkgrad::Tensor::from(ctx, {features}, std::vector<float>(features, 0.25f));
+  vkgrad::Tensor dslopes(ctx, {features});
+  entries.push_back({"prelu (per-channel) backward 128x512", 4.0 * 4 * batch * features, [&](vkgrad::CommandList& c) {
+                       vkgrad::prelu_backward(c, h, slopes, h, h_grad, dslopes);
                      }});
   vkgrad::ReduceWorkspace workspace(ctx);
   entries.push_back({"sum (whole tensor)", f32, [&](vkgrad::CommandList& c) {
@@ -142,6 +195,25 @@ int main(int argc, char** argv) try {
   entries.push_back({"gather_rows u8->f32 128x784", (1.0 + 4.0) * batch * 784, [&](vkgrad::CommandList& c) {
                        vkgrad::gather_rows(c, dataset, batch_index, images, 1.0f / 255.0f, 0.0f);
                      }});
+  vkgrad::SgdState sgd_state(ctx, param);
+  entries.push_back({"sgd update (momentum 0.9, nesterov)", 5 * f32, [&](vkgrad::CommandList& c) {
+                       vkgrad::sgd_update(c, vkgrad::SgdOptions{.lr = 0.01f, .momentum = 0.9f, .nesterov = true}, param,
+                                          dy, sgd_state, step);
+                     }});
+  std::vector<vkgrad::Tensor*> grads = {&y};
+  vkgrad::Tensor total_norm(ctx, {1});
+  vkgrad::Tensor clip_workspace;
+  entries.push_back({"clip_grad_norm", 3 * f32, [&](vkgrad::CommandList& c) {
+                       if (clip_workspace.empty()) {
+                         clip_workspace = vkgrad::Tensor(ctx, {vkgrad::clip_grad_norm_workspace_size(c, grads)});
+                       }
+                       vkgrad::clip_grad_norm(c, grads, 1.0f, total_norm, clip_workspace);
+                     }});
+  entries.push_back({"l2 penalty accumulate", 3 * f32,
+                     [&](vkgrad::CommandList& c) { vkgrad::l2_penalty_accumulate(c, param, y, 1e-4f); }});
+  entries.push_back({"init normal", f32, [&](vkgrad::CommandList& c) { vkgrad::init_normal(c, y, 0.0f, 1.0f, 42); }});
+  entries.push_back({"init kaiming_uniform 512x784", 4.0 * 512 * 784,
+                     [&](vkgrad::CommandList& c) { vkgrad::init_kaiming_uniform(c, lin_w, 42); }});
   vkgrad::ActivationSparsity sparsity(ctx, batch, features);
   entries.push_back({"sparsity statistics 128x512", 4.0 * batch * features,
                      [&](vkgrad::CommandList& c) { sparsity.record(c, h, 1e-6f); }});
