@@ -10,7 +10,6 @@ namespace vkgrad {
 
 namespace {
 
-using detail::require_f32;
 using detail::require_same_count;
 
 constexpr uint32_t count_params(std::string_view p0, std::string_view p1) {
@@ -122,10 +121,8 @@ std::string ActivationSpec::to_string() const {
 void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tensor& x, Tensor& y) {
   auto& c = cmd.impl();
   const std::string op = "activation_forward " + act.to_string();
-  c.check_tensor(x, op, "x");
-  c.check_tensor(y, op, "y");
-  require_f32(x, op, "x");
-  require_f32(y, op, "y");
+  detail::check_f32(c, x, op, "x");
+  detail::check_f32(c, y, op, "y");
   require_same_count(x, "x", y, "y", op);
   const auto kernel = activation_kernel(c, "activation_forward", act, 2);
   const auto push = push_for(act, x.numel());
@@ -137,12 +134,9 @@ void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tenso
 void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tensor& x, const Tensor& dy, Tensor& dx) {
   auto& c = cmd.impl();
   const std::string op = "activation_backward " + act.to_string();
-  c.check_tensor(x, op, "x");
-  c.check_tensor(dy, op, "dy");
-  c.check_tensor(dx, op, "dx");
-  require_f32(x, op, "x");
-  require_f32(dy, op, "dy");
-  require_f32(dx, op, "dx");
+  detail::check_f32(c, x, op, "x");
+  detail::check_f32(c, dy, op, "dy");
+  detail::check_f32(c, dx, op, "dx");
   require_same_count(x, "x", dy, "dy", op);
   require_same_count(x, "x", dx, "dx", op);
   const auto kernel = activation_kernel(c, "activation_backward", act, 3);
@@ -155,12 +149,9 @@ void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tens
 void prelu_forward(CommandList& cmd, const Tensor& x, const Tensor& weight, Tensor& y) {
   auto& c = cmd.impl();
   const std::string op = "prelu_forward";
-  c.check_tensor(x, op, "x");
-  c.check_tensor(weight, op, "weight");
-  c.check_tensor(y, op, "y");
-  require_f32(x, op, "x");
-  require_f32(weight, op, "weight");
-  require_f32(y, op, "y");
+  detail::check_f32(c, x, op, "x");
+  detail::check_f32(c, weight, op, "weight");
+  detail::check_f32(c, y, op, "y");
   require_same_count(x, "x", y, "y", op);
   const PreluPush push = prelu_layout(x, weight, op);
   const uint32_t local = detail::default_local_size(c.device());
@@ -174,14 +165,11 @@ void prelu_backward(CommandList& cmd, const Tensor& x, const Tensor& weight, con
                     Tensor& dweight) {
   auto& c = cmd.impl();
   const std::string op = "prelu_backward";
-  c.check_tensor(x, op, "x");
-  c.check_tensor(weight, op, "weight");
-  c.check_tensor(dy, op, "dy");
-  c.check_tensor(dx, op, "dx");
-  c.check_tensor(dweight, op, "dweight");
-  for (const Tensor* t : std::initializer_list<const Tensor*>{&x, &weight, &dy, &dx, &dweight}) {
-    require_f32(*t, op, "x, weight, dy, dx and dweight");
-  }
+  detail::check_f32(c, x, op, "x");
+  detail::check_f32(c, weight, op, "weight");
+  detail::check_f32(c, dy, op, "dy");
+  detail::check_f32(c, dx, op, "dx");
+  detail::check_f32(c, dweight, op, "dweight");
   require_same_count(x, "x", dy, "dy", op);
   require_same_count(x, "x", dx, "dx", op);
   require_same_count(weight, "weight", dweight, "dweight", op);

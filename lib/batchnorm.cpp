@@ -11,7 +11,6 @@ namespace vkgrad {
 
 namespace {
 
-using detail::require_f32;
 
 // Push constants of batchnorm_forward.comp.
 struct ForwardPush {
@@ -61,11 +60,6 @@ void require_per_channel(const Tensor& t, std::string_view role, uint64_t channe
   }
 }
 
-void check(detail::CommandListImpl& c, const Tensor& t, std::string_view op, std::string_view role) {
-  c.check_tensor(t, op, role);
-  require_f32(t, op, role);
-}
-
 // The column-reduction workgroup: TX threads along channels (coalesced row segments; a tile never
 // wider than C, so small C wastes no threads), TY along rows, TX·TY = the default local size.
 std::array<uint32_t, 2> tile(const DeviceInfo& info, uint64_t channels) {
@@ -92,17 +86,17 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
                        Tensor& y, const BatchNormOptions& options) {
   auto& c = cmd.impl();
   const std::string op = options.training ? "batchnorm_forward (training)" : "batchnorm_forward (eval)";
-  check(c, x, op, "x");
-  check(c, y, op, "y");
-  check(c, running_mean, op, "running_mean");
-  check(c, running_var, op, "running_var");
+  detail::check_f32(c, x, op, "x");
+  detail::check_f32(c, y, op, "y");
+  detail::check_f32(c, running_mean, op, "running_mean");
+  detail::check_f32(c, running_var, op, "running_var");
   const auto [rows, channels] = rows_channels(x, op);
   require_matrix(y, "y", x, op);
   require_per_channel(running_mean, "running_mean", channels, x, op);
   require_per_channel(running_var, "running_var", channels, x, op);
   if (options.affine) {
-    check(c, gamma, op, "gamma");
-    check(c, beta, op, "beta");
+    detail::check_f32(c, gamma, op, "gamma");
+    detail::check_f32(c, beta, op, "beta");
     require_per_channel(gamma, "gamma", channels, x, op);
     require_per_channel(beta, "beta", channels, x, op);
   }
@@ -131,8 +125,8 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
     fail(op, "expected more than 1 value per channel when training, got x " + x.shape().to_string());
   }
   if (!(options.momentum >= 0 && options.momentum <= 1)) fail(op, "momentum must be in [0, 1]");
-  check(c, save_mean, op, "save_mean");
-  check(c, save_invstd, op, "save_invstd");
+  detail::check_f32(c, save_mean, op, "save_mean");
+  detail::check_f32(c, save_invstd, op, "save_invstd");
   require_per_channel(save_mean, "save_mean", channels, x, op);
   require_per_channel(save_invstd, "save_invstd", channels, x, op);
   const auto [tx, ty] = tile(c.device(), channels);
@@ -156,20 +150,20 @@ void batchnorm_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, con
                         const BatchNormOptions& options) {
   auto& c = cmd.impl();
   const std::string op = "batchnorm_backward";
-  check(c, x, op, "x");
-  check(c, dy, op, "dy");
-  check(c, dx, op, "dx");
-  check(c, save_mean, op, "save_mean");
-  check(c, save_invstd, op, "save_invstd");
+  detail::check_f32(c, x, op, "x");
+  detail::check_f32(c, dy, op, "dy");
+  detail::check_f32(c, dx, op, "dx");
+  detail::check_f32(c, save_mean, op, "save_mean");
+  detail::check_f32(c, save_invstd, op, "save_invstd");
   const auto [rows, channels] = rows_channels(x, op);
   require_matrix(dy, "dy", x, op);
   require_matrix(dx, "dx", x, op);
   require_per_channel(save_mean, "save_mean", channels, x, op);
   require_per_channel(save_invstd, "save_invstd", channels, x, op);
   if (options.affine) {
-    check(c, gamma, op, "gamma");
-    check(c, dgamma, op, "dgamma");
-    check(c, dbeta, op, "dbeta");
+    detail::check_f32(c, gamma, op, "gamma");
+    detail::check_f32(c, dgamma, op, "dgamma");
+    detail::check_f32(c, dbeta, op, "dbeta");
     require_per_channel(gamma, "gamma", channels, x, op);
     require_per_channel(dgamma, "dgamma", channels, x, op);
     require_per_channel(dbeta, "dbeta", channels, x, op);

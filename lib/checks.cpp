@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "command_impl.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad::detail {
@@ -28,6 +29,11 @@ void require_dtype(const Tensor& t, DType type, std::string_view op, std::string
   what.append(role).append("' must be ").append(to_string(type)).append(", got ");
   what.append(to_string(t.dtype())).append(" ").append(t.shape().to_string());
   fail_argument(op, what);
+}
+
+void check_f32(const CommandListImpl& c, const Tensor& t, std::string_view op, std::string_view role) {
+  c.check_tensor(t, op, role);
+  require_f32(t, op, role);
 }
 
 void require_same_count(const Tensor& a, std::string_view a_role, const Tensor& b, std::string_view b_role,

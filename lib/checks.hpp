@@ -8,6 +8,8 @@
 
 namespace vkgrad::detail {
 
+struct CommandListImpl;
+
 /// Throws InvalidArgument("vkgrad: <op>: <what>").
 [[noreturn]] void fail_argument(std::string_view op, std::string_view what);
 
@@ -15,6 +17,8 @@ void require_dtype(const Tensor& t, DType type, std::string_view op, std::string
 inline void require_f32(const Tensor& t, std::string_view op, std::string_view role) {
   require_dtype(t, DType::f32, op, role);
 }
+/// The tensor is usable on this command list (check_tensor) and f32.
+void check_f32(const CommandListImpl& c, const Tensor& t, std::string_view op, std::string_view role);
 void require_same_count(const Tensor& a, std::string_view a_role, const Tensor& b, std::string_view b_role,
                         std::string_view op);
 void require_same_shape(const Tensor& a, std::string_view a_role, const Tensor& b, std::string_view b_role,

@@ -35,10 +35,8 @@ uint32_t row_local_size(const detail::CommandListImpl& c, uint32_t cols) {
 
 void record_forward(CommandList& cmd, const Tensor& x, Tensor& y, bool log, const char* op) {
   auto& c = cmd.impl();
-  c.check_tensor(x, op, "x");
-  c.check_tensor(y, op, "y");
-  require_f32(x, op, "x");
-  require_f32(y, op, "y");
+  detail::check_f32(c, x, op, "x");
+  detail::check_f32(c, y, op, "y");
   require_same_shape(x, "x", y, "y", op);
   const RowsPush push = rows_of(x);
   const uint32_t local = row_local_size(c, push.cols);
@@ -50,12 +48,9 @@ void record_forward(CommandList& cmd, const Tensor& x, Tensor& y, bool log, cons
 
 void record_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tensor& dx, bool log, const char* op) {
   auto& c = cmd.impl();
-  c.check_tensor(y, op, "y");
-  c.check_tensor(dy, op, "dy");
-  c.check_tensor(dx, op, "dx");
-  require_f32(y, op, "y");
-  require_f32(dy, op, "dy");
-  require_f32(dx, op, "dx");
+  detail::check_f32(c, y, op, "y");
+  detail::check_f32(c, dy, op, "dy");
+  detail::check_f32(c, dx, op, "dx");
   require_same_shape(y, "y", dy, "dy", op);
   require_same_shape(y, "y", dx, "dx", op);
   const RowsPush push = rows_of(y);
@@ -82,11 +77,9 @@ constexpr uint32_t kAllSum = 0, kAllSquares = 1, kAllMax = 2;
 void record_reduce_all(CommandList& cmd, uint32_t shader_op, bool mean, const Tensor& x, Tensor& out,
                        ReduceWorkspace& workspace, const char* op) {
   auto& c = cmd.impl();
-  c.check_tensor(x, op, "x");
-  c.check_tensor(out, op, "out");
+  detail::check_f32(c, x, op, "x");
+  detail::check_f32(c, out, op, "out");
   c.check_tensor(workspace.partials(), op, "workspace");
-  require_f32(x, op, "x");
-  require_f32(out, op, "out");
   if (out.numel() != 1) {
     throw InvalidArgument("vkgrad: " + std::string(op) + ": out must have 1 element, got " + out.shape().to_string());
   }
@@ -151,9 +144,8 @@ void squared_l2_norm(CommandList& cmd, const Tensor& x, Tensor& out, ReduceWorks
 void argmax_rows(CommandList& cmd, const Tensor& x, Tensor& index) {
   auto& c = cmd.impl();
   const char* op = "argmax_rows";
-  c.check_tensor(x, op, "x");
+  detail::check_f32(c, x, op, "x");
   c.check_tensor(index, op, "index");
-  require_f32(x, op, "x");
   const RowsPush push = rows_of(x);
   if (index.dtype() != DType::i32 || index.numel() != push.rows) {
     throw InvalidArgument("vkgrad: argmax_rows: index must be i32 with " + std::to_string(push.rows) +
