@@ -1,5 +1,6 @@
 #include "vkgrad/dropout.hpp"
 
+#include <array>
 #include <cmath>
 
 #include "command_impl.hpp"
@@ -44,14 +45,28 @@ void record(CommandList& cmd, const Tensor& in, Tensor& out, const DropoutOption
     if (&in.buffer() != &out.buffer()) cmd.copy(in, out);
     return;
   }
+  if (o.step_counter != nullptr) {
+    c.check_tensor(*o.step_counter, op, "step_counter");
+    if (o.step_counter->dtype() != DType::i32 || o.step_counter->numel() != 1) {
+      throw InvalidArgument("vkgrad: " + op + ": 'step_counter' must be an i32 [1] counter (make_step_counter), got " +
+                            to_string(o.step_counter->dtype()) + " " + o.step_counter->shape().to_string());
+    }
+  }
   const uint32_t local = o.local_size ? o.local_size : detail::default_local_size(info);
   const DropoutPush push{static_cast<uint32_t>(in.numel()), static_cast<uint32_t>(o.seed),
                          static_cast<uint32_t>(o.seed >> 32), o.step, dropout_threshold(o.p),
                          o.p < 1.0f ? static_cast<float>(1.0 / (1.0 - double(o.p))) : 0.0f};
   const uint64_t blocks = (in.numel() + 3) / 4;  // one thread per Philox block of 4 elements
-  const detail::Kernel kernel{"dropout", {local}, 2, sizeof push};
-  c.dispatch(kernel, {{&in, detail::Access::read}, {&out, detail::Access::write}}, &push, sizeof push,
-             {detail::grid_stride_groups(info, blocks, local), 1, 1}, op);
+  const std::array<uint32_t, 3> groups{detail::grid_stride_groups(info, blocks, local), 1, 1};
+  if (o.step_counter != nullptr) {
+    const detail::Kernel kernel{"dropout_counter", {local}, 3, sizeof push};
+    c.dispatch(kernel,
+               {{&in, detail::Access::read}, {&out, detail::Access::write}, {o.step_counter, detail::Access::read}},
+               &push, sizeof push, groups, op);
+  } else {
+    const detail::Kernel kernel{"dropout", {local}, 2, sizeof push};
+    c.dispatch(kernel, {{&in, detail::Access::read}, {&out, detail::Access::write}}, &push, sizeof push, groups, op);
+  }
 }
 
 }  // namespace

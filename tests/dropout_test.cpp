@@ -9,6 +9,7 @@
 
 #include "harness.hpp"
 #include "vkgrad/dropout.hpp"
+#include "vkgrad/optim.hpp"
 #include "reference/dropout_ref.hpp"
 
 namespace vkgrad::test {
@@ -212,6 +213,36 @@ TEST_CASE("dropout refuses p outside [0, 1]", "[dropout]") {
   CHECK_THROWS_AS(dropout_forward(cmd, x, y, DropoutOptions{}.set_p(std::nanf(""))), InvalidArgument);
   Tensor z(ctx, {9});
   CHECK_THROWS_WITH(dropout_backward(cmd, x, z, DropoutOptions{}), Catch::Contains("[8]") && Catch::Contains("[9]"));
+}
+
+TEST_CASE("dropout reads its step from a device counter: a replayed list draws a new mask each step",
+          "[dropout]") {
+  Context& ctx = context();
+  const std::size_t n = 4099;
+  const uint64_t seed = 0x5eedull;
+  const float p = 0.4f;
+  Tensor counter = make_step_counter(ctx);
+  Tensor x = Tensor::from(ctx, {n}, std::vector<float>(n, 1.0f)), y(ctx, {n});
+  // Recorded once: dropout with the counter (offset 3), then counter += 1.
+  CommandList cmd(ctx);
+  dropout_forward(cmd, x, y, DropoutOptions{}.set_p(p).set_seed(seed).set_step(3).set_step_counter(&counter));
+  optimizer_advance_step(cmd, counter);
+  for (uint32_t replay = 0; replay < 3; ++replay) {
+    y.fill(poison);
+    cmd.run();
+    require_no_validation_messages();
+    const auto out = y.to_vector();
+    const auto keep = ref::dropout_mask(n, seed, 3 + replay, dropout_threshold(p));
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < n; ++i) wrong += (out[i] != 0.0f) != (keep[i] != 0);
+    INFO("replay " << replay);
+    CHECK(wrong == 0);
+  }
+  CHECK(counter.to_vector<int32_t>()[0] == 3);
+  Tensor bad(ctx, {2}, DType::i32);
+  CommandList fresh(ctx);
+  CHECK_THROWS_WITH(dropout_forward(fresh, x, y, DropoutOptions{}.set_step_counter(&bad)),
+                    Catch::Contains("step_counter"));
 }
 
 }  // namespace vkgrad::test

@@ -19,8 +19,14 @@ struct DropoutOptions {
   /// high word) and counter = (i / 4, 0, step, 0), word i % 4: see shaders/dropout.comp.
   uint64_t seed = 0;
   /// Advance this every training step to draw a fresh mask; the same (seed, step) gives the same mask.
-  /// It is recorded into the command list: replaying a list replays the same mask.
+  /// It is recorded into the command list: replaying a list replays the same mask, unless
+  /// step_counter is set.
   uint32_t step = 0;
+  /// Optional i32 [1] device tensor (e.g. make_step_counter / an optimizer's counter): when set,
+  /// the step is read ON THE DEVICE as step_counter[0] + step each time the list runs, so a
+  /// recorded training step replayed after the counter was advanced draws a fresh mask. The tensor
+  /// must outlive the recorded list.
+  const Tensor* step_counter = nullptr;
   /// Threads per workgroup; 0 picks the device's default. The mask does not depend on it.
   uint32_t local_size = 0;
 
@@ -28,6 +34,7 @@ struct DropoutOptions {
   DropoutOptions& set_training(bool v) { training = v; return *this; }
   DropoutOptions& set_seed(uint64_t v) { seed = v; return *this; }
   DropoutOptions& set_step(uint32_t v) { step = v; return *this; }
+  DropoutOptions& set_step_counter(const Tensor* v) { step_counter = v; return *this; }
   DropoutOptions& set_local_size(uint32_t v) { local_size = v; return *this; }
 };
 

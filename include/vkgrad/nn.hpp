@@ -1,0 +1,390 @@
+// The nn API: modules, losses and optimizers with PyTorch's names and defaults, built on the ops of
+// the other headers, and a Trainer that records one training step (batch gather → forward → loss →
+// backward → optimizer update → metrics) into a command list once and replays it for every batch.
+//
+//   vkgrad::Context ctx;
+//   vkgrad::nn::Sequential model(ctx);
+//   model.emplace<vkgrad::nn::Linear>(784, 512);
+//   model.emplace<vkgrad::nn::BatchNorm1d>(512);
+//   model.emplace<vkgrad::nn::Activation>(vkgrad::Activation::relu);
+//   model.emplace<vkgrad::nn::Dropout>(0.2f);
+//   model.emplace<vkgrad::nn::Linear>(512, 10);
+//   model.reset_parameters(/*seed=*/1);
+//   vkgrad::nn::Adam opt(model, {.lr = 1e-3f});
+//
+// Activations are (rows, features) f32 tensors. Mode (train / eval) is read when a pass is
+// RECORDED: a recorded command list keeps the mode it was recorded in.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vkgrad/activation.hpp"
+#include "vkgrad/batchnorm.hpp"
+#include "vkgrad/command.hpp"
+#include "vkgrad/dropout.hpp"
+#include "vkgrad/loss.hpp"
+#include "vkgrad/optim.hpp"
+#include "vkgrad/safetensors.hpp"
+#include "vkgrad/sparsity.hpp"
+#include "vkgrad/tensor.hpp"
+
+namespace vkgrad::nn {
+
+/// A learnable tensor and its gradient, both owned by a module. `name` is the state_dict key
+/// relative to the module ("weight"); Sequential prefixes the layer index ("0.weight").
+struct Parameter {
+  std::string name;
+  Tensor* value;
+  Tensor* grad;
+};
+
+/// A non-learnable state tensor saved in checkpoints (BatchNorm's running statistics).
+struct Buffer {
+  std::string name;
+  Tensor* value;
+};
+
+/// Base class of every layer. A module maps (rows, in_features) to (rows, out_features).
+///
+/// forward() records the pass; backward() records the gradients given the same x and y of the
+/// forward pass it belongs to. Parameter gradients are OVERWRITTEN by backward() (not accumulated),
+/// so no zero_grad is needed. Modules are not copyable (they own device tensors).
+class Module {
+ public:
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  /// "Linear"
+  virtual std::string type_name() const = 0;
+  /// PyTorch's extra_repr: "in_features=784, out_features=512, bias=True"
+  virtual std::string extra_repr() const { return {}; }
+  /// "Linear(in_features=784, out_features=512, bias=True)"
+  std::string to_string() const;
+
+  /// Output features for `in_features` inputs per row; throws InvalidArgument when this module
+  /// cannot take that many (a Linear built for another size).
+  virtual uint64_t output_features(uint64_t in_features) const = 0;
+
+  /// Records y = module(x). x: (rows, in_features), y: (rows, output_features(in_features)).
+  virtual void forward(CommandList& cmd, const Tensor& x, Tensor& y) = 0;
+  /// Records the backward pass: dx = ∂loss/∂x (skipped when dx is empty) and the parameter
+  /// gradients (OVERWRITTEN), from the x and y of the forward pass and dy = ∂loss/∂y.
+  virtual void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) = 0;
+
+  virtual std::vector<Parameter> parameters() { return {}; }
+  virtual std::vector<Buffer> buffers() { return {}; }
+
+  /// Records PyTorch's default initialisation of the parameters (and resets buffers) from `seed`.
+  virtual void reset_parameters(CommandList& /*cmd*/, uint64_t /*seed*/) {}
+
+  /// Train / eval mode, read when a pass is recorded.
+  virtual void set_training(bool training) { training_ = training; }
+  bool training() const { return training_; }
+
+  /// The i32 [1] counter that stochastic modules (Dropout) read their step from on the device,
+  /// so a replayed list draws a fresh mask each step. Set by Sequential; may be null.
+  virtual void set_step_counter(const Tensor* /*counter*/, uint64_t /*seed*/) {}
+
+ protected:
+  Module() = default;
+
+ private:
+  bool training_ = true;
+};
+
+/// nn.Linear: y = x·Wᵀ + b. W (out × in), b (out). Default init as PyTorch: kaiming_uniform(a = √5)
+/// on W, i.e. U(−1/√in, 1/√in), and U(−1/√in, 1/√in) on b.
+class Linear : public Module {
+ public:
+  Linear(Context& context, uint64_t in_features, uint64_t out_features, bool bias = true);
+  std::string type_name() const override { return "Linear"; }
+  std::string extra_repr() const override;
+  uint64_t output_features(uint64_t in_features) const override;
+  void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
+  void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  std::vector<Parameter> parameters() override;
+  void reset_parameters(CommandList& cmd, uint64_t seed) override;
+
+  Tensor& weight() { return weight_; }
+  Tensor& bias() { return bias_; }  ///< empty without bias
+  Tensor& weight_grad() { return weight_grad_; }
+  Tensor& bias_grad() { return bias_grad_; }
+
+ private:
+  uint64_t in_, out_;
+  Tensor weight_, bias_, weight_grad_, bias_grad_;
+};
+
+/// Any activation of the table (ReLU, GELU, ..., the sparse threshold wrapper), elementwise.
+class Activation : public Module {
+ public:
+  Activation(Context& context, ActivationSpec spec);
+  std::string type_name() const override;  ///< PyTorch's class name where one exists ("ReLU")
+  std::string extra_repr() const override;
+  uint64_t output_features(uint64_t in_features) const override { return in_features; }
+  void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
+  void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  const ActivationSpec& spec() const { return spec_; }
+
+ private:
+  ActivationSpec spec_;
+};
+
+/// nn.BatchNorm1d(num_features, eps, momentum, affine) on (rows, features). State dict: weight,
+/// bias, running_mean, running_var (and num_batches_tracked, added by Sequential::state_dict).
+class BatchNorm1d : public Module {
+ public:
+  BatchNorm1d(Context& context, uint64_t num_features, BatchNormOptions options = {});
+  std::string type_name() const override { return "BatchNorm1d"; }
+  std::string extra_repr() const override;
+  uint64_t output_features(uint64_t in_features) const override;
+  void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
+  void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  std::vector<Parameter> parameters() override;
+  std::vector<Buffer> buffers() override;
+  void reset_parameters(CommandList& cmd, uint64_t seed) override;
+
+ private:
+  uint64_t features_;
+  BatchNormOptions options_;
+  Tensor weight_, bias_, weight_grad_, bias_grad_, running_mean_, running_var_, save_mean_, save_invstd_;
+};
+
+/// nn.Dropout(p). In training mode the mask is drawn from (seed, step counter, element): each
+/// replay of a recorded step uses the counter's current value, so every step gets a new mask.
+class Dropout : public Module {
+ public:
+  Dropout(Context& context, float p = 0.5f);
+  std::string type_name() const override { return "Dropout"; }
+  std::string extra_repr() const override;
+  uint64_t output_features(uint64_t in_features) const override { return in_features; }
+  void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
+  void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  void set_step_counter(const Tensor* counter, uint64_t seed) override;
+  float p() const { return p_; }
+
+ private:
+  DropoutOptions options() const;
+  float p_;
+  const Tensor* counter_ = nullptr;
+  uint64_t seed_ = 0;
+};
+
+/// Per-layer activation sparsity measured on the device (see vkgrad/sparsity.hpp).
+struct LayerSparsity {
+  std::size_t layer;      ///< index in the Sequential
+  std::string module;     ///< "ReLU()"
+  SparsityStats stats;
+};
+
+/// nn.Sequential: modules applied in order. Owns its modules, the activations and gradients of
+/// every batch size it has been run with, and the step counter its Dropout layers read.
+class Sequential : public Module {
+ public:
+  explicit Sequential(Context& context);
+
+  /// Appends a module built from (context, args...) and returns it.
+  template <class M, class... Args>
+  M& emplace(Args&&... args) {
+    auto module = std::make_unique<M>(*context_, std::forward<Args>(args)...);
+    M& ref = *module;
+    add(std::move(module));
+    return ref;
+  }
+  void add(std::unique_ptr<Module> module);
+  std::size_t size() const { return modules_.size(); }
+  Module& operator[](std::size_t i) { return *modules_.at(i); }
+
+  std::string type_name() const override { return "Sequential"; }
+  uint64_t output_features(uint64_t in_features) const override;
+  /// Records the forward pass of every layer, keeping the intermediate activations of this batch
+  /// size (rows of x) for backward(). y: (rows, output features).
+  void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
+  /// Records the backward pass of the last forward() with this batch size. dx may be empty.
+  void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  std::vector<Parameter> parameters() override;  ///< names "0.weight", "0.bias", "1.weight", ...
+  std::vector<Buffer> buffers() override;        ///< "1.running_mean", ...
+  void reset_parameters(CommandList& cmd, uint64_t seed) override;
+  void set_training(bool training) override;
+  void train() { set_training(true); }
+  void eval() { set_training(false); }
+
+  /// The i32 [1] step counter of the model's Dropout layers (also counts BatchNorm's
+  /// num_batches_tracked). The Trainer advances it once per training step.
+  Tensor& step_counter() { return step_; }
+  void set_step_counter(const Tensor* counter, uint64_t seed) override;
+
+  /// The output of layer i recorded by the last forward() with `rows` rows (for statistics).
+  const Tensor& activation(uint64_t rows, std::size_t layer) const;
+
+  /// PyTorch's print(model), plus one line per layer with its output shape and parameter count,
+  /// and the total parameter count, for an input of `in_features` per row.
+  std::string summary(uint64_t in_features) const;
+  uint64_t parameter_count();
+
+  /// state_dict(): parameters and buffers by PyTorch name, plus "<i>.num_batches_tracked" (I64
+  /// scalar) for every BatchNorm1d, read from the step counter. Downloads (waits for the device).
+  std::vector<std::pair<std::string, HostTensor>> state_dict();
+  /// Loads a state_dict: every name must be present with the right dtype and shape, and no
+  /// unknown names may remain; otherwise InvalidArgument listing the problems (nothing is changed).
+  void load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state);
+
+ private:
+  struct Activations {
+    std::vector<Tensor> outputs;    // outputs[i] = output of layer i
+    std::vector<Tensor> gradients;  // gradients[i] = ∂loss/∂(output of layer i - 1), i >= 1
+  };
+  Activations& activations_for(uint64_t rows, uint64_t in_features);
+
+  Context* context_;
+  std::vector<std::unique_ptr<Module>> modules_;
+  std::map<uint64_t, Activations> activations_;
+  Tensor step_;
+  uint64_t dropout_seed_ = 0;
+};
+
+/// nn.CrossEntropyLoss(reduction='mean', ignore_index, label_smoothing) over (rows, classes)
+/// logits and i32 labels; keeps one vkgrad::CrossEntropyLoss per batch size.
+class CrossEntropyLoss {
+ public:
+  explicit CrossEntropyLoss(Context& context, CrossEntropyOptions options = {});
+  void forward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& loss);
+  void backward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& dlogits);
+  /// Throws InvalidArgument naming the first bad label seen by any batch size (after the run).
+  void check_labels() const;
+  const CrossEntropyOptions& options() const { return options_; }
+
+ private:
+  vkgrad::CrossEntropyLoss& for_rows(uint64_t rows);
+  Context* context_;
+  CrossEntropyOptions options_;
+  std::map<uint64_t, vkgrad::CrossEntropyLoss> losses_;
+};
+
+/// Base of SGD / Adam / AdamW: an optimizer over a model's parameters that records one update of
+/// all of them (one dispatch per parameter tensor plus one for its step counter).
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual void record_step(CommandList& cmd) = 0;
+  /// "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0)"
+  virtual std::string to_string() const = 0;
+  /// Steps taken (downloads the device counter).
+  int64_t steps() const;
+  /// The optimizer state for an exact resume: "step" (I64 scalar) and per parameter
+  /// "<param name>.<state name>" (e.g. "0.weight.exp_avg").
+  virtual std::vector<std::pair<std::string, HostTensor>> state_dict() = 0;
+  /// Loads state_dict()'s output; validates every name, dtype and shape first.
+  virtual void load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) = 0;
+  const Tensor& step_counter() const { return *counter_; }
+
+ protected:
+  const Tensor* counter_ = nullptr;
+};
+
+/// torch.optim.SGD(model.parameters(), lr, momentum, dampening, weight_decay, nesterov).
+class SGD : public Optimizer {
+ public:
+  SGD(Module& model, SgdOptions options = {});
+  void record_step(CommandList& cmd) override;
+  std::string to_string() const override;
+  std::vector<std::pair<std::string, HostTensor>> state_dict() override;
+  void load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) override;
+
+ private:
+  std::vector<Parameter> params_;
+  std::unique_ptr<vkgrad::Sgd> impl_;
+};
+
+/// torch.optim.Adam / AdamW: `options.decoupled` selects AdamW (use vkgrad::adamw_options()).
+class Adam : public Optimizer {
+ public:
+  Adam(Module& model, AdamOptions options = {});
+  void record_step(CommandList& cmd) override;
+  std::string to_string() const override;
+  std::vector<std::pair<std::string, HostTensor>> state_dict() override;
+  void load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) override;
+
+ private:
+  std::vector<Parameter> params_;
+  std::unique_ptr<vkgrad::Adam> impl_;
+};
+
+/// A labelled image dataset resident on the device: images (count, features...) u8, labels
+/// (count) u8 or i32, normalised while gathered: x = pixel · scale + shift.
+struct DeviceDataset {
+  Tensor images;
+  Tensor labels;
+  float scale = 1.0f / 255.0f;
+  float shift = 0.0f;
+  uint64_t count() const { return images.empty() ? 0 : images.shape()[0]; }
+  uint64_t features() const { return images.empty() ? 0 : images.numel() / images.shape()[0]; }
+};
+
+struct TrainerOptions {
+  uint64_t batch = 128;
+  /// Training steps recorded into one command list and submitted together. 0 = choose: grow
+  /// until one submission takes about `target_submit_ms`.
+  uint32_t steps_per_submit = 0;
+  double target_submit_ms = 50;
+  /// Seed of the per-epoch shuffles (the model's seeds are set on the model).
+  uint64_t seed = 0;
+  /// Record per-layer activation sparsity on every evaluation batch.
+  bool measure_sparsity = false;
+  float sparsity_eps = 1e-3f;
+};
+
+/// Epoch or evaluation figures, accumulated on the device and read back when asked for.
+struct Metrics {
+  uint64_t samples = 0;
+  double loss = 0;      ///< mean loss per sample
+  double accuracy = 0;  ///< correct / samples
+};
+
+/// Progress report during an epoch: samples done so far and running metrics.
+using ProgressFn = std::function<void(uint64_t done, uint64_t total, const Metrics& running)>;
+
+/// Records the whole training step once and replays it:
+///   batch indices from a per-epoch permutation (uploaded once per epoch) at the device-side
+///   cursor → gather_rows (u8 → f32, normalised) and gather_labels → model forward → loss forward →
+///   argmax + metrics accumulation → loss backward → model backward → optimizer step → cursor and
+///   step counter advance.
+/// A full epoch is floor(count / batch) replays of that list (steps_per_submit steps per
+/// submission) and, when count is not a multiple of batch, one step of a list recorded for the last
+/// partial batch, as a DataLoader with drop_last=False.
+class Trainer {
+ public:
+  Trainer(Context& context, Sequential& model, CrossEntropyLoss& loss, Optimizer& optimizer, TrainerOptions options);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  /// Trains one epoch over `data` (shuffled with the trainer's seed and the epoch number).
+  /// `progress` is called after submissions at most every `progress_interval_ms`.
+  Metrics train_epoch(const DeviceDataset& data, const ProgressFn& progress = {}, double progress_interval_ms = 200);
+  /// Evaluates (eval mode, in order, no update): mean loss and accuracy.
+  Metrics evaluate(const DeviceDataset& data);
+  /// The per-layer sparsity of the activation layers' outputs over the last evaluate() (needs
+  /// options.measure_sparsity): zero fraction over all rows, dead = zero for every row evaluated.
+  std::vector<LayerSparsity> sparsity() const;
+
+  uint64_t epochs_done() const { return epoch_; }
+  void set_epochs_done(uint64_t epochs) { epoch_ = epochs; }
+  uint32_t steps_per_submit() const { return steps_per_submit_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint64_t epoch_ = 0;
+  uint32_t steps_per_submit_ = 0;
+};
+
+}  // namespace vkgrad::nn

@@ -1,0 +1,65 @@
+// dropout.glsl — the body of dropout.comp and dropout_counter.comp.
+//
+// dropout: y[i] = x[i] * (keep(i) ? scale : 0), inverted dropout; the same shader is the backward
+// pass (dx[i] = dy[i] * (keep(i) ? scale : 0)), because the mask is regenerated, not stored.
+//
+// The mask: element i uses word (i & 3) of philox4x32_10(counter = (i >> 2, 0, step, 0),
+// key = (seed_lo, seed_hi)); it is kept when that word's top 24 bits are >= drop_threshold, where
+// drop_threshold = round(p * 2^24) (so p = 1 gives 2^24: nothing kept). One thread computes one
+// Philox block of 4 consecutive elements, so the mask depends only on (seed, step, i), never on the
+// local size or the dispatch order. Exact integer comparison: the C++ reference reproduces the mask
+// bit for bit. Multiplying by 0 (not selecting 0) keeps PyTorch's behaviour: a dropped NaN or inf
+// gives NaN.
+//
+// Bindings (set 0): 0 x: n floats, read; 1 y: n floats, written.
+// Push constants:   n, seed_lo, seed_hi, step, drop_threshold (0 .. 2^24), scale (1 / (1 - p); 0 when p = 1).
+// Specialization:   0 local size x (default 256).
+// Any grid size works (grid-stride loop over blocks of 4 elements).
+//
+// With DROPOUT_STEP_COUNTER defined (dropout_counter.comp) the step is read on the device:
+// step = counter[0] + push step, from binding 2 (1 int, read), so a replayed command list draws a
+// new mask whenever the counter has been advanced (see DropoutOptions::step_counter).
+
+#ifndef VKGRAD_DROPOUT_GLSL
+#define VKGRAD_DROPOUT_GLSL
+
+#include "philox.glsl"
+
+layout(local_size_x = 256, local_size_x_id = 0) in;
+
+layout(push_constant) uniform Push {
+    uint n;
+    uint seed_lo;
+    uint seed_hi;
+    uint step;
+    uint drop_threshold;
+    float scale;
+} pc;
+
+layout(set = 0, binding = 0) readonly buffer X { float x[]; };
+layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
+
+#ifdef DROPOUT_STEP_COUNTER
+layout(set = 0, binding = 2) readonly buffer Counter { int counter[]; };
+#endif
+
+void main() {
+#ifdef DROPOUT_STEP_COUNTER
+    const uint step = uint(counter[0]) + pc.step;
+#else
+    const uint step = pc.step;
+#endif
+    uint blocks = (pc.n + 3u) / 4u;
+    for (uint b = gl_GlobalInvocationID.x; b < blocks; b += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
+        uvec4 bits = philox4x32_10(uvec4(b, 0u, step, 0u), uvec2(pc.seed_lo, pc.seed_hi));
+        for (uint k = 0u; k < 4u; ++k) {
+            uint i = 4u * b + k;
+            if (i < pc.n) {
+                bool keep = (bits[k] >> 8) >= pc.drop_threshold;
+                y[i] = x[i] * (keep ? pc.scale : 0.0);
+            }
+        }
+    }
+}
+
+#endif

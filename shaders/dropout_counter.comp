@@ -1,0 +1,5 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// dropout with the step read from a device counter (binding 2); see dropout.glsl.
+#define DROPOUT_STEP_COUNTER
+#include "dropout.glsl"
