@@ -21,6 +21,10 @@ struct LabelsPush {
   uint32_t rows, batch;
 };
 
+struct SelectPush {
+  uint32_t count, stride, batch;
+};
+
 struct OneHotPush {
   uint32_t rows, classes;
   float on, off;
@@ -72,6 +76,25 @@ void gather_labels(CommandList& cmd, const Tensor& labels, const Tensor& index, 
   const uint32_t local = detail::default_local_size(c.device());
   const detail::Kernel kernel{"gather_labels", {local, labels.dtype() == DType::u8 ? 1u : 0u}, 3, sizeof push};
   c.dispatch(kernel, {{&labels, detail::Access::read}, {&index, detail::Access::read}, {&out, detail::Access::write}},
+             &push, sizeof push, {detail::grid_stride_groups(c.device(), index.numel(), local), 1, 1}, op);
+}
+
+void select_batch(CommandList& cmd, const Tensor& permutation, const Tensor& cursor, uint32_t stride, Tensor& index) {
+  auto& c = cmd.impl();
+  const std::string op = "select_batch";
+  c.check_tensor(permutation, op, "permutation");
+  c.check_tensor(cursor, op, "cursor");
+  c.check_tensor(index, op, "index");
+  require_dtype(permutation, DType::i32, op, "permutation");
+  require_dtype(cursor, DType::i32, op, "cursor");
+  require_dtype(index, DType::i32, op, "index");
+  if (cursor.numel() != 1) fail_argument(op, "'cursor' must hold 1 element, got " + cursor.shape().to_string());
+  if (permutation.numel() > 0x7fffffffu) fail_argument(op, "'permutation' holds more than 2^31 - 1 indices");
+  const SelectPush push{static_cast<uint32_t>(permutation.numel()), stride, static_cast<uint32_t>(index.numel())};
+  const uint32_t local = detail::default_local_size(c.device());
+  const detail::Kernel kernel{"select_batch", {local}, 3, sizeof push};
+  c.dispatch(kernel,
+             {{&permutation, detail::Access::read}, {&cursor, detail::Access::read}, {&index, detail::Access::write}},
              &push, sizeof push, {detail::grid_stride_groups(c.device(), index.numel(), local), 1, 1}, op);
 }
 

@@ -127,4 +127,38 @@ TEST_CASE("batch-assembly ops refuse mismatched shapes and dtypes", "[data]") {
   CHECK(cmd.dispatch_count() == 0);
 }
 
+TEST_CASE("select_batch takes the batch at the device-side cursor, -1 past the end", "[data]") {
+  Context& ctx = context();
+  const std::size_t count = 1031;  // a prime: the last batch is partial
+  std::vector<int32_t> perm(count);
+  for (std::size_t i = 0; i < count; ++i) perm[i] = int32_t((i * 389) % count);  // a permutation (389 ⟂ 1031)
+  Tensor tperm = Tensor::from<int32_t>(ctx, {count}, perm);
+  Tensor cursor(ctx, {1}, DType::i32);
+  for (uint32_t stride : {1u, 7u, 128u}) {
+    for (uint32_t batch : {1u, 5u, 128u}) {
+      for (int32_t c : {0, 1, 8, int32_t(count / stride), int32_t(count / stride) + 1, -1, 0x7fffffff}) {
+        CAPTURE(stride, batch, c);
+        cursor.upload<int32_t>(std::vector<int32_t>{c});
+        Tensor index(ctx, {batch}, DType::i32);
+        index.fill(float(0x12345));
+        CommandList cmd(ctx);
+        select_batch(cmd, tperm, cursor, stride, index);
+        cmd.run();
+        require_no_validation_messages();
+        // Reference: position c·stride + b, in 64-bit arithmetic.
+        std::vector<int32_t> expected(batch);
+        for (uint32_t b = 0; b < batch; ++b) {
+          const int64_t pos = int64_t(c) * stride + b;
+          expected[b] = (c < 0 || pos >= int64_t(count)) ? -1 : perm[std::size_t(pos)];
+        }
+        CHECK(index.to_vector<int32_t>() == expected);
+      }
+    }
+  }
+  Tensor f(ctx, {4}), two(ctx, {2}, DType::i32), idx(ctx, {4}, DType::i32);
+  CommandList cmd(ctx);
+  CHECK_THROWS_WITH(select_batch(cmd, f, cursor, 1, idx), Catch::Contains("permutation") && Catch::Contains("i32"));
+  CHECK_THROWS_WITH(select_batch(cmd, tperm, two, 1, idx), Catch::Contains("cursor"));
+}
+
 }  // namespace vkgrad::test

@@ -19,6 +19,15 @@ void gather_rows(CommandList& cmd, const Tensor& src, const Tensor& index, Tenso
 /// same element count. An index outside [0, rows) gives label -1, which the losses report as bad.
 void gather_labels(CommandList& cmd, const Tensor& labels, const Tensor& index, Tensor& out);
 
+/// Records index[b] = permutation[cursor[0] · stride + b] for every b < index.numel(): the next
+/// batch's row indices from a per-epoch permutation, at a position read ON THE DEVICE, so one
+/// recorded training step serves every batch (advance the cursor with optimizer_advance_step).
+/// permutation, cursor (1 element) and index: i32. A position outside the permutation (or a
+/// negative cursor) gives -1, which gather_rows turns into a NaN row and gather_labels into -1.
+/// stride is normally the full batch size (so a last, shorter batch continues where the full ones
+/// stopped).
+void select_batch(CommandList& cmd, const Tensor& permutation, const Tensor& cursor, uint32_t stride, Tensor& index);
+
 /// Records out[n, c] = labels[n] == c ? on : off. labels: i32 (N); out: f32 (N, classes).
 /// A label outside [0, classes) gives a row of NaN.
 void one_hot(CommandList& cmd, const Tensor& labels, Tensor& out, float on = 1.0f, float off = 0.0f);

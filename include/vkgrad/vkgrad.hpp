@@ -11,6 +11,7 @@
 #include "vkgrad/init.hpp"
 #include "vkgrad/linear.hpp"
 #include "vkgrad/loss.hpp"
+#include "vkgrad/metrics.hpp"
 #include "vkgrad/optim.hpp"
 #include "vkgrad/reduce.hpp"
 #include "vkgrad/sparsity.hpp"
