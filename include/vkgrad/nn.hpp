@@ -93,10 +93,13 @@ class Module {
   /// so a replayed list draws a fresh mask each step. Set by Sequential; may be null.
   virtual void set_step_counter(const Tensor* /*counter*/, uint64_t /*seed*/) {}
 
+  Context& context() const { return *context_; }
+
  protected:
-  Module() = default;
+  explicit Module(Context& context) : context_(&context) {}
 
  private:
+  Context* context_;
   bool training_ = true;
 };
 
@@ -194,7 +197,7 @@ class Sequential : public Module {
   /// Appends a module built from (context, args...) and returns it.
   template <class M, class... Args>
   M& emplace(Args&&... args) {
-    auto module = std::make_unique<M>(*context_, std::forward<Args>(args)...);
+    auto module = std::make_unique<M>(context(), std::forward<Args>(args)...);
     M& ref = *module;
     add(std::move(module));
     return ref;
@@ -244,7 +247,6 @@ class Sequential : public Module {
   };
   Activations& activations_for(uint64_t rows, uint64_t in_features);
 
-  Context* context_;
   std::vector<std::unique_ptr<Module>> modules_;
   std::map<uint64_t, Activations> activations_;
   Tensor step_;
@@ -279,6 +281,8 @@ class Optimizer {
   virtual std::string to_string() const = 0;
   /// Steps taken (downloads the device counter).
   int64_t steps() const;
+  /// The parameters it updates, with their state_dict names.
+  const std::vector<Parameter>& params() const { return params_; }
   /// The optimizer state for an exact resume: "step" (I64 scalar) and per parameter
   /// "<param name>.<state name>" (e.g. "0.weight.exp_avg").
   virtual std::vector<std::pair<std::string, HostTensor>> state_dict() = 0;
@@ -288,6 +292,7 @@ class Optimizer {
 
  protected:
   const Tensor* counter_ = nullptr;
+  std::vector<Parameter> params_;
 };
 
 /// torch.optim.SGD(model.parameters(), lr, momentum, dampening, weight_decay, nesterov).
@@ -300,7 +305,6 @@ class SGD : public Optimizer {
   void load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) override;
 
  private:
-  std::vector<Parameter> params_;
   std::unique_ptr<vkgrad::Sgd> impl_;
 };
 
@@ -314,7 +318,6 @@ class Adam : public Optimizer {
   void load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) override;
 
  private:
-  std::vector<Parameter> params_;
   std::unique_ptr<vkgrad::Adam> impl_;
 };
 

@@ -12,6 +12,7 @@
 #include "vkgrad/linear.hpp"
 #include "vkgrad/loss.hpp"
 #include "vkgrad/metrics.hpp"
+#include "vkgrad/nn.hpp"
 #include "vkgrad/optim.hpp"
 #include "vkgrad/reduce.hpp"
 #include "vkgrad/sparsity.hpp"

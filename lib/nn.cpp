@@ -1,0 +1,597 @@
+// Modules, Sequential, the CrossEntropyLoss wrapper and the optimizers of include/vkgrad/nn.hpp.
+// The Trainer is in nn_trainer.cpp.
+#include "vkgrad/nn.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <sstream>
+
+#include "vkgrad/error.hpp"
+#include "vkgrad/init.hpp"
+#include "vkgrad/linear.hpp"
+
+namespace vkgrad::nn {
+
+namespace {
+
+[[noreturn]] void fail(std::string_view where, const std::string& what) {
+  throw InvalidArgument("vkgrad: " + std::string(where) + ": " + what);
+}
+
+// Seeds for layer i of a model seeded with `seed`: SplitMix64 of the pair, so neighbouring layers
+// (and neighbouring model seeds) get unrelated streams.
+uint64_t mix_seed(uint64_t seed, uint64_t i) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (i + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// PyTorch's repr of a float argument: "0.001", "1e-05", "0.2".
+std::string fmt(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+uint64_t features_of(const Tensor& t, std::string_view where, std::string_view role) {
+  if (t.empty() || t.shape().rank() < 1) fail(where, "'" + std::string(role) + "' is empty");
+  return t.numel() / t.shape()[0];
+}
+
+HostTensor i64_scalar(int64_t value) {
+  HostTensor h;
+  h.dtype = "I64";
+  h.bytes.resize(8);
+  for (int i = 0; i < 8; ++i) h.bytes[i] = static_cast<uint8_t>(static_cast<uint64_t>(value) >> (8 * i));
+  return h;
+}
+
+int64_t read_i64_scalar(const HostTensor& h, std::string_view name) {
+  uint64_t numel = 1;
+  for (uint64_t d : h.shape) numel *= d;
+  if (h.dtype != "I64" || numel != 1 || h.bytes.size() != 8) {
+    fail("load_state_dict", "'" + std::string(name) + "' must be an I64 scalar, got " + h.dtype);
+  }
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t(h.bytes[i]) << (8 * i);
+  return static_cast<int64_t>(v);
+}
+
+int32_t read_counter(const Tensor& counter) { return counter.to_vector<int32_t>().at(0); }
+
+void write_counter(Tensor& counter, int64_t value, std::string_view name) {
+  if (value < 0 || value > 0x7fffffff) fail("load_state_dict", "'" + std::string(name) + "' is out of range: " + std::to_string(value));
+  counter.upload<int32_t>(std::vector<int32_t>{static_cast<int32_t>(value)});
+}
+
+using StateDict = std::vector<std::pair<std::string, HostTensor>>;
+
+// Checks that `state` holds exactly `expected` (name → tensor it will be loaded into, or null for
+// names handled by the caller), each with the tensor's dtype and shape; throws one message listing
+// every problem. Nothing is modified.
+void validate_state(const StateDict& state, const std::vector<std::pair<std::string, Tensor*>>& expected,
+                    const std::set<std::string>& extra_names, std::string_view where) {
+  std::map<std::string, const HostTensor*> given;
+  std::vector<std::string> problems;
+  for (const auto& [name, h] : state) {
+    if (!given.emplace(name, &h).second) problems.push_back("'" + name + "' appears twice");
+  }
+  std::set<std::string> known(extra_names);
+  for (const auto& [name, tensor] : expected) {
+    known.insert(name);
+    auto it = given.find(name);
+    if (it == given.end()) {
+      problems.push_back("missing '" + name + "'");
+      continue;
+    }
+    const HostTensor& h = *it->second;
+    const std::string want_dtype = tensor->dtype() == DType::f32 ? "F32" : tensor->dtype() == DType::i32 ? "I32" : "U8";
+    const auto dims = tensor->shape().dims();
+    if (h.dtype != want_dtype || !std::equal(h.shape.begin(), h.shape.end(), dims.begin(), dims.end())) {
+      std::string got = "[";
+      for (std::size_t i = 0; i < h.shape.size(); ++i) got += (i ? ", " : "") + std::to_string(h.shape[i]);
+      got += "]";
+      problems.push_back("'" + name + "' is " + h.dtype + " " + got + " but the model expects " + want_dtype + " " +
+                         tensor->shape().to_string());
+    }
+  }
+  for (const auto& name : extra_names) {
+    if (!given.count(name)) problems.push_back("missing '" + name + "'");
+  }
+  for (const auto& [name, h] : given) {
+    if (!known.count(name)) problems.push_back("unexpected '" + name + "'");
+  }
+  if (!problems.empty()) {
+    std::string msg = "the checkpoint does not match this model/optimizer (" + std::to_string(problems.size()) +
+                      " problem" + (problems.size() > 1 ? "s" : "") + "): ";
+    for (std::size_t i = 0; i < problems.size() && i < 8; ++i) msg += (i ? "; " : "") + problems[i];
+    if (problems.size() > 8) msg += "; ...";
+    msg += ". Was it saved from a model built with the same layers and sizes?";
+    fail(where, msg);
+  }
+}
+
+const HostTensor& find_state(const StateDict& state, const std::string& name) {
+  for (const auto& [n, h] : state) {
+    if (n == name) return h;
+  }
+  fail("load_state_dict", "missing '" + name + "'");
+}
+
+}  // namespace
+
+std::string Module::to_string() const { return type_name() + "(" + extra_repr() + ")"; }
+
+// --- Linear ---
+
+Linear::Linear(Context& context, uint64_t in_features, uint64_t out_features, bool bias)
+    : Module(context), in_(in_features), out_(out_features) {
+  if (in_features == 0 || out_features == 0) {
+    fail("Linear", "in_features and out_features must be >= 1, got " + std::to_string(in_features) + " and " +
+                       std::to_string(out_features));
+  }
+  weight_ = Tensor(context, {out_, in_});
+  weight_grad_ = Tensor(context, {out_, in_});
+  if (bias) {
+    bias_ = Tensor(context, {out_});
+    bias_grad_ = Tensor(context, {out_});
+  }
+  CommandList cmd(context);
+  reset_parameters(cmd, 0);
+  cmd.run();
+}
+
+std::string Linear::extra_repr() const {
+  return "in_features=" + std::to_string(in_) + ", out_features=" + std::to_string(out_) +
+         ", bias=" + (bias_.empty() ? "False" : "True");
+}
+
+uint64_t Linear::output_features(uint64_t in_features) const {
+  if (in_features != in_) {
+    fail("Linear", "expects " + std::to_string(in_) + " input features, got " + std::to_string(in_features));
+  }
+  return out_;
+}
+
+void Linear::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
+  output_features(features_of(x, "Linear", "x"));
+  linear_forward(cmd, x, weight_, bias_, y);
+}
+
+void Linear::backward(CommandList& cmd, const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tensor& dx) {
+  linear_backward(cmd, x, weight_, dy, dx, weight_grad_, bias_grad_);
+}
+
+std::vector<Parameter> Linear::parameters() {
+  std::vector<Parameter> p{{"weight", &weight_, &weight_grad_}};
+  if (!bias_.empty()) p.push_back({"bias", &bias_, &bias_grad_});
+  return p;
+}
+
+void Linear::reset_parameters(CommandList& cmd, uint64_t seed) {
+  // PyTorch: kaiming_uniform_(weight, a=√5) = U(±1/√in), and U(±1/√in) for the bias.
+  const float bound = static_cast<float>(1.0 / std::sqrt(double(in_)));
+  init_uniform(cmd, weight_, -bound, bound, mix_seed(seed, 0));
+  if (!bias_.empty()) init_uniform(cmd, bias_, -bound, bound, mix_seed(seed, 1));
+}
+
+// --- Activation ---
+
+Activation::Activation(Context& context, ActivationSpec spec) : Module(context), spec_(spec) {}
+
+std::string Activation::type_name() const {
+  if (spec_.sparse) return "SparseThreshold";
+  static const std::map<vkgrad::Activation, const char*> names{
+      {vkgrad::Activation::identity, "Identity"},     {vkgrad::Activation::sigmoid, "Sigmoid"},
+      {vkgrad::Activation::tanh, "Tanh"},             {vkgrad::Activation::relu, "ReLU"},
+      {vkgrad::Activation::relu6, "ReLU6"},           {vkgrad::Activation::leaky_relu, "LeakyReLU"},
+      {vkgrad::Activation::elu, "ELU"},               {vkgrad::Activation::selu, "SELU"},
+      {vkgrad::Activation::celu, "CELU"},             {vkgrad::Activation::gelu, "GELU"},
+      {vkgrad::Activation::gelu_tanh, "GELU"},        {vkgrad::Activation::silu, "SiLU"},
+      {vkgrad::Activation::mish, "Mish"},             {vkgrad::Activation::softplus, "Softplus"},
+      {vkgrad::Activation::softsign, "Softsign"},     {vkgrad::Activation::hardtanh, "Hardtanh"},
+      {vkgrad::Activation::hardsigmoid, "Hardsigmoid"}, {vkgrad::Activation::hardswish, "Hardswish"},
+      {vkgrad::Activation::logsigmoid, "LogSigmoid"}, {vkgrad::Activation::tanhshrink, "Tanhshrink"},
+      {vkgrad::Activation::softshrink, "Softshrink"}, {vkgrad::Activation::hardshrink, "Hardshrink"},
+      {vkgrad::Activation::threshold, "Threshold"},   {vkgrad::Activation::prelu, "PReLU"},
+  };
+  auto it = names.find(spec_.kind);
+  return it == names.end() ? activation_info(spec_.kind).name : it->second;
+}
+
+std::string Activation::extra_repr() const {
+  if (spec_.sparse) return spec_.to_string();
+  if (spec_.kind == vkgrad::Activation::gelu_tanh) return "approximate='tanh'";
+  const auto& info = activation_info(spec_.kind);
+  std::string s;
+  for (uint32_t i = 0; i < info.param_count; ++i) {
+    s += (i ? ", " : "") + std::string(info.param_names[i]) + "=" + fmt(spec_.params[i]);
+  }
+  return s;
+}
+
+void Activation::forward(CommandList& cmd, const Tensor& x, Tensor& y) { activation_forward(cmd, spec_, x, y); }
+
+void Activation::backward(CommandList& cmd, const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tensor& dx) {
+  if (!dx.empty()) activation_backward(cmd, spec_, x, dy, dx);
+}
+
+// --- BatchNorm1d ---
+
+BatchNorm1d::BatchNorm1d(Context& context, uint64_t num_features, BatchNormOptions options)
+    : Module(context), features_(num_features), options_(options) {
+  if (num_features == 0) fail("BatchNorm1d", "num_features must be >= 1");
+  for (Tensor* t : {&running_mean_, &running_var_, &save_mean_, &save_invstd_}) *t = Tensor(context, {features_});
+  if (options_.affine) {
+    for (Tensor* t : {&weight_, &bias_, &weight_grad_, &bias_grad_}) *t = Tensor(context, {features_});
+  }
+  CommandList cmd(context);
+  reset_parameters(cmd, 0);
+  cmd.run();
+}
+
+std::string BatchNorm1d::extra_repr() const {
+  return std::to_string(features_) + ", eps=" + fmt(options_.eps) + ", momentum=" + fmt(options_.momentum) +
+         ", affine=" + (options_.affine ? "True" : "False") + ", track_running_stats=True";
+}
+
+uint64_t BatchNorm1d::output_features(uint64_t in_features) const {
+  if (in_features != features_) {
+    fail("BatchNorm1d", "expects " + std::to_string(features_) + " features, got " + std::to_string(in_features));
+  }
+  return features_;
+}
+
+void BatchNorm1d::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
+  output_features(features_of(x, "BatchNorm1d", "x"));
+  batchnorm_forward(cmd, x, weight_, bias_, running_mean_, running_var_, save_mean_, save_invstd_, y,
+                    BatchNormOptions(options_).set_training(training()));
+}
+
+void BatchNorm1d::backward(CommandList& cmd, const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tensor& dx) {
+  if (!training()) {
+    fail("BatchNorm1d", "backward needs a training-mode forward pass (the batch statistics); call train() first");
+  }
+  if (dx.empty()) {  // first layer: the input gradient is not wanted, but batchnorm_backward writes one
+    Tensor scratch(context(), x.shape());
+    batchnorm_backward(cmd, x, dy, save_mean_, save_invstd_, weight_, scratch, weight_grad_, bias_grad_, options_);
+    return;  // the command list keeps the scratch tensor alive
+  }
+  batchnorm_backward(cmd, x, dy, save_mean_, save_invstd_, weight_, dx, weight_grad_, bias_grad_, options_);
+}
+
+std::vector<Parameter> BatchNorm1d::parameters() {
+  if (!options_.affine) return {};
+  return {{"weight", &weight_, &weight_grad_}, {"bias", &bias_, &bias_grad_}};
+}
+
+std::vector<Buffer> BatchNorm1d::buffers() { return {{"running_mean", &running_mean_}, {"running_var", &running_var_}}; }
+
+void BatchNorm1d::reset_parameters(CommandList& cmd, uint64_t /*seed*/) {
+  if (options_.affine) {
+    init_ones(cmd, weight_);
+    init_zeros(cmd, bias_);
+  }
+  init_zeros(cmd, running_mean_);
+  init_ones(cmd, running_var_);
+}
+
+// --- Dropout ---
+
+Dropout::Dropout(Context& context, float p) : Module(context), p_(p) {
+  if (!(p >= 0.0f && p <= 1.0f)) fail("Dropout", "p must be in [0, 1], got " + fmt(p));
+}
+
+std::string Dropout::extra_repr() const { return "p=" + fmt(p_) + ", inplace=False"; }
+
+DropoutOptions Dropout::options() const {
+  return DropoutOptions{}.set_p(p_).set_training(training()).set_seed(seed_).set_step_counter(counter_);
+}
+
+void Dropout::forward(CommandList& cmd, const Tensor& x, Tensor& y) { dropout_forward(cmd, x, y, options()); }
+
+void Dropout::backward(CommandList& cmd, const Tensor& /*x*/, const Tensor& /*y*/, const Tensor& dy, Tensor& dx) {
+  if (!dx.empty()) dropout_backward(cmd, dy, dx, options());
+}
+
+void Dropout::set_step_counter(const Tensor* counter, uint64_t seed) {
+  counter_ = counter;
+  seed_ = seed;
+}
+
+// --- Sequential ---
+
+Sequential::Sequential(Context& context) : Module(context), step_(make_step_counter(context)) {}
+
+void Sequential::add(std::unique_ptr<Module> module) {
+  if (!module) fail("Sequential::add", "null module");
+  module->set_training(training());
+  module->set_step_counter(&step_, mix_seed(dropout_seed_, modules_.size()));
+  modules_.push_back(std::move(module));
+  activations_.clear();
+}
+
+uint64_t Sequential::output_features(uint64_t in_features) const {
+  uint64_t f = in_features;
+  for (std::size_t i = 0; i < modules_.size(); ++i) {
+    try {
+      f = modules_[i]->output_features(f);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument(std::string(e.what()) + " (layer " + std::to_string(i) + ": " + modules_[i]->to_string() + ")");
+    }
+  }
+  return f;
+}
+
+Sequential::Activations& Sequential::activations_for(uint64_t rows, uint64_t in_features) {
+  auto it = activations_.find(rows);
+  if (it != activations_.end() && it->second.outputs.size() + 1 == modules_.size()) return it->second;
+  Activations a;
+  uint64_t f = in_features;
+  for (std::size_t i = 0; i + 1 < modules_.size(); ++i) {
+    f = modules_[i]->output_features(f);
+    a.outputs.emplace_back(context(), Shape{rows, f});
+    a.gradients.emplace_back(context(), Shape{rows, f});
+  }
+  return activations_[rows] = std::move(a);
+}
+
+void Sequential::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
+  if (modules_.empty()) fail("Sequential", "the model has no layers");
+  const uint64_t in = features_of(x, "Sequential::forward", "x");
+  const uint64_t rows = x.shape()[0];
+  const uint64_t out = output_features(in);
+  if (y.numel() != rows * out) {
+    fail("Sequential::forward", "'y' " + y.shape().to_string() + " must hold " + std::to_string(rows) + " rows of " +
+                                    std::to_string(out) + " features");
+  }
+  Activations& a = activations_for(rows, in);
+  for (std::size_t i = 0; i < modules_.size(); ++i) {
+    const Tensor& in_t = i == 0 ? x : a.outputs[i - 1];
+    Tensor& out_t = i + 1 == modules_.size() ? y : a.outputs[i];
+    modules_[i]->forward(cmd, in_t, out_t);
+  }
+}
+
+void Sequential::backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) {
+  if (modules_.empty()) fail("Sequential", "the model has no layers");
+  const uint64_t rows = x.shape()[0];
+  Activations& a = activations_for(rows, features_of(x, "Sequential::backward", "x"));
+  for (std::size_t i = modules_.size(); i-- > 0;) {
+    const Tensor& in_t = i == 0 ? x : a.outputs[i - 1];
+    const Tensor& out_t = i + 1 == modules_.size() ? y : a.outputs[i];
+    const Tensor& grad_out = i + 1 == modules_.size() ? dy : a.gradients[i];
+    Tensor& grad_in = i == 0 ? dx : a.gradients[i - 1];
+    modules_[i]->backward(cmd, in_t, out_t, grad_out, grad_in);
+  }
+}
+
+std::vector<Parameter> Sequential::parameters() {
+  std::vector<Parameter> all;
+  for (std::size_t i = 0; i < modules_.size(); ++i) {
+    for (auto p : modules_[i]->parameters()) {
+      p.name = std::to_string(i) + "." + p.name;
+      all.push_back(std::move(p));
+    }
+  }
+  return all;
+}
+
+std::vector<Buffer> Sequential::buffers() {
+  std::vector<Buffer> all;
+  for (std::size_t i = 0; i < modules_.size(); ++i) {
+    for (auto b : modules_[i]->buffers()) {
+      b.name = std::to_string(i) + "." + b.name;
+      all.push_back(std::move(b));
+    }
+  }
+  return all;
+}
+
+void Sequential::reset_parameters(CommandList& cmd, uint64_t seed) {
+  dropout_seed_ = seed;
+  for (std::size_t i = 0; i < modules_.size(); ++i) {
+    modules_[i]->reset_parameters(cmd, mix_seed(seed, i));
+    modules_[i]->set_step_counter(&step_, mix_seed(~seed, i));
+  }
+}
+
+void Sequential::set_training(bool training) {
+  Module::set_training(training);
+  for (auto& m : modules_) m->set_training(training);
+}
+
+void Sequential::set_step_counter(const Tensor* counter, uint64_t seed) {
+  for (std::size_t i = 0; i < modules_.size(); ++i) modules_[i]->set_step_counter(counter, mix_seed(seed, i));
+}
+
+const Tensor& Sequential::activation(uint64_t rows, std::size_t layer) const {
+  auto it = activations_.find(rows);
+  if (it == activations_.end() || layer >= it->second.outputs.size()) {
+    fail("Sequential::activation", "no recorded output of layer " + std::to_string(layer) + " for " +
+                                       std::to_string(rows) + " rows (the last layer's output is the caller's y)");
+  }
+  return it->second.outputs[layer];
+}
+
+uint64_t Sequential::parameter_count() {
+  uint64_t n = 0;
+  for (const auto& p : parameters()) n += p.value->numel();
+  return n;
+}
+
+std::string Sequential::summary(uint64_t in_features) const {
+  auto& self = const_cast<Sequential&>(*this);  // parameters() hands out mutable pointers; only sizes are read
+  std::ostringstream s;
+  s << "Sequential(\n";
+  for (std::size_t i = 0; i < modules_.size(); ++i) s << "  (" << i << "): " << modules_[i]->to_string() << "\n";
+  s << ")\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "%-6s %-28s %-16s %12s\n", "layer", "module", "output shape", "parameters");
+  s << line;
+  uint64_t f = in_features, total = 0;
+  for (std::size_t i = 0; i < modules_.size(); ++i) {
+    f = modules_[i]->output_features(f);
+    uint64_t n = 0;
+    for (const auto& p : self.modules_[i]->parameters()) n += p.value->numel();
+    total += n;
+    const std::string shape = "[N, " + std::to_string(f) + "]";
+    std::snprintf(line, sizeof line, "%-6zu %-28s %-16s %12llu\n", i, modules_[i]->type_name().c_str(), shape.c_str(),
+                  static_cast<unsigned long long>(n));
+    s << line;
+  }
+  s << "total parameters: " << total << "\n";
+  return s.str();
+}
+
+std::vector<std::pair<std::string, HostTensor>> Sequential::state_dict() {
+  StateDict state;
+  // PyTorch's order: per module, parameters then buffers.
+  const int64_t steps = read_counter(step_);
+  for (std::size_t i = 0; i < modules_.size(); ++i) {
+    const std::string prefix = std::to_string(i) + ".";
+    for (const auto& p : modules_[i]->parameters()) state.emplace_back(prefix + p.name, to_host(*p.value));
+    for (const auto& b : modules_[i]->buffers()) state.emplace_back(prefix + b.name, to_host(*b.value));
+    if (dynamic_cast<BatchNorm1d*>(modules_[i].get())) state.emplace_back(prefix + "num_batches_tracked", i64_scalar(steps));
+  }
+  return state;
+}
+
+void Sequential::load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) {
+  std::vector<std::pair<std::string, Tensor*>> expected;
+  std::set<std::string> counters;
+  for (std::size_t i = 0; i < modules_.size(); ++i) {
+    const std::string prefix = std::to_string(i) + ".";
+    for (const auto& p : modules_[i]->parameters()) expected.emplace_back(prefix + p.name, p.value);
+    for (const auto& b : modules_[i]->buffers()) expected.emplace_back(prefix + b.name, b.value);
+    if (dynamic_cast<BatchNorm1d*>(modules_[i].get())) counters.insert(prefix + "num_batches_tracked");
+  }
+  validate_state(state, expected, counters, "Sequential::load_state_dict");
+  for (const auto& name : counters) read_i64_scalar(find_state(state, name), name);  // validate before changing anything
+  for (auto& [name, tensor] : expected) load_into(find_state(state, name), *tensor, name);
+  if (!counters.empty()) write_counter(step_, read_i64_scalar(find_state(state, *counters.begin()), *counters.begin()),
+                                       *counters.begin());
+}
+
+// --- CrossEntropyLoss ---
+
+CrossEntropyLoss::CrossEntropyLoss(Context& context, CrossEntropyOptions options)
+    : context_(&context), options_(options) {
+  if (options.reduction != Reduction::mean) {
+    fail("nn::CrossEntropyLoss", "only reduction='mean' is supported by the nn wrapper (use vkgrad::CrossEntropyLoss)");
+  }
+}
+
+vkgrad::CrossEntropyLoss& CrossEntropyLoss::for_rows(uint64_t rows) {
+  auto it = losses_.find(rows);
+  if (it == losses_.end()) it = losses_.emplace(rows, vkgrad::CrossEntropyLoss(*context_, rows, options_)).first;
+  return it->second;
+}
+
+void CrossEntropyLoss::forward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& loss) {
+  for_rows(logits.shape()[0]).forward(cmd, logits, labels, loss);
+}
+
+void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& dlogits) {
+  for_rows(logits.shape()[0]).backward(cmd, logits, labels, dlogits);
+}
+
+void CrossEntropyLoss::check_labels() const {
+  for (const auto& [rows, loss] : losses_) loss.check_labels();
+}
+
+// --- Optimizers ---
+
+int64_t Optimizer::steps() const { return read_counter(*counter_); }
+
+namespace {
+
+std::vector<ParamRef> refs(const std::vector<Parameter>& params) {
+  std::vector<ParamRef> r;
+  for (const auto& p : params) r.push_back({p.value, p.grad});
+  return r;
+}
+
+std::vector<Parameter> checked_params(Module& model, std::string_view where) {
+  auto params = model.parameters();
+  if (params.empty()) fail(where, "the model has no parameters to optimize");
+  return params;
+}
+
+}  // namespace
+
+SGD::SGD(Module& model, SgdOptions options) {
+  params_ = checked_params(model, "SGD");
+  impl_ = std::make_unique<vkgrad::Sgd>(model.context(), refs(params_), options);
+  counter_ = &impl_->step_count();
+}
+
+void SGD::record_step(CommandList& cmd) { impl_->record_step(cmd); }
+
+std::string SGD::to_string() const {
+  const auto& o = impl_->options();
+  return "SGD(lr=" + fmt(o.lr) + ", momentum=" + fmt(o.momentum) + ", dampening=" + fmt(o.dampening) +
+         ", weight_decay=" + fmt(o.weight_decay) + ", nesterov=" + (o.nesterov ? "True" : "False") + ")";
+}
+
+std::vector<std::pair<std::string, HostTensor>> SGD::state_dict() {
+  StateDict state{{"step", i64_scalar(steps())}};
+  if (impl_->options().momentum != 0) {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      state.emplace_back(params_[i].name + ".momentum_buffer", to_host(impl_->state(i).momentum_buffer));
+    }
+  }
+  return state;
+}
+
+void SGD::load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) {
+  std::vector<std::pair<std::string, Tensor*>> expected;
+  if (impl_->options().momentum != 0) {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      expected.emplace_back(params_[i].name + ".momentum_buffer", &impl_->state(i).momentum_buffer);
+    }
+  }
+  validate_state(state, expected, {"step"}, "SGD::load_state_dict");
+  const int64_t step = read_i64_scalar(find_state(state, "step"), "step");
+  for (auto& [name, tensor] : expected) load_into(find_state(state, name), *tensor, name);
+  write_counter(const_cast<Tensor&>(impl_->step_count()), step, "step");
+}
+
+Adam::Adam(Module& model, AdamOptions options) {
+  params_ = checked_params(model, options.decoupled ? "AdamW" : "Adam");
+  impl_ = std::make_unique<vkgrad::Adam>(model.context(), refs(params_), options);
+  counter_ = &impl_->step_count();
+}
+
+void Adam::record_step(CommandList& cmd) { impl_->record_step(cmd); }
+
+std::string Adam::to_string() const {
+  const auto& o = impl_->options();
+  return std::string(o.decoupled ? "AdamW" : "Adam") + "(lr=" + fmt(o.lr) + ", betas=(" + fmt(o.beta1) + ", " +
+         fmt(o.beta2) + "), eps=" + fmt(o.eps) + ", weight_decay=" + fmt(o.weight_decay) + ")";
+}
+
+std::vector<std::pair<std::string, HostTensor>> Adam::state_dict() {
+  StateDict state{{"step", i64_scalar(steps())}};
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    state.emplace_back(params_[i].name + ".exp_avg", to_host(impl_->state(i).exp_avg));
+    state.emplace_back(params_[i].name + ".exp_avg_sq", to_host(impl_->state(i).exp_avg_sq));
+  }
+  return state;
+}
+
+void Adam::load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) {
+  std::vector<std::pair<std::string, Tensor*>> expected;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    expected.emplace_back(params_[i].name + ".exp_avg", &impl_->state(i).exp_avg);
+    expected.emplace_back(params_[i].name + ".exp_avg_sq", &impl_->state(i).exp_avg_sq);
+  }
+  validate_state(state, expected, {"step"}, "Adam::load_state_dict");
+  const int64_t step = read_i64_scalar(find_state(state, "step"), "step");
+  for (auto& [name, tensor] : expected) load_into(find_state(state, name), *tensor, name);
+  write_counter(const_cast<Tensor&>(impl_->step_count()), step, "step");
+}
+
+}  // namespace vkgrad::nn

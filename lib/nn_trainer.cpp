@@ -1,0 +1,299 @@
+// nn::Trainer: one training step recorded into a command list once and replayed for every batch.
+//
+// Everything a step needs that changes between batches lives on the device: the epoch's permutation
+// (uploaded once per epoch), the batch cursor (advanced by the step itself), the optimizer's and the
+// model's step counters, and the loss / accuracy totals. So the host's work per submission is one
+// vkQueueSubmit and a fence wait, and K steps can share a submission.
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <random>
+
+#include "vkgrad/data.hpp"
+#include "vkgrad/error.hpp"
+#include "vkgrad/metrics.hpp"
+#include "vkgrad/nn.hpp"
+#include "vkgrad/reduce.hpp"
+
+namespace vkgrad::nn {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+// Device tensors of one batch size.
+struct BatchTensors {
+  Tensor index, x, labels, logits, loss, predictions, dlogits;
+  BatchTensors(Context& ctx, uint64_t rows, uint64_t features, uint64_t classes)
+      : index(ctx, {rows}, DType::i32),
+        x(ctx, {rows, features}),
+        labels(ctx, {rows}, DType::i32),
+        logits(ctx, {rows, classes}),
+        loss(ctx, {1}),
+        predictions(ctx, {rows}, DType::i32),
+        dlogits(ctx, {rows, classes}) {}
+};
+
+Metrics to_metrics(const std::vector<float>& totals) {
+  Metrics m;
+  m.samples = static_cast<uint64_t>(totals[2]);
+  if (m.samples) {
+    m.loss = double(totals[0]) / double(m.samples);
+    m.accuracy = double(totals[1]) / double(m.samples);
+  }
+  return m;
+}
+
+}  // namespace
+
+struct Trainer::Impl {
+  Context& ctx;
+  Sequential& model;
+  CrossEntropyLoss& loss;
+  Optimizer& optimizer;
+  TrainerOptions options;
+  uint64_t classes = 0;
+
+  Tensor cursor, totals;
+  // The training permutation and, for evaluation, the identity; each sized for its dataset.
+  Tensor train_perm, eval_perm;
+  std::map<uint64_t, BatchTensors> batches;
+  // Recorded lists, keyed by (dataset images buffer, rows per step, steps per list); re-recorded
+  // when another dataset is passed.
+  struct ListKey {
+    const void* data;
+    uint64_t rows;
+    uint32_t steps;
+    bool train;
+    auto operator<=>(const ListKey&) const = default;
+  };
+  std::map<ListKey, CommandList> lists;
+  // Sparsity measured per evaluation batch size, one per Activation layer.
+  std::map<uint64_t, std::vector<std::pair<std::size_t, ActivationSparsity>>> sparsity;
+  std::vector<LayerSparsity> sparsity_result;
+
+  Impl(Context& c, Sequential& m, CrossEntropyLoss& l, Optimizer& o, TrainerOptions opt)
+      : ctx(c), model(m), loss(l), optimizer(o), options(opt), cursor(c, {1}, DType::i32), totals(c, {4}) {}
+
+  BatchTensors& batch_tensors(uint64_t rows, uint64_t features) {
+    auto it = batches.find(rows);
+    if (it == batches.end()) it = batches.emplace(rows, BatchTensors(ctx, rows, features, classes)).first;
+    return it->second;
+  }
+
+  // Records one training step of `rows` rows: batch → forward → loss → metrics → backward → update.
+  void record_train_step(CommandList& cmd, const DeviceDataset& data, uint64_t rows) {
+    BatchTensors& b = batch_tensors(rows, data.features());
+    select_batch(cmd, train_perm, cursor, static_cast<uint32_t>(options.batch), b.index);
+    gather_rows(cmd, data.images, b.index, b.x, data.scale, data.shift);
+    gather_labels(cmd, data.labels, b.index, b.labels);
+    model.forward(cmd, b.x, b.logits);
+    loss.forward(cmd, b.logits, b.labels, b.loss);
+    argmax_rows(cmd, b.logits, b.predictions);
+    accumulate_metrics(cmd, b.loss, b.predictions, b.labels, totals);
+    loss.backward(cmd, b.logits, b.labels, b.dlogits);
+    Tensor no_input_gradient;
+    model.backward(cmd, b.x, b.logits, b.dlogits, no_input_gradient);
+    optimizer.record_step(cmd);
+    optimizer_advance_step(cmd, cursor);
+    optimizer_advance_step(cmd, model.step_counter());
+  }
+
+  void record_eval_step(CommandList& cmd, const DeviceDataset& data, uint64_t rows) {
+    BatchTensors& b = batch_tensors(rows, data.features());
+    select_batch(cmd, eval_perm, cursor, static_cast<uint32_t>(options.batch), b.index);
+    gather_rows(cmd, data.images, b.index, b.x, data.scale, data.shift);
+    gather_labels(cmd, data.labels, b.index, b.labels);
+    model.forward(cmd, b.x, b.logits);
+    loss.forward(cmd, b.logits, b.labels, b.loss);
+    argmax_rows(cmd, b.logits, b.predictions);
+    accumulate_metrics(cmd, b.loss, b.predictions, b.labels, totals);
+    if (options.measure_sparsity) {
+      auto& meters = sparsity[rows];
+      if (meters.empty()) {
+        uint64_t f = data.features();
+        for (std::size_t i = 0; i + 1 < model.size(); ++i) {
+          f = model[i].output_features(f);
+          if (dynamic_cast<Activation*>(&model[i])) meters.emplace_back(i, ActivationSparsity(ctx, rows, f));
+        }
+      }
+      for (auto& [layer, meter] : meters) meter.record(cmd, model.activation(rows, layer), options.sparsity_eps);
+    }
+    optimizer_advance_step(cmd, cursor);
+  }
+
+  CommandList& list(const DeviceDataset& data, uint64_t rows, uint32_t steps, bool train) {
+    const ListKey key{&data.images.buffer(), rows, steps, train};
+    auto it = lists.find(key);
+    if (it != lists.end()) return it->second;
+    CommandList cmd(ctx);
+    const bool was_training = model.training();
+    model.set_training(train);
+    for (uint32_t s = 0; s < steps; ++s) {
+      if (train) {
+        record_train_step(cmd, data, rows);
+      } else {
+        record_eval_step(cmd, data, rows);
+      }
+    }
+    model.set_training(was_training);
+    return lists.emplace(key, std::move(cmd)).first->second;
+  }
+
+  void check_dataset(const DeviceDataset& data, std::string_view where) {
+    if (data.images.empty() || data.labels.empty() || data.count() == 0) {
+      throw InvalidArgument("vkgrad: " + std::string(where) + ": the dataset is empty");
+    }
+    if (data.labels.numel() != data.count()) {
+      throw InvalidArgument("vkgrad: " + std::string(where) + ": " + std::to_string(data.count()) + " images but " +
+                            std::to_string(data.labels.numel()) + " labels");
+    }
+    if (data.count() > 0x7fffffff) throw InvalidArgument("vkgrad: " + std::string(where) + ": more than 2^31 - 1 samples");
+    const uint64_t out = model.output_features(data.features());
+    if (classes != 0 && out != classes) throw InvalidArgument("vkgrad: " + std::string(where) + ": model output changed");
+    classes = out;
+  }
+
+  // Uploads a permutation of [0, count) into `perm`. A new size needs a new tensor, and the lists
+  // recorded with the old one (train or eval ones) are dropped so none reads a stale permutation.
+  void upload_permutation(Tensor& perm, uint64_t count, const std::vector<int32_t>& order, bool train) {
+    if (perm.empty() || perm.numel() != count) {
+      std::erase_if(lists, [&](const auto& entry) { return entry.first.train == train; });
+      perm = Tensor(ctx, {count}, DType::i32);
+    }
+    perm.upload<int32_t>(order);
+  }
+};
+
+Trainer::Trainer(Context& context, Sequential& model, CrossEntropyLoss& loss, Optimizer& optimizer,
+                 TrainerOptions options)
+    : impl_(std::make_unique<Impl>(context, model, loss, optimizer, options)) {
+  if (options.batch == 0 || options.batch > 0x7fffffff) {
+    throw InvalidArgument("vkgrad: Trainer: batch must be in [1, 2^31), got " + std::to_string(options.batch));
+  }
+  steps_per_submit_ = options.steps_per_submit;
+}
+
+Trainer::~Trainer() = default;
+
+Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progress, double progress_interval_ms) {
+  Impl& m = *impl_;
+  m.check_dataset(data, "Trainer::train_epoch");
+  const uint64_t count = data.count(), batch = m.options.batch;
+  if (count % batch == 1 && count > 1) {
+    // The last batch would hold one row, and BatchNorm refuses to train on one row (as PyTorch).
+    bool has_bn = false;
+    for (std::size_t i = 0; i < m.model.size(); ++i) has_bn |= dynamic_cast<BatchNorm1d*>(&m.model[i]) != nullptr;
+    if (has_bn) {
+      throw InvalidArgument("vkgrad: Trainer: " + std::to_string(count) + " samples in batches of " +
+                            std::to_string(batch) +
+                            " leave a last batch of 1 row, which BatchNorm1d cannot train on; choose another batch size");
+    }
+  }
+  // The epoch's shuffle: a function of (seed, epoch) only, so a resumed run repeats it.
+  std::vector<int32_t> order(count);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(m.options.seed * 0x9E3779B97F4A7C15ull + epoch_ + 1);
+  std::shuffle(order.begin(), order.end(), rng);
+  m.upload_permutation(m.train_perm, count, order, true);
+  m.cursor.fill(0.0f);
+  m.totals.fill(0.0f);
+
+  const uint64_t full = count / batch, tail = count % batch;
+  uint64_t done = 0;
+  auto t_report = Clock::now();
+  auto report = [&](uint64_t samples) {
+    if (progress && (ms_since(t_report) >= progress_interval_ms || samples == count)) {
+      progress(samples, count, to_metrics(m.totals.to_vector()));
+      t_report = Clock::now();
+    }
+  };
+  while (done < full) {
+    uint32_t k = steps_per_submit_;
+    if (k == 0) {
+      // Not chosen yet: time one single-step submission (the list is already recorded and its
+      // pipelines exist after the first run, so time the second) and size K to the target.
+      CommandList& one = m.list(data, batch, 1, true);
+      one.run();
+      ++done;
+      report(done * batch);
+      if (done >= full) break;
+      const auto t0 = Clock::now();
+      one.run();
+      ++done;
+      const double step_ms = std::max(ms_since(t0), 1e-3);
+      steps_per_submit_ = static_cast<uint32_t>(std::clamp(m.options.target_submit_ms / step_ms, 1.0, 256.0));
+      report(done * batch);
+      continue;
+    }
+    if (full - done < k) k = 1;  // the remainder runs one step at a time
+    m.list(data, batch, k, true).run();
+    done += k;
+    report(done * batch);
+  }
+  if (tail) {
+    m.list(data, tail, 1, true).run();
+  }
+  const Metrics result = to_metrics(m.totals.to_vector());
+  if (progress) progress(count, count, result);
+  m.loss.check_labels();
+  ++epoch_;
+  return result;
+}
+
+Metrics Trainer::evaluate(const DeviceDataset& data) {
+  Impl& m = *impl_;
+  m.check_dataset(data, "Trainer::evaluate");
+  const uint64_t count = data.count(), batch = m.options.batch;
+  if (m.eval_perm.empty() || m.eval_perm.numel() != count) {
+    std::vector<int32_t> order(count);
+    std::iota(order.begin(), order.end(), 0);
+    m.upload_permutation(m.eval_perm, count, order, false);
+  }
+  m.cursor.fill(0.0f);
+  m.totals.fill(0.0f);
+  m.sparsity_result.clear();
+  std::map<std::size_t, LayerSparsity> acc;
+  auto collect = [&](uint64_t rows) {
+    if (!m.options.measure_sparsity) return;
+    for (auto& [layer, meter] : m.sparsity[rows]) {
+      const SparsityStats s = meter.read();
+      auto [it, fresh] = acc.try_emplace(layer, LayerSparsity{layer, m.model[layer].to_string(), {}});
+      SparsityStats& a = it->second.stats;
+      if (fresh) {
+        a = s;
+        continue;
+      }
+      a.rows += s.rows;
+      a.zero_count += s.zero_count;
+      a.near_zero_count += s.near_zero_count;
+      for (uint64_t c = 0; c < a.features; ++c) a.dead[c] = a.dead[c] && s.dead[c];
+    }
+  };
+  const uint64_t full = count / batch, tail = count % batch;
+  for (uint64_t s = 0; s < full; ++s) {
+    m.list(data, batch, 1, false).run();
+    collect(batch);
+  }
+  if (tail) {
+    m.list(data, tail, 1, false).run();
+    collect(tail);
+  }
+  for (auto& [layer, l] : acc) {
+    SparsityStats& a = l.stats;
+    const double total = double(a.rows) * double(a.features);
+    a.zero_fraction = double(a.zero_count) / total;
+    a.near_zero_fraction = double(a.near_zero_count) / total;
+    a.dead_count = 0;
+    for (uint8_t d : a.dead) a.dead_count += d;
+    m.sparsity_result.push_back(l);
+  }
+  m.loss.check_labels();
+  return to_metrics(m.totals.to_vector());
+}
+
+std::vector<LayerSparsity> Trainer::sparsity() const { return impl_->sparsity_result; }
+
+}  // namespace vkgrad::nn

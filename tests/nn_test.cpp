@@ -1,0 +1,400 @@
+// The nn API: a 2-layer model's gradients against a double-precision CPU reference (itself checked
+// by finite differences), state_dict names and round trips, the recorded Trainer's reproducibility,
+// its independence from the steps per submission, and exact resume from saved state.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "harness.hpp"
+
+namespace vkgrad::test {
+namespace {
+
+using nn::Sequential;
+
+// CPU reference of Linear(in→hidden) → tanh → Linear(hidden→out) → mean cross-entropy, in double.
+struct MlpRef {
+  std::size_t n, in, hidden, out;
+  std::vector<double> w1, b1, w2, b2;  // PyTorch layout: w (out × in)
+
+  double loss(const std::vector<double>& x, const std::vector<int>& labels, std::vector<double>* gw1 = nullptr,
+              std::vector<double>* gb1 = nullptr, std::vector<double>* gw2 = nullptr,
+              std::vector<double>* gb2 = nullptr) const {
+    std::vector<double> h(n * hidden), a(n * hidden), z(n * out), dz(n * out);
+    for (std::size_t r = 0; r < n; ++r) {
+      for (std::size_t j = 0; j < hidden; ++j) {
+        double s = b1[j];
+        for (std::size_t k = 0; k < in; ++k) s += x[r * in + k] * w1[j * in + k];
+        h[r * hidden + j] = s;
+        a[r * hidden + j] = std::tanh(s);
+      }
+      for (std::size_t j = 0; j < out; ++j) {
+        double s = b2[j];
+        for (std::size_t k = 0; k < hidden; ++k) s += a[r * hidden + k] * w2[j * hidden + k];
+        z[r * out + j] = s;
+      }
+    }
+    double total = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      double m = z[r * out];
+      for (std::size_t j = 1; j < out; ++j) m = std::max(m, z[r * out + j]);
+      double se = 0;
+      for (std::size_t j = 0; j < out; ++j) se += std::exp(z[r * out + j] - m);
+      const double lse = m + std::log(se);
+      total += lse - z[r * out + labels[r]];
+      for (std::size_t j = 0; j < out; ++j) {
+        dz[r * out + j] = (std::exp(z[r * out + j] - lse) - (int(j) == labels[r] ? 1.0 : 0.0)) / double(n);
+      }
+    }
+    if (gw1) {
+      gw1->assign(w1.size(), 0);
+      gb1->assign(b1.size(), 0);
+      gw2->assign(w2.size(), 0);
+      gb2->assign(b2.size(), 0);
+      for (std::size_t r = 0; r < n; ++r) {
+        for (std::size_t j = 0; j < out; ++j) {
+          (*gb2)[j] += dz[r * out + j];
+          for (std::size_t k = 0; k < hidden; ++k) (*gw2)[j * hidden + k] += dz[r * out + j] * a[r * hidden + k];
+        }
+        for (std::size_t k = 0; k < hidden; ++k) {
+          double da = 0;
+          for (std::size_t j = 0; j < out; ++j) da += dz[r * out + j] * w2[j * hidden + k];
+          const double dh = da * (1 - a[r * hidden + k] * a[r * hidden + k]);
+          (*gb1)[k] += dh;
+          for (std::size_t i = 0; i < in; ++i) (*gw1)[k * in + i] += dh * x[r * in + i];
+        }
+      }
+    }
+    return total / double(n);
+  }
+};
+
+std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+// A synthetic classification set: `count` images of `features` u8 pixels, `classes` classes, where
+// the class raises a class-specific band of pixels (learnable, not trivially separable by noise).
+nn::DeviceDataset synthetic(Context& ctx, uint64_t count, uint64_t features, uint32_t classes, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint8_t> images(count * features), labels(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    const uint32_t c = uint32_t(rng() % classes);
+    labels[i] = uint8_t(c);
+    for (uint64_t f = 0; f < features; ++f) {
+      const bool band = f % classes == c;
+      images[i * features + f] = uint8_t(std::min<uint64_t>(255, rng() % 140 + (band ? 110 : 0)));
+    }
+  }
+  nn::DeviceDataset d;
+  d.images = Tensor::from<uint8_t>(ctx, {count, features}, images);
+  d.labels = Tensor::from<uint8_t>(ctx, {count}, labels);
+  d.scale = 1.0f / 255.0f;
+  d.shift = -0.5f;
+  return d;
+}
+
+void build_mlp(Sequential& model, uint64_t in, uint64_t hidden, uint64_t out, float dropout, uint64_t seed) {
+  model.emplace<nn::Linear>(in, hidden);
+  model.emplace<nn::BatchNorm1d>(hidden);
+  model.emplace<nn::Activation>(Activation::relu);
+  model.emplace<nn::Dropout>(dropout);
+  model.emplace<nn::Linear>(hidden, out);
+  CommandList cmd(model.context());
+  model.reset_parameters(cmd, seed);
+  cmd.run();
+}
+
+std::vector<float> all_weights(Sequential& model) {
+  std::vector<float> w;
+  for (const auto& p : model.parameters()) {
+    const auto v = p.value->to_vector();
+    w.insert(w.end(), v.begin(), v.end());
+  }
+  for (const auto& b : model.buffers()) {
+    const auto v = b.value->to_vector();
+    w.insert(w.end(), v.begin(), v.end());
+  }
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("the MLP CPU reference's gradients match finite differences", "[nn][reference]") {
+  MlpRef m{3, 4, 5, 3, {}, {}, {}, {}};
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> u(-1, 1);
+  for (auto* v : {&m.w1, &m.b1, &m.w2, &m.b2}) {
+    const std::size_t size = v == &m.w1 ? m.hidden * m.in : v == &m.b1 ? m.hidden : v == &m.w2 ? m.out * m.hidden : m.out;
+    v->resize(size);
+    for (auto& e : *v) e = u(rng);
+  }
+  std::vector<double> x(m.n * m.in);
+  for (auto& e : x) e = u(rng);
+  const std::vector<int> labels{0, 2, 1};
+  std::vector<double> g[4];
+  m.loss(x, labels, &g[0], &g[1], &g[2], &g[3]);
+  std::vector<double>* params[4] = {&m.w1, &m.b1, &m.w2, &m.b2};
+  for (int t = 0; t < 4; ++t) {
+    for (std::size_t i = 0; i < params[t]->size(); ++i) {
+      const double keep = (*params[t])[i], h = 1e-6;
+      (*params[t])[i] = keep + h;
+      const double up = m.loss(x, labels);
+      (*params[t])[i] = keep - h;
+      const double down = m.loss(x, labels);
+      (*params[t])[i] = keep;
+      // Central difference: truncation O(h²) ≈ 1e-12, cancellation ≈ 1e-16 / h = 1e-10.
+      CHECK(std::fabs((up - down) / (2 * h) - g[t][i]) <= 1e-8);
+    }
+  }
+}
+
+TEST_CASE("Sequential Linear-tanh-Linear gradients match the CPU reference", "[nn]") {
+  Context& ctx = context();
+  for (auto [n, in, hidden, out] : {std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>{1, 1, 1, 2},
+                                    {7, 13, 5, 3},
+                                    {33, 257, 31, 10}}) {
+    CAPTURE(n, in, hidden, out);
+    Sequential model(ctx);
+    auto& l1 = model.emplace<nn::Linear>(in, hidden);
+    model.emplace<nn::Activation>(Activation::tanh);
+    auto& l2 = model.emplace<nn::Linear>(hidden, out);
+    CommandList init(ctx);
+    model.reset_parameters(init, 11);
+    init.run();
+    MlpRef ref{n, in, hidden, out, to_double(l1.weight().to_vector()), to_double(l1.bias().to_vector()),
+               to_double(l2.weight().to_vector()), to_double(l2.bias().to_vector())};
+    const auto xs = uniform(n * in, -2.0f, 2.0f, 5);
+    std::vector<int32_t> labels(n);
+    for (uint64_t r = 0; r < n; ++r) labels[r] = int32_t((r * 7) % out);
+    Tensor x = Tensor::from(ctx, {n, in}, xs), y(ctx, {n, out}), dy(ctx, {n, out}), loss(ctx, {1});
+    Tensor tl = Tensor::from<int32_t>(ctx, {n}, labels), no_dx;
+    for (const auto& p : model.parameters()) p.grad->fill(poison);
+    nn::CrossEntropyLoss ce(ctx);
+    CommandList cmd(ctx);
+    model.forward(cmd, x, y);
+    ce.forward(cmd, y, tl, loss);
+    ce.backward(cmd, y, tl, dy);
+    model.backward(cmd, x, y, dy, no_dx);
+    cmd.run();
+    require_no_validation_messages();
+    std::vector<double> g[4];
+    const double expected_loss =
+        ref.loss(to_double(xs), std::vector<int>(labels.begin(), labels.end()), &g[0], &g[1], &g[2], &g[3]);
+    // Products of K terms in f32: relative error grows with K (K <= 257 here) — 1e-4 relative to
+    // the largest gradient entry covers it with margin (measured worst ≈ 1e-6).
+    CHECK(close(loss.to_vector()[0], expected_loss, 1e-5, 1e-6));
+    Tensor* grads[4] = {&l1.weight_grad(), &l1.bias_grad(), &l2.weight_grad(), &l2.bias_grad()};
+    for (int t = 0; t < 4; ++t) {
+      double scale = 0;
+      for (double v : g[t]) scale = std::max(scale, std::fabs(v));
+      const auto mismatch = compare(grads[t]->to_vector(), g[t], 1e-4, 1e-4 * scale + 1e-7);
+      INFO("gradient " << t << " worst " << mismatch.got << " vs " << mismatch.expected);
+      CHECK(mismatch.count == 0);
+    }
+  }
+}
+
+TEST_CASE("state_dict has PyTorch's names and a mismatching state is refused whole", "[nn]") {
+  Context& ctx = context();
+  Sequential model(ctx);
+  build_mlp(model, 6, 4, 3, 0.2f, 1);
+  const auto state = model.state_dict();
+  std::vector<std::string> names;
+  for (const auto& [name, t] : state) names.push_back(name);
+  CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                                          "1.running_var", "1.num_batches_tracked", "4.weight", "4.bias"});
+  CHECK(state[0].second.dtype == "F32");
+  CHECK(state[0].second.shape == std::vector<uint64_t>{4, 6});
+  CHECK(state[6].second.dtype == "I64");
+  CHECK(state[6].second.shape.empty());
+
+  Sequential other(ctx);
+  build_mlp(other, 6, 4, 3, 0.2f, 2);
+  CHECK(all_weights(other) != all_weights(model));
+  other.load_state_dict(state);
+  CHECK(all_weights(other) == all_weights(model));
+
+  Sequential wider(ctx);
+  build_mlp(wider, 6, 5, 3, 0.2f, 2);
+  const auto before = all_weights(wider);
+  CHECK_THROWS_WITH(wider.load_state_dict(state),
+                    Catch::Contains("'0.weight' is F32 [4, 6] but the model expects F32 [5, 6]"));
+  CHECK(all_weights(wider) == before);  // nothing was loaded
+  auto missing = state;
+  missing.erase(missing.begin() + 4);
+  missing.push_back({"9.weight", state[0].second});
+  CHECK_THROWS_WITH(other.load_state_dict(missing),
+                    Catch::Contains("missing '1.running_mean'") && Catch::Contains("unexpected '9.weight'"));
+}
+
+TEST_CASE("summary lists layers, output shapes and the parameter count", "[nn]") {
+  Context& ctx = context();
+  Sequential model(ctx);
+  build_mlp(model, 784, 512, 10, 0.2f, 1);
+  const std::string s = model.summary(784);
+  CHECK_THAT(s, Catch::Contains("(0): Linear(in_features=784, out_features=512, bias=True)"));
+  CHECK_THAT(s, Catch::Contains("(1): BatchNorm1d(512, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"));
+  CHECK_THAT(s, Catch::Contains("(3): Dropout(p=0.2, inplace=False)"));
+  CHECK_THAT(s, Catch::Contains("[N, 10]"));
+  const uint64_t expected = 784 * 512 + 512 + 2 * 512 + 512 * 10 + 10;
+  CHECK(model.parameter_count() == expected);
+  CHECK_THAT(s, Catch::Contains("total parameters: " + std::to_string(expected)));
+}
+
+namespace {
+
+struct Run {
+  std::vector<double> losses;
+  std::vector<double> test_accuracy;
+  std::vector<float> weights;
+};
+
+// Trains `epochs` epochs (optionally resuming from saved model / optimizer state after `resume_at`).
+Run train(uint64_t epochs, uint32_t steps_per_submit, uint64_t batch = 32) {
+  Context& ctx = context();
+  auto train_set = synthetic(ctx, 301, 24, 3, 1), test_set = synthetic(ctx, 97, 24, 3, 2);
+  Sequential model(ctx);
+  build_mlp(model, 24, 16, 3, 0.2f, 9);
+  nn::CrossEntropyLoss loss(ctx);
+  nn::Adam opt(model, AdamOptions{.lr = 1e-2f});
+  nn::TrainerOptions o;
+  o.batch = batch;
+  o.steps_per_submit = steps_per_submit;
+  o.seed = 4;
+  nn::Trainer trainer(ctx, model, loss, opt, o);
+  Run r;
+  for (uint64_t e = 0; e < epochs; ++e) {
+    r.losses.push_back(trainer.train_epoch(train_set).loss);
+    r.test_accuracy.push_back(trainer.evaluate(test_set).accuracy);
+  }
+  require_no_validation_messages();
+  r.weights = all_weights(model);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("Trainer learns, and the same seeds give the same trajectory bit for bit", "[nn][trainer]") {
+  const Run a = train(4, 1), b = train(4, 1);
+  CHECK(a.losses == b.losses);
+  CHECK(a.weights == b.weights);
+  // It learns: the loss falls and the held-out accuracy ends well above chance (1/3).
+  CHECK(a.losses.back() < 0.7 * a.losses.front());
+  CHECK(a.test_accuracy.back() > 0.8);
+}
+
+TEST_CASE("Trainer results do not depend on the steps per submission", "[nn][trainer]") {
+  const Run one = train(2, 1), many = train(2, 4), automatic = train(2, 0);
+  CHECK(one.losses == many.losses);
+  CHECK(one.weights == many.weights);
+  CHECK(one.weights == automatic.weights);
+}
+
+TEST_CASE("Trainer evaluate reports per-layer sparsity of the activations", "[nn][trainer]") {
+  Context& ctx = context();
+  auto data = synthetic(ctx, 70, 12, 3, 3);
+  Sequential model(ctx);
+  build_mlp(model, 12, 8, 3, 0.0f, 2);
+  nn::CrossEntropyLoss loss(ctx);
+  nn::SGD opt(model, SgdOptions{.lr = 0.1f});
+  nn::TrainerOptions o;
+  o.batch = 32;
+  o.measure_sparsity = true;
+  nn::Trainer trainer(ctx, model, loss, opt, o);
+  const auto m = trainer.evaluate(data);
+  CHECK(m.samples == 70);
+  const auto s = trainer.sparsity();
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].layer == 2);
+  CHECK(s[0].module == "ReLU()");
+  CHECK(s[0].stats.rows == 70);
+  CHECK(s[0].stats.features == 8);
+  // Reference: the ReLU output of the whole set, recomputed by a plain eval forward.
+  Tensor x(ctx, {70, 12}), y(ctx, {70, 3}), idx = Tensor::from<int32_t>(ctx, {70}, [] {
+    std::vector<int32_t> v(70);
+    for (int i = 0; i < 70; ++i) v[i] = i;
+    return v;
+  }());
+  model.eval();
+  CommandList cmd(ctx);
+  gather_rows(cmd, data.images, idx, x, data.scale, data.shift);
+  model.forward(cmd, x, y);
+  cmd.run();
+  const auto relu = model.activation(70, 2).to_vector();
+  uint64_t zeros = 0, dead = 0;
+  for (float v : relu) zeros += v == 0.0f;
+  for (int c = 0; c < 8; ++c) {
+    bool all = true;
+    for (int r = 0; r < 70; ++r) all = all && relu[r * 8 + c] == 0.0f;
+    dead += all;
+  }
+  CHECK(s[0].stats.zero_count == zeros);
+  CHECK(s[0].stats.dead_count == dead);
+  require_no_validation_messages();
+}
+
+TEST_CASE("resuming from saved model and optimizer state equals the uninterrupted run", "[nn][trainer]") {
+  const Run straight = train(2, 1);
+  Context& ctx = context();
+  auto train_set = synthetic(ctx, 301, 24, 3, 1);
+  const auto dir = std::filesystem::temp_directory_path() / ("vkgrad_nn_resume_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    Sequential model(ctx);
+    build_mlp(model, 24, 16, 3, 0.2f, 9);
+    nn::CrossEntropyLoss loss(ctx);
+    nn::Adam opt(model, AdamOptions{.lr = 1e-2f});
+    nn::TrainerOptions o;
+    o.batch = 32;
+    o.steps_per_submit = 1;
+    o.seed = 4;
+    nn::Trainer trainer(ctx, model, loss, opt, o);
+    trainer.train_epoch(train_set);
+    save_safetensors(dir / "model.safetensors", model.state_dict());
+    save_safetensors(dir / "optim.safetensors", opt.state_dict());
+  }
+  // The same seed (it also keys the dropout masks, as --seed does in the trainer), but every
+  // parameter and buffer overwritten first: whatever matches must come from the files.
+  Sequential model(ctx);
+  build_mlp(model, 24, 16, 3, 0.2f, 9);
+  {
+    CommandList cmd(ctx);
+    for (const auto& p : model.parameters()) init_constant(cmd, *p.value, 0.5f);
+    for (const auto& b : model.buffers()) init_constant(cmd, *b.value, 0.5f);
+    cmd.run();
+  }
+  nn::CrossEntropyLoss loss(ctx);
+  nn::Adam opt(model, AdamOptions{.lr = 1e-2f});
+  model.load_state_dict(load_safetensors(dir / "model.safetensors").tensors);
+  opt.load_state_dict(load_safetensors(dir / "optim.safetensors").tensors);
+  nn::TrainerOptions o;
+  o.batch = 32;
+  o.steps_per_submit = 1;
+  o.seed = 4;
+  nn::Trainer trainer(ctx, model, loss, opt, o);
+  trainer.set_epochs_done(1);
+  const double second = trainer.train_epoch(train_set).loss;
+  CHECK(second == straight.losses[1]);
+  CHECK(all_weights(model) == straight.weights);
+  CHECK(opt.steps() == 2 * 10);  // 301 / 32: 9 full batches and a tail, per epoch
+  std::filesystem::remove_all(dir);
+  require_no_validation_messages();
+}
+
+TEST_CASE("Trainer refuses a dataset the model cannot take", "[nn][trainer]") {
+  Context& ctx = context();
+  auto data = synthetic(ctx, 33, 10, 3, 3);
+  Sequential model(ctx);
+  build_mlp(model, 12, 8, 3, 0.0f, 2);
+  nn::CrossEntropyLoss loss(ctx);
+  nn::SGD opt(model);
+  nn::TrainerOptions o;
+  o.batch = 32;  // 33 = 32 + 1: a last batch of one row, which BatchNorm cannot train on
+  nn::Trainer trainer(ctx, model, loss, opt, o);
+  CHECK_THROWS_WITH(trainer.train_epoch(data), Catch::Contains("expects 12 input features, got 10"));
+  auto data12 = synthetic(ctx, 33, 12, 3, 3);
+  CHECK_THROWS_WITH(trainer.train_epoch(data12), Catch::Contains("last batch of 1 row"));
+}
+
+}  // namespace vkgrad::test
