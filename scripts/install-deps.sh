@@ -15,6 +15,7 @@ packages=(
   catch2                   # test framework (v2.13)
   libcli11-dev             # command-line parsing (benchmarks, samples)
   nlohmann-json3-dev       # JSON (benchmark results, checkpoint headers)
+  zlib1g-dev               # reading gzip-compressed IDX datasets
   "$@"
 )
 

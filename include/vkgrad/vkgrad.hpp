@@ -8,6 +8,7 @@
 #include "vkgrad/data.hpp"
 #include "vkgrad/dropout.hpp"
 #include "vkgrad/error.hpp"
+#include "vkgrad/idx.hpp"
 #include "vkgrad/init.hpp"
 #include "vkgrad/linear.hpp"
 #include "vkgrad/loss.hpp"

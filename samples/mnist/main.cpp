@@ -1,0 +1,365 @@
+// vkgrad-mnist: trains an MLP on MNIST digits or Fashion-MNIST with vkgrad on any Vulkan device.
+//
+// The dataset is uploaded once as u8; each training step — batch gather and normalisation, forward,
+// loss, backward, Adam/SGD update, loss and accuracy totals — is one command list recorded once and
+// replayed (see vkgrad::nn::Trainer). Prints a live progress bar, per-epoch loss and accuracy, and at
+// the end a per-layer activation sparsity report; writes CSV/SVG training curves and, on request,
+// safetensors checkpoints PyTorch can load.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <vkgrad/vkgrad.hpp>
+
+#include "report.hpp"
+
+namespace fs = std::filesystem;
+using vkgrad::nn::Sequential;
+
+namespace {
+
+struct Config {
+  fs::path data;
+  std::string dataset = "mnist";
+  uint64_t epochs = 0;  // 0: the dataset's default (20 for mnist, 10 for fashion)
+  uint64_t batch = 128;
+  float lr = 1e-3f;
+  std::string optimizer = "adam";
+  float momentum = 0.9f;
+  float weight_decay = -1;  // < 0: the optimizer's default
+  std::vector<uint64_t> hidden{512, 256};
+  std::string activation = "relu";
+  std::vector<std::string> activation_params;
+  float sparse_threshold = std::numeric_limits<float>::quiet_NaN();
+  bool batchnorm = true;
+  float dropout = 0.2f;
+  uint64_t seed = 1;
+  std::string device;
+  fs::path save, resume, curves, metrics_json;
+  bool eval_only = false;
+  bool no_save = false;
+  bool quiet = false;
+  uint32_t steps_per_submit = 0;
+  float sparsity_eps = 1e-3f;
+};
+
+struct DatasetInfo {
+  const char* title;
+  float mean, std;
+  uint64_t default_epochs;
+};
+
+DatasetInfo dataset_info(const std::string& name) {
+  if (name == "fashion") return {"Fashion-MNIST", 0.2860f, 0.3530f, 10};
+  return {"MNIST digits", 0.1307f, 0.3081f, 20};
+}
+
+vkgrad::ActivationSpec activation_spec(const Config& c) {
+  const auto kind = vkgrad::activation_from_name(c.activation);
+  if (!kind) {
+    std::string names;
+    for (const auto& a : vkgrad::activations()) names += std::string(names.empty() ? "" : ", ") + a.name;
+    throw CLI::ValidationError("--activation", "unknown activation '" + c.activation + "'; choose one of: " + names);
+  }
+  vkgrad::ActivationSpec spec(*kind);
+  for (const auto& p : c.activation_params) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos) throw CLI::ValidationError("--activation-param", "expected NAME=VALUE, got '" + p + "'");
+    spec.set(p.substr(0, eq), std::stof(p.substr(eq + 1)));
+  }
+  if (!std::isnan(c.sparse_threshold)) spec.sparse_threshold(c.sparse_threshold);
+  return spec;
+}
+
+void build_model(Sequential& model, const Config& c, uint64_t in_features, uint64_t classes) {
+  const auto spec = activation_spec(c);
+  uint64_t f = in_features;
+  for (uint64_t h : c.hidden) {
+    model.emplace<vkgrad::nn::Linear>(f, h);
+    if (c.batchnorm) model.emplace<vkgrad::nn::BatchNorm1d>(h);
+    model.emplace<vkgrad::nn::Activation>(spec);
+    if (c.dropout > 0) model.emplace<vkgrad::nn::Dropout>(c.dropout);
+    f = h;
+  }
+  model.emplace<vkgrad::nn::Linear>(f, classes);
+  vkgrad::CommandList cmd(model.context());
+  model.reset_parameters(cmd, c.seed);
+  cmd.run();
+}
+
+std::unique_ptr<vkgrad::nn::Optimizer> make_optimizer(Sequential& model, const Config& c) {
+  if (c.optimizer == "sgd") {
+    vkgrad::SgdOptions o;
+    o.lr = c.lr;
+    o.momentum = c.momentum;
+    if (c.weight_decay >= 0) o.weight_decay = c.weight_decay;
+    return std::make_unique<vkgrad::nn::SGD>(model, o);
+  }
+  vkgrad::AdamOptions o = c.optimizer == "adamw" ? vkgrad::adamw_options() : vkgrad::AdamOptions{};
+  o.lr = c.lr;
+  if (c.weight_decay >= 0) o.weight_decay = c.weight_decay;
+  return std::make_unique<vkgrad::nn::Adam>(model, o);
+}
+
+// The training-state file that goes with a model checkpoint: "ckpt.safetensors" → "ckpt.train.safetensors".
+fs::path train_state_path(const fs::path& model_path) {
+  fs::path p = model_path;
+  const std::string stem = p.stem().string();
+  return p.replace_filename(stem + ".train" + (p.has_extension() ? p.extension().string() : ".safetensors"));
+}
+
+std::string model_description(const Config& c) {
+  std::ostringstream s;
+  s << "hidden=";
+  for (std::size_t i = 0; i < c.hidden.size(); ++i) s << (i ? "," : "") << c.hidden[i];
+  s << " activation=" << activation_spec(c).to_string() << " batchnorm=" << (c.batchnorm ? 1 : 0)
+    << " dropout=" << c.dropout;
+  return s.str();
+}
+
+void save_checkpoint(const Config& c, Sequential& model, vkgrad::nn::Optimizer& opt, uint64_t epochs_done) {
+  const std::map<std::string, std::string> meta{{"format", "pt"},
+                                                {"vkgrad.model", model_description(c)},
+                                                {"vkgrad.dataset", c.dataset}};
+  if (c.save.has_parent_path()) fs::create_directories(c.save.parent_path());
+  vkgrad::save_safetensors(c.save, model.state_dict(), meta);
+  auto state = opt.state_dict();
+  for (auto& [name, t] : state) name = "optimizer." + name;
+  auto model_step = model.step_counter().to_vector<int32_t>()[0];
+  vkgrad::HostTensor step;
+  step.dtype = "I64";
+  step.bytes.resize(8);
+  for (int i = 0; i < 8; ++i) step.bytes[i] = uint8_t(uint64_t(int64_t(model_step)) >> (8 * i));
+  state.emplace_back("model.step", step);
+  auto meta2 = meta;
+  meta2["vkgrad.epochs_done"] = std::to_string(epochs_done);
+  meta2["vkgrad.optimizer"] = opt.to_string();
+  meta2["vkgrad.seed"] = std::to_string(c.seed);
+  vkgrad::save_safetensors(train_state_path(c.save), state, meta2);
+}
+
+// Loads the model weights and, when the training-state file exists and `with_optimizer`, the
+// optimizer state; returns the epochs already done.
+uint64_t load_checkpoint(const Config& c, Sequential& model, vkgrad::nn::Optimizer& opt, bool with_optimizer) {
+  auto file = vkgrad::load_safetensors(c.resume);
+  auto it = file.metadata.find("vkgrad.model");
+  if (it != file.metadata.end() && it->second != model_description(c)) {
+    throw vkgrad::InvalidArgument("checkpoint " + c.resume.string() + " was saved from the model '" + it->second +
+                                  "' but the flags describe '" + model_description(c) +
+                                  "'; pass the same --hidden/--activation/--batchnorm/--dropout as when it was saved");
+  }
+  model.load_state_dict(file.tensors);
+  if (!with_optimizer) return 0;
+  const fs::path state_path = train_state_path(c.resume);
+  if (!fs::exists(state_path)) {
+    std::cout << "note: " << state_path.string() << " not found: resuming with a fresh optimizer\n";
+    return 0;
+  }
+  auto state = vkgrad::load_safetensors(state_path);
+  std::vector<std::pair<std::string, vkgrad::HostTensor>> opt_state;
+  for (auto& [name, t] : state.tensors) {
+    if (name.rfind("optimizer.", 0) == 0) {
+      opt_state.emplace_back(name.substr(10), t);
+    } else if (name == "model.step" && t.bytes.size() == 8) {
+      uint64_t v = 0;
+      for (int i = 0; i < 8; ++i) v |= uint64_t(t.bytes[i]) << (8 * i);
+      model.step_counter().upload<int32_t>(std::vector<int32_t>{int32_t(v)});
+    }
+  }
+  opt.load_state_dict(opt_state);
+  auto e = state.metadata.find("vkgrad.epochs_done");
+  return e == state.metadata.end() ? 0 : std::stoull(e->second);
+}
+
+vkgrad::nn::DeviceDataset upload(vkgrad::Context& ctx, const vkgrad::LabeledImages& split, const DatasetInfo& info) {
+  vkgrad::nn::DeviceDataset d;
+  const uint64_t count = split.count(), features = split.features();
+  d.images = vkgrad::Tensor::from<uint8_t>(ctx, {count, features}, split.images);
+  d.labels = vkgrad::Tensor::from<uint8_t>(ctx, {count}, split.labels);
+  // x = (pixel / 255 − mean) / std
+  d.scale = 1.0f / (255.0f * info.std);
+  d.shift = -info.mean / info.std;
+  return d;
+}
+
+int run(const Config& cfg_in) {
+  Config c = cfg_in;
+  const DatasetInfo info = dataset_info(c.dataset);
+  if (c.epochs == 0) c.epochs = info.default_epochs;
+  if (c.data.empty()) c.data = fs::path("data") / c.dataset;
+  if (c.save.empty() && !c.no_save && !c.eval_only) c.save = fs::path("runs") / ("vkgrad-" + c.dataset + ".safetensors");
+  if (c.no_save) c.save.clear();
+  if (!fs::is_directory(c.data)) {
+    std::cerr << "error: data directory '" << c.data.string() << "' not found.\n"
+              << "Fetch the datasets with:  bash scripts/fetch-data.sh   (then pass --data data/" << c.dataset
+              << ", the default)\n";
+    return 2;
+  }
+  const auto data = vkgrad::load_idx_dataset(c.data, /*max_classes=*/10);
+
+  vkgrad::Context ctx(vkgrad::ContextOptions{}.set_device(c.device));
+  const auto& dev = ctx.device();
+  if (!c.quiet) {
+    std::cout << "device: " << dev.name << (dev.driver_info.empty() ? "" : " (" + dev.driver_name + " " + dev.driver_info + ")")
+              << "\n"
+              << "data: " << info.title << " from " << c.data.string() << ": " << data.train.count() << " train, "
+              << data.test.count() << " test images of " << data.train.features() << " pixels\n";
+  }
+  auto train_set = upload(ctx, data.train, info);
+  auto test_set = upload(ctx, data.test, info);
+  const uint64_t classes = 10;
+
+  Sequential model(ctx);
+  build_model(model, c, train_set.features(), classes);
+  vkgrad::nn::CrossEntropyLoss loss(ctx);
+  auto opt = make_optimizer(model, c);
+  uint64_t epochs_done = 0;
+  if (!c.resume.empty()) {
+    epochs_done = load_checkpoint(c, model, *opt, !c.eval_only);
+    if (!c.quiet) std::cout << "resumed from " << c.resume.string() << " after " << epochs_done << " epochs\n";
+  }
+  if (!c.quiet) {
+    std::cout << model.summary(train_set.features()) << "optimizer: " << opt->to_string() << ", batch " << c.batch
+              << ", loss: CrossEntropyLoss\n";
+  }
+
+  vkgrad::nn::TrainerOptions topt;
+  topt.batch = c.batch;
+  topt.seed = c.seed;
+  topt.steps_per_submit = c.steps_per_submit;
+  topt.measure_sparsity = true;
+  topt.sparsity_eps = c.sparsity_eps;
+  vkgrad::nn::Trainer trainer(ctx, model, loss, *opt, topt);
+  trainer.set_epochs_done(epochs_done);
+
+  nlohmann::json metrics{{"framework", "vkgrad"},
+                         {"device", dev.name},
+                         {"driver", dev.driver_name + " " + dev.driver_info},
+                         {"dataset", c.dataset},
+                         {"batch", c.batch},
+                         {"epochs", nlohmann::json::array()}};
+  std::vector<mnist::EpochRecord> records;
+  mnist::Progress progress(c.quiet);
+  if (c.eval_only) {
+    const auto test = trainer.evaluate(test_set);
+    std::printf("test loss %.4f  test accuracy %.2f%% (%llu images)\n", test.loss, 100 * test.accuracy,
+                (unsigned long long)test.samples);
+  }
+  const uint64_t first = epochs_done + 1, last = c.eval_only ? epochs_done : c.epochs;
+  if (!c.eval_only && first > last && !c.quiet) {
+    std::cout << "nothing to train: the checkpoint already has " << epochs_done << " epochs (--epochs " << c.epochs
+              << ")\n";
+  }
+  for (uint64_t epoch = first; epoch <= last; ++epoch) {
+    progress.start_epoch(epoch, c.epochs, train_set.count());
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto train = trainer.train_epoch(train_set, [&](uint64_t done, uint64_t, const vkgrad::nn::Metrics& m) {
+      progress.update(done, m);
+    });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    progress.finish();
+    const auto test = trainer.evaluate(test_set);
+    mnist::EpochRecord r{epoch, train.loss, train.accuracy, test.loss, test.accuracy, seconds};
+    records.push_back(r);
+    metrics["epochs"].push_back({{"epoch", epoch},
+                                 {"seconds", seconds},
+                                 {"train_loss", train.loss},
+                                 {"train_acc", train.accuracy},
+                                 {"test_loss", test.loss},
+                                 {"test_acc", test.accuracy}});
+    std::printf("epoch %llu/%llu  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  (%s, %.0f samples/s)\n",
+                (unsigned long long)epoch, (unsigned long long)c.epochs, train.loss, 100 * train.accuracy, test.loss,
+                100 * test.accuracy, mnist::format_duration(seconds).c_str(), double(train.samples) / seconds);
+    std::fflush(stdout);
+    if (!c.save.empty()) save_checkpoint(c, model, *opt, epoch);
+  }
+  if (!records.empty()) {
+    if (!c.quiet) std::printf("steps per submission: %u\n", trainer.steps_per_submit());
+    const fs::path prefix = c.curves.empty() ? fs::path("runs") / ("vkgrad-" + c.dataset) : c.curves;
+    mnist::write_curves(prefix, records, std::string("vkgrad ") + info.title + " — " + model_description(c));
+    if (!c.quiet) std::cout << "curves: " << prefix.string() << ".csv, " << prefix.string() << ".svg\n";
+  }
+  if (!c.quiet || c.eval_only) {
+    if (records.empty() && !c.eval_only) trainer.evaluate(test_set);
+    std::cout << "\nactivation sparsity on the test set:\n" << mnist::sparsity_report(trainer.sparsity(), c.sparsity_eps);
+  }
+  if (!c.save.empty() && !records.empty() && !c.quiet) {
+    std::cout << "checkpoint: " << c.save.string() << " (PyTorch: model.load_state_dict(safetensors.torch.load_file(...)))"
+              << " and " << train_state_path(c.save).string() << " (optimizer state for --resume)\n";
+  }
+  if (!c.metrics_json.empty()) {
+    std::ofstream out(c.metrics_json);
+    out << metrics.dump(2) << "\n";
+    if (!out) throw std::runtime_error("cannot write " + c.metrics_json.string());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  CLI::App app{
+      "vkgrad-mnist: train a multilayer perceptron on MNIST digits or Fashion-MNIST on any Vulkan device.\n"
+      "Get the data first with: bash scripts/fetch-data.sh"};
+  app.add_option("--data", c.data, "directory with the four IDX files (train-images-idx3-ubyte etc., raw or .gz); "
+                                   "default data/<dataset>");
+  app.add_option("--dataset", c.dataset, "mnist (10,000 real digits, 8,000 train / 2,000 test) or fashion "
+                                         "(Fashion-MNIST, 60,000 / 10,000); sets the normalisation")
+      ->check(CLI::IsMember({"mnist", "fashion"}))
+      ->capture_default_str();
+  app.add_option("--epochs", c.epochs, "training epochs (default: 20 for mnist, 10 for fashion)");
+  app.add_option("--batch", c.batch, "samples per training step")->check(CLI::Range(uint64_t(2), uint64_t(1) << 20))
+      ->capture_default_str();
+  app.add_option("--lr", c.lr, "learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--optimizer", c.optimizer, "adam, adamw or sgd (PyTorch defaults otherwise)")
+      ->check(CLI::IsMember({"adam", "adamw", "sgd"}))
+      ->capture_default_str();
+  app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
+  app.add_option("--weight-decay", c.weight_decay, "weight decay (default: 0 for adam/sgd, 0.01 for adamw)");
+  app.add_option("--hidden", c.hidden, "hidden layer sizes, comma separated")->delimiter(',')->capture_default_str();
+  app.add_option("--activation", c.activation,
+                 "activation after each hidden layer: any of vkgrad's (relu, gelu, silu, leaky_relu, elu, tanh, ...)")
+      ->capture_default_str();
+  app.add_option("--activation-param", c.activation_params,
+                 "activation parameter by its PyTorch name, e.g. negative_slope=0.1 (repeatable)");
+  app.add_option("--sparse-threshold", c.sparse_threshold,
+                 "wrap the activation in the sparse threshold: y = x > THETA ? f(x) : 0");
+  app.add_flag("--batchnorm,!--no-batchnorm", c.batchnorm, "BatchNorm1d after each hidden Linear (default on)");
+  app.add_option("--dropout", c.dropout, "dropout probability after each hidden activation (0 = none)")
+      ->check(CLI::Range(0.0f, 0.99f))
+      ->capture_default_str();
+  app.add_option("--seed", c.seed, "seed of the initial weights, the dropout masks and the shuffles")
+      ->capture_default_str();
+  app.add_option("--device", c.device, "Vulkan device by index or name substring (default: VKGRAD_DEVICE or the best)");
+  app.add_option("--save", c.save, "safetensors checkpoint written after every epoch (PyTorch state_dict names), "
+                                   "with the optimizer state beside it (<name>.train.safetensors); "
+                                   "default runs/vkgrad-<dataset>.safetensors");
+  app.add_flag("--no-save", c.no_save, "write no checkpoint");
+  app.add_option("--resume", c.resume, "continue from a checkpoint saved with --save (same model flags)");
+  app.add_flag("--eval-only", c.eval_only, "only evaluate the --resume checkpoint on the test set");
+  app.add_option("--curves", c.curves, "prefix of the curve files (default runs/vkgrad-<dataset>: .csv and .svg)");
+  app.add_option("--metrics-json", c.metrics_json, "write per-epoch time, loss and accuracy as JSON");
+  app.add_option("--steps-per-submit", c.steps_per_submit,
+                 "training steps per GPU submission (default 0: chosen from the measured step time, ~50 ms)");
+  app.add_flag("--quiet,-q", c.quiet, "only the per-epoch lines");
+  CLI11_PARSE(app, argc, argv);
+  if (c.eval_only && c.resume.empty()) {
+    std::cerr << "error: --eval-only needs --resume CHECKPOINT\n";
+    return 2;
+  }
+  try {
+    return run(c);
+  } catch (const vkgrad::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
