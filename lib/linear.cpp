@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -42,8 +43,29 @@ namespace detail {
 // batch of one) gets a 16×128 (or 128×16) tile instead so most of the workgroup is not idle.
 // Then: halve the wider side until the thread count fits the device, halve TILE_K (then the tile)
 // until shared memory fits, and widen the tile while the workgroup is smaller than one subgroup
-// (a smaller workgroup would leave subgroup lanes idle on every wave).
-GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
+// (a smaller workgroup would leave subgroup lanes idle on every wave). CPU devices get the direct
+// path instead (see below).
+namespace {
+std::atomic<GemmPath> forced_gemm_path{GemmPath::automatic};
+}  // namespace
+
+void set_gemm_path(GemmPath path) { forced_gemm_path = path; }
+GemmPath gemm_path() { return forced_gemm_path; }
+
+GemmTiles choose_gemm_tiles(const DeviceInfo& dev, [[maybe_unused]] uint64_t M, uint64_t N) {
+  const GemmPath path = forced_gemm_path;
+  if (path == GemmPath::direct || (path == GemmPath::automatic && dev.type == DeviceType::cpu)) {
+    // CPU devices (lavapipe, SwiftShader) run a workgroup on one core with invocations as SIMD
+    // lanes: there a barrier is a coroutine switch and shared memory is plain memory behind gathers,
+    // so the direct path, which has neither, is 3-5x faster on lavapipe (bench/RESULTS.md). 64
+    // threads (256 columns) per workgroup, fewer for a narrow result so columns are not idle, never
+    // fewer than one SIMD width, within the device's limits.
+    const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
+    const uint32_t min_threads = std::max<uint32_t>(dev.subgroup_size, 1);
+    uint32_t threads = 64;
+    while (threads > min_threads && uint64_t(threads / 2) * kGemmDirectCols >= N) threads /= 2;
+    return GemmTiles{kGemmDirectRows, std::min(threads, max_threads) * kGemmDirectCols, 0, true};
+  }
   GemmTiles t{64, 64, 16};
   if (M <= 16 && N > 16) t = {16, 128, 16};
   if (N <= 16 && M > 16) t = {128, 16, 16};
@@ -67,6 +89,10 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
 }
 
 bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& t) {
+  if (t.direct) {
+    return t.m == kGemmDirectRows && t.n >= kGemmDirectCols && t.n % kGemmDirectCols == 0 &&
+           t.threads() <= std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
+  }
   return t.m >= kGemmRegister && t.n >= kGemmRegister && t.m % kGemmRegister == 0 && t.n % kGemmRegister == 0 &&
          t.k >= 1 && t.threads() <= std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]) &&
          t.shared_bytes() <= dev.max_shared_memory;
@@ -115,7 +141,8 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
                  bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K, std::string_view label,
                  const GemmTiles* forced_tiles = nullptr) {
   const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), M, N);
-  const detail::Kernel kernel{"gemm", gemm_specialization(tiles, transpose_a, transpose_b), 3, sizeof(GemmPush)};
+  const detail::Kernel kernel{tiles.direct ? "gemm_direct" : "gemm", gemm_specialization(tiles, transpose_a, transpose_b),
+                              3, sizeof(GemmPush)};
   const GemmPush push{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K), alpha, beta};
   // beta == 0 never reads C, so C is declared write-only to the barrier tracker.
   const auto c_access = beta != 0.0f ? detail::Access::read_write : detail::Access::write;
@@ -204,7 +231,8 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), batch, out);
   auto spec = gemm_specialization(tiles, false, true);
   spec.insert(spec.end(), {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
-  const detail::Kernel kernel{"linear_forward", std::move(spec), 4, sizeof(LinearPush)};
+  const detail::Kernel kernel{tiles.direct ? "linear_forward_direct" : "linear_forward", std::move(spec), 4,
+                              sizeof(LinearPush)};
   const LinearPush push{static_cast<uint32_t>(batch),
                         static_cast<uint32_t>(out),
                         static_cast<uint32_t>(in),

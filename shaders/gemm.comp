@@ -1,25 +1,4 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// gemm: C = alpha · op(A) · op(B) + beta · C, f32 in, f32 accumulate. C is M×N row-major;
-// op(A) (M×K) and op(B) (K×N) as described in gemm_tile.glsl. With beta == 0, C is not read, so
-// whatever it held (NaN included) does not leak into the result (BLAS convention).
-//
-// Bindings (set 0): 0 A: M·K floats, read; 1 B: K·N floats, read; 2 C: M·N floats, read
-//                   (only when beta != 0) and written.
-// Push constants:   M, N, K, alpha, beta.
-// Specialization:   0 local size x, 1 TILE_M, 2 TILE_N, 3 TILE_K, 4 TRANS_A, 5 TRANS_B (see
-//                   gemm_tile.glsl).
-// Dispatch:         (ceil(N / TILE_N), ceil(M / TILE_M), 1) workgroups.
-
-layout(push_constant) uniform Push { uint M; uint N; uint K; float alpha; float beta; } pc;
-
-layout(set = 0, binding = 2) buffer MatrixC { float c[]; };
-
-void store_result(uint row, uint col, float acc) {
-    uint idx = row * pc.N + col;
-    float v = pc.alpha * acc;
-    if (pc.beta != 0.0) v += pc.beta * c[idx];
-    c[idx] = v;
-}
-
-#include "gemm_tile.glsl"
+// gemm: the shared-memory tiled variant; see gemm.glsl.
+#include "gemm.glsl"

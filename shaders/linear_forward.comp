@@ -1,34 +1,4 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// linear_forward: Y = act(X · Wᵀ + bias) in one pass (nn.Linear followed by an activation): the
-// gemm main loop of gemm_tile.glsl with op(A) = X and op(B) = Wᵀ (TRANS_B), and the bias add plus
-// activation applied to each accumulator in registers before the single store. The activation is
-// applied exactly as in activation_forward.comp: with SPARSE, y = v <= theta ? 0 : f(v), so a NaN v
-// still gives f(NaN) = NaN.
-//
-// Shapes: X is M×K (batch × in_features), W is N×K (out_features × in_features, PyTorch layout),
-// bias N, Y M×N.
-// Bindings (set 0): 0 X, read; 1 W, read; 2 bias: N floats, read only when HAS_BIAS (otherwise any
-//                   buffer is bound there); 3 Y: M·N floats, written.
-// Push constants:   M, N, K, p0, p1 (activation parameters), theta (SPARSE cutoff).
-// Specialization:   0..5 as in gemm_tile.glsl (TRANS_A false, TRANS_B true), 6 HAS_BIAS,
-//                   7 ACT_ID (row id of include/vkgrad/activations.def), 8 SPARSE.
-// Dispatch:         (ceil(N / TILE_N), ceil(M / TILE_M), 1) workgroups.
-
-#include "activations.glsl"
-
-layout(constant_id = 6) const bool HAS_BIAS = true;
-layout(constant_id = 7) const uint ACT_ID = 0;
-layout(constant_id = 8) const bool SPARSE = false;
-
-layout(push_constant) uniform Push { uint M; uint N; uint K; float p0; float p1; float theta; } pc;
-
-layout(set = 0, binding = 2) readonly buffer Bias { float bias[]; };
-layout(set = 0, binding = 3) writeonly buffer MatrixY { float y[]; };
-
-void store_result(uint row, uint col, float acc) {
-    float v = HAS_BIAS ? acc + bias[col] : acc;
-    y[row * pc.N + col] = (SPARSE && v <= pc.theta) ? 0.0 : activation_forward(ACT_ID, v, pc.p0, pc.p1);
-}
-
-#include "gemm_tile.glsl"
+// linear_forward: the shared-memory tiled variant; see linear_forward.glsl.
+#include "linear_forward.glsl"

@@ -125,11 +125,13 @@ TEST_CASE("gemm in all four transpose combinations", "[gemm]") {
 TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
   // The shader must be right for every tile choose_gemm_tiles may pick on some device, not only the
   // ones this device gets: tiles from the smallest (one thread, K step 1) to wide and tall ones.
-  const detail::GemmTiles tiles[] = {{4, 4, 1}, {8, 16, 4}, {32, 32, 8}, {16, 64, 16}, {64, 32, 32}, {128, 64, 8}};
+  const detail::GemmTiles tiles[] = {{4, 4, 1},          {8, 16, 4},         {32, 32, 8},         {16, 64, 16},
+                                     {64, 32, 32},       {128, 64, 8},       {8, 4, 0, true},     {8, 32, 0, true},
+                                     {8, 256, 0, true}};
   uint64_t seed = 50;
   for (const auto& t : tiles) {
     if (!detail::gemm_tiles_fit(context().device(), t)) {
-      WARN("tile " << t.m << "×" << t.n << "×" << t.k << " does not fit this device; skipped");
+      WARN("tile " << t.m << "×" << t.n << "×" << t.k << (t.direct ? " (direct)" : "") << " does not fit this device; skipped");
       continue;
     }
     for (bool ta : {false, true}) {
@@ -154,12 +156,16 @@ TEST_CASE("gemm tile choice fits made-up devices' limits", "[gemm]") {
     dev.max_workgroup_size[0] = l.invocations;
     dev.max_shared_memory = l.shared;
     dev.subgroup_size = l.subgroup;
+    for (DeviceType type : {DeviceType::discrete_gpu, DeviceType::cpu}) {
+    dev.type = type;
     for (const auto& [M, N] : {std::pair<uint64_t, uint64_t>{1, 1}, {1, 1000}, {1000, 1}, {1000, 1000}}) {
       const auto t = detail::choose_gemm_tiles(dev, M, N);
       INFO(l.what << ", M=" << M << " N=" << N << ": tile " << t.m << "×" << t.n << "×" << t.k);
       CHECK(detail::gemm_tiles_fit(dev, t));
-      if (l.subgroup > 0) CHECK(t.threads() % l.subgroup == 0);
+      CHECK(t.direct == (type == DeviceType::cpu));  // CPU devices take the shared-memory-free path
+      if (l.subgroup > 0 && l.subgroup <= l.invocations) CHECK(t.threads() % l.subgroup == 0);
       if (M >= 64 && N >= 64) CHECK(t.m * t.n >= 32 * 32);  // a big result gets a big tile
+    }
     }
   }
 }

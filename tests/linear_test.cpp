@@ -8,6 +8,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "gemm_tiles.hpp"
 #include "harness.hpp"
 #include "reference/activation_ref.hpp"
 #include "reference/gemm_ref.hpp"
@@ -163,34 +164,59 @@ void check_linear_backward(std::size_t N, std::size_t in, std::size_t out, bool 
   }
 }
 
-}  // namespace
-
-TEST_CASE("linear_forward with identity, relu and gelu epilogues, with and without bias", "[gemm][linear]") {
-  uint64_t seed = 100;
-  for (const Activation a : {Activation::identity, Activation::relu, Activation::gelu}) {
-    for (bool bias : {true, false}) {
-      check_linear_forward(1, 7, 5, bias, a, seed++);  // batch of one: the thin tile
-      check_linear_forward(37, 70, 129, bias, a, seed++);
-      check_linear_forward(130, 33, 3, bias, a, seed++);  // few outputs: the tall tile
+// Runs `body` once with each GEMM main loop (shared-memory tiles and the direct one), so both stay
+// conformance-tested whichever this device would pick.
+template <class F>
+void for_each_gemm_path(F&& body) {
+  for (const auto path : {detail::GemmPath::tiled, detail::GemmPath::direct}) {
+    detail::set_gemm_path(path);
+    INFO((path == detail::GemmPath::tiled ? "tiled" : "direct") << " GEMM path");
+    try {
+      body();
+    } catch (...) {
+      detail::set_gemm_path(detail::GemmPath::automatic);
+      throw;
     }
+    detail::set_gemm_path(detail::GemmPath::automatic);
   }
 }
 
+}  // namespace
+
+TEST_CASE("linear_forward with identity, relu and gelu epilogues, with and without bias", "[gemm][linear]") {
+  for_each_gemm_path([] {
+    uint64_t seed = 100;
+    for (const Activation a : {Activation::identity, Activation::relu, Activation::gelu}) {
+      for (bool bias : {true, false}) {
+        check_linear_forward(1, 7, 5, bias, a, seed++);  // batch of one: the thin tile
+        check_linear_forward(37, 70, 129, bias, a, seed++);
+        check_linear_forward(130, 33, 3, bias, a, seed++);  // few outputs: the tall tile
+      }
+    }
+  });
+}
+
 TEST_CASE("linear_forward with a parametrised and a sparse activation", "[gemm][linear]") {
-  check_linear_forward(20, 31, 40, true, ActivationSpec(Activation::leaky_relu).set("negative_slope", 0.2f), 120);
-  check_linear_forward(20, 31, 40, true, ActivationSpec(Activation::gelu).sparse_threshold(0.1f), 121);
+  for_each_gemm_path([] {
+    check_linear_forward(20, 31, 40, true, ActivationSpec(Activation::leaky_relu).set("negative_slope", 0.2f), 120);
+    check_linear_forward(20, 31, 40, true, ActivationSpec(Activation::gelu).sparse_threshold(0.1f), 121);
+  });
 }
 
 TEST_CASE("linear_backward overwrites dX, dW and db", "[gemm][linear]") {
-  check_linear_backward(1, 1, 1, false, true, true, 200);
-  check_linear_backward(7, 5, 3, false, true, true, 201);
-  check_linear_backward(257, 70, 33, false, true, true, 202);
-  check_linear_backward(1031, 9, 5, false, true, true, 203);
+  for_each_gemm_path([] {
+    check_linear_backward(1, 1, 1, false, true, true, 200);
+    check_linear_backward(7, 5, 3, false, true, true, 201);
+    check_linear_backward(257, 70, 33, false, true, true, 202);
+    check_linear_backward(1031, 9, 5, false, true, true, 203);
+  });
 }
 
 TEST_CASE("linear_backward accumulates into dW and db", "[gemm][linear]") {
-  check_linear_backward(7, 5, 3, true, true, true, 210);
-  check_linear_backward(129, 65, 40, true, true, true, 211);
+  for_each_gemm_path([] {
+    check_linear_backward(7, 5, 3, true, true, true, 210);
+    check_linear_backward(129, 65, 40, true, true, true, 211);
+  });
 }
 
 TEST_CASE("linear_backward skips an empty dX or db", "[gemm][linear]") {
