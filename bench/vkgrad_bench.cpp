@@ -14,6 +14,8 @@
 #include <vector>
 #include <vkgrad/vkgrad.hpp>
 
+#include "gemm_tiles.hpp"  // internal: to force a GEMM path
+
 namespace {
 
 struct Entry {
@@ -58,7 +60,14 @@ int main(int argc, char** argv) try {
   app.add_option("--filter,-f", filter, "only ops whose name contains this");
   app.add_option("--gemm-square", gemm_square, "square GEMM sizes to time (N for N x N x N)")->delimiter(',');
   app.add_option("--json", json_path, "also write the results as JSON to this file");
+  std::string gemm_path = "auto";
+  app.add_option("--gemm-path", gemm_path, "GEMM main loop: auto (direct on CPU devices, tiled elsewhere), tiled, direct")
+      ->check(CLI::IsMember({"auto", "tiled", "direct"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  vkgrad::detail::set_gemm_path(gemm_path == "tiled"    ? vkgrad::detail::GemmPath::tiled
+                                : gemm_path == "direct" ? vkgrad::detail::GemmPath::direct
+                                                        : vkgrad::detail::GemmPath::automatic);
 
   vkgrad::Context ctx;
   const auto& dev = ctx.device();
@@ -219,23 +228,28 @@ int main(int argc, char** argv) try {
                      [&](vkgrad::CommandList& c) { sparsity.record(c, h, 1e-6f); }});
 
   // GEMM: C (M x N) = A (M x K) · B, or · Bᵀ for the linear layer's weight layout.
-  struct GemmShape { uint64_t m, n, k; bool transpose_b; };
-  std::vector<GemmShape> shapes = {{128, 512, 784, true}, {128, 256, 512, true}, {128, 10, 256, true},
-                                   {784, 512, 128, false}};
+  // The MLP's products as linear_forward / linear_backward issue them: Y = X·Wᵀ (B^T), dX = dY·W,
+  // dW = dYᵀ·X (A^T).
+  struct GemmShape { uint64_t m, n, k; bool transpose_b; bool transpose_a = false; };
+  std::vector<GemmShape> shapes = {{128, 512, 784, true},  {128, 256, 512, true},  {128, 10, 256, true},
+                                   {128, 784, 512, false}, {128, 512, 256, false}, {128, 256, 10, false},
+                                   {512, 784, 128, false, true}, {256, 512, 128, false, true},
+                                   {10, 256, 128, false, true}};
   for (uint64_t s : gemm_square) shapes.push_back({s, s, s, false});
   std::vector<std::unique_ptr<vkgrad::Tensor>> gemm_tensors;
   for (const auto& g : shapes) {
-    auto a = std::make_unique<vkgrad::Tensor>(ctx, vkgrad::Shape{g.m, g.k});
+    auto a = std::make_unique<vkgrad::Tensor>(ctx, g.transpose_a ? vkgrad::Shape{g.k, g.m} : vkgrad::Shape{g.m, g.k});
     auto b = std::make_unique<vkgrad::Tensor>(ctx, g.transpose_b ? vkgrad::Shape{g.n, g.k} : vkgrad::Shape{g.k, g.n});
     auto c = std::make_unique<vkgrad::Tensor>(ctx, vkgrad::Shape{g.m, g.n});
     a->fill(0.5f);
     b->fill(0.25f);
     char name[96];
     std::snprintf(name, sizeof name, "gemm %llux%llux%llu%s", static_cast<unsigned long long>(g.m),
-                  static_cast<unsigned long long>(g.n), static_cast<unsigned long long>(g.k), g.transpose_b ? " (B^T)" : "");
+                  static_cast<unsigned long long>(g.n), static_cast<unsigned long long>(g.k),
+                  g.transpose_b ? " (B^T)" : g.transpose_a ? " (A^T)" : "");
     auto *pa = a.get(), *pb = b.get(), *pc = c.get();
-    const bool tb = g.transpose_b;
-    entries.push_back({name, 0, [pa, pb, pc, tb](vkgrad::CommandList& cl) { vkgrad::gemm(cl, *pa, *pb, *pc, false, tb); },
+    const bool ta = g.transpose_a, tb = g.transpose_b;
+    entries.push_back({name, 0, [pa, pb, pc, ta, tb](vkgrad::CommandList& cl) { vkgrad::gemm(cl, *pa, *pb, *pc, ta, tb); },
                        2.0 * double(g.m) * double(g.n) * double(g.k)});
     gemm_tensors.push_back(std::move(a));
     gemm_tensors.push_back(std::move(b));
