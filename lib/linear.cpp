@@ -132,8 +132,14 @@ std::array<uint32_t, 3> gemm_groups(const GemmTiles& t, uint64_t M, uint64_t N) 
   return {static_cast<uint32_t>((N + t.n - 1) / t.n), static_cast<uint32_t>((M + t.m - 1) / t.m), 1};
 }
 
-std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, bool transpose_b) {
-  return {t.threads(), t.m, t.n, t.k, transpose_a ? 1u : 0u, transpose_b ? 1u : 0u};
+// Specialization constants 0..5 of both main loops; the direct one also takes 9 VEC_K and 10 VEC_N
+// (ids 6..8 belong to linear_forward's epilogue, so `epilogue` fills them first when given).
+std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, bool transpose_b, uint64_t N,
+                                          uint64_t K, std::array<uint32_t, 3> epilogue = {0, 0, 0}) {
+  std::vector<uint32_t> spec{t.threads(), t.m, t.n, t.k, transpose_a ? 1u : 0u, transpose_b ? 1u : 0u};
+  spec.insert(spec.end(), epilogue.begin(), epilogue.end());
+  if (t.direct) spec.insert(spec.end(), {K % 4 == 0 ? 1u : 0u, !transpose_b && N % 4 == 0 ? 1u : 0u});
+  return spec;
 }
 
 // Records C = alpha·op(A)·op(B) + beta·C after the caller has checked shapes: M×K times K×N.
@@ -141,8 +147,8 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
                  bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K, std::string_view label,
                  const GemmTiles* forced_tiles = nullptr) {
   const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), M, N);
-  const detail::Kernel kernel{tiles.direct ? "gemm_direct" : "gemm", gemm_specialization(tiles, transpose_a, transpose_b),
-                              3, sizeof(GemmPush)};
+  const detail::Kernel kernel{tiles.direct ? "gemm_direct" : "gemm",
+                              gemm_specialization(tiles, transpose_a, transpose_b, N, K), 3, sizeof(GemmPush)};
   const GemmPush push{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K), alpha, beta};
   // beta == 0 never reads C, so C is declared write-only to the barrier tracker.
   const auto c_access = beta != 0.0f ? detail::Access::read_write : detail::Access::write;
@@ -229,8 +235,8 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   require_32bit_indexable(Y, op, "Y");
 
   const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), batch, out);
-  auto spec = gemm_specialization(tiles, false, true);
-  spec.insert(spec.end(), {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
+  auto spec = gemm_specialization(tiles, false, true, out, in,
+                                  {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
   const detail::Kernel kernel{tiles.direct ? "linear_forward_direct" : "linear_forward", std::move(spec), 4,
                               sizeof(LinearPush)};
   const LinearPush push{static_cast<uint32_t>(batch),

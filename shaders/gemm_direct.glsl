@@ -12,19 +12,41 @@
 // path, so both paths sum in the same order. Out-of-range rows and columns read 0 and are never
 // stored.
 //
+// Wider loads where the layout allows (llvmpipe turns every per-invocation load into a gather, so
+// fewer, wider loads pay): with VEC_K (K % 4 == 0) k advances by 4 and a row of A (when not
+// transposed) or a column of Bᵀ (TRANS_B) gives its 4 values in one vec4 load; with VEC_N (B not
+// transposed, N % 4 == 0) an invocation's 4 columns of B come in one vec4 load. The four k steps are
+// still added one after the other, so the sums are the scalar loop's, bit for bit.
+//
 // The includer declares `pc` (uint M, N, K) and store_result before including this file; this file
-// declares bindings 0 (A) and 1 (B). Specialization: 0 local size x, 1 TILE_M (must be DIRECT_M),
-// 4 TRANS_A, 5 TRANS_B (ids 2 and 3 are the tiled path's and unused here).
+// declares bindings 0 (A) and 1 (B), each also viewed as vec4s. Specialization: 0 local size x,
+// 1 TILE_M (must be DIRECT_M), 4 TRANS_A, 5 TRANS_B (ids 2 and 3 are the tiled path's and unused
+// here), 9 VEC_K, 10 VEC_N.
 
 layout(local_size_x = 64, local_size_x_id = 0) in;
 layout(constant_id = 4) const bool TRANS_A = false;
 layout(constant_id = 5) const bool TRANS_B = false;
+layout(constant_id = 9) const bool VEC_K = false;
+layout(constant_id = 10) const bool VEC_N = false;
 
 const uint DIRECT_M = 8;
 const uint DIRECT_N = 4;
 
 layout(set = 0, binding = 0) readonly buffer MatrixA { float a[]; };
 layout(set = 0, binding = 1) readonly buffer MatrixB { float b[]; };
+layout(set = 0, binding = 0) readonly buffer MatrixA4 { vec4 a4[]; };
+layout(set = 0, binding = 1) readonly buffer MatrixB4 { vec4 b4[]; };
+
+// op(B)[k, col0 .. col0 + 3] (zeros past N).
+vec4 load_b_row(uint k, uint col0) {
+    if (VEC_N) return col0 < pc.N ? b4[(k * pc.N + col0) / 4u] : vec4(0.0);
+    vec4 v;
+    for (uint j = 0u; j < DIRECT_N; ++j) {
+        const uint col = col0 + j;
+        v[j] = col < pc.N ? (TRANS_B ? b[col * pc.K + k] : b[k * pc.N + col]) : 0.0;
+    }
+    return v;
+}
 
 void main() {
     const uint row0 = gl_WorkGroupID.y * DIRECT_M;
@@ -34,16 +56,46 @@ void main() {
     for (uint i = 0u; i < DIRECT_M; ++i)
         for (uint j = 0u; j < DIRECT_N; ++j) acc[i][j] = 0.0;
 
-    for (uint k = 0u; k < pc.K; ++k) {
-        float b_reg[DIRECT_N];
-        for (uint j = 0u; j < DIRECT_N; ++j) {
-            const uint col = col0 + j;
-            b_reg[j] = col < pc.N ? (TRANS_B ? b[col * pc.K + k] : b[k * pc.N + col]) : 0.0;
+    if (VEC_K) {
+        const uint K4 = pc.K / 4u;
+        for (uint k4 = 0u; k4 < K4; ++k4) {
+            const uint k = 4u * k4;
+            // b_reg[j][t] = op(B)[k + t, col0 + j]
+            vec4 b_reg[DIRECT_N];
+            if (TRANS_B) {
+                for (uint j = 0u; j < DIRECT_N; ++j) {
+                    const uint col = col0 + j;
+                    b_reg[j] = col < pc.N ? b4[col * K4 + k4] : vec4(0.0);
+                }
+            } else {
+                vec4 rows[4];
+                for (uint t = 0u; t < 4u; ++t) rows[t] = load_b_row(k + t, col0);
+                for (uint j = 0u; j < DIRECT_N; ++j) b_reg[j] = vec4(rows[0][j], rows[1][j], rows[2][j], rows[3][j]);
+            }
+            for (uint i = 0u; i < DIRECT_M; ++i) {
+                const uint row = row0 + i;
+                vec4 a_val = vec4(0.0);
+                if (row < pc.M) {
+                    a_val = TRANS_A ? vec4(a[k * pc.M + row], a[(k + 1u) * pc.M + row], a[(k + 2u) * pc.M + row],
+                                           a[(k + 3u) * pc.M + row])
+                                    : a4[row * K4 + k4];
+                }
+                for (uint j = 0u; j < DIRECT_N; ++j) {
+                    acc[i][j] += a_val.x * b_reg[j].x;
+                    acc[i][j] += a_val.y * b_reg[j].y;
+                    acc[i][j] += a_val.z * b_reg[j].z;
+                    acc[i][j] += a_val.w * b_reg[j].w;
+                }
+            }
         }
-        for (uint i = 0u; i < DIRECT_M; ++i) {
-            const uint row = row0 + i;
-            const float a_val = row < pc.M ? (TRANS_A ? a[k * pc.M + row] : a[row * pc.K + k]) : 0.0;
-            for (uint j = 0u; j < DIRECT_N; ++j) acc[i][j] += a_val * b_reg[j];
+    } else {
+        for (uint k = 0u; k < pc.K; ++k) {
+            const vec4 b_reg = load_b_row(k, col0);
+            for (uint i = 0u; i < DIRECT_M; ++i) {
+                const uint row = row0 + i;
+                const float a_val = row < pc.M ? (TRANS_A ? a[k * pc.M + row] : a[row * pc.K + k]) : 0.0;
+                for (uint j = 0u; j < DIRECT_N; ++j) acc[i][j] += a_val * b_reg[j];
+            }
         }
     }
 
