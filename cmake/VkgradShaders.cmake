@@ -20,13 +20,34 @@ function(vkgrad_embed_shaders target)
   endforeach()
   set(names)
   set(generated)
+  # Shaders that include reduce_workgroup.glsl are compiled twice: as written (shared-memory
+  # reductions, portable) and with -DVKGRAD_SUBGROUP=1 as <name>_subgroup (subgroup arithmetic),
+  # so the subgroup capability is only declared by a module that is only used where the device
+  # has it. The library picks the variant at pipeline creation (lib/pipeline.cpp).
+  set(variants)
   foreach(src IN LISTS ARG_SOURCES)
     get_filename_component(name ${src} NAME_WE)
+    list(APPEND variants "${name}|${src}|")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
+    file(STRINGS ${src} uses_reduce REGEX "^#include \"reduce_workgroup.glsl\"")
+    if(uses_reduce)
+      list(APPEND variants "${name}_subgroup|${src}|-DVKGRAD_SUBGROUP=1")
+    endif()
+  endforeach()
+  foreach(variant IN LISTS variants)
+    string(REPLACE "|" ";" parts "${variant}")
+    list(GET parts 0 name)
+    list(GET parts 1 src)
+    list(LENGTH parts nparts)
+    set(defines)
+    if(nparts GREATER 2)
+      list(GET parts 2 defines)
+    endif()
     set(spv ${out_dir}/${name}.spv)
     set(cpp ${out_dir}/${name}.spv.cpp)
     add_custom_command(
       OUTPUT ${spv}
-      COMMAND ${VKGRAD_GLSLANG} -V --quiet --target-env ${VKGRAD_SPIRV_TARGET_ENV} ${include_flags}
+      COMMAND ${VKGRAD_GLSLANG} -V --quiet --target-env ${VKGRAD_SPIRV_TARGET_ENV} ${include_flags} ${defines}
               --depfile ${spv}.d -o ${spv} ${src}
       COMMAND ${VKGRAD_SPIRV_VAL} --target-env ${VKGRAD_SPIRV_TARGET_ENV} ${spv}
       MAIN_DEPENDENCY ${src}

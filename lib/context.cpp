@@ -187,6 +187,7 @@ DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
                                                        reinterpret_cast<VkPhysicalDeviceProperties2*>(&p2));
     d.subgroup_size = subgroup.subgroupSize;
     d.subgroup_arithmetic = (subgroup.supportedStages & vk::ShaderStageFlagBits::eCompute) &&
+                            (subgroup.supportedOperations & vk::SubgroupFeatureFlagBits::eBasic) &&
                             (subgroup.supportedOperations & vk::SubgroupFeatureFlagBits::eArithmetic);
     if (driver_props) {
       d.driver_name = driver.driverName.data();
@@ -327,6 +328,8 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
       cache_file = dir / name;
     }
   }
+  use_subgroup_reductions =
+      info.subgroup_arithmetic && options.subgroup_reductions.value_or(env_flag("VKGRAD_SUBGROUPS", true));
   pipelines = std::make_unique<PipelineCache>(*this, cache_file);
   transfer_pool = device.createCommandPool(
       vk::CommandPoolCreateInfo(vk::CommandPoolCreateFlagBits::eResetCommandBuffer |
@@ -456,6 +459,7 @@ Context& Context::operator=(Context&&) noexcept = default;
 
 const DeviceInfo& Context::device() const { return impl_->info; }
 bool Context::validation_enabled() const { return impl_->validation; }
+bool Context::subgroup_reductions() const { return impl_->use_subgroup_reductions; }
 std::vector<std::string> Context::validation_messages() const {
   std::lock_guard lock(impl_->messages_mutex);
   return impl_->messages;

@@ -41,6 +41,8 @@ struct ContextImpl {
   // Declaration order is destruction order reversed: the device goes after everything made from it.
   // Validation state first: the layer may still report while the instance is destroyed.
   bool validation = false;
+  /// Reductions use the <shader>_subgroup variants (see ContextOptions::subgroup_reductions).
+  bool use_subgroup_reductions = false;
   mutable std::mutex messages_mutex;
   std::vector<std::string> messages;
   std::function<void(std::string_view)> message_callback;

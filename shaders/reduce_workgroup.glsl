@@ -3,8 +3,14 @@
 // its scratch with gl_WorkGroupSize). Every invocation of the workgroup must call these functions in
 // uniform control flow; each returns the same value to every invocation.
 //
-// The fold order is fixed (upper half onto lower half, any local size), so results are bitwise
-// reproducible run to run. No subgroup operations: portable to every device.
+// Portable path: a shared-memory tree whose fold order is fixed (upper half onto lower half, any
+// local size), so results are bitwise reproducible run to run.
+//
+// Subgroup path (VKGRAD_SUBGROUP defined: the build compiles every shader that includes this file a
+// second time as <name>_subgroup, used on devices with subgroup arithmetic in compute shaders): each
+// subgroup reduces with subgroupAdd / subgroupMax, then every invocation folds the per-subgroup
+// results in subgroup order. One barrier instead of log2(local size); still reproducible on a given
+// device. subgroupMax leaves NaN undefined, so NaN is detected separately and returned explicitly.
 
 #ifndef VKGRAD_REDUCE_WORKGROUP_GLSL
 #define VKGRAD_REDUCE_WORKGROUP_GLSL
@@ -13,6 +19,35 @@ shared float reduce_scratch[gl_WorkGroupSize.x];
 
 // max that propagates NaN (GLSL's max() is undefined for NaN operands).
 float max_propagate_nan(float a, float b) { return (isnan(a) || a >= b) ? a : b; }
+
+#ifdef VKGRAD_SUBGROUP
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+
+float workgroup_sum(float v) {
+    const float s = subgroupAdd(v);
+    if (subgroupElect()) reduce_scratch[gl_SubgroupID] = s;
+    barrier();
+    float total = reduce_scratch[0];
+    for (uint i = 1u; i < gl_NumSubgroups; ++i) total += reduce_scratch[i];
+    barrier();  // the scratch may be reused by the next call
+    return total;
+}
+
+float workgroup_max(float v) {
+    // NaN wins: flag it through an integer max, take the max of the rest.
+    const uint has_nan = subgroupMax(isnan(v) ? 1u : 0u);
+    float m = subgroupMax(isnan(v) ? uintBitsToFloat(0xff800000u) : v);
+    if (has_nan != 0u) m = uintBitsToFloat(0x7fc00000u);
+    if (subgroupElect()) reduce_scratch[gl_SubgroupID] = m;
+    barrier();
+    float result = reduce_scratch[0];
+    for (uint i = 1u; i < gl_NumSubgroups; ++i) result = max_propagate_nan(result, reduce_scratch[i]);
+    barrier();
+    return result;
+}
+
+#else
 
 float workgroup_sum(float v) {
     uint t = gl_LocalInvocationID.x;
@@ -43,5 +78,7 @@ float workgroup_max(float v) {
     barrier();
     return result;
 }
+
+#endif  // VKGRAD_SUBGROUP
 
 #endif  // VKGRAD_REDUCE_WORKGROUP_GLSL

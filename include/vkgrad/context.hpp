@@ -68,6 +68,10 @@ struct ContextOptions {
   /// Keep tensors in host-visible memory and transfer by memcpy. Unset: only on unified-memory
   /// devices (integrated GPUs, CPUs). false forces the staging-buffer path everywhere.
   std::optional<bool> mapped_tensors;
+  /// Reductions (softmax, losses, sums, maxima, ...) with subgroup operations where the device
+  /// supports subgroup arithmetic in compute shaders. Unset: on unless VKGRAD_SUBGROUPS=0; false
+  /// forces the portable shared-memory path everywhere.
+  std::optional<bool> subgroup_reductions;
   /// Called (from any thread) for every validation warning or error, besides it being recorded.
   /// Unset: each message is printed to stderr.
   std::function<void(std::string_view)> on_validation_message;
@@ -76,6 +80,7 @@ struct ContextOptions {
   ContextOptions& set_validation(bool on) { validation = on; return *this; }
   ContextOptions& set_pipeline_cache(bool on) { pipeline_cache = on; return *this; }
   ContextOptions& set_mapped_tensors(bool on) { mapped_tensors = on; return *this; }
+  ContextOptions& set_subgroup_reductions(bool on) { subgroup_reductions = on; return *this; }
   ContextOptions& set_cache_dir(std::filesystem::path dir) { cache_dir = std::move(dir); return *this; }
 };
 
@@ -102,6 +107,8 @@ class Context {
   void clear_validation_messages();
   /// The pipeline-cache file, or empty when the cache is disabled.
   std::filesystem::path pipeline_cache_path() const;
+  /// Whether reductions use subgroup operations (see ContextOptions::subgroup_reductions).
+  bool subgroup_reductions() const;
   /// Bytes of device memory currently held by live tensors.
   uint64_t allocated_bytes() const;
   /// Bytes of device memory reserved from the driver (blocks the allocator sub-allocates from).
