@@ -158,6 +158,23 @@ TEST_CASE("save_safetensors refuses bad names and sizes and leaves the old file 
     CHECK(read_file(p) == before);
   }
   CHECK_THROWS_WITH(save_safetensors(dir.path / "no" / "such" / "dir.safetensors", {}), Catch::Contains("cannot create"));
+  // Failures that also happen as root (which ignores the permissions above): the temporary file
+  // cannot be created (its name is taken by a directory), and the rename over a non-empty directory
+  // fails after the data was written. The old file stays and no temporary file is left behind.
+  const fs::path tmp = p.string() + ".tmp-" + std::to_string(::getpid());
+  fs::create_directory(tmp);
+  CHECK_THROWS_WITH(save_safetensors(p, {{"a", HostTensor{"U8", {1}, {1}}}}), Catch::Contains("cannot create"));
+  CHECK(read_file(p) == before);
+  fs::remove(tmp);
+  const fs::path occupied = dir.path / "occupied";
+  fs::create_directories(occupied / "inside");
+  CHECK_THROWS_WITH(save_safetensors(occupied, {{"a", HostTensor{"U8", {1}, {1}}}}),
+                    Catch::Contains("cannot rename") && Catch::Contains(occupied.string()));
+  CHECK(fs::is_directory(occupied / "inside"));
+  for (const auto& entry : fs::directory_iterator(dir.path)) {
+    CAPTURE(entry.path());
+    CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
+  }
 }
 
 TEST_CASE("load_safetensors refuses malformed files with a message naming the problem", "[safetensors]") {
