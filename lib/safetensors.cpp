@@ -140,11 +140,11 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<std::
 
   const std::filesystem::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
   // Any failure below removes the temporary file and leaves `path` as it was.
-  const auto fail_io = [&](const std::string& doing, int error) {
+  const auto fail_io = [&](const std::string& doing, int error, const std::string& hint) {
     std::error_code ignored;
     std::filesystem::remove(tmp, ignored);
-    throw Error(where + doing + ": " + std::strerror(error) +
-                " (directory not writable or disk full?); the previous file, if any, is unchanged");
+    throw Error(where + doing + ": " + std::strerror(error) + " (" + hint +
+                "); the previous file, if any, is unchanged");
   };
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -158,10 +158,17 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<std::
   const int write_errno = errno;
   if (!ok) {
     ::close(fd);
-    fail_io("writing " + tmp.string() + " failed", write_errno);
+    fail_io("writing " + tmp.string() + " failed", write_errno, "disk full?");
   }
-  if (::close(fd) != 0) fail_io("closing " + tmp.string() + " failed", errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail_io("cannot rename " + tmp.string() + " over it", errno);
+  // errno is read before the message is built: building it may allocate.
+  if (::close(fd) != 0) {
+    const int error = errno;
+    fail_io("closing " + tmp.string() + " failed", error, "disk full?");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    fail_io("cannot rename " + tmp.string() + " over it", error, "is the destination a directory?");
+  }
   // Make the rename itself durable; a failure here is not worth an error, the file is complete.
   const std::filesystem::path dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
