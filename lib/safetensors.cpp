@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -15,6 +16,9 @@
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
+
+// Tensor bytes are copied to and from memory as they are; the format is little endian.
+static_assert(std::endian::native == std::endian::little, "vkgrad's safetensors layer assumes a little-endian host");
 
 namespace {
 
@@ -77,8 +81,10 @@ std::size_t safetensors_dtype_size(std::string_view dtype) {
 }
 
 uint64_t HostTensor::numel() const {
-  uint64_t n = 1;
-  for (uint64_t d : shape) n *= d;
+  uint64_t n = 0;
+  if (!byte_count(shape, 1, n)) {
+    throw InvalidArgument("vkgrad: HostTensor: shape " + shape_string(shape) + " overflows a 64-bit element count");
+  }
   return n;
 }
 
@@ -97,6 +103,11 @@ HostTensor HostTensor::from_floats(std::vector<uint64_t> shape, std::span<const 
 
 std::vector<float> HostTensor::to_floats() const {
   if (dtype != "F32") throw InvalidArgument("vkgrad: HostTensor::to_floats: the tensor is " + dtype + ", not F32");
+  uint64_t expected = 0;
+  if (!byte_count(shape, 4, expected) || expected != bytes.size()) {
+    throw InvalidArgument("vkgrad: HostTensor::to_floats: F32 " + shape_string(shape) + " but " +
+                          std::to_string(bytes.size()) + " bytes");
+  }
   std::vector<float> v(bytes.size() / 4);
   std::memcpy(v.data(), bytes.data(), v.size() * 4);
   return v;
@@ -128,24 +139,42 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<std::
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(uint64_t(text.size()) >> (8 * i));
 
   const std::filesystem::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
+  // Any failure below removes the temporary file and leaves `path` as it was.
+  const auto fail_io = [&](const std::string& doing, int error, const std::string& hint) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw Error(where + doing + ": " + std::strerror(error) + " (" + hint +
+                "); the previous file, if any, is unchanged");
+  };
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(where + "cannot create " + tmp.string() + ": " + std::strerror(errno));
+  if (fd < 0) {
+    const int error = errno;
+    throw Error(where + "cannot create " + tmp.string() + ": " + std::strerror(error) +
+                " (does the directory exist and is it writable?)");
+  }
   bool ok = write_all(fd, length, 8) && write_all(fd, text.data(), text.size());
   for (const auto& [name, t] : tensors) ok = ok && write_all(fd, t.bytes.data(), t.bytes.size());
   ok = ok && ::fsync(fd) == 0;
-  const int saved_errno = errno;
-  ok = (::close(fd) == 0) && ok;
+  const int write_errno = errno;
   if (!ok) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw Error(where + "writing failed: " + std::strerror(saved_errno ? saved_errno : errno) +
-                " (disk full or not writable?); the previous file, if any, is unchanged");
+    ::close(fd);
+    fail_io("writing " + tmp.string() + " failed", write_errno, "disk full?");
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw Error(where + "cannot rename the temporary file into place: " + ec.message());
+  // errno is read before the message is built: building it may allocate.
+  if (::close(fd) != 0) {
+    const int error = errno;
+    fail_io("closing " + tmp.string() + " failed", error, "disk full?");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    fail_io("cannot rename " + tmp.string() + " over it", error, "is the destination a directory?");
+  }
+  // Make the rename itself durable; a failure here is not worth an error, the file is complete.
+  const std::filesystem::path dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
   }
 }
 
@@ -179,23 +208,32 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
   std::string text(header_size, '\0');
   if (!in.read(text.data(), static_cast<std::streamsize>(header_size))) fail_file(path, "cannot read the header");
 
-  // nlohmann keeps the last of duplicate keys silently: catch duplicates while parsing.
-  std::set<std::string> top_keys;
+  // nlohmann keeps the last of duplicate keys silently: catch duplicates while parsing, in every
+  // object (tensor names, the fields of an entry, metadata keys), as the reference's serde does for
+  // the fields of an entry.
+  std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-      if (depth == 1 && event == nlohmann::json::parse_event_t::key && parsed.is_string()) {
+    using Event = nlohmann::json::parse_event_t;
+    header = nlohmann::json::parse(text, [&](int, Event event, nlohmann::json& parsed) {
+      if (event == Event::object_start) {
+        open_objects.emplace_back();
+      } else if (event == Event::object_end) {
+        if (!open_objects.empty()) open_objects.pop_back();
+      } else if (event == Event::key && !open_objects.empty() && duplicate.empty()) {
         const auto key = parsed.get<std::string>();
-        if (!top_keys.insert(key).second && duplicate.empty()) duplicate = key;
+        if (!open_objects.back().insert(key).second) {
+          duplicate = open_objects.size() == 1 ? "tensor '" + key + "'" : "key '" + key + "' (in an entry or __metadata__)";
+        }
       }
       return true;
     });
   } catch (const nlohmann::json::exception& e) {
-    fail_file(path, std::string("the header is not valid JSON: ") + e.what());
+    fail_file(path, std::string("the header is not valid JSON (not a safetensors file, or corrupt?): ") + e.what());
   }
-  if (!duplicate.empty()) fail_file(path, "tensor '" + duplicate + "' appears twice in the header");
-  if (!header.is_object()) fail_file(path, "the header is not a JSON object");
+  if (!duplicate.empty()) fail_file(path, duplicate + " appears twice in the header");
+  if (!header.is_object()) fail_file(path, "the header is not a JSON object (not a safetensors file?)");
 
   const uint64_t data_size = file_size - 8 - header_size;
   struct Entry {
@@ -207,6 +245,7 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
   SafetensorsFile file;
   for (const auto& [name, value] : header.items()) {
     if (name == "__metadata__") {
+      if (value.is_null()) continue;  // the reference reads null as "no metadata"
       if (!value.is_object()) fail_file(path, "__metadata__ is not an object");
       for (const auto& [k, v] : value.items()) {
         if (!v.is_string()) fail_file(path, "__metadata__ value '" + k + "' is not a string");

@@ -67,6 +67,34 @@ TEST_CASE("save_safetensors writes exactly the bytes the format specifies", "[sa
   CHECK(read_file(dir.path / "a.safetensors") == hand_file(json, data));
 }
 
+TEST_CASE("safetensors matches the reference implementation's own test vectors", "[safetensors]") {
+  TempDir dir;
+  // huggingface/safetensors bindings/python/tests/test_simple.py, test_serialization: an I32 [2, 2]
+  // of zeros named "test" serializes to a 64-byte header (60 bytes of JSON, 4 spaces) and 16 zeros.
+  save_safetensors(dir.path / "ref.safetensors", {{"test", i32_tensor({2, 2}, {0, 0, 0, 0})}});
+  const std::string expected = std::string("@\0\0\0\0\0\0\0", 8) +
+                               R"({"test":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]}}    )" +
+                               std::string(16, '\0');
+  CHECK(read_file(dir.path / "ref.safetensors") == expected);
+
+  // A file as other writers produce it: no padding, __metadata__ after the tensors (the test vector
+  // of the Go port's TestDeserialize, header length 0x59 = 89).
+  const std::string json = R"({"test":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]},"__metadata__":{"foo":"bar"}})";
+  REQUIRE(json.size() == 0x59);
+  write_file(dir.path / "go.safetensors", hand_file(json, std::string("\x01\0\0\0\x02\0\0\0\x03\0\0\0\x04\0\0\0", 16)));
+  const auto file = load_safetensors(dir.path / "go.safetensors");
+  CHECK(file.metadata == std::map<std::string, std::string>{{"foo", "bar"}});
+  REQUIRE(file.tensors.size() == 1);
+  CHECK(file.tensors[0].first == "test");
+  CHECK(file.tensors[0].second.dtype == "I32");
+  CHECK(file.tensors[0].second.shape == std::vector<uint64_t>{2, 2});
+  CHECK(file.tensors[0].second.bytes == i32_tensor({2, 2}, {1, 2, 3, 4}).bytes);
+
+  // "__metadata__": null is "no metadata" for the reference (an Option): accepted.
+  write_file(dir.path / "null.safetensors", hand_file(R"({"__metadata__":null})", ""));
+  CHECK(load_safetensors(dir.path / "null.safetensors").metadata.empty());
+}
+
 TEST_CASE("safetensors round trip of every dtype, scalars, empty tensors and metadata", "[safetensors]") {
   TempDir dir;
   HostTensor i64{"I64", {}, {1, 2, 3, 4, 5, 6, 7, 8}};
@@ -130,6 +158,23 @@ TEST_CASE("save_safetensors refuses bad names and sizes and leaves the old file 
     CHECK(read_file(p) == before);
   }
   CHECK_THROWS_WITH(save_safetensors(dir.path / "no" / "such" / "dir.safetensors", {}), Catch::Contains("cannot create"));
+  // Failures that also happen as root (which ignores the permissions above): the temporary file
+  // cannot be created (its name is taken by a directory), and the rename over a non-empty directory
+  // fails after the data was written. The old file stays and no temporary file is left behind.
+  const fs::path tmp = p.string() + ".tmp-" + std::to_string(::getpid());
+  fs::create_directory(tmp);
+  CHECK_THROWS_WITH(save_safetensors(p, {{"a", HostTensor{"U8", {1}, {1}}}}), Catch::Contains("cannot create"));
+  CHECK(read_file(p) == before);
+  fs::remove(tmp);
+  const fs::path occupied = dir.path / "occupied";
+  fs::create_directories(occupied / "inside");
+  CHECK_THROWS_WITH(save_safetensors(occupied, {{"a", HostTensor{"U8", {1}, {1}}}}),
+                    Catch::Contains("cannot rename") && Catch::Contains(occupied.string()));
+  CHECK(fs::is_directory(occupied / "inside"));
+  for (const auto& entry : fs::directory_iterator(dir.path)) {
+    CAPTURE(entry.path());
+    CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
+  }
 }
 
 TEST_CASE("load_safetensors refuses malformed files with a message naming the problem", "[safetensors]") {
@@ -164,6 +209,19 @@ TEST_CASE("load_safetensors refuses malformed files with a message naming the pr
       {hand_file("{" + good_entry + "}", data8 + "xx"), "2 bytes after the last tensor"},
       {hand_file("{" + good_entry + "," + good_entry + "}", data8), "'a' appears twice"},
       {hand_file(R"({"__metadata__":{"k":1}})", ""), "__metadata__ value 'k' is not a string"},
+      {hand_file(R"({"__metadata__":["k"]})", ""), "__metadata__ is not an object"},
+      {hand_file(R"({"__metadata__":{"k":"v","k":"w"}})", ""), "key 'k' (in an entry or __metadata__) appears twice"},
+      {hand_file(R"({"a":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}})", data8),
+       "key 'dtype' (in an entry or __metadata__) appears twice"},
+      {hand_file(R"({"a":{"dtype":7,"shape":[2],"data_offsets":[0,8]}})", data8), "dtype is not a string"},
+      {hand_file(R"({"a":{"dtype":"F32","shape":2,"data_offsets":[0,8]}})", data8), "shape is not an array"},
+      {hand_file(R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", data8), "not a non-negative integer"},
+      {hand_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8,8]}})", data8), "two non-negative integers"},
+      {hand_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,-8]}})", data8), "two non-negative integers"},
+      {hand_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":"0,8"}})", data8), "two non-negative integers"},
+      {hand_file("\"a\"", ""), "not a JSON object"},
+      {hand_file("{\"\xff\":1}", ""), "not valid JSON"},  // the header must be UTF-8
+      {hand_file("", ""), "not valid JSON"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.message);
@@ -171,6 +229,7 @@ TEST_CASE("load_safetensors refuses malformed files with a message naming the pr
     CHECK_THROWS_WITH(load_safetensors(p), Catch::Contains(c.message) && Catch::Contains(p.string()));
   }
   CHECK_THROWS_WITH(load_safetensors(dir.path / "missing.safetensors"), Catch::Contains("cannot read it"));
+  CHECK_THROWS_WITH(load_safetensors(dir.path), Catch::Contains("cannot read it"));  // a directory
 }
 
 TEST_CASE("every truncation and random corruption of a valid file is refused or loaded, never a crash",

@@ -28,6 +28,7 @@ struct HostTensor {
   /// numel · dtype size bytes, little endian.
   std::vector<uint8_t> bytes;
 
+  /// The shape's element count (1 for a scalar); InvalidArgument if it overflows 64 bits.
   uint64_t numel() const;
   /// An F32 tensor holding `values` with `shape` (values.size() must be the shape's element count).
   static HostTensor from_floats(std::vector<uint64_t> shape, std::span<const float> values);
