@@ -133,7 +133,13 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<std::
     header[name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
   }
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::exception&) {
+    // JSON text must be UTF-8: nlohmann refuses to serialize any other string (type_error 316).
+    throw InvalidArgument(where + "a tensor name or metadata string is not valid UTF-8");
+  }
   text.append((8 - text.size() % 8) % 8, ' ');  // pad so the data starts 8-byte aligned
   uint8_t length[8];
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(uint64_t(text.size()) >> (8 * i));

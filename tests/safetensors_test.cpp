@@ -150,6 +150,8 @@ TEST_CASE("save_safetensors refuses bad names and sizes and leaves the old file 
                     Catch::Contains("appears twice"));
   CHECK_THROWS_WITH(save_safetensors(p, {{"", HostTensor{"U8", {1}, {1}}}}), Catch::Contains("invalid tensor name"));
   CHECK_THROWS_WITH(save_safetensors(p, {{"b", HostTensor{"BF16", {1}, {1, 2}}}}), Catch::Contains("unsupported dtype"));
+  CHECK_THROWS_WITH(save_safetensors(p, {{"\xff", HostTensor{"U8", {1}, {1}}}}), Catch::Contains("not valid UTF-8"));
+  CHECK_THROWS_WITH(save_safetensors(p, {}, {{"k", "\xc3"}}), Catch::Contains("not valid UTF-8"));
   CHECK(read_file(p) == before);
   if (::geteuid() != 0) {  // root ignores directory permissions
     fs::permissions(dir.path, fs::perms::owner_read | fs::perms::owner_exec);
