@@ -126,7 +126,8 @@ void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tenso
   require_same_count(x, "x", y, "y", op);
   const auto kernel = activation_kernel(c, "activation_forward", act, 2);
   const auto push = push_for(act, x.numel());
-  const uint32_t groups = detail::grid_stride_groups(c.device(), x.numel(), kernel.specialization[0]);
+  // 4 elements per invocation (vec4 steps).
+  const uint32_t groups = detail::grid_stride_groups(c.device(), (x.numel() + 3) / 4, kernel.specialization[0]);
   c.dispatch(kernel, {{&x, detail::Access::read}, {&y, detail::Access::write}}, &push, sizeof push, {groups, 1, 1},
              op);
 }
@@ -141,7 +142,8 @@ void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tens
   require_same_count(x, "x", dx, "dx", op);
   const auto kernel = activation_kernel(c, "activation_backward", act, 3);
   const auto push = push_for(act, x.numel());
-  const uint32_t groups = detail::grid_stride_groups(c.device(), x.numel(), kernel.specialization[0]);
+  // 4 elements per invocation (vec4 steps).
+  const uint32_t groups = detail::grid_stride_groups(c.device(), (x.numel() + 3) / 4, kernel.specialization[0]);
   c.dispatch(kernel, {{&x, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}}, &push,
              sizeof push, {groups, 1, 1}, op);
 }

@@ -9,7 +9,8 @@
 //                   2 dx: n floats, written.
 // Push constants:   n (element count), p0, p1 (activation parameters), theta (SPARSE cutoff).
 // Specialization:   0 local size x (default 256), 1 ACT_ID, 2 SPARSE.
-// Any grid size works (grid-stride loop).
+// Any grid size works (grid-stride loop); 4 elements per step through vec4 views, then the
+// n % 4 tail, as in activation_forward.comp.
 
 #include "activations.glsl"
 
@@ -22,10 +23,18 @@ layout(push_constant) uniform Push { uint n; float p0; float p1; float theta; } 
 layout(set = 0, binding = 0) readonly buffer X { float x[]; };
 layout(set = 0, binding = 1) readonly buffer DY { float dy[]; };
 layout(set = 0, binding = 2) writeonly buffer DX { float dx[]; };
+layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
+layout(set = 0, binding = 1) readonly buffer DY4 { vec4 dy4[]; };
+layout(set = 0, binding = 2) writeonly buffer DX4 { vec4 dx4[]; };
+
+float apply(float v, float g) { return (SPARSE && v <= pc.theta) ? 0.0 : activation_grad(ACT_ID, v, pc.p0, pc.p1) * g; }
 
 void main() {
-    for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
-        float v = x[i];
-        dx[i] = (SPARSE && v <= pc.theta) ? 0.0 : activation_grad(ACT_ID, v, pc.p0, pc.p1) * dy[i];
+    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    const uint n4 = pc.n / 4u;
+    for (uint i = gl_GlobalInvocationID.x; i < n4; i += stride) {
+        const vec4 v = x4[i], g = dy4[i];
+        dx4[i] = vec4(apply(v.x, g.x), apply(v.y, g.y), apply(v.z, g.z), apply(v.w, g.w));
     }
+    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) dx[i] = apply(x[i], dy[i]);
 }

@@ -8,7 +8,10 @@
 // Bindings (set 0): 0 x: n floats, read; 1 y: n floats, written.
 // Push constants:   n (element count), p0, p1 (activation parameters), theta (SPARSE cutoff).
 // Specialization:   0 local size x (default 256), 1 ACT_ID, 2 SPARSE.
-// Any grid size works (grid-stride loop).
+// Any grid size works (grid-stride loop). Each invocation handles 4 adjacent elements per step
+// through a vec4 view of the buffers (one 16-byte load and store instead of four: on CPU devices
+// every per-invocation access is a gather), then the last n % 4 elements one by one. Each element
+// is computed exactly as alone, so the results do not depend on the grouping.
 
 #include "activations.glsl"
 
@@ -20,10 +23,17 @@ layout(push_constant) uniform Push { uint n; float p0; float p1; float theta; } 
 
 layout(set = 0, binding = 0) readonly buffer X { float x[]; };
 layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
+layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
+layout(set = 0, binding = 1) writeonly buffer Y4 { vec4 y4[]; };
+
+float apply(float v) { return (SPARSE && v <= pc.theta) ? 0.0 : activation_forward(ACT_ID, v, pc.p0, pc.p1); }
 
 void main() {
-    for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
-        float v = x[i];
-        y[i] = (SPARSE && v <= pc.theta) ? 0.0 : activation_forward(ACT_ID, v, pc.p0, pc.p1);
+    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    const uint n4 = pc.n / 4u;
+    for (uint i = gl_GlobalInvocationID.x; i < n4; i += stride) {
+        const vec4 v = x4[i];
+        y4[i] = vec4(apply(v.x), apply(v.y), apply(v.z), apply(v.w));
     }
+    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) y[i] = apply(x[i]);
 }
