@@ -36,7 +36,14 @@ uint64_t read_some(gzFile f, const std::filesystem::path& path, uint8_t* out, ui
       const char* msg = gzerror(f, &code);
       fail(path, std::string("corrupt gzip data (") + (msg ? msg : "unknown error") + ")");
     }
-    if (n == 0) break;
+    if (n == 0) {
+      // End of input: zlib reports a gzip stream cut short (even inside its CRC / size trailer)
+      // only through gzerror.
+      int code = Z_OK;
+      const char* msg = gzerror(f, &code);
+      if (code != Z_OK) fail(path, std::string("truncated or corrupt gzip data (") + (msg ? msg : "unknown error") + ")");
+      break;
+    }
     done += static_cast<uint64_t>(n);
   }
   return done;

@@ -1,0 +1,76 @@
+// vkgrad-info: lists the Vulkan devices the loader reports, marks the one vkgrad would pick (and
+// says why), and prints the capabilities vkgrad uses on it. Exits 1, with what to do, when no device
+// is usable.
+#include <vkgrad/vkgrad.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+std::string version_string(uint32_t v) {
+  return std::to_string(v >> 22) + "." + std::to_string((v >> 12) & 0x3ff) + "." + std::to_string(v & 0xfff);
+}
+
+std::string bytes(uint64_t b) {
+  char buf[32];
+  if (b >= (uint64_t(1) << 30)) {
+    std::snprintf(buf, sizeof buf, "%.1f GiB", double(b) / double(uint64_t(1) << 30));
+  } else if (b >= (uint64_t(1) << 20)) {
+    std::snprintf(buf, sizeof buf, "%.1f MiB", double(b) / double(uint64_t(1) << 20));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f KiB", double(b) / 1024.0);
+  }
+  return buf;
+}
+
+}  // namespace
+
+int main() {
+  std::vector<vkgrad::DeviceInfo> devices;
+  try {
+    devices = vkgrad::list_devices();
+  } catch (const vkgrad::Error& e) {
+    std::fprintf(stderr, "vkgrad-info: %s\n", e.what());
+    return 1;
+  }
+  std::printf("Vulkan devices (%zu):\n", devices.size());
+  for (const auto& d : devices) {
+    std::printf("  [%u] %s — %s, Vulkan %s, driver %s %s\n", d.index, d.name.c_str(), vkgrad::to_string(d.type),
+                version_string(d.api_version).c_str(), d.driver_name.c_str(), d.driver_info.c_str());
+    if (!d.usable) {
+      std::printf("      not usable by vkgrad: %s\n", d.unusable_reason.c_str());
+      continue;
+    }
+    std::printf("      subgroup size %u, subgroup arithmetic %s; shared memory %s; storage buffers up to %s\n",
+                d.subgroup_size, d.subgroup_arithmetic ? "yes" : "no", bytes(d.max_shared_memory).c_str(),
+                bytes(d.max_storage_buffer_range).c_str());
+    std::printf("      workgroups: %u invocations, %u x %u x %u counts; push constants %u B; timestamps %s; "
+                "device-local memory %s%s\n",
+                d.max_workgroup_invocations, d.max_workgroup_count[0], d.max_workgroup_count[1], d.max_workgroup_count[2],
+                d.max_push_constants, d.timestamps ? "yes" : "no", bytes(d.device_local_bytes).c_str(),
+                d.unified_memory ? " (unified with the host)" : "");
+  }
+  try {
+    vkgrad::Context ctx;
+    const auto& d = ctx.device();
+    const char* env = std::getenv("VKGRAD_DEVICE");
+    std::printf("\nvkgrad uses [%u] %s: %s\n", d.index, d.name.c_str(),
+                env && *env ? ("chosen by VKGRAD_DEVICE=" + std::string(env)).c_str()
+                            : "the first usable device of the best type (discrete > integrated > virtual > CPU)");
+    std::printf("  reductions: %s\n", ctx.subgroup_reductions() ? "subgroup arithmetic"
+                                                                 : "portable shared-memory tree");
+    std::printf("  matrix products: %s\n", d.type == vkgrad::DeviceType::cpu
+                                               ? "direct (no shared memory: CPU device)"
+                                               : "shared-memory tiles sized from the device's limits");
+    std::printf("  not used yet: f16 arithmetic, cooperative matrices\n");
+    const auto cache = ctx.pipeline_cache_path();
+    std::printf("  pipeline cache: %s\n", cache.empty() ? "off (VKGRAD_PIPELINE_CACHE=0)" : cache.c_str());
+    std::printf("  validation layer: %s\n", ctx.validation_enabled() ? "on" : "off (VKGRAD_VALIDATION=1 turns it on)");
+  } catch (const vkgrad::Error& e) {
+    std::fprintf(stderr, "\nvkgrad-info: no usable device: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
