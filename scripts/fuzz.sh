@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz: the IDX reader and the safetensors reader) with clang,
+# AddressSanitizer and UndefinedBehaviorSanitizer, and runs each for a bounded time starting from the
+# committed seed corpus. Exits non-zero if a target finds a crash, a leak or undefined behaviour;
+# the reproducer is left in the build directory (add it to the corpus and to a regression test).
+# Usage: scripts/fuzz.sh [seconds per target, default 30]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-30}
+scripts/install-deps.sh clang libclang-rt-14-dev
+build=${VKGRAD_FUZZ_BUILD_DIR:-build-fuzz}
+sanitize="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
+CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVKGRAD_BUILD_FUZZERS=ON \
+  -DVKGRAD_BUILD_TESTS=OFF -DVKGRAD_BUILD_BENCH=OFF -DVKGRAD_BUILD_SAMPLES=OFF -DCMAKE_CXX_FLAGS="$sanitize" >/dev/null
+cmake --build "$build" -j "$(nproc)" --target fuzz_idx fuzz_safetensors
+for target in idx safetensors; do
+  corpus="$build/corpus-$target"
+  mkdir -p "$corpus"
+  cp -n tests/fuzz/corpus/$target/* "$corpus/"
+  echo "== fuzz_$target for ${seconds} s"
+  (cd "$build" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+     "./tests/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 \
+     -print_final_stats=1 "corpus-$target" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)|ERROR|SUMMARY|Done" )
+done
