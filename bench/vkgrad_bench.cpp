@@ -61,12 +61,15 @@ int main(int argc, char** argv) try {
   app.add_option("--gemm-square", gemm_square, "square GEMM sizes to time (N for N x N x N)")->delimiter(',');
   app.add_option("--json", json_path, "also write the results as JSON to this file");
   std::string gemm_path = "auto";
-  app.add_option("--gemm-path", gemm_path, "GEMM main loop: auto (direct on CPU devices, tiled elsewhere), tiled, direct")
-      ->check(CLI::IsMember({"auto", "tiled", "direct"}))
+  app.add_option("--gemm-path", gemm_path,
+                 "GEMM main loop: auto (chosen from the device's properties), tiled, direct, broadcast (direct with "
+                 "op(A) rows shared through subgroup broadcasts; falls back to direct where unsupported)")
+      ->check(CLI::IsMember({"auto", "tiled", "direct", "broadcast"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   vkgrad::detail::set_gemm_path(gemm_path == "tiled"    ? vkgrad::detail::GemmPath::tiled
                                 : gemm_path == "direct" ? vkgrad::detail::GemmPath::direct
+                                : gemm_path == "broadcast" ? vkgrad::detail::GemmPath::broadcast
                                                         : vkgrad::detail::GemmPath::automatic);
 
   vkgrad::Context ctx;

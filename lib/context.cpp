@@ -189,6 +189,8 @@ DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
     d.subgroup_arithmetic = (subgroup.supportedStages & vk::ShaderStageFlagBits::eCompute) &&
                             (subgroup.supportedOperations & vk::SubgroupFeatureFlagBits::eBasic) &&
                             (subgroup.supportedOperations & vk::SubgroupFeatureFlagBits::eArithmetic);
+    d.subgroup_ballot = (subgroup.supportedStages & vk::ShaderStageFlagBits::eCompute) &&
+                        (subgroup.supportedOperations & vk::SubgroupFeatureFlagBits::eBallot);
     if (driver_props) {
       d.driver_name = driver.driverName.data();
       d.driver_info = driver.driverInfo.data();

@@ -22,12 +22,18 @@ inline constexpr uint32_t kGemmRegister = 4;
 inline constexpr uint32_t kGemmDirectRows = 8;
 inline constexpr uint32_t kGemmDirectCols = 4;
 
+/// The subgroup-broadcast variant of the direct path (shaders/gemm_broadcast.glsl) is written for
+/// subgroups of this many invocations; its blocks are 8, 16 or 32 rows tall.
+inline constexpr uint32_t kGemmBroadcastLanes = 8;
+inline constexpr uint32_t kGemmBroadcastPreferredRows = 16;  // what choose_gemm_tiles picks at most
+
 /// One workgroup computes an m × n block of the result, staging k columns of op(A) per step
-/// (tiled path), or, when `direct`, m = kGemmDirectRows rows × n columns straight from the
-/// buffers (k unused).
+/// (tiled path), or, when `direct`, m rows × n columns straight from the buffers (k unused):
+/// m = kGemmDirectRows, or with `broadcast` (gemm_broadcast.glsl) m = 8, 16 or 32.
 struct GemmTiles {
   uint32_t m, n, k;
   bool direct = false;
+  bool broadcast = false;  ///< only with direct
   uint32_t threads() const {
     return direct ? n / kGemmDirectCols : (m / kGemmRegister) * (n / kGemmRegister);
   }
@@ -35,9 +41,14 @@ struct GemmTiles {
   uint64_t shared_bytes() const { return direct ? 0 : uint64_t(k) * ((m + 1) + (n + 1)) * sizeof(float); }
 };
 
-/// Which main loop choose_gemm_tiles picks: by device type (automatic: direct on CPU devices, tiled
-/// elsewhere), or forced, so tests and benchmarks can run both paths on any device. Process-wide.
-enum class GemmPath { automatic, tiled, direct };
+/// Which main loop choose_gemm_tiles picks: by device properties (automatic: on CPU devices the
+/// broadcast variant of the direct path where subgroups are 8 wide with ballot operations, else the
+/// direct path; tiled elsewhere), or forced, so tests and benchmarks can run every path on any
+/// device (a forced broadcast falls back to direct where the device cannot run it). Process-wide.
+enum class GemmPath { automatic, tiled, direct, broadcast };
+
+/// Whether `dev` can run gemm_broadcast.glsl (8-wide subgroups with subgroupBroadcast).
+bool gemm_broadcast_supported(const DeviceInfo& dev);
 void set_gemm_path(GemmPath path);
 GemmPath gemm_path();
 

@@ -52,19 +52,36 @@ std::atomic<GemmPath> forced_gemm_path{GemmPath::automatic};
 void set_gemm_path(GemmPath path) { forced_gemm_path = path; }
 GemmPath gemm_path() { return forced_gemm_path; }
 
-GemmTiles choose_gemm_tiles(const DeviceInfo& dev, [[maybe_unused]] uint64_t M, uint64_t N) {
+bool gemm_broadcast_supported(const DeviceInfo& dev) {
+  return dev.subgroup_size == kGemmBroadcastLanes && dev.subgroup_ballot;
+}
+
+GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
   const GemmPath path = forced_gemm_path;
-  if (path == GemmPath::direct || (path == GemmPath::automatic && dev.type == DeviceType::cpu)) {
+  const bool cpu_auto = path == GemmPath::automatic && dev.type == DeviceType::cpu;
+  if (path == GemmPath::direct || path == GemmPath::broadcast || cpu_auto) {
     // CPU devices (lavapipe, SwiftShader) run a workgroup on one core with invocations as SIMD
     // lanes: there a barrier is a coroutine switch and shared memory is plain memory behind gathers,
-    // so the direct path, which has neither, is 3-5x faster on lavapipe (bench/RESULTS.md). 64
+    // so the direct path, which has neither, is 3-5x faster on lavapipe (bench/RESULTS.md). Where
+    // subgroups are 8 wide with broadcasts, its broadcast variant shares each op(A) load across a
+    // subgroup and takes blocks up to 16 rows tall: 2-4x faster again at the MLP shapes on lavapipe
+    // (bench/RESULTS.md). 64
     // threads (256 columns) per workgroup, fewer for a narrow result so columns are not idle, never
     // fewer than one SIMD width, within the device's limits.
     const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
     const uint32_t min_threads = std::max<uint32_t>(dev.subgroup_size, 1);
     uint32_t threads = 64;
     while (threads > min_threads && uint64_t(threads / 2) * kGemmDirectCols >= N) threads /= 2;
-    return GemmTiles{kGemmDirectRows, std::min(threads, max_threads) * kGemmDirectCols, 0, true};
+    GemmTiles t{kGemmDirectRows, std::min(threads, max_threads) * kGemmDirectCols, 0, true};
+    if ((path == GemmPath::broadcast || cpu_auto) && gemm_broadcast_supported(dev) &&
+        t.threads() % kGemmBroadcastLanes == 0) {
+      // Taller blocks: every op(B) load then feeds more rows; no taller than the result needs. 16
+      // rows, not the 32 the shader can do: on lavapipe 32 was no faster at the MLP shapes (its
+      // 128 accumulators spill) and halves the number of workgroups (bench/RESULTS.md).
+      t.broadcast = true;
+      while (t.m < kGemmBroadcastPreferredRows && t.m < M) t.m *= 2;
+    }
+    return t;
   }
   GemmTiles t{64, 64, 16};
   if (M <= 16 && N > 16) t = {16, 128, 16};
@@ -90,9 +107,13 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, [[maybe_unused]] uint64_t M, 
 
 bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& t) {
   if (t.direct) {
-    return t.m == kGemmDirectRows && t.n >= kGemmDirectCols && t.n % kGemmDirectCols == 0 &&
+    const bool rows_ok = t.broadcast ? (t.m == 8 || t.m == 16 || t.m == 32) && gemm_broadcast_supported(dev) &&
+                                           t.threads() % kGemmBroadcastLanes == 0
+                                     : t.m == kGemmDirectRows;
+    return rows_ok && t.n >= kGemmDirectCols && t.n % kGemmDirectCols == 0 &&
            t.threads() <= std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
   }
+  if (t.broadcast) return false;
   return t.m >= kGemmRegister && t.n >= kGemmRegister && t.m % kGemmRegister == 0 && t.n % kGemmRegister == 0 &&
          t.k >= 1 && t.threads() <= std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]) &&
          t.shared_bytes() <= dev.max_shared_memory;
@@ -147,7 +168,7 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
                  bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K, std::string_view label,
                  const GemmTiles* forced_tiles = nullptr) {
   const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), M, N);
-  const detail::Kernel kernel{tiles.direct ? "gemm_direct" : "gemm",
+  const detail::Kernel kernel{tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm",
                               gemm_specialization(tiles, transpose_a, transpose_b, N, K), 3, sizeof(GemmPush)};
   const GemmPush push{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K), alpha, beta};
   // beta == 0 never reads C, so C is declared write-only to the barrier tracker.
@@ -237,7 +258,9 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), batch, out);
   auto spec = gemm_specialization(tiles, false, true, out, in,
                                   {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
-  const detail::Kernel kernel{tiles.direct ? "linear_forward_direct" : "linear_forward", std::move(spec), 4,
+  const detail::Kernel kernel{
+      tiles.broadcast ? "linear_forward_broadcast" : tiles.direct ? "linear_forward_direct" : "linear_forward",
+      std::move(spec), 4,
                               sizeof(LinearPush)};
   const LinearPush push{static_cast<uint32_t>(batch),
                         static_cast<uint32_t>(out),

@@ -7,7 +7,8 @@
 // Push constants:   M, N, K, alpha, beta.
 // Specialization:   0 local size x, 1 TILE_M, 2 TILE_N, 3 TILE_K, 4 TRANS_A, 5 TRANS_B (see
 //                   gemm_tile.glsl).
-// With GEMM_DIRECT defined (the _direct variant) the main loop is gemm_direct.glsl's instead.
+// With GEMM_DIRECT defined (the _direct variant) the main loop is gemm_direct.glsl's instead, with
+// GEMM_BROADCAST (the _broadcast variant) gemm_broadcast.glsl's.
 // Dispatch:         (ceil(N / TILE_N), ceil(M / TILE_M), 1) workgroups.
 
 layout(push_constant) uniform Push { uint M; uint N; uint K; float alpha; float beta; } pc;
@@ -21,7 +22,9 @@ void store_result(uint row, uint col, float acc) {
     c[idx] = v;
 }
 
-#ifdef GEMM_DIRECT
+#if defined(GEMM_BROADCAST)
+#include "gemm_broadcast.glsl"
+#elif defined(GEMM_DIRECT)
 #include "gemm_direct.glsl"
 #else
 #include "gemm_tile.glsl"

@@ -11,7 +11,8 @@
 // Push constants:   M, N, K, p0, p1 (activation parameters), theta (SPARSE cutoff).
 // Specialization:   0..5 as in gemm_tile.glsl (TRANS_A false, TRANS_B true), 6 HAS_BIAS,
 //                   7 ACT_ID (row id of include/vkgrad/activations.def), 8 SPARSE.
-// With GEMM_DIRECT defined (the _direct variant) the main loop is gemm_direct.glsl's instead.
+// With GEMM_DIRECT defined (the _direct variant) the main loop is gemm_direct.glsl's instead, with
+// GEMM_BROADCAST (the _broadcast variant) gemm_broadcast.glsl's.
 // Dispatch:         (ceil(N / TILE_N), ceil(M / TILE_M), 1) workgroups.
 
 #include "activations.glsl"
@@ -30,7 +31,9 @@ void store_result(uint row, uint col, float acc) {
     y[row * pc.N + col] = (SPARSE && v <= pc.theta) ? 0.0 : activation_forward(ACT_ID, v, pc.p0, pc.p1);
 }
 
-#ifdef GEMM_DIRECT
+#if defined(GEMM_BROADCAST)
+#include "gemm_broadcast.glsl"
+#elif defined(GEMM_DIRECT)
 #include "gemm_direct.glsl"
 #else
 #include "gemm_tile.glsl"

@@ -127,15 +127,23 @@ TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
   // ones this device gets: tiles from the smallest (one thread, K step 1) to wide and tall ones.
   const detail::GemmTiles tiles[] = {{4, 4, 1},          {8, 16, 4},         {32, 32, 8},         {16, 64, 16},
                                      {64, 32, 32},       {128, 64, 8},       {8, 4, 0, true},     {8, 32, 0, true},
-                                     {8, 256, 0, true}};
+                                     {8, 256, 0, true},  {8, 64, 0, true, true}, {16, 32, 0, true, true},
+                                     {32, 256, 0, true, true}};
   uint64_t seed = 50;
   for (const auto& t : tiles) {
     if (!detail::gemm_tiles_fit(context().device(), t)) {
-      WARN("tile " << t.m << "×" << t.n << "×" << t.k << (t.direct ? " (direct)" : "") << " does not fit this device; skipped");
+      WARN("tile " << t.m << "×" << t.n << "×" << t.k << (t.broadcast ? " (broadcast)" : t.direct ? " (direct)" : "")
+                   << " does not fit this device; skipped");
       continue;
     }
     for (bool ta : {false, true}) {
-      for (bool tb : {false, true}) check_gemm(37, 41, 29, ta, tb, 1.5f, ta ? 0.5f : 0.0f, seed++, &t);
+      for (bool tb : {false, true}) {
+        check_gemm(37, 41, 29, ta, tb, 1.5f, ta ? 0.5f : 0.0f, seed++, &t);
+        // K and N multiples of 4: the direct paths' vec4 loads; beta != 0 catches a block that
+        // writes rows outside its own (the next block's C would be read after it was updated).
+        check_gemm(37, 44, 32, ta, tb, 1.5f, ta ? 0.5f : 0.0f, seed++, &t);
+        check_gemm(37, 44, 32, ta, tb, 1.5f, ta ? 0.0f : 0.5f, seed++, &t);
+      }
     }
   }
 }
@@ -144,7 +152,10 @@ TEST_CASE("gemm tile choice fits made-up devices' limits", "[gemm]") {
   struct Limits {
     const char* what;
     uint32_t invocations, shared, subgroup;
+    bool ballot = false;
   } devices[] = {{"1024 threads, 48 KiB, subgroup 32", 1024, 48 << 10, 32},
+                 {"1024 threads, 32 KiB, subgroup 8 with ballot (lavapipe on AVX2)", 1024, 32 << 10, 8, true},
+                 {"1024 threads, 32 KiB, subgroup 4 with ballot", 1024, 32 << 10, 4, true},
                  {"1024 threads, 64 KiB, subgroup 64", 1024, 64 << 10, 64},
                  {"256 threads, 32 KiB, subgroup 8", 256, 32 << 10, 8},
                  {"128 threads, 16 KiB, subgroup 16", 128, 16 << 10, 16},
@@ -156,6 +167,7 @@ TEST_CASE("gemm tile choice fits made-up devices' limits", "[gemm]") {
     dev.max_workgroup_size[0] = l.invocations;
     dev.max_shared_memory = l.shared;
     dev.subgroup_size = l.subgroup;
+    dev.subgroup_ballot = l.ballot;
     for (DeviceType type : {DeviceType::discrete_gpu, DeviceType::cpu}) {
     dev.type = type;
     for (const auto& [M, N] : {std::pair<uint64_t, uint64_t>{1, 1}, {1, 1000}, {1000, 1}, {1000, 1000}}) {
@@ -163,6 +175,8 @@ TEST_CASE("gemm tile choice fits made-up devices' limits", "[gemm]") {
       INFO(l.what << ", M=" << M << " N=" << N << ": tile " << t.m << "×" << t.n << "×" << t.k);
       CHECK(detail::gemm_tiles_fit(dev, t));
       CHECK(t.direct == (type == DeviceType::cpu));  // CPU devices take the shared-memory-free path
+      // ... its broadcast variant where subgroups are 8 wide with ballot operations
+      CHECK(t.broadcast == (type == DeviceType::cpu && l.subgroup == 8 && l.ballot));
       if (l.subgroup > 0 && l.subgroup <= l.invocations) CHECK(t.threads() % l.subgroup == 0);
       if (M >= 64 && N >= 64) CHECK(t.m * t.n >= 32 * 32);  // a big result gets a big tile
     }

@@ -164,13 +164,15 @@ void check_linear_backward(std::size_t N, std::size_t in, std::size_t out, bool 
   }
 }
 
-// Runs `body` once with each GEMM main loop (shared-memory tiles and the direct one), so both stay
+// Runs `body` once with each GEMM main loop (shared-memory tiles, the direct one and its broadcast
+// variant, which falls back to direct where the device cannot run it), so all stay
 // conformance-tested whichever this device would pick.
 template <class F>
 void for_each_gemm_path(F&& body) {
-  for (const auto path : {detail::GemmPath::tiled, detail::GemmPath::direct}) {
+  for (const auto path : {detail::GemmPath::tiled, detail::GemmPath::direct, detail::GemmPath::broadcast}) {
     detail::set_gemm_path(path);
-    INFO((path == detail::GemmPath::tiled ? "tiled" : "direct") << " GEMM path");
+    INFO((path == detail::GemmPath::tiled ? "tiled" : path == detail::GemmPath::direct ? "direct" : "broadcast")
+         << " GEMM path");
     try {
       body();
     } catch (...) {

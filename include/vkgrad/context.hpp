@@ -35,6 +35,7 @@ struct DeviceInfo {
   uint32_t driver_version = 0;
   uint32_t subgroup_size = 0;     ///< 0 when the device does not report subgroup properties
   bool subgroup_arithmetic = false;  ///< subgroupAdd etc. available in compute shaders
+  bool subgroup_ballot = false;      ///< subgroupBroadcast etc. available in compute shaders
   uint32_t max_shared_memory = 0;    ///< maxComputeSharedMemorySize, bytes
   uint64_t max_storage_buffer_range = 0;
   uint32_t max_workgroup_count[3] = {0, 0, 0};

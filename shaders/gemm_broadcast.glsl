@@ -1,0 +1,139 @@
+// gemm_broadcast.glsl: the direct main loop (gemm_direct.glsl: no shared memory, no barriers) with
+// taller blocks, for CPU devices whose subgroup is their 8-wide SIMD vector (llvmpipe on AVX2).
+// Same contract as gemm_tile.glsl: for every (row, col) of the M×N result,
+// acc = Σ_k op(A)[row, k] · op(B)[k, col] in f32, then the includer's store_result(row, col, acc),
+// only for row < M and col < N.
+//
+// Why: llvmpipe turns every storage-buffer load into a loop over the 8 lanes with a bounds check
+// per lane and component, even when all lanes read the same address, so loads, not multiply-adds,
+// bound gemm_direct.glsl (its 8 op(A) rows per k are read by every lane). Here a workgroup
+// computes TILE_M (8, 16 or 32) rows × (local size · 4) columns; each invocation owns 4 adjacent
+// columns of all TILE_M rows. Per 4 steps of k, lane l of a subgroup loads op(A) rows
+// row0 + 8t + l (t < TILE_M / 8) only, and subgroupBroadcast hands every row to all 8 lanes (a
+// register shuffle on llvmpipe), so each op(A) value is loaded once per subgroup instead of 8
+// times, and each op(B) load feeds TILE_M rows. k still runs in order with one multiply-add per
+// (row, col, k), as in the other two paths. Out-of-range rows, columns and k read 0 and are never
+// stored.
+//
+// Requires: subgroups of exactly 8 invocations (the host picks this path only where the device
+// reports subgroup size 8 and the local size is a multiple of 8) and subgroup ballot operations.
+// The includer enables GL_KHR_shader_subgroup_ballot, declares `pc` (uint M, N, K) and
+// store_result before including this file; this file declares bindings 0 (A) and 1 (B), each also
+// viewed as vec4s. Specialization: 0 local size x, 1 TILE_M (8, 16 or 32), 4 TRANS_A, 5 TRANS_B
+// (ids 2 and 3 are the tiled path's and unused), 9 VEC_K (K % 4 == 0), 10 VEC_N (N % 4 == 0 and B
+// not transposed).
+
+layout(local_size_x = 64, local_size_x_id = 0) in;
+layout(constant_id = 1) const uint TILE_M = 8;
+layout(constant_id = 4) const bool TRANS_A = false;
+layout(constant_id = 5) const bool TRANS_B = false;
+layout(constant_id = 9) const bool VEC_K = false;
+layout(constant_id = 10) const bool VEC_N = false;
+
+const uint LANES = 8;       // the subgroup size the broadcasts below are written for
+const uint MAX_ROWS = 32;   // largest TILE_M
+
+layout(set = 0, binding = 0) readonly buffer MatrixA { float a[]; };
+layout(set = 0, binding = 1) readonly buffer MatrixB { float b[]; };
+layout(set = 0, binding = 0) readonly buffer MatrixA4 { vec4 a4[]; };
+layout(set = 0, binding = 1) readonly buffer MatrixB4 { vec4 b4[]; };
+
+// op(A)[row, k .. k + 3] (zeros past M and K).
+vec4 load_a_quad(uint row, uint k) {
+    if (row >= pc.M) return vec4(0.0);
+    if (VEC_K && !TRANS_A) return a4[(row * pc.K + k) / 4u];
+    vec4 v;
+    for (uint t = 0u; t < 4u; ++t) {
+        const uint kt = k + t;
+        v[t] = (VEC_K || kt < pc.K) ? (TRANS_A ? a[kt * pc.M + row] : a[row * pc.K + kt]) : 0.0;
+    }
+    return v;
+}
+
+// op(B)[k + t, col0 .. col0 + 3] as b_rows[t], t < 4 (zeros past K and N).
+void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
+    if (TRANS_B && VEC_K) {
+        // Column col of op(B) is row col of B: 4 values of k in one vec4 per column, transposed
+        // in registers.
+        vec4 cols[4];
+        for (uint j = 0u; j < 4u; ++j) {
+            const uint col = col0 + j;
+            cols[j] = col < pc.N ? b4[(col * pc.K + k) / 4u] : vec4(0.0);
+        }
+        for (uint t = 0u; t < 4u; ++t) b_rows[t] = vec4(cols[0][t], cols[1][t], cols[2][t], cols[3][t]);
+        return;
+    }
+    for (uint t = 0u; t < 4u; ++t) {
+        const uint kt = k + t;
+        if (!VEC_K && kt >= pc.K) {
+            b_rows[t] = vec4(0.0);
+        } else if (VEC_N) {
+            b_rows[t] = col0 < pc.N ? b4[(kt * pc.N + col0) / 4u] : vec4(0.0);
+        } else {
+            for (uint j = 0u; j < 4u; ++j) {
+                const uint col = col0 + j;
+                b_rows[t][j] = col < pc.N ? (TRANS_B ? b[col * pc.K + kt] : b[kt * pc.N + col]) : 0.0;
+            }
+        }
+    }
+}
+
+// Row 8·T + L of the block: its op(A) values come from lane L's a_mine[T]. The four k steps are
+// added one after the other (acc[i] holds the row's 4 columns).
+#define GEMM_ROW(T, L)                                          \
+    {                                                           \
+        const vec4 av = subgroupBroadcast(a_mine[T], L);        \
+        acc[8u * T + L] += av.x * b_rows[0];                    \
+        acc[8u * T + L] += av.y * b_rows[1];                    \
+        acc[8u * T + L] += av.z * b_rows[2];                    \
+        acc[8u * T + L] += av.w * b_rows[3];                    \
+    }
+// The ids of subgroupBroadcast must be constant expressions, hence the unrolled lanes.
+#define GEMM_ROWS_OF(T)                                                                            \
+    GEMM_ROW(T, 0u) GEMM_ROW(T, 1u) GEMM_ROW(T, 2u) GEMM_ROW(T, 3u) GEMM_ROW(T, 4u) GEMM_ROW(T, 5u) \
+    GEMM_ROW(T, 6u) GEMM_ROW(T, 7u)
+
+#define GEMM_STORE_ROW(T, L)                                                      \
+    if (row0 + 8u * T + L < pc.M) {                                               \
+        for (uint j = 0u; j < 4u; ++j)                                            \
+            if (col0 + j < pc.N) store_result(row0 + 8u * T + L, col0 + j, acc[8u * T + L][j]); \
+    }
+#define GEMM_STORE_ROWS_OF(T)                                                                   \
+    GEMM_STORE_ROW(T, 0u) GEMM_STORE_ROW(T, 1u) GEMM_STORE_ROW(T, 2u) GEMM_STORE_ROW(T, 3u)     \
+    GEMM_STORE_ROW(T, 4u) GEMM_STORE_ROW(T, 5u) GEMM_STORE_ROW(T, 6u) GEMM_STORE_ROW(T, 7u)
+
+void main() {
+    const uint lane = gl_SubgroupInvocationID;
+    const uint row0 = gl_WorkGroupID.y * TILE_M;
+    const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * 4u;
+
+    // Every index into acc is a constant after unrolling (the macros below), so the accumulators
+    // stay in registers (or plain spill slots) instead of becoming an array indexed per lane.
+    vec4 acc[MAX_ROWS];
+    for (uint i = 0u; i < MAX_ROWS; ++i) acc[i] = vec4(0.0);
+
+    for (uint k = 0u; k < pc.K; k += 4u) {
+        vec4 b_rows[4];
+        load_b_quad(k, col0, b_rows);
+        vec4 a_mine[MAX_ROWS / LANES];
+        for (uint t = 0u; t < MAX_ROWS / LANES; ++t)
+            a_mine[t] = t < TILE_M / LANES ? load_a_quad(row0 + LANES * t + lane, k) : vec4(0.0);
+        GEMM_ROWS_OF(0u)
+        if (TILE_M > 8u) {
+            GEMM_ROWS_OF(1u)
+        }
+        if (TILE_M > 16u) {
+            GEMM_ROWS_OF(2u)
+            GEMM_ROWS_OF(3u)
+        }
+    }
+
+    GEMM_STORE_ROWS_OF(0u)
+    if (TILE_M > 8u) {
+        GEMM_STORE_ROWS_OF(1u)
+    }
+    if (TILE_M > 16u) {
+        GEMM_STORE_ROWS_OF(2u)
+        GEMM_STORE_ROWS_OF(3u)
+    }
+}

@@ -1,0 +1,7 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_shader_subgroup_ballot : require
+// linear_forward with the subgroup-broadcast main loop of gemm_broadcast.glsl (CPU devices with
+// 8-wide subgroups); see linear_forward.glsl.
+#define GEMM_BROADCAST
+#include "linear_forward.glsl"
