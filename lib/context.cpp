@@ -195,6 +195,16 @@ DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
       d.driver_name = driver.driverName.data();
       d.driver_info = driver.driverInfo.data();
     }
+    // Reported for vkgrad-info and future f16 paths; vkgrad does not use them yet.
+    if (props.apiVersion >= VK_API_VERSION_1_2 || has_device_extension(pd, "VK_KHR_shader_float16_int8")) {
+      vk::PhysicalDeviceFeatures2 f2;
+      vk::PhysicalDeviceShaderFloat16Int8Features f16;
+      f2.pNext = &f16;
+      pd.getDispatcher()->vkGetPhysicalDeviceFeatures2(static_cast<VkPhysicalDevice>(*pd),
+                                                       reinterpret_cast<VkPhysicalDeviceFeatures2*>(&f2));
+      d.shader_float16 = f16.shaderFloat16 == VK_TRUE;
+    }
+    d.cooperative_matrix = has_device_extension(pd, "VK_KHR_cooperative_matrix");
   }
 
   const auto mem = pd.getMemoryProperties();

@@ -36,6 +36,8 @@ struct DeviceInfo {
   uint32_t subgroup_size = 0;     ///< 0 when the device does not report subgroup properties
   bool subgroup_arithmetic = false;  ///< subgroupAdd etc. available in compute shaders
   bool subgroup_ballot = false;      ///< subgroupBroadcast etc. available in compute shaders
+  bool shader_float16 = false;       ///< shaderFloat16 (f16 arithmetic in shaders); not used by vkgrad yet
+  bool cooperative_matrix = false;   ///< VK_KHR_cooperative_matrix is exposed; not used by vkgrad yet
   uint32_t max_shared_memory = 0;    ///< maxComputeSharedMemorySize, bytes
   uint64_t max_storage_buffer_range = 0;
   uint32_t max_workgroup_count[3] = {0, 0, 0};

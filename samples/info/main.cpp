@@ -46,6 +46,8 @@ int main() {
     std::printf("      subgroup size %u, subgroup arithmetic %s; shared memory %s; storage buffers up to %s\n",
                 d.subgroup_size, d.subgroup_arithmetic ? "yes" : "no", bytes(d.max_shared_memory).c_str(),
                 bytes(d.max_storage_buffer_range).c_str());
+    std::printf("      f16 arithmetic %s, cooperative matrices %s\n", d.shader_float16 ? "yes" : "no",
+                d.cooperative_matrix ? "yes (VK_KHR_cooperative_matrix)" : "no");
     std::printf("      workgroups: %u invocations, %u x %u x %u counts; push constants %u B; timestamps %s; "
                 "device-local memory %s%s\n",
                 d.max_workgroup_invocations, d.max_workgroup_count[0], d.max_workgroup_count[1], d.max_workgroup_count[2],
@@ -64,7 +66,7 @@ int main() {
     std::printf("  matrix products: %s\n", d.type == vkgrad::DeviceType::cpu
                                                ? "direct (no shared memory: CPU device)"
                                                : "shared-memory tiles sized from the device's limits");
-    std::printf("  not used yet: f16 arithmetic, cooperative matrices\n");
+    std::printf("  f16 arithmetic and cooperative matrices: not used yet (all math is f32)\n");
     const auto cache = ctx.pipeline_cache_path();
     std::printf("  pipeline cache: %s\n", cache.empty() ? "off (VKGRAD_PIPELINE_CACHE=0)" : cache.c_str());
     std::printf("  validation layer: %s\n", ctx.validation_enabled() ? "on" : "off (VKGRAD_VALIDATION=1 turns it on)");
