@@ -5,7 +5,7 @@
 #
 # Usage: bench/mnist_vs_pytorch.sh [--dataset mnist|fashion] [--epochs N] [--torch-device cpu|cuda]
 #                                  [--threads N] [--cuda-graphs]
-# PyTorch is Debian's python3-torch (OpenBLAS on the CPU), installed by this script; on the CPU it runs
+# PyTorch is Debian's python3-torch with OpenBLAS (libopenblas0-pthread), installed by this script; on the CPU it runs
 # with --threads threads (default: all cores, 2 on the CI machine class).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,9 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-scripts/install-deps.sh python3-torch python3-numpy
+# Debian's torch calls the system libblas.so.3: without OpenBLAS installed that is the slow reference
+# BLAS, so OpenBLAS is installed too (it takes over the libblas.so.3 alternative).
+scripts/install-deps.sh python3-torch python3-numpy libopenblas0-pthread
 scripts/fetch-data.sh
 build=${VKGRAD_BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -32,7 +34,8 @@ echo "== vkgrad ($dataset, $epochs epochs)"
 "$build/samples/mnist/vkgrad-mnist" --dataset "$dataset" --epochs "$epochs" --batch 128 --hidden 512,256 \
   --activation relu --batchnorm --dropout 0.2 --optimizer adam --lr 1e-3 --no-save --quiet \
   --curves "$out/curves" --metrics-json "$out/vkgrad.json"
-echo "== PyTorch ($torch_device, $threads threads)"
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown)
+echo "== PyTorch ($torch_device, $threads threads; libblas.so.3 -> $blas)"
 # Debian's OpenBLAS is told the core type on some of these machines (OPENBLAS_CORETYPE); it slows a
 # current build, so the PyTorch run alone goes without it.
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/mnist_pytorch.py --dataset "$dataset" \
