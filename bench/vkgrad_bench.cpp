@@ -2,6 +2,7 @@
 // buffer-copy bandwidth measured in the same run (the ceiling for elementwise ops).
 //
 //   vkgrad_bench [--elements N] [--repeat R] [--filter SUBSTRING] [--gemm-square 256,512] [--json FILE]
+//                [--gemm-path auto|tiled|direct] [--reductions auto|portable]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -66,18 +67,26 @@ int main(int argc, char** argv) try {
                  "op(A) rows shared through subgroup broadcasts; falls back to direct where unsupported)")
       ->check(CLI::IsMember({"auto", "tiled", "direct", "broadcast"}))
       ->capture_default_str();
+  std::string reductions = "auto";
+  app.add_option("--reductions", reductions,
+                 "reduction shaders (softmax, losses, sums): auto (subgroup variant where supported), portable")
+      ->check(CLI::IsMember({"auto", "portable"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   vkgrad::detail::set_gemm_path(gemm_path == "tiled"    ? vkgrad::detail::GemmPath::tiled
                                 : gemm_path == "direct" ? vkgrad::detail::GemmPath::direct
                                 : gemm_path == "broadcast" ? vkgrad::detail::GemmPath::broadcast
                                                         : vkgrad::detail::GemmPath::automatic);
 
-  vkgrad::Context ctx;
+  vkgrad::ContextOptions options;
+  if (reductions == "portable") options.set_subgroup_reductions(false);
+  vkgrad::Context ctx(options);
   const auto& dev = ctx.device();
   if (!dev.timestamps) throw vkgrad::UnsupportedError(dev.name + " has no timestamp queries; cannot benchmark");
-  std::printf("device: %s (%s), driver: %s %s\nelements: %llu, repeat: %d\n\n", dev.name.c_str(),
-              vkgrad::to_string(dev.type), dev.driver_name.c_str(), dev.driver_info.c_str(),
-              static_cast<unsigned long long>(n), repeat);
+  std::printf("device: %s (%s), driver: %s %s\nelements: %llu, repeat: %d\nreductions: %s (subgroup size %u)\n\n",
+              dev.name.c_str(), vkgrad::to_string(dev.type), dev.driver_name.c_str(), dev.driver_info.c_str(),
+              static_cast<unsigned long long>(n), repeat, ctx.subgroup_reductions() ? "subgroup" : "portable",
+              dev.subgroup_size);
 
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-6.0f, 6.0f);
@@ -284,6 +293,7 @@ int main(int argc, char** argv) try {
                           {"driver", dev.driver_name + " " + dev.driver_info},
                           {"elements", n},
                           {"repeat", repeat},
+                          {"reductions", ctx.subgroup_reductions() ? "subgroup" : "portable"},
                           {"results", results}};
     std::ofstream(json_path) << doc.dump(2) << "\n";
   }

@@ -1,12 +1,16 @@
 // The two reduction paths: subgroup arithmetic (the <shader>_subgroup variants, used where the
 // device has it) and the portable shared-memory tree. Both are checked here against the double
 // references in one process: one context per path. (CTest also reruns the reduction-using tests
-// with VKGRAD_SUBGROUPS=0: see tests/CMakeLists.txt.)
+// with VKGRAD_SUBGROUPS=0: see tests/CMakeLists.txt.) The later cases put NaN and ±inf at every
+// position relative to a subgroup and check the environment switch and determinism.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <string>
 
 #include "harness.hpp"
 #include "reference/reduce_ref.hpp"
@@ -65,6 +69,93 @@ void check_reductions(Context& ctx) {
   CHECK(std::fabs(out.to_vector()[0] - ref::reduce_all(bd.data(), n, 0)) <= 1e-6 * mag);
 }
 
+// Sum bound as in reduce_test.cpp: float32 error grows with Σ|terms| (Kahan per invocation plus a
+// fold of depth <= log2(local size)); 1e-5·Σ|terms| leaves margin without hiding a wrong term.
+double sum_tolerance(const float* x, std::size_t n) {
+  double mag = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::isfinite(x[i])) mag += std::fabs(double(x[i]));
+  }
+  return 1e-6 + 1e-5 * mag;
+}
+
+// Rows of length C, each with its own non-finite values at a different position relative to a
+// subgroup: the first lane, the last lane of an 8-wide subgroup, the middle, the last element.
+std::vector<float> special_rows(std::size_t C, std::size_t rows, uint64_t seed) {
+  auto x = uniform(rows * C, -4.0f, 4.0f, seed);
+  auto row = [&](std::size_t r) { return x.begin() + std::ptrdiff_t(r * C); };
+  const std::size_t mid = C / 2, lane7 = std::min<std::size_t>(7, C - 1), last = C - 1;
+  row(0)[0] = nan;
+  row(1)[last] = nan;
+  row(2)[lane7] = nan;
+  row(3)[mid] = nan;  // NaN next to +inf: still NaN
+  row(3)[0] = inf;
+  row(4)[mid] = inf;  // max +inf, sum +inf
+  std::fill(row(5), row(5) + std::ptrdiff_t(C), -inf);  // max -inf, sum -inf
+  row(6)[0] = inf;  // +inf and -inf: sum NaN, max +inf
+  row(6)[last] = C > 1 ? -inf : inf;
+  std::fill(row(7), row(7) + std::ptrdiff_t(C), nan);  // all NaN
+  return x;  // row 8: plain random data
+}
+
+void check_special_rows(Context& ctx, std::size_t C, uint64_t seed) {
+  const std::size_t N = 9;
+  const auto x = special_rows(C, N, seed);
+  const auto xd = to_double(x);
+  Tensor tx = Tensor::from(ctx, {N, C}, x);
+  for (int op : {0, 2}) {
+    Tensor out(ctx, {N});
+    out.fill(poison);
+    CommandList cmd(ctx);
+    reduce_rows(cmd, ReduceOp(op), tx, out);
+    cmd.run();
+    const auto got = out.to_vector();
+    const auto expected = ref::reduce_rows(xd.data(), N, C, op);
+    for (std::size_t r = 0; r < N; ++r) {
+      INFO("C " << C << ", op " << op << ", row " << r << ": got " << got[r] << " expected " << expected[r]);
+      CHECK(close(got[r], expected[r], 0.0, op == 2 ? 0.0 : sum_tolerance(x.data() + r * C, C)));
+    }
+  }
+}
+
+void check_special_tensor(Context& ctx, std::size_t n, std::size_t special_at, float special, uint64_t seed) {
+  auto x = uniform(n, -4.0f, 4.0f, seed);
+  x[special_at] = special;
+  const auto xd = to_double(x);
+  Tensor tx = Tensor::from(ctx, {n}, x), sum(ctx, {1}), max(ctx, {1});
+  ReduceWorkspace workspace(ctx);
+  sum.fill(poison);
+  max.fill(poison);
+  CommandList cmd(ctx);
+  reduce_all(cmd, ReduceOp::sum, tx, sum, workspace);
+  reduce_all(cmd, ReduceOp::max, tx, max, workspace);
+  cmd.run();
+  const float s = sum.to_vector()[0], m = max.to_vector()[0];
+  const double s_ref = ref::reduce_all(xd.data(), n, 0), m_ref = ref::reduce_all(xd.data(), n, 2);
+  INFO("n " << n << ", " << special << " at " << special_at << "; sum: got " << s << " expected " << s_ref
+            << "; max: got " << m << " expected " << m_ref);
+  CHECK(close(s, s_ref, 0.0, sum_tolerance(x.data(), n)));
+  CHECK(close(m, m_ref, 0.0, 0.0));
+}
+
+// Sets (value null: unsets) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) ::setenv(name, value, 1); else ::unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_.empty()) ::unsetenv(name_); else ::setenv(name_, old_.c_str(), 1);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::string old_;
+};
+
 }  // namespace
 
 TEST_CASE("reductions use subgroup operations where the device has them, and can be told not to", "[reduce][subgroup]") {
@@ -85,6 +176,80 @@ TEST_CASE("both reduction paths match the references on awkward sizes and non-fi
     if (subgroups && !ctx.subgroup_reductions()) WARN("this device has no subgroup arithmetic: portable path only");
     check_reductions(ctx);
     CHECK(ctx.validation_message_count() == 0);
+  }
+}
+
+TEST_CASE("VKGRAD_SUBGROUPS=0 forces the portable path; an explicit option wins over it", "[reduce][subgroup]") {
+  const bool supported = context().device().subgroup_arithmetic;
+  if (context().device().name.find("llvmpipe") != std::string::npos) {
+    CHECK(supported);  // lavapipe has subgroup arithmetic (size 8): CI must exercise both paths
+  }
+  {
+    ScopedEnv off("VKGRAD_SUBGROUPS", "0");
+    CHECK_FALSE(Context().subgroup_reductions());
+    CHECK(Context(ContextOptions{}.set_subgroup_reductions(true)).subgroup_reductions() == supported);
+  }
+  {
+    ScopedEnv unset("VKGRAD_SUBGROUPS", nullptr);
+    CHECK_FALSE(ContextOptions{}.subgroup_reductions.has_value());
+    CHECK(Context().subgroup_reductions() == supported);
+  }
+}
+
+TEST_CASE("both reduction paths: NaN and inf at every subgroup position, row lengths around the subgroup size",
+          "[reduce][subgroup]") {
+  for (bool subgroups : {true, false}) {
+    Context ctx(ContextOptions{}.set_subgroup_reductions(subgroups));
+    INFO((ctx.subgroup_reductions() ? "subgroup" : "portable") << " path");
+    uint64_t seed = 100;
+    for (std::size_t C : {1u, 7u, 8u, 9u, 31u, 255u, 257u, 1031u, 4099u}) check_special_rows(ctx, C, ++seed);
+    CHECK(ctx.validation_message_count() == 0);
+  }
+}
+
+TEST_CASE("both reduction paths: whole-tensor sum and max with NaN and inf, up to > 1M", "[reduce][subgroup]") {
+  for (bool subgroups : {true, false}) {
+    Context ctx(ContextOptions{}.set_subgroup_reductions(subgroups));
+    INFO((ctx.subgroup_reductions() ? "subgroup" : "portable") << " path");
+    check_special_tensor(ctx, 1, 0, nan, 201);
+    check_special_tensor(ctx, 7, 6, nan, 202);
+    check_special_tensor(ctx, 255, 7, nan, 203);
+    check_special_tensor(ctx, 257, 256, inf, 204);
+    check_special_tensor(ctx, 65521, 8, -inf, 205);  // prime
+    check_special_tensor(ctx, (1u << 20) + 7, (1u << 20) + 6, nan, 206);
+    check_special_tensor(ctx, (1u << 20) + 7, 12345, 3.0e4f, 207);  // finite: a plain large sum
+    CHECK(ctx.validation_message_count() == 0);
+  }
+}
+
+TEST_CASE("the subgroup path is deterministic and agrees with the portable path", "[reduce][subgroup]") {
+  if (!context().device().subgroup_arithmetic) {
+    WARN("this device has no subgroup arithmetic: one path only, nothing to compare");
+    return;
+  }
+  const std::size_t N = 37, C = 3001;
+  const auto x = uniform(N * C, -1.0f, 1.0f, 301);
+  std::vector<std::vector<float>> results;
+  for (bool subgroups : {true, false}) {
+    Context ctx(ContextOptions{}.set_subgroup_reductions(subgroups));
+    REQUIRE(ctx.subgroup_reductions() == subgroups);
+    Tensor tx = Tensor::from(ctx, {N, C}, x), out(ctx, {N});
+    out.fill(poison);
+    CommandList cmd(ctx);
+    reduce_rows(cmd, ReduceOp::sum, tx, out);
+    cmd.run();
+    const auto first = out.to_vector();
+    cmd.run();
+    const auto second = out.to_vector();
+    INFO((subgroups ? "subgroup" : "portable") << " path");
+    CHECK(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)) == 0);
+    CHECK(ctx.validation_message_count() == 0);
+    results.push_back(first);
+  }
+  // Different summation orders: close, not necessarily bit-identical.
+  for (std::size_t r = 0; r < N; ++r) {
+    INFO("row " << r << ": subgroup " << results[0][r] << ", portable " << results[1][r]);
+    CHECK(close(results[0][r], results[1][r], 0.0, sum_tolerance(x.data() + r * C, C)));
   }
 }
 
