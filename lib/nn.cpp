@@ -40,25 +40,6 @@ uint64_t features_of(const Tensor& t, std::string_view where, std::string_view r
   return t.numel() / t.shape()[0];
 }
 
-HostTensor i64_scalar(int64_t value) {
-  HostTensor h;
-  h.dtype = "I64";
-  h.bytes.resize(8);
-  for (int i = 0; i < 8; ++i) h.bytes[i] = static_cast<uint8_t>(static_cast<uint64_t>(value) >> (8 * i));
-  return h;
-}
-
-int64_t read_i64_scalar(const HostTensor& h, std::string_view name) {
-  uint64_t numel = 1;
-  for (uint64_t d : h.shape) numel *= d;
-  if (h.dtype != "I64" || numel != 1 || h.bytes.size() != 8) {
-    fail("load_state_dict", "'" + std::string(name) + "' must be an I64 scalar, got " + h.dtype);
-  }
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t(h.bytes[i]) << (8 * i);
-  return static_cast<int64_t>(v);
-}
-
 int32_t read_counter(const Tensor& counter) { return counter.to_vector<int32_t>().at(0); }
 
 void write_counter(Tensor& counter, int64_t value, std::string_view name) {
@@ -87,7 +68,7 @@ void validate_state(const StateDict& state, const std::vector<std::pair<std::str
       continue;
     }
     const HostTensor& h = *it->second;
-    const std::string want_dtype = tensor->dtype() == DType::f32 ? "F32" : tensor->dtype() == DType::i32 ? "I32" : "U8";
+    const std::string want_dtype = safetensors_dtype(tensor->dtype());
     const auto dims = tensor->shape().dims();
     if (h.dtype != want_dtype || !std::equal(h.shape.begin(), h.shape.end(), dims.begin(), dims.end())) {
       std::string got = "[";
@@ -454,7 +435,7 @@ std::vector<std::pair<std::string, HostTensor>> Sequential::state_dict() {
     const std::string prefix = std::to_string(i) + ".";
     for (const auto& p : modules_[i]->parameters()) state.emplace_back(prefix + p.name, to_host(*p.value));
     for (const auto& b : modules_[i]->buffers()) state.emplace_back(prefix + b.name, to_host(*b.value));
-    if (dynamic_cast<BatchNorm1d*>(modules_[i].get())) state.emplace_back(prefix + "num_batches_tracked", i64_scalar(steps));
+    if (dynamic_cast<BatchNorm1d*>(modules_[i].get())) state.emplace_back(prefix + "num_batches_tracked", HostTensor::scalar_i64(steps));
   }
   return state;
 }
@@ -469,10 +450,12 @@ void Sequential::load_state_dict(const std::vector<std::pair<std::string, HostTe
     if (dynamic_cast<BatchNorm1d*>(modules_[i].get())) counters.insert(prefix + "num_batches_tracked");
   }
   validate_state(state, expected, counters, "Sequential::load_state_dict");
-  for (const auto& name : counters) read_i64_scalar(find_state(state, name), name);  // validate before changing anything
+  for (const auto& name : counters) find_state(state, name).to_i64(name);  // validate before changing anything
   for (auto& [name, tensor] : expected) load_into(find_state(state, name), *tensor, name);
-  if (!counters.empty()) write_counter(step_, read_i64_scalar(find_state(state, *counters.begin()), *counters.begin()),
-                                       *counters.begin());
+  if (!counters.empty()) {
+    const std::string& name = *counters.begin();
+    write_counter(step_, find_state(state, name).to_i64(name), name);
+  }
 }
 
 // --- CrossEntropyLoss ---
@@ -537,7 +520,7 @@ std::string SGD::to_string() const {
 }
 
 std::vector<std::pair<std::string, HostTensor>> SGD::state_dict() {
-  StateDict state{{"step", i64_scalar(steps())}};
+  StateDict state{{"step", HostTensor::scalar_i64(steps())}};
   if (impl_->options().momentum != 0) {
     for (std::size_t i = 0; i < params_.size(); ++i) {
       state.emplace_back(params_[i].name + ".momentum_buffer", to_host(impl_->state(i).momentum_buffer));
@@ -554,7 +537,7 @@ void SGD::load_state_dict(const std::vector<std::pair<std::string, HostTensor>>&
     }
   }
   validate_state(state, expected, {"step"}, "SGD::load_state_dict");
-  const int64_t step = read_i64_scalar(find_state(state, "step"), "step");
+  const int64_t step = find_state(state, "step").to_i64("step");
   for (auto& [name, tensor] : expected) load_into(find_state(state, name), *tensor, name);
   write_counter(const_cast<Tensor&>(impl_->step_count()), step, "step");
 }
@@ -574,7 +557,7 @@ std::string Adam::to_string() const {
 }
 
 std::vector<std::pair<std::string, HostTensor>> Adam::state_dict() {
-  StateDict state{{"step", i64_scalar(steps())}};
+  StateDict state{{"step", HostTensor::scalar_i64(steps())}};
   for (std::size_t i = 0; i < params_.size(); ++i) {
     state.emplace_back(params_[i].name + ".exp_avg", to_host(impl_->state(i).exp_avg));
     state.emplace_back(params_[i].name + ".exp_avg_sq", to_host(impl_->state(i).exp_avg_sq));
@@ -589,7 +572,7 @@ void Adam::load_state_dict(const std::vector<std::pair<std::string, HostTensor>>
     expected.emplace_back(params_[i].name + ".exp_avg_sq", &impl_->state(i).exp_avg_sq);
   }
   validate_state(state, expected, {"step"}, "Adam::load_state_dict");
-  const int64_t step = read_i64_scalar(find_state(state, "step"), "step");
+  const int64_t step = find_state(state, "step").to_i64("step");
   for (auto& [name, tensor] : expected) load_into(find_state(state, name), *tensor, name);
   write_counter(const_cast<Tensor&>(impl_->step_count()), step, "step");
 }

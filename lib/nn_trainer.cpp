@@ -83,16 +83,23 @@ struct Trainer::Impl {
     return it->second;
   }
 
-  // Records one training step of `rows` rows: batch → forward → loss → metrics → backward → update.
-  void record_train_step(CommandList& cmd, const DeviceDataset& data, uint64_t rows) {
+  // Records what training and evaluation share: the batch at the cursor from `perm` → gather and
+  // normalise → forward → loss → argmax → metrics. Returns the batch's tensors.
+  BatchTensors& record_forward(CommandList& cmd, const DeviceDataset& data, const Tensor& perm, uint64_t rows) {
     BatchTensors& b = batch_tensors(rows, data.features());
-    select_batch(cmd, train_perm, cursor, static_cast<uint32_t>(options.batch), b.index);
+    select_batch(cmd, perm, cursor, static_cast<uint32_t>(options.batch), b.index);
     gather_rows(cmd, data.images, b.index, b.x, data.scale, data.shift);
     gather_labels(cmd, data.labels, b.index, b.labels);
     model.forward(cmd, b.x, b.logits);
     loss.forward(cmd, b.logits, b.labels, b.loss);
     argmax_rows(cmd, b.logits, b.predictions);
     accumulate_metrics(cmd, b.loss, b.predictions, b.labels, totals);
+    return b;
+  }
+
+  // Records one training step of `rows` rows: forward as above → backward → update → counters.
+  void record_train_step(CommandList& cmd, const DeviceDataset& data, uint64_t rows) {
+    BatchTensors& b = record_forward(cmd, data, train_perm, rows);
     loss.backward(cmd, b.logits, b.labels, b.dlogits);
     Tensor no_input_gradient;
     model.backward(cmd, b.x, b.logits, b.dlogits, no_input_gradient);
@@ -102,14 +109,7 @@ struct Trainer::Impl {
   }
 
   void record_eval_step(CommandList& cmd, const DeviceDataset& data, uint64_t rows) {
-    BatchTensors& b = batch_tensors(rows, data.features());
-    select_batch(cmd, eval_perm, cursor, static_cast<uint32_t>(options.batch), b.index);
-    gather_rows(cmd, data.images, b.index, b.x, data.scale, data.shift);
-    gather_labels(cmd, data.labels, b.index, b.labels);
-    model.forward(cmd, b.x, b.logits);
-    loss.forward(cmd, b.logits, b.labels, b.loss);
-    argmax_rows(cmd, b.logits, b.predictions);
-    accumulate_metrics(cmd, b.loss, b.predictions, b.labels, totals);
+    record_forward(cmd, data, eval_perm, rows);
     if (options.measure_sparsity) {
       auto& meters = sparsity[rows];
       if (meters.empty()) {

@@ -35,7 +35,9 @@ std::string shape_string(const std::vector<uint64_t>& shape) {
   return s + "]";
 }
 
-const char* dtype_name(DType t) {
+}  // namespace
+
+const char* safetensors_dtype(DType t) {
   switch (t) {
     case DType::f32: return "F32";
     case DType::i32: return "I32";
@@ -43,6 +45,8 @@ const char* dtype_name(DType t) {
   }
   return "?";
 }
+
+namespace {
 
 // numel · size, or false on overflow.
 bool byte_count(const std::vector<uint64_t>& shape, std::size_t size, uint64_t& out) {
@@ -99,6 +103,24 @@ HostTensor HostTensor::from_floats(std::vector<uint64_t> shape, std::span<const 
   h.bytes.resize(values.size() * 4);
   std::memcpy(h.bytes.data(), values.data(), h.bytes.size());  // x86 / ARM hosts are little endian
   return h;
+}
+
+HostTensor HostTensor::scalar_i64(int64_t value) {
+  HostTensor h;
+  h.dtype = "I64";
+  h.bytes.resize(8);
+  for (int i = 0; i < 8; ++i) h.bytes[i] = static_cast<uint8_t>(static_cast<uint64_t>(value) >> (8 * i));
+  return h;
+}
+
+int64_t HostTensor::to_i64(std::string_view name) const {
+  if (dtype != "I64" || numel() != 1 || bytes.size() != 8) {
+    throw InvalidArgument("vkgrad: '" + std::string(name) + "' must be an I64 scalar, got " + dtype + " " +
+                          shape_string(shape));
+  }
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t(bytes[i]) << (8 * i);
+  return static_cast<int64_t>(v);
 }
 
 std::vector<float> HostTensor::to_floats() const {
@@ -322,7 +344,7 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
 HostTensor to_host(const Tensor& tensor) {
   if (tensor.empty()) throw InvalidArgument("vkgrad: to_host: the tensor is empty");
   HostTensor h;
-  h.dtype = dtype_name(tensor.dtype());
+  h.dtype = safetensors_dtype(tensor.dtype());
   for (uint64_t d : tensor.shape().dims()) h.shape.push_back(d);
   h.bytes.resize(tensor.size_bytes());
   switch (tensor.dtype()) {
@@ -336,7 +358,7 @@ HostTensor to_host(const Tensor& tensor) {
 }
 
 void load_into(const HostTensor& host, Tensor& tensor, std::string_view name) {
-  const std::string want = dtype_name(tensor.dtype());
+  const std::string want = safetensors_dtype(tensor.dtype());
   const auto dims = tensor.shape().dims();
   if (host.dtype != want || !std::equal(host.shape.begin(), host.shape.end(), dims.begin(), dims.end())) {
     throw InvalidArgument("vkgrad: checkpoint tensor '" + std::string(name) + "' is " + host.dtype + " " +

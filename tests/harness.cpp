@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <memory>
 #include <random>
@@ -54,6 +56,18 @@ Mismatch compare(const std::vector<float>& got, const std::vector<double>& expec
     }
   }
   return m;
+}
+
+TempDir::TempDir(const std::string& tag)
+    : path(std::filesystem::temp_directory_path() / ("vkgrad_" + tag + "_" + std::to_string(::getpid()))) {
+  std::filesystem::remove_all(path);
+  std::filesystem::create_directories(path);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all, ec);
+  std::filesystem::remove_all(path, ec);
 }
 
 }  // namespace vkgrad::test

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -43,5 +44,15 @@ struct Mismatch {
 };
 
 Mismatch compare(const std::vector<float>& got, const std::vector<double>& expected, double rtol, double atol);
+
+/// A fresh directory under the system temp dir, unique to this process and `tag`, removed (with
+/// its permissions restored first, so a test may make it read-only) when the object goes away.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& tag);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 }  // namespace vkgrad::test

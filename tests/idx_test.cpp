@@ -14,17 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("vkgrad_idx_" + std::to_string(::getpid()))) {
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 void write_bytes(const fs::path& p, const std::string& bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << bytes;
@@ -44,7 +33,7 @@ std::vector<uint8_t> pattern(std::size_t n) {
 }  // namespace
 
 TEST_CASE("IDX files round-trip raw and gzip-compressed, with the MNIST header layout", "[idx]") {
-  TempDir dir;
+  TempDir dir("idx");
   const std::vector<uint64_t> dims{3, 28, 28};
   const auto data = pattern(3 * 28 * 28);
   for (bool gz : {false, true}) {
@@ -66,7 +55,7 @@ TEST_CASE("IDX files round-trip raw and gzip-compressed, with the MNIST header l
 }
 
 TEST_CASE("read_idx refuses malformed files, naming the file and the problem", "[idx]") {
-  TempDir dir;
+  TempDir dir("idx");
   const fs::path p = dir.path / "bad-idx1-ubyte";
   const std::string labels_header("\x00\x00\x08\x01\x00\x00\x00\x05", 8);
   struct Case {
@@ -100,7 +89,7 @@ TEST_CASE("read_idx refuses malformed files, naming the file and the problem", "
 }
 
 TEST_CASE("a truncated gzip file is refused at every length", "[idx]") {
-  TempDir dir;
+  TempDir dir("idx");
   const fs::path good = dir.path / "good.gz", p = dir.path / "cut.gz";
   write_idx(good, std::vector<uint64_t>{40, 20}, pattern(800), true);
   const std::string bytes = read_bytes(good);
@@ -112,7 +101,7 @@ TEST_CASE("a truncated gzip file is refused at every length", "[idx]") {
 }
 
 TEST_CASE("load_idx_pair and load_idx_dataset check that images and labels belong together", "[idx]") {
-  TempDir dir;
+  TempDir dir("idx");
   const auto images = pattern(5 * 4 * 3);
   write_idx(dir.path / "train-images-idx3-ubyte", std::vector<uint64_t>{5, 4, 3}, images);
   write_idx(dir.path / "train-labels-idx1-ubyte.gz", std::vector<uint64_t>{5}, std::vector<uint8_t>{0, 3, 1, 3, 2}, true);

@@ -338,8 +338,8 @@ TEST_CASE("resuming from saved model and optimizer state equals the uninterrupte
   const Run straight = train(2, 1);
   Context& ctx = context();
   auto train_set = synthetic(ctx, 301, 24, 3, 1);
-  const auto dir = std::filesystem::temp_directory_path() / ("vkgrad_nn_resume_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  TempDir tmp("nn_resume");
+  const auto& dir = tmp.path;
   {
     Sequential model(ctx);
     build_mlp(model, 24, 16, 3, 0.2f, 9);
@@ -378,7 +378,6 @@ TEST_CASE("resuming from saved model and optimizer state equals the uninterrupte
   CHECK(second == straight.losses[1]);
   CHECK(all_weights(model) == straight.weights);
   CHECK(opt.steps() == 2 * 10);  // 301 / 32: 9 full batches and a tail, per epoch
-  std::filesystem::remove_all(dir);
   require_no_validation_messages();
 }
 

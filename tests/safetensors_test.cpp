@@ -16,18 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("vkgrad_st_" + std::to_string(::getpid()))) {
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, ec);
-    fs::remove_all(path, ec);
-  }
-};
-
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
@@ -54,7 +42,7 @@ HostTensor i32_tensor(std::vector<uint64_t> shape, std::vector<int32_t> v) {
 }  // namespace
 
 TEST_CASE("save_safetensors writes exactly the bytes the format specifies", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   const float w[2] = {1.0f, -2.0f};
   save_safetensors(dir.path / "a.safetensors",
                    {{"w", HostTensor::from_floats({2}, w)}, {"n", HostTensor{"U8", {}, {7}}}}, {{"format", "pt"}});
@@ -68,7 +56,7 @@ TEST_CASE("save_safetensors writes exactly the bytes the format specifies", "[sa
 }
 
 TEST_CASE("safetensors matches the reference implementation's own test vectors", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   // huggingface/safetensors bindings/python/tests/test_simple.py, test_serialization: an I32 [2, 2]
   // of zeros named "test" serializes to a 64-byte header (60 bytes of JSON, 4 spaces) and 16 zeros.
   save_safetensors(dir.path / "ref.safetensors", {{"test", i32_tensor({2, 2}, {0, 0, 0, 0})}});
@@ -96,7 +84,7 @@ TEST_CASE("safetensors matches the reference implementation's own test vectors",
 }
 
 TEST_CASE("safetensors round trip of every dtype, scalars, empty tensors and metadata", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   HostTensor i64{"I64", {}, {1, 2, 3, 4, 5, 6, 7, 8}};
   const std::vector<float> f = uniform(3 * 5, -1, 1, 1);
   std::vector<std::pair<std::string, HostTensor>> tensors{
@@ -141,7 +129,7 @@ TEST_CASE("device tensors go to and from HostTensor, with shape and dtype checke
 }
 
 TEST_CASE("save_safetensors refuses bad names and sizes and leaves the old file intact", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   const fs::path p = dir.path / "keep.safetensors";
   save_safetensors(p, {{"a", HostTensor{"U8", {1}, {9}}}});
   const std::string before = read_file(p);
@@ -180,7 +168,7 @@ TEST_CASE("save_safetensors refuses bad names and sizes and leaves the old file 
 }
 
 TEST_CASE("load_safetensors refuses malformed files with a message naming the problem", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   const fs::path p = dir.path / "bad.safetensors";
   const std::string good_entry = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
   const std::string data8(8, '\x01');
@@ -236,7 +224,7 @@ TEST_CASE("load_safetensors refuses malformed files with a message naming the pr
 
 TEST_CASE("every truncation and random corruption of a valid file is refused or loaded, never a crash",
           "[safetensors]") {
-  TempDir dir;
+  TempDir dir("st");
   const fs::path good = dir.path / "good.safetensors", p = dir.path / "mangled.safetensors";
   const auto f = uniform(6, -1, 1, 3);
   save_safetensors(good, {{"w", HostTensor::from_floats({2, 3}, f)}, {"s", HostTensor{"I64", {}, std::vector<uint8_t>(8, 1)}}},

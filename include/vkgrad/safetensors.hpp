@@ -34,7 +34,14 @@ struct HostTensor {
   static HostTensor from_floats(std::vector<uint64_t> shape, std::span<const float> values);
   /// The values of an F32 tensor (InvalidArgument for another dtype).
   std::vector<float> to_floats() const;
+  /// An I64 scalar (shape []), e.g. BatchNorm's num_batches_tracked or an optimizer's step.
+  static HostTensor scalar_i64(int64_t value);
+  /// The value of an I64 scalar; InvalidArgument naming `name` for anything else.
+  int64_t to_i64(std::string_view name) const;
 };
+
+/// The safetensors dtype name of a vkgrad dtype: "F32", "I32", "U8".
+const char* safetensors_dtype(DType type);
 
 /// Bytes per element of a safetensors dtype name; 0 when vkgrad does not support it.
 std::size_t safetensors_dtype_size(std::string_view dtype);

@@ -131,11 +131,7 @@ void save_checkpoint(const Config& c, Sequential& model, vkgrad::nn::Optimizer& 
   auto state = opt.state_dict();
   for (auto& [name, t] : state) name = "optimizer." + name;
   auto model_step = model.step_counter().to_vector<int32_t>()[0];
-  vkgrad::HostTensor step;
-  step.dtype = "I64";
-  step.bytes.resize(8);
-  for (int i = 0; i < 8; ++i) step.bytes[i] = uint8_t(uint64_t(int64_t(model_step)) >> (8 * i));
-  state.emplace_back("model.step", step);
+  state.emplace_back("model.step", vkgrad::HostTensor::scalar_i64(model_step));
   auto meta2 = meta;
   meta2["vkgrad.epochs_done"] = std::to_string(epochs_done);
   meta2["vkgrad.optimizer"] = opt.to_string();
@@ -165,10 +161,8 @@ uint64_t load_checkpoint(const Config& c, Sequential& model, vkgrad::nn::Optimiz
   for (auto& [name, t] : state.tensors) {
     if (name.rfind("optimizer.", 0) == 0) {
       opt_state.emplace_back(name.substr(10), t);
-    } else if (name == "model.step" && t.bytes.size() == 8) {
-      uint64_t v = 0;
-      for (int i = 0; i < 8; ++i) v |= uint64_t(t.bytes[i]) << (8 * i);
-      model.step_counter().upload<int32_t>(std::vector<int32_t>{int32_t(v)});
+    } else if (name == "model.step") {
+      model.step_counter().upload<int32_t>(std::vector<int32_t>{int32_t(t.to_i64(name))});
     }
   }
   opt.load_state_dict(opt_state);
