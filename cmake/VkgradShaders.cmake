@@ -33,6 +33,13 @@ function(vkgrad_embed_shaders target)
     if(uses_reduce)
       list(APPEND variants "${name}_subgroup|${src}|-DVKGRAD_SUBGROUP=1")
     endif()
+    # Shaders that include texel_io.glsl are also built with -DVKGRAD_TEXEL=1 as <name>_texel: their
+    # f32 inputs read through uniform texel buffers, their outputs written as 64-bit words (what
+    # CPU devices run fastest; lib/command.cpp with_texel_loads picks it).
+    file(STRINGS ${src} uses_texel REGEX "^#include \"texel_io.glsl\"")
+    if(uses_texel)
+      list(APPEND variants "${name}_texel|${src}|-DVKGRAD_TEXEL=1")
+    endif()
   endforeach()
   foreach(variant IN LISTS variants)
     string(REPLACE "|" ";" parts "${variant}")

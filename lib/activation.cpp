@@ -124,12 +124,12 @@ void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tenso
   detail::check_f32(c, x, op, "x");
   detail::check_f32(c, y, op, "y");
   require_same_count(x, "x", y, "y", op);
-  const auto kernel = activation_kernel(c, "activation_forward", act, 2);
+  const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read}, {&y, detail::Access::write}};
+  const auto kernel = detail::with_texel_loads(c.context(), activation_kernel(c, "activation_forward", act, 2), 0b1, uses);
   const auto push = push_for(act, x.numel());
   // 4 elements per invocation (vec4 steps).
   const uint32_t groups = detail::grid_stride_groups(c.device(), (x.numel() + 3) / 4, kernel.specialization[0]);
-  c.dispatch(kernel, {{&x, detail::Access::read}, {&y, detail::Access::write}}, &push, sizeof push, {groups, 1, 1},
-             op);
+  c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
 }
 
 void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tensor& x, const Tensor& dy, Tensor& dx) {
@@ -140,12 +140,14 @@ void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tens
   detail::check_f32(c, dx, op, "dx");
   require_same_count(x, "x", dy, "dy", op);
   require_same_count(x, "x", dx, "dx", op);
-  const auto kernel = activation_kernel(c, "activation_backward", act, 3);
+  const std::initializer_list<detail::BufferUse> uses{
+      {&x, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}};
+  const auto kernel =
+      detail::with_texel_loads(c.context(), activation_kernel(c, "activation_backward", act, 3), 0b11, uses);
   const auto push = push_for(act, x.numel());
   // 4 elements per invocation (vec4 steps).
   const uint32_t groups = detail::grid_stride_groups(c.device(), (x.numel() + 3) / 4, kernel.specialization[0]);
-  c.dispatch(kernel, {{&x, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}}, &push,
-             sizeof push, {groups, 1, 1}, op);
+  c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
 }
 
 void prelu_forward(CommandList& cmd, const Tensor& x, const Tensor& weight, Tensor& y) {

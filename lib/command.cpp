@@ -1,6 +1,7 @@
 #include <cstring>
 
 #include "command_impl.hpp"
+#include "shader_registry.hpp"
 #include "errors.hpp"
 
 namespace vkgrad {
@@ -155,9 +156,14 @@ void CommandListImpl::retain(std::initializer_list<BufferUse> uses) {
 
 vk::DescriptorSet CommandListImpl::allocate_set(const Pipeline& p) {
   if (sets_left_ == 0 || descriptors_left_ < p.bindings) {
-    const vk::DescriptorPoolSize size(vk::DescriptorType::eStorageBuffer, kDescriptorsPerPool);
+    // Room for kDescriptorsPerPool of either kind (texel-load variants bind uniform texel buffers).
+    const std::array<vk::DescriptorPoolSize, 2> sizes{
+        vk::DescriptorPoolSize(vk::DescriptorType::eStorageBuffer, kDescriptorsPerPool),
+        vk::DescriptorPoolSize(vk::DescriptorType::eUniformTexelBuffer, kDescriptorsPerPool)};
+    const uint32_t kinds = ctx->use_texel_loads ? 2 : 1;
     descriptor_pools_.push_back(vk_call("creating a descriptor pool", [&] {
-      return ctx->device.createDescriptorPool(vk::DescriptorPoolCreateInfo({}, kSetsPerPool, size));
+      return ctx->device.createDescriptorPool(
+          vk::DescriptorPoolCreateInfo({}, kSetsPerPool, vk::ArrayProxyNoTemporaries<const vk::DescriptorPoolSize>(kinds, sizes.data())));
     }));
     sets_left_ = kSetsPerPool;
     descriptors_left_ = kDescriptorsPerPool;
@@ -191,6 +197,20 @@ void CommandListImpl::timestamp_end() {
   cb().writeTimestamp(Stage::eBottomOfPipe, *query_pools_.back(), queries_used_++);
 }
 
+Kernel with_texel_loads(const ContextImpl& context, Kernel kernel, uint32_t texel_bindings,
+                        std::initializer_list<BufferUse> uses) {
+  if (!context.use_texel_loads) return kernel;
+  uint32_t b = 0;
+  for (const auto& u : uses) {
+    if (((texel_bindings >> b++) & 1u) && (u.access != Access::read || !u.tensor->buffer().texel_readable())) return kernel;
+  }
+  const std::string variant = std::string(kernel.shader) + "_texel";
+  if (!has_shader_binary(variant)) return kernel;
+  kernel.shader = shader_binary(variant).name;  // the registry's name outlives the Kernel
+  kernel.texel_bindings = texel_bindings;
+  return kernel;
+}
+
 void CommandListImpl::dispatch(const Kernel& kernel, std::initializer_list<BufferUse> uses, const void* push,
                                uint32_t push_bytes, std::array<uint32_t, 3> groups, std::string_view label) {
   require_recording(label);
@@ -208,16 +228,27 @@ void CommandListImpl::dispatch(const Kernel& kernel, std::initializer_list<Buffe
   const Pipeline& p = ctx->pipelines->get(kernel);
   const vk::DescriptorSet set = allocate_set(p);
   std::vector<vk::DescriptorBufferInfo> infos;
+  std::vector<vk::BufferView> views;
   std::vector<BarrierTracker::Use> tracked;
   infos.reserve(uses.size());
+  views.reserve(uses.size());
   for (const auto& u : uses) {
-    const Buffer& b = u.tensor->buffer();
+    Buffer& b = u.tensor->buffer();
     infos.emplace_back(*b.buffer, 0, VK_WHOLE_SIZE);
+    const bool texel = (kernel.texel_bindings >> views.size()) & 1u;
+    if (texel && (u.access != Access::read || !b.texel_readable())) {
+      throw Error("vkgrad: internal error: " + std::string(label) + " binds a tensor as a texel buffer that cannot be one");
+    }
+    views.push_back(texel ? b.texel_view() : vk::BufferView{});
     tracked.push_back({*b.buffer, u.access});
   }
   std::vector<vk::WriteDescriptorSet> writes;
   for (uint32_t i = 0; i < infos.size(); ++i) {
-    writes.emplace_back(set, i, 0, 1, vk::DescriptorType::eStorageBuffer, nullptr, &infos[i]);
+    if (views[i]) {
+      writes.emplace_back(set, i, 0, 1, vk::DescriptorType::eUniformTexelBuffer, nullptr, nullptr, &views[i]);
+    } else {
+      writes.emplace_back(set, i, 0, 1, vk::DescriptorType::eStorageBuffer, nullptr, &infos[i]);
+    }
   }
   ctx->device.updateDescriptorSets(writes, {});
 

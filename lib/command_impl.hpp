@@ -46,6 +46,13 @@ class BarrierTracker {
   vk::PipelineStageFlags read_stages_, write_stages_;
 };
 
+/// `kernel` switched to its <shader>_texel variant (cmake/VkgradShaders.cmake builds one for every
+/// shader that includes texel_io.glsl), with binding b read through a texel buffer for every bit b
+/// of `texel_bindings`, where the context uses texel loads and every such tensor is texel-readable;
+/// otherwise `kernel` unchanged. `uses` are the dispatch's bindings in order.
+Kernel with_texel_loads(const ContextImpl& context, Kernel kernel, uint32_t texel_bindings,
+                        std::initializer_list<BufferUse> uses);
+
 struct CommandListImpl {
   CommandListImpl(std::shared_ptr<ContextImpl> context, CommandListOptions options);
   ~CommandListImpl();

@@ -167,6 +167,10 @@ DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
   const auto& lim = props.limits;
   d.max_shared_memory = lim.maxComputeSharedMemorySize;
   d.max_storage_buffer_range = lim.maxStorageBufferRange;
+  d.max_texel_buffer_elements = lim.maxTexelBufferElements;
+  d.shader_int64 = pd.getFeatures().shaderInt64 == VK_TRUE;
+  d.texel_buffer_rgba32f = static_cast<bool>(pd.getFormatProperties(vk::Format::eR32G32B32A32Sfloat).bufferFeatures &
+                                             vk::FormatFeatureFlagBits::eUniformTexelBuffer);
   for (int i = 0; i < 3; ++i) {
     d.max_workgroup_count[i] = lim.maxComputeWorkGroupCount[i];
     d.max_workgroup_size[i] = lim.maxComputeWorkGroupSize[i];
@@ -322,8 +326,11 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
   if (has_device_extension(physical, "VK_KHR_portability_subset")) device_extensions.push_back("VK_KHR_portability_subset");
   const float priority = 1.0f;
   vk::DeviceQueueCreateInfo queue_info({}, queue_family, 1, &priority);
+  // shaderInt64 only for the texel-load shader variants (their 64-bit stores), where it is there.
+  vk::PhysicalDeviceFeatures features;
+  features.shaderInt64 = info.shader_int64 ? VK_TRUE : VK_FALSE;
   device = vk_call("creating the Vulkan device on " + info.name, [&] {
-    return vk::raii::Device(physical, vk::DeviceCreateInfo({}, queue_info, {}, device_extensions));
+    return vk::raii::Device(physical, vk::DeviceCreateInfo({}, queue_info, {}, device_extensions, &features));
   });
   queue = device.getQueue(queue_family, 0);
 
@@ -342,6 +349,10 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
   }
   use_subgroup_reductions =
       info.subgroup_arithmetic && options.subgroup_reductions.value_or(env_flag("VKGRAD_SUBGROUPS", true));
+  const bool texel_capable = info.shader_int64 && info.texel_buffer_rgba32f && info.max_texel_buffer_elements > 0;
+  const auto texel_env = env("VKGRAD_TEXEL_LOADS");
+  const bool texel_wanted = options.texel_loads.value_or(texel_env.empty() ? info.type == DeviceType::cpu : texel_env != "0");
+  use_texel_loads = texel_capable && texel_wanted;
   pipelines = std::make_unique<PipelineCache>(*this, cache_file);
   transfer_pool = device.createCommandPool(
       vk::CommandPoolCreateInfo(vk::CommandPoolCreateFlagBits::eResetCommandBuffer |
@@ -485,6 +496,7 @@ void Context::clear_validation_messages() {
   impl_->messages.clear();
 }
 std::filesystem::path Context::pipeline_cache_path() const { return impl_->pipelines->file(); }
+bool Context::texel_loads() const { return impl_->use_texel_loads; }
 uint64_t Context::allocated_bytes() const { return impl_->allocator->allocated_bytes(); }
 uint64_t Context::reserved_bytes() const { return impl_->allocator->reserved_bytes(); }
 void Context::wait_idle() { impl_->wait_queue_idle(); }

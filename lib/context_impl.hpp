@@ -43,6 +43,8 @@ struct ContextImpl {
   bool validation = false;
   /// Reductions use the <shader>_subgroup variants (see ContextOptions::subgroup_reductions).
   bool use_subgroup_reductions = false;
+  /// Elementwise ops and GEMM use their <shader>_texel variants (see ContextOptions::texel_loads).
+  bool use_texel_loads = false;
   mutable std::mutex messages_mutex;
   std::vector<std::string> messages;
   std::function<void(std::string_view)> message_callback;

@@ -168,13 +168,18 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
                  bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K, std::string_view label,
                  const GemmTiles* forced_tiles = nullptr) {
   const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), M, N);
-  const detail::Kernel kernel{tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm",
-                              gemm_specialization(tiles, transpose_a, transpose_b, N, K), 3, sizeof(GemmPush)};
   const GemmPush push{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K), alpha, beta};
   // beta == 0 never reads C, so C is declared write-only to the barrier tracker.
   const auto c_access = beta != 0.0f ? detail::Access::read_write : detail::Access::write;
-  c.dispatch(kernel, {{&A, detail::Access::read}, {&B, detail::Access::read}, {&C, c_access}}, &push, sizeof push,
-             gemm_groups(tiles, M, N), label);
+  const std::initializer_list<detail::BufferUse> uses{
+      {&A, detail::Access::read}, {&B, detail::Access::read}, {&C, c_access}};
+  // The direct paths read A and B through texel buffers where the context does (texel_io.glsl).
+  const detail::Kernel kernel = detail::with_texel_loads(
+      c.context(),
+      {tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm",
+       gemm_specialization(tiles, transpose_a, transpose_b, N, K), 3, sizeof(GemmPush)},
+      0b11, uses);
+  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, M, N), label);
 }
 
 // gemm(), with the tile chosen for the device unless `forced_tiles` is given.
@@ -258,24 +263,23 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), batch, out);
   auto spec = gemm_specialization(tiles, false, true, out, in,
                                   {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
-  const detail::Kernel kernel{
-      tiles.broadcast ? "linear_forward_broadcast" : tiles.direct ? "linear_forward_direct" : "linear_forward",
-      std::move(spec), 4,
-                              sizeof(LinearPush)};
+  // Without a bias, binding 2 is never read (HAS_BIAS is false); X stands in for it.
+  const Tensor& bias = has_bias ? b : X;
+  const std::initializer_list<detail::BufferUse> uses{
+      {&X, detail::Access::read}, {&W, detail::Access::read}, {&bias, detail::Access::read}, {&Y, detail::Access::write}};
+  // The direct paths read X and W through texel buffers where the context does (texel_io.glsl).
+  const detail::Kernel kernel = detail::with_texel_loads(
+      c.context(),
+      {tiles.broadcast ? "linear_forward_broadcast" : tiles.direct ? "linear_forward_direct" : "linear_forward",
+       std::move(spec), 4, sizeof(LinearPush)},
+      0b11, uses);
   const LinearPush push{static_cast<uint32_t>(batch),
                         static_cast<uint32_t>(out),
                         static_cast<uint32_t>(in),
                         act.params[0],
                         act.params[1],
                         act.theta};
-  // Without a bias, binding 2 is never read (HAS_BIAS is false); X stands in for it.
-  const Tensor& bias = has_bias ? b : X;
-  c.dispatch(kernel,
-             {{&X, detail::Access::read},
-              {&W, detail::Access::read},
-              {&bias, detail::Access::read},
-              {&Y, detail::Access::write}},
-             &push, sizeof push, gemm_groups(tiles, batch, out), op);
+  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, batch, out), op);
 }
 
 void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const Tensor& dY, Tensor& dX, Tensor& dW,

@@ -164,16 +164,38 @@ uint64_t MemoryAllocator::reserved_bytes() const {
 Buffer::Buffer(std::shared_ptr<ContextImpl> ctx, vk::DeviceSize bytes, MemoryUsage usage)
     : context(std::move(ctx)), size(bytes) {
   using U = vk::BufferUsageFlagBits;
-  const vk::DeviceSize rounded = align_up(std::max<vk::DeviceSize>(bytes, 4), 4);
+  // Whole 16-byte groups where the storage-buffer range allows, so that texel-load shaders can read
+  // the last partial group of 4 floats through the R32G32B32A32_SFLOAT view (the padding is never
+  // stored to).
+  vk::DeviceSize rounded = align_up(std::max<vk::DeviceSize>(bytes, 4), 16);
+  if (rounded > context->info.max_storage_buffer_range) rounded = align_up(std::max<vk::DeviceSize>(bytes, 4), 4);
+  vk_size = rounded;
+  vk::BufferUsageFlags flags = U::eStorageBuffer | U::eTransferSrc | U::eTransferDst;
+  if (usage == MemoryUsage::device && context->use_texel_loads) flags |= U::eUniformTexelBuffer;
   buffer = vk_call("creating a buffer of " + format_bytes(rounded), [&] {
-    return context->device.createBuffer(
-        vk::BufferCreateInfo({}, rounded, U::eStorageBuffer | U::eTransferSrc | U::eTransferDst));
+    return context->device.createBuffer(vk::BufferCreateInfo({}, rounded, flags));
   });
   allocation = context->allocator->allocate(buffer.getMemoryRequirements(), usage);
   vk_call("binding buffer memory", [&] { buffer.bindMemory(allocation.memory, allocation.offset); });
 }
 
+bool Buffer::texel_readable() const {
+  return context->use_texel_loads && vk_size % 16 == 0 && vk_size / 16 <= context->info.max_texel_buffer_elements;
+}
+
+vk::BufferView Buffer::texel_view() {
+  std::lock_guard lock(view_mutex_);
+  if (!*texel_view_) {
+    texel_view_ = vk_call("creating a texel-buffer view of " + format_bytes(vk_size), [&] {
+      return context->device.createBufferView(
+          vk::BufferViewCreateInfo({}, *buffer, vk::Format::eR32G32B32A32Sfloat, 0, VK_WHOLE_SIZE));
+    });
+  }
+  return *texel_view_;
+}
+
 Buffer::~Buffer() {
+  texel_view_.clear();
   buffer.clear();  // the VkBuffer goes before its memory range is handed out again
   context->allocator->free(allocation);
 }

@@ -77,10 +77,23 @@ struct Buffer {
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
+  /// Whether the whole buffer can be read as R32G32B32A32_SFLOAT texels: its VkBuffer size is a
+  /// multiple of 16 bytes (the last, partial group of 4 floats is then readable too) within the
+  /// device's texel-count limit.
+  bool texel_readable() const;
+  /// The R32G32B32A32_SFLOAT view of the whole buffer, created on first use (needs texel_readable()).
+  vk::BufferView texel_view();
+
   std::shared_ptr<ContextImpl> context;
   vk::raii::Buffer buffer{nullptr};
   Allocation allocation;
-  vk::DeviceSize size = 0;  ///< bytes requested (the VkBuffer is rounded up to 4)
+  vk::DeviceSize size = 0;         ///< bytes requested
+  vk::DeviceSize vk_size = 0;      ///< bytes of the VkBuffer: size rounded up to 16 (to 4 where 16 would
+                                   ///< exceed the storage-buffer range)
+
+ private:
+  std::mutex view_mutex_;
+  vk::raii::BufferView texel_view_{nullptr};
 };
 
 /// The 32-bit pattern vkCmdFillBuffer repeats to set every element of a `type` tensor to `value`

@@ -46,6 +46,7 @@ std::string pipeline_key(const Kernel& k) {
   key += std::to_string(k.bindings);
   key += '/';
   key += std::to_string(k.push_constant_bytes);
+  if (k.texel_bindings != 0) key += "/texel" + std::to_string(k.texel_bindings);
   return key;
 }
 
@@ -107,9 +108,12 @@ const Pipeline& PipelineCache::get(const Kernel& requested) {
   auto p = std::make_unique<Pipeline>();
   p->bindings = kernel.bindings;
   p->push_constant_bytes = kernel.push_constant_bytes;
+  p->texel_bindings = kernel.texel_bindings;
   std::vector<vk::DescriptorSetLayoutBinding> bindings;
   for (uint32_t b = 0; b < kernel.bindings; ++b) {
-    bindings.emplace_back(b, vk::DescriptorType::eStorageBuffer, 1, vk::ShaderStageFlagBits::eCompute);
+    const bool texel = (kernel.texel_bindings >> b) & 1u;
+    bindings.emplace_back(b, texel ? vk::DescriptorType::eUniformTexelBuffer : vk::DescriptorType::eStorageBuffer, 1,
+                          vk::ShaderStageFlagBits::eCompute);
   }
   p->set_layout = context_.device.createDescriptorSetLayout(vk::DescriptorSetLayoutCreateInfo({}, bindings));
   const vk::PushConstantRange range(vk::ShaderStageFlagBits::eCompute, 0, kernel.push_constant_bytes);

@@ -25,6 +25,9 @@ struct Kernel {
   std::vector<uint32_t> specialization;
   uint32_t bindings = 0;
   uint32_t push_constant_bytes = 0;
+  /// Bit b set: binding b is a uniform texel buffer (the tensor's R32G32B32A32_SFLOAT view) instead
+  /// of a storage buffer. Set by with_texel_loads() for a shader's _texel variant.
+  uint32_t texel_bindings = 0;
 };
 
 struct Pipeline {
@@ -33,6 +36,7 @@ struct Pipeline {
   vk::raii::Pipeline pipeline{nullptr};
   uint32_t bindings = 0;
   uint32_t push_constant_bytes = 0;
+  uint32_t texel_bindings = 0;
 };
 
 class PipelineCache {

@@ -16,5 +16,7 @@ struct ShaderBinary {
 std::span<const ShaderBinary> shader_binaries();
 /// Throws vkgrad::Error if no shader of that name was embedded (a build problem).
 const ShaderBinary& shader_binary(std::string_view name);
+/// Whether a shader of that name was embedded (variants such as <name>_subgroup are optional).
+bool has_shader_binary(std::string_view name);
 
 }  // namespace vkgrad::detail

@@ -6,12 +6,14 @@
 // gives NaN. dx is overwritten, not accumulated into.
 //
 // Bindings (set 0): 0 x: n floats, read (the forward input); 1 dy: n floats, read;
-//                   2 dx: n floats, written.
+//                   2 dx: n floats, written (through texel_io.glsl: storage buffers, or in the
+//                   _texel build texel buffers and 64-bit stores).
 // Push constants:   n (element count), p0, p1 (activation parameters), theta (SPARSE cutoff).
 // Specialization:   0 local size x (default 256), 1 ACT_ID, 2 SPARSE.
 // Any grid size works (grid-stride loop); 4 elements per step through vec4 views, then the
 // n % 4 tail, as in activation_forward.comp.
 
+#include "texel_io.glsl"
 #include "activations.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
@@ -20,12 +22,9 @@ layout(constant_id = 2) const bool SPARSE = false;
 
 layout(push_constant) uniform Push { uint n; float p0; float p1; float theta; } pc;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
-layout(set = 0, binding = 1) readonly buffer DY { float dy[]; };
-layout(set = 0, binding = 2) writeonly buffer DX { float dx[]; };
-layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
-layout(set = 0, binding = 1) readonly buffer DY4 { vec4 dy4[]; };
-layout(set = 0, binding = 2) writeonly buffer DX4 { vec4 dx4[]; };
+VKGRAD_INPUT(0, x)
+VKGRAD_INPUT(1, dy)
+VKGRAD_OUTPUT(2, dx)
 
 float apply(float v, float g) { return (SPARSE && v <= pc.theta) ? 0.0 : activation_grad(ACT_ID, v, pc.p0, pc.p1) * g; }
 
@@ -33,8 +32,8 @@ void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     const uint n4 = pc.n / 4u;
     for (uint i = gl_GlobalInvocationID.x; i < n4; i += stride) {
-        const vec4 v = x4[i], g = dy4[i];
-        dx4[i] = vec4(apply(v.x, g.x), apply(v.y, g.y), apply(v.z, g.z), apply(v.w, g.w));
+        const vec4 v = x_load4(i), g = dy_load4(i);
+        dx_store4(i, vec4(apply(v.x, g.x), apply(v.y, g.y), apply(v.z, g.z), apply(v.w, g.w)));
     }
-    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) dx[i] = apply(x[i], dy[i]);
+    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) dx_store(i, apply(x_load(i), dy_load(i)));
 }

@@ -5,7 +5,8 @@
 // y[i] = x[i] > theta ? f(x[i]) : 0, written as x <= theta ? 0 : f(x) so that a NaN x still gives
 // f(NaN) = NaN instead of a silent 0.
 //
-// Bindings (set 0): 0 x: n floats, read; 1 y: n floats, written.
+// Bindings (set 0): 0 x: n floats, read; 1 y: n floats, written (through texel_io.glsl: storage
+//                   buffers, or in the _texel build a texel buffer and 64-bit stores).
 // Push constants:   n (element count), p0, p1 (activation parameters), theta (SPARSE cutoff).
 // Specialization:   0 local size x (default 256), 1 ACT_ID, 2 SPARSE.
 // Any grid size works (grid-stride loop). Each invocation handles 4 adjacent elements per step
@@ -13,6 +14,7 @@
 // every per-invocation access is a gather), then the last n % 4 elements one by one. Each element
 // is computed exactly as alone, so the results do not depend on the grouping.
 
+#include "texel_io.glsl"
 #include "activations.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
@@ -21,10 +23,8 @@ layout(constant_id = 2) const bool SPARSE = false;
 
 layout(push_constant) uniform Push { uint n; float p0; float p1; float theta; } pc;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
-layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
-layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
-layout(set = 0, binding = 1) writeonly buffer Y4 { vec4 y4[]; };
+VKGRAD_INPUT(0, x)
+VKGRAD_OUTPUT(1, y)
 
 float apply(float v) { return (SPARSE && v <= pc.theta) ? 0.0 : activation_forward(ACT_ID, v, pc.p0, pc.p1); }
 
@@ -32,8 +32,8 @@ void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     const uint n4 = pc.n / 4u;
     for (uint i = gl_GlobalInvocationID.x; i < n4; i += stride) {
-        const vec4 v = x4[i];
-        y4[i] = vec4(apply(v.x), apply(v.y), apply(v.z), apply(v.w));
+        const vec4 v = x_load4(i);
+        y_store4(i, vec4(apply(v.x), apply(v.y), apply(v.z), apply(v.w)));
     }
-    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) y[i] = apply(x[i]);
+    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) y_store(i, apply(x_load(i)));
 }

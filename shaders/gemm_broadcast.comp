@@ -3,5 +3,6 @@
 #extension GL_KHR_shader_subgroup_ballot : require
 // gemm with the subgroup-broadcast main loop of gemm_broadcast.glsl (CPU devices with 8-wide
 // subgroups); see gemm.glsl.
+#include "texel_io.glsl"
 #define GEMM_BROADCAST
 #include "gemm.glsl"

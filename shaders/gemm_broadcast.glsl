@@ -33,19 +33,19 @@ layout(constant_id = 10) const bool VEC_N = false;
 const uint LANES = 8;       // the subgroup size the broadcasts below are written for
 const uint MAX_ROWS = 32;   // largest TILE_M
 
-layout(set = 0, binding = 0) readonly buffer MatrixA { float a[]; };
-layout(set = 0, binding = 1) readonly buffer MatrixB { float b[]; };
-layout(set = 0, binding = 0) readonly buffer MatrixA4 { vec4 a4[]; };
-layout(set = 0, binding = 1) readonly buffer MatrixB4 { vec4 b4[]; };
+// A and B through texel_io.glsl (storage buffers, or texel buffers in the _texel build):
+// a_load4(q) / b_load4(q) is the q-th group of 4 floats, a_load(i) / b_load(i) the i-th float.
+VKGRAD_INPUT(0, a)
+VKGRAD_INPUT(1, b)
 
 // op(A)[row, k .. k + 3] (zeros past M and K).
 vec4 load_a_quad(uint row, uint k) {
     if (row >= pc.M) return vec4(0.0);
-    if (VEC_K && !TRANS_A) return a4[(row * pc.K + k) / 4u];
+    if (VEC_K && !TRANS_A) return a_load4((row * pc.K + k) / 4u);
     vec4 v;
     for (uint t = 0u; t < 4u; ++t) {
         const uint kt = k + t;
-        v[t] = (VEC_K || kt < pc.K) ? (TRANS_A ? a[kt * pc.M + row] : a[row * pc.K + kt]) : 0.0;
+        v[t] = (VEC_K || kt < pc.K) ? (TRANS_A ? a_load(kt * pc.M + row) : a_load(row * pc.K + kt)) : 0.0;
     }
     return v;
 }
@@ -58,7 +58,7 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
         vec4 cols[4];
         for (uint j = 0u; j < 4u; ++j) {
             const uint col = col0 + j;
-            cols[j] = col < pc.N ? b4[(col * pc.K + k) / 4u] : vec4(0.0);
+            cols[j] = col < pc.N ? b_load4((col * pc.K + k) / 4u) : vec4(0.0);
         }
         for (uint t = 0u; t < 4u; ++t) b_rows[t] = vec4(cols[0][t], cols[1][t], cols[2][t], cols[3][t]);
         return;
@@ -68,11 +68,11 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
         if (!VEC_K && kt >= pc.K) {
             b_rows[t] = vec4(0.0);
         } else if (VEC_N) {
-            b_rows[t] = col0 < pc.N ? b4[(kt * pc.N + col0) / 4u] : vec4(0.0);
+            b_rows[t] = col0 < pc.N ? b_load4((kt * pc.N + col0) / 4u) : vec4(0.0);
         } else {
             for (uint j = 0u; j < 4u; ++j) {
                 const uint col = col0 + j;
-                b_rows[t][j] = col < pc.N ? (TRANS_B ? b[col * pc.K + kt] : b[kt * pc.N + col]) : 0.0;
+                b_rows[t][j] = col < pc.N ? (TRANS_B ? b_load(col * pc.K + kt) : b_load(kt * pc.N + col)) : 0.0;
             }
         }
     }

@@ -32,18 +32,18 @@ layout(constant_id = 10) const bool VEC_N = false;
 const uint DIRECT_M = 8;
 const uint DIRECT_N = 4;
 
-layout(set = 0, binding = 0) readonly buffer MatrixA { float a[]; };
-layout(set = 0, binding = 1) readonly buffer MatrixB { float b[]; };
-layout(set = 0, binding = 0) readonly buffer MatrixA4 { vec4 a4[]; };
-layout(set = 0, binding = 1) readonly buffer MatrixB4 { vec4 b4[]; };
+// A and B through texel_io.glsl (storage buffers, or texel buffers in the _texel build):
+// a_load4(q) / b_load4(q) is the q-th group of 4 floats, a_load(i) / b_load(i) the i-th float.
+VKGRAD_INPUT(0, a)
+VKGRAD_INPUT(1, b)
 
 // op(B)[k, col0 .. col0 + 3] (zeros past N).
 vec4 load_b_row(uint k, uint col0) {
-    if (VEC_N) return col0 < pc.N ? b4[(k * pc.N + col0) / 4u] : vec4(0.0);
+    if (VEC_N) return col0 < pc.N ? b_load4((k * pc.N + col0) / 4u) : vec4(0.0);
     vec4 v;
     for (uint j = 0u; j < DIRECT_N; ++j) {
         const uint col = col0 + j;
-        v[j] = col < pc.N ? (TRANS_B ? b[col * pc.K + k] : b[k * pc.N + col]) : 0.0;
+        v[j] = col < pc.N ? (TRANS_B ? b_load(col * pc.K + k) : b_load(k * pc.N + col)) : 0.0;
     }
     return v;
 }
@@ -65,7 +65,7 @@ void main() {
             if (TRANS_B) {
                 for (uint j = 0u; j < DIRECT_N; ++j) {
                     const uint col = col0 + j;
-                    b_reg[j] = col < pc.N ? b4[col * K4 + k4] : vec4(0.0);
+                    b_reg[j] = col < pc.N ? b_load4(col * K4 + k4) : vec4(0.0);
                 }
             } else {
                 vec4 rows[4];
@@ -76,9 +76,9 @@ void main() {
                 const uint row = row0 + i;
                 vec4 a_val = vec4(0.0);
                 if (row < pc.M) {
-                    a_val = TRANS_A ? vec4(a[k * pc.M + row], a[(k + 1u) * pc.M + row], a[(k + 2u) * pc.M + row],
-                                           a[(k + 3u) * pc.M + row])
-                                    : a4[row * K4 + k4];
+                    a_val = TRANS_A ? vec4(a_load(k * pc.M + row), a_load((k + 1u) * pc.M + row), a_load((k + 2u) * pc.M + row),
+                                           a_load((k + 3u) * pc.M + row))
+                                    : a_load4(row * K4 + k4);
                 }
                 for (uint j = 0u; j < DIRECT_N; ++j) {
                     acc[i][j] += a_val.x * b_reg[j].x;
@@ -93,7 +93,7 @@ void main() {
             const vec4 b_reg = load_b_row(k, col0);
             for (uint i = 0u; i < DIRECT_M; ++i) {
                 const uint row = row0 + i;
-                const float a_val = row < pc.M ? (TRANS_A ? a[k * pc.M + row] : a[row * pc.K + k]) : 0.0;
+                const float a_val = row < pc.M ? (TRANS_A ? a_load(k * pc.M + row) : a_load(row * pc.K + k)) : 0.0;
                 for (uint j = 0u; j < DIRECT_N; ++j) acc[i][j] += a_val * b_reg[j];
             }
         }

@@ -3,5 +3,6 @@
 #extension GL_KHR_shader_subgroup_ballot : require
 // linear_forward with the subgroup-broadcast main loop of gemm_broadcast.glsl (CPU devices with
 // 8-wide subgroups); see linear_forward.glsl.
+#include "texel_io.glsl"
 #define GEMM_BROADCAST
 #include "linear_forward.glsl"

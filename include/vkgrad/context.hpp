@@ -40,6 +40,10 @@ struct DeviceInfo {
   bool cooperative_matrix = false;   ///< VK_KHR_cooperative_matrix is exposed; not used by vkgrad yet
   uint32_t max_shared_memory = 0;    ///< maxComputeSharedMemorySize, bytes
   uint64_t max_storage_buffer_range = 0;
+  uint32_t max_texel_buffer_elements = 0;  ///< maxTexelBufferElements (texels of one buffer view)
+  bool shader_int64 = false;               ///< 64-bit integers in shaders (shaderInt64)
+  /// R32G32B32A32_SFLOAT can be read as a uniform texel buffer (what texel-buffer loads need).
+  bool texel_buffer_rgba32f = false;
   uint32_t max_workgroup_count[3] = {0, 0, 0};
   uint32_t max_workgroup_size[3] = {0, 0, 0};
   uint32_t max_workgroup_invocations = 0;
@@ -75,6 +79,14 @@ struct ContextOptions {
   /// supports subgroup arithmetic in compute shaders. Unset: on unless VKGRAD_SUBGROUPS=0; false
   /// forces the portable shared-memory path everywhere.
   std::optional<bool> subgroup_reductions;
+  /// Elementwise ops and GEMM read their inputs through uniform texel buffers (texelFetch) and write
+  /// 64-bit words, on devices where that is the faster path: CPU devices (llvmpipe compiles every
+  /// storage-buffer access into a branchy loop over the SIMD lanes, a texel fetch into one vector
+  /// gather). Unset: on for CPU devices unless VKGRAD_TEXEL_LOADS=0 (=1 also turns it on for
+  /// GPUs); needs shaderInt64 and texel-buffer support for R32G32B32A32_SFLOAT. Results are
+  /// the same either way (bit for bit, except
+  /// the sign and payload bits of a NaN, which IEEE 754 leaves unspecified).
+  std::optional<bool> texel_loads;
   /// Called (from any thread) for every validation warning or error, besides it being recorded.
   /// Unset: each message is printed to stderr.
   std::function<void(std::string_view)> on_validation_message;
@@ -84,6 +96,7 @@ struct ContextOptions {
   ContextOptions& set_pipeline_cache(bool on) { pipeline_cache = on; return *this; }
   ContextOptions& set_mapped_tensors(bool on) { mapped_tensors = on; return *this; }
   ContextOptions& set_subgroup_reductions(bool on) { subgroup_reductions = on; return *this; }
+  ContextOptions& set_texel_loads(bool on) { texel_loads = on; return *this; }
   ContextOptions& set_cache_dir(std::filesystem::path dir) { cache_dir = std::move(dir); return *this; }
 };
 
@@ -112,6 +125,8 @@ class Context {
   std::filesystem::path pipeline_cache_path() const;
   /// Whether reductions use subgroup operations (see ContextOptions::subgroup_reductions).
   bool subgroup_reductions() const;
+  /// Whether elementwise ops and GEMM read through texel buffers (see ContextOptions::texel_loads).
+  bool texel_loads() const;
   /// Bytes of device memory currently held by live tensors.
   uint64_t allocated_bytes() const;
   /// Bytes of device memory reserved from the driver (blocks the allocator sub-allocates from).

@@ -1,0 +1,54 @@
+// texel_io.glsl: how a shader reads its f32 inputs and writes its f32 outputs, in two builds.
+//
+// Plain build: storage buffers, viewed as floats and as vec4s.
+// VKGRAD_TEXEL build (<name>_texel, cmake/VkgradShaders.cmake): each input is a uniform texel buffer
+// over the tensor's R32G32B32A32_SFLOAT view and each output is written as pairs of 64-bit words.
+// Why: llvmpipe compiles every storage-buffer access into a loop over the SIMD lanes with a branch
+// and a bounds check per lane and per 32-bit component, while a texel fetch becomes one vector
+// gather per component and a 64-bit store halves the lanes × components loop. On llvmpipe (2
+// cores, AVX2) that made a relu 4-5x faster. The values are the same bits either way.
+// The host binds a tensor as a texel input only when its buffer is a whole number of 16-byte
+// groups (lib/memory.cpp pads it), so the last, partial group of an input is readable; padding
+// components are never stored.
+//
+// Include this file first (it may enable an extension), then declare bindings with
+//   VKGRAD_INPUT(binding, name)   -> vec4 name_load4(uint q)  (elements 4q .. 4q + 3)
+//                                   float name_load(uint i)
+//   VKGRAD_OUTPUT(binding, name)  -> void name_store4(uint q, vec4 v), void name_store(uint i, float v)
+// and, where a shader needs it, VKGRAD_TEXEL is 1 in the texel build and 0 otherwise.
+
+#ifndef VKGRAD_TEXEL
+#define VKGRAD_TEXEL 0
+#endif
+
+#if VKGRAD_TEXEL
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+
+#define VKGRAD_INPUT(B, NAME)                                                                        \
+    layout(set = 0, binding = B) uniform samplerBuffer NAME##_texels;                                \
+    vec4 NAME##_load4(uint q) { return texelFetch(NAME##_texels, int(q)); }                        \
+    float NAME##_load(uint i) { return texelFetch(NAME##_texels, int(i >> 2u))[i & 3u]; }
+
+#define VKGRAD_OUTPUT(B, NAME)                                                                       \
+    layout(set = 0, binding = B) writeonly buffer NAME##_Words { u64vec2 NAME##_words[]; };         \
+    layout(set = 0, binding = B) writeonly buffer NAME##_Floats { float NAME##_floats[]; };         \
+    void NAME##_store4(uint q, vec4 v) {                                                             \
+        NAME##_words[q] = u64vec2(pack64(floatBitsToUint(v.xy)), pack64(floatBitsToUint(v.zw)));   \
+    }                                                                                                \
+    void NAME##_store(uint i, float v) { NAME##_floats[i] = v; }
+
+#else
+
+#define VKGRAD_INPUT(B, NAME)                                                                        \
+    layout(set = 0, binding = B) readonly buffer NAME##_Floats { float NAME##_floats[]; };          \
+    layout(set = 0, binding = B) readonly buffer NAME##_Quads { vec4 NAME##_quads[]; };             \
+    vec4 NAME##_load4(uint q) { return NAME##_quads[q]; }                                            \
+    float NAME##_load(uint i) { return NAME##_floats[i]; }
+
+#define VKGRAD_OUTPUT(B, NAME)                                                                       \
+    layout(set = 0, binding = B) writeonly buffer NAME##_Floats { float NAME##_floats[]; };         \
+    layout(set = 0, binding = B) writeonly buffer NAME##_Quads { vec4 NAME##_quads[]; };            \
+    void NAME##_store4(uint q, vec4 v) { NAME##_quads[q] = v; }                                      \
+    void NAME##_store(uint i, float v) { NAME##_floats[i] = v; }
+
+#endif

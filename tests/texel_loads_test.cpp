@@ -1,0 +1,134 @@
+// The texel-load shader variants (shaders/texel_io.glsl: inputs through uniform texel buffers,
+// outputs as 64-bit words; the default on CPU devices) against the storage-buffer variants: the
+// same bits for every activation and GEMM path, with denormals, infinities, NaNs and every n % 4
+// tail in the inputs (NaN outputs must be NaN on both; their sign and payload may differ). The conformance tests run the default path against the references, and CTest
+// reruns them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both paths are also checked
+// against the references.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+#include "gemm_tiles.hpp"
+#include "harness.hpp"
+
+namespace vkgrad::test {
+namespace {
+
+// "" when a and b hold the same bits wherever they are not both NaN (the sign and payload of a NaN
+// that arithmetic produced are unspecified by IEEE 754 and differ between the two compiled
+// variants), else the count of differing elements and the first one.
+std::string bit_differences(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return "sizes differ";
+  std::size_t count = 0, first = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0 && count++ == 0) first = i;
+  }
+  if (count == 0) return "";
+  uint32_t x, y;
+  std::memcpy(&x, &a[first], 4);
+  std::memcpy(&y, &b[first], 4);
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%zu of %zu elements differ; first at [%zu]: %.9g (0x%08x) vs %.9g (0x%08x)", count,
+                a.size(), first, double(a[first]), x, double(b[first]), y);
+  return buf;
+}
+
+// Inputs with the awkward values woven in: a NaN with a payload, ±inf, denormals, ±0, ±1e4.
+std::vector<float> awkward(std::size_t n, uint64_t seed) {
+  auto v = uniform(n, -4.0f, 4.0f, seed);
+  uint32_t payload_nan = 0x7fc12345u;
+  float special[9];
+  std::memcpy(&special[0], &payload_nan, 4);
+  special[1] = std::numeric_limits<float>::infinity();
+  special[2] = -std::numeric_limits<float>::infinity();
+  special[3] = 1e-40f;
+  special[4] = -1e-42f;
+  special[5] = 0.0f;
+  special[6] = -0.0f;
+  special[7] = 1e4f;
+  special[8] = -1e4f;
+  for (std::size_t i = 0; i < n; i += 3) v[i] = special[(i / 3) % 9];
+  return v;
+}
+
+struct Pair {
+  Context texel{ContextOptions{}.set_texel_loads(true)};
+  Context plain{ContextOptions{}.set_texel_loads(false)};
+};
+
+TEST_CASE("texel loads: activations give the same bits as storage-buffer loads", "[activation][texel]") {
+  Pair p;
+  if (!p.texel.texel_loads()) {
+    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+    return;
+  }
+  REQUIRE_FALSE(p.plain.texel_loads());
+  for (Activation kind : {Activation::relu, Activation::gelu, Activation::silu, Activation::softplus}) {
+    const ActivationSpec act(kind);
+    for (std::size_t n : {1ul, 2ul, 3ul, 4ul, 5ul, 7ul, 255ul, 257ul, 65539ul, (1ul << 20) + 1}) {
+      const auto x = awkward(n, n), dy = awkward(n, n + 1);
+      std::vector<float> results[2][2];
+      Context* ctxs[2] = {&p.texel, &p.plain};
+      for (int c = 0; c < 2; ++c) {
+        Context& ctx = *ctxs[c];
+        Tensor tx = Tensor::from(ctx, {n}, x), tdy = Tensor::from(ctx, {n}, dy);
+        Tensor y(ctx, {n}), dx(ctx, {n});
+        y.fill(std::numeric_limits<float>::quiet_NaN());
+        dx.fill(std::numeric_limits<float>::quiet_NaN());
+        CommandList cmd(ctx);
+        activation_forward(cmd, act, tx, y);
+        activation_backward(cmd, act, tx, tdy, dx);
+        cmd.run();
+        results[c][0] = y.to_vector();
+        results[c][1] = dx.to_vector();
+      }
+      INFO(act.to_string() << " n=" << n);
+      CHECK(bit_differences(results[0][0], results[1][0]) == "");
+      CHECK(bit_differences(results[0][1], results[1][1]) == "");
+    }
+  }
+}
+
+TEST_CASE("texel loads: every GEMM path gives the same bits as storage-buffer loads", "[gemm][texel]") {
+  Pair p;
+  if (!p.texel.texel_loads()) {
+    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+    return;
+  }
+  struct Dims {
+    uint64_t M, N, K;
+  };
+  for (const auto path : {detail::GemmPath::direct, detail::GemmPath::broadcast}) {
+    detail::set_gemm_path(path);
+    for (const Dims s : {Dims{1, 1, 1}, Dims{7, 5, 3}, Dims{33, 17, 12}, Dims{128, 64, 784}, Dims{10, 256, 128}}) {
+      for (bool ta : {false, true}) {
+        for (bool tb : {false, true}) {
+          const auto a = awkward(s.M * s.K, 1), b = awkward(s.K * s.N, 2);
+          std::vector<float> results[2];
+          Context* ctxs[2] = {&p.texel, &p.plain};
+          for (int c = 0; c < 2; ++c) {
+            Context& ctx = *ctxs[c];
+            Tensor A = Tensor::from(ctx, ta ? Shape{s.K, s.M} : Shape{s.M, s.K}, a);
+            Tensor B = Tensor::from(ctx, tb ? Shape{s.N, s.K} : Shape{s.K, s.N}, b);
+            Tensor C(ctx, {s.M, s.N});
+            C.fill(0.5f);
+            CommandList cmd(ctx);
+            gemm(cmd, A, B, C, ta, tb, 1.5f, 0.25f);
+            cmd.run();
+            results[c] = C.to_vector();
+          }
+          INFO("M=" << s.M << " N=" << s.N << " K=" << s.K << " ta=" << ta << " tb=" << tb
+                    << " path=" << (path == detail::GemmPath::direct ? "direct" : "broadcast"));
+          CHECK(bit_differences(results[0], results[1]) == "");
+        }
+      }
+    }
+  }
+  detail::set_gemm_path(detail::GemmPath::automatic);
+}
+
+}  // namespace
+}  // namespace vkgrad::test
