@@ -1,5 +1,6 @@
-// Elementwise activations, forward and backward, with PyTorch's names, parameters and defaults.
-// The list lives in one table, vkgrad/activations.def, shared with the GLSL shaders and the tests.
+/// \file
+/// Elementwise activations, forward and backward, with PyTorch's names, parameters and defaults.
+/// The list lives in one table, vkgrad/activations.def, shared with the GLSL shaders and the tests.
 #pragma once
 
 #include <cstdint>

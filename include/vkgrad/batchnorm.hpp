@@ -1,5 +1,6 @@
-// BatchNorm1d on (rows, channels) activations with PyTorch's semantics and defaults: batch
-// statistics and running-statistics updates in training mode, running statistics in eval mode.
+/// \file
+/// BatchNorm1d on (rows, channels) activations with PyTorch's semantics and defaults: batch
+/// statistics and running-statistics updates in training mode, running statistics in eval mode.
 #pragma once
 
 #include "vkgrad/command.hpp"

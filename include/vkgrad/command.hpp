@@ -1,6 +1,7 @@
-// Command lists: ops are recorded into one, then it is submitted — and can be replayed any number of
-// times without re-recording. The recorder tracks every buffer's last writer and readers and inserts
-// a barrier only where a dispatch would otherwise race an earlier one.
+/// \file
+/// Command lists: ops are recorded into one, then it is submitted — and can be replayed any number of
+/// times without re-recording. The recorder tracks every buffer's last writer and readers and inserts
+/// a barrier only where a dispatch would otherwise race an earlier one.
 #pragma once
 
 #include <cstdint>

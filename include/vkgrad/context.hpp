@@ -1,5 +1,6 @@
-// The Vulkan context: instance, chosen physical device, logical device, compute queue, device-memory
-// allocator and the pipeline cache. Everything else (tensors, command lists) is created from one.
+/// \file
+/// The Vulkan context: instance, chosen physical device, logical device, compute queue, device-memory
+/// allocator and the pipeline cache. Everything else (tensors, command lists) is created from one.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
-// Inverted dropout with a counter-based random mask (Philox4x32-10): the mask is a pure function of
-// (seed, step, element index), so the backward pass regenerates it instead of storing it.
+/// \file
+/// Inverted dropout with a counter-based random mask (Philox4x32-10): the mask is a pure function of
+/// (seed, step, element index), so the backward pass regenerates it instead of storing it.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
-// vkgrad's exception hierarchy. Every failure the library reports is one of these; the message says
-// what was wrong and what to do about it. The library never calls exit() or abort().
+/// \file
+/// vkgrad's exception hierarchy. Every failure the library reports is one of these; the message says
+/// what was wrong and what to do about it. The library never calls exit() or abort().
 #pragma once
 
 #include <stdexcept>

@@ -1,6 +1,7 @@
-// Datasets in the IDX format of MNIST and Fashion-MNIST (big-endian header: two zero bytes, the
-// element type, the number of dimensions, one 32-bit size per dimension; then the data), read raw or
-// gzip-compressed. Every size in a header is checked before anything is allocated or read.
+/// \file
+/// Datasets in the IDX format of MNIST and Fashion-MNIST (big-endian header: two zero bytes, the
+/// element type, the number of dimensions, one 32-bit size per dimension; then the data), read raw or
+/// gzip-compressed. Every size in a header is checked before anything is allocated or read.
 #pragma once
 
 #include <cstdint>

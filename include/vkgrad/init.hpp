@@ -1,7 +1,8 @@
-// Parameter initializers with torch.nn.init's names, formulas and defaults, run on the device from
-// a seeded counter-based generator (Philox4x32-10 keyed by the seed, counter = element index):
-// the same seed gives the same tensor on every replay, any grid size and any device (up to the
-// driver's rounding of log/cos for the normal variants). Every initializer OVERWRITES the tensor.
+/// \file
+/// Parameter initializers with torch.nn.init's names, formulas and defaults, run on the device from
+/// a seeded counter-based generator (Philox4x32-10 keyed by the seed, counter = element index):
+/// the same seed gives the same tensor on every replay, any grid size and any device (up to the
+/// driver's rounding of log/cos for the normal variants). Every initializer OVERWRITES the tensor.
 #pragma once
 
 #include <cstdint>

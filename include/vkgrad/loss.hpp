@@ -1,5 +1,6 @@
-// Losses. Cross-entropy from logits with integer labels (PyTorch semantics), fused and numerically
-// stable, with device-side label validation reported through a small status tensor.
+/// \file
+/// Losses. Cross-entropy from logits with integer labels (PyTorch semantics), fused and numerically
+/// stable, with device-side label validation reported through a small status tensor.
 #pragma once
 
 #include <cstdint>

@@ -1,23 +1,24 @@
-// Optimizers (SGD, Adam, AdamW), global-norm gradient clipping and penalty gradients, with PyTorch's semantics and
-// update order. Every update is recorded into a CommandList and runs entirely on the device, so a
-// recorded training step can be replayed any number of times.
-//
-// The step count. Adam's bias correction and SGD's first-step momentum initialisation depend on the
-// step number t, which must change between replays of one recorded list. So t is not a push
-// constant: it lives in a one-element i32 device tensor (the "step counter", initially 0) that
-// `optimizer_advance_step` increments on the device, once per optimizer step, before the parameter
-// updates read it. One counter serves every parameter of an optimizer (PyTorch's per-parameter
-// state['step'] counts the same steps). The update shaders only read it; a separate one-thread
-// dispatch writes it, because a shader cannot safely read and increment a value that other
-// workgroups of the same dispatch are still reading.
-//
-// Optimizer state (momentum buffer, exp_avg, exp_avg_sq): the free functions sgd_update /
-// adam_update take it as SgdState / AdamState (zero-filled, the parameter's shape) owned by the
-// caller; the Sgd / Adam classes own the counter and one state per parameter for you. Parameters
-// are updated in place; gradients are only read. Not provided: amsgrad, maximize, Adam's
-// capturable/differentiable flags (the update is always on the device anyway).
-//
-// Also here: L1/L2 weight penalties and the L1 activity penalty, added to an existing gradient.
+/// \file
+/// Optimizers (SGD, Adam, AdamW), global-norm gradient clipping and penalty gradients, with PyTorch's semantics and
+/// update order. Every update is recorded into a CommandList and runs entirely on the device, so a
+/// recorded training step can be replayed any number of times.
+///
+/// The step count. Adam's bias correction and SGD's first-step momentum initialisation depend on the
+/// step number t, which must change between replays of one recorded list. So t is not a push
+/// constant: it lives in a one-element i32 device tensor (the "step counter", initially 0) that
+/// `optimizer_advance_step` increments on the device, once per optimizer step, before the parameter
+/// updates read it. One counter serves every parameter of an optimizer (PyTorch's per-parameter
+/// state['step'] counts the same steps). The update shaders only read it; a separate one-thread
+/// dispatch writes it, because a shader cannot safely read and increment a value that other
+/// workgroups of the same dispatch are still reading.
+///
+/// Optimizer state (momentum buffer, exp_avg, exp_avg_sq): the free functions sgd_update /
+/// adam_update take it as SgdState / AdamState (zero-filled, the parameter's shape) owned by the
+/// caller; the Sgd / Adam classes own the counter and one state per parameter for you. Parameters
+/// are updated in place; gradients are only read. Not provided: amsgrad, maximize, Adam's
+/// capturable/differentiable flags (the update is always on the device anyway).
+///
+/// Also here: L1/L2 weight penalties and the L1 activity penalty, added to an existing gradient.
 #pragma once
 
 #include <cstdint>

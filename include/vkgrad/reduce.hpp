@@ -1,6 +1,7 @@
-// Reductions: row-wise softmax and log_softmax (forward and backward); sum / mean / max along rows,
-// along columns or over a whole tensor; argmax per row; the squared L2 norm. All deterministic
-// (fixed summation order, no float atomics); NaN propagates through max and sum.
+/// \file
+/// Reductions: row-wise softmax and log_softmax (forward and backward); sum / mean / max along rows,
+/// along columns or over a whole tensor; argmax per row; the squared L2 norm. All deterministic
+/// (fixed summation order, no float atomics); NaN propagates through max and sum.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,8 @@
-// Activation sparsity statistics of an N×C activation tensor, computed on the device: how many
-// entries are exactly zero, how many are within ε of zero, and which features are "dead" (zero for
-// every row of the batch). Results stay in a small device tensor, so they can be recorded into a
-// training step and read back only when wanted.
+/// \file
+/// Activation sparsity statistics of an N×C activation tensor, computed on the device: how many
+/// entries are exactly zero, how many are within ε of zero, and which features are "dead" (zero for
+/// every row of the batch). Results stay in a small device tensor, so they can be recorded into a
+/// training step and read back only when wanted.
 #pragma once
 
 #include <cstdint>

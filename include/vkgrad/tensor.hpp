@@ -1,4 +1,5 @@
-// Tensors: contiguous, 1- to 4-D, living in device memory sub-allocated from large blocks.
+/// \file
+/// Tensors: contiguous, 1- to 4-D, living in device memory sub-allocated from large blocks.
 #pragma once
 
 #include <array>

@@ -1,4 +1,5 @@
-// vkgrad: neural-network training on any GPU through Vulkan compute. The umbrella header.
+/// \file
+/// vkgrad: neural-network training on any GPU through Vulkan compute. The umbrella header.
 #pragma once
 
 #include "vkgrad/activation.hpp"
