@@ -57,6 +57,7 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<std::
 
 /// The contents of a safetensors file.
 struct SafetensorsFile {
+  /// The header's "__metadata__" string map; empty when the file has none.
   std::map<std::string, std::string> metadata;
   /// In the order of their data in the file.
   std::vector<std::pair<std::string, HostTensor>> tensors;
