@@ -431,8 +431,8 @@ struct TrainerOptions {
   /// Rows per training step and per evaluation batch, in [1, 2^31); an epoch's last batch may be
   /// smaller.
   uint64_t batch = 128;
-  /// Training steps recorded into one command list and submitted together. 0 = choose: grow
-  /// until one submission takes about `target_submit_ms`.
+  /// Training steps recorded into one command list and submitted together. 0 = choose from a
+  /// timed step, so that one submission takes about `target_submit_ms`.
   uint32_t steps_per_submit = 0;
   /// Milliseconds one submission should take when steps_per_submit is chosen (0): the second
   /// training step is timed alone and the count set to target / step time, within [1, 256].
@@ -478,10 +478,10 @@ class Trainer {
   /// Trains one epoch over `data` (shuffled with the trainer's seed and epochs_done()), then
   /// increments epochs_done(). Returns the epoch's mean loss and accuracy (of the model as it was
   /// at each step, before its update). `progress` is called after submissions at most every
-  /// `progress_interval_ms`, and at the end. Throws InvalidArgument for an empty dataset, as many
-  /// labels as images missing, more than 2^31 − 1 samples, a model whose output size changed, a
-  /// last batch of one row with a BatchNorm1d in the model, and, after the epoch, labels outside
-  /// the classes (CrossEntropyLoss::check_labels).
+  /// `progress_interval_ms`, and at the end. Throws InvalidArgument for an empty dataset, a label
+  /// count that differs from the image count, more than 2^31 − 1 samples, a model whose output
+  /// size changed, a last batch of one row with a BatchNorm1d in the model, and, after the epoch,
+  /// labels outside the classes (CrossEntropyLoss::check_labels).
   Metrics train_epoch(const DeviceDataset& data, const ProgressFn& progress = {}, double progress_interval_ms = 200);
   /// Evaluates (eval mode, in order, no update): mean loss and accuracy. The model's own mode is
   /// left as it was. Throws as train_epoch for a bad dataset or bad labels.

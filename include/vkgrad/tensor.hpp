@@ -104,11 +104,11 @@ class Tensor {
 
   /// True for a default-constructed or moved-from tensor (no storage).
   bool empty() const { return buffer_ == nullptr; }
-  /// The shape (rank 0 when empty).
+  /// The shape (rank 0 for a default-constructed tensor; a moved-from one keeps its shape).
   const Shape& shape() const { return shape_; }
   /// The element type.
   DType dtype() const { return dtype_; }
-  /// Element count (0 when empty).
+  /// Element count of shape() (0 for a default-constructed tensor).
   uint64_t numel() const { return shape_.numel(); }
   /// Size of the data in bytes: numel() · dtype_size(dtype()).
   uint64_t size_bytes() const { return numel() * dtype_size(dtype_); }
