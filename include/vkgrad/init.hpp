@@ -36,13 +36,12 @@ Fans calculate_fans(const Shape& shape);
 /// the forward pass's variance, fan_out the backward pass's.
 enum class FanMode { fan_in, fan_out };
 
-/// Records: every element = value (f32 tensors, else InvalidArgument). init_zeros / init_ones are
-/// value 0 / 1.
-///@{
+/// Records: every element = value (f32 tensors, else InvalidArgument).
 void init_constant(CommandList& cmd, Tensor& tensor, float value);
+/// init_constant with value 0.
 void init_zeros(CommandList& cmd, Tensor& tensor);
+/// init_constant with value 1.
 void init_ones(CommandList& cmd, Tensor& tensor);
-///@}
 
 /// Records: uniform samples in [a, b] (a + (b − a)·u with 24-bit u in [0, 1), clamped so rounding
 /// never leaves [a, b]). Requires a <= b, else InvalidArgument.

@@ -415,11 +415,11 @@ struct DeviceDataset {
   Tensor images;
   /// (count): u8 or i32 class labels.
   Tensor labels;
-  /// x = pixel · scale + shift. Default scale 1/255, shift 0: pixels in [0, 1].
-  ///@{
+  /// Multiplies every pixel as it is gathered (x = pixel · scale + shift). Default 1/255: pixels
+  /// in [0, 1].
   float scale = 1.0f / 255.0f;
+  /// Added after the scale. Default 0.
   float shift = 0.0f;
-  ///@}
   /// Number of samples (images' first dimension; 0 when empty).
   uint64_t count() const { return images.empty() ? 0 : images.shape()[0]; }
   /// Values per sample (0 when empty).

@@ -50,11 +50,10 @@ class ActivationSparsity {
   /// Downloads result() (waits for submitted work, like Tensor::to_vector) into a SparsityStats.
   SparsityStats read() const;
 
-  /// The rows and features it was created for.
-  ///@{
+  /// The rows it was created for.
   uint64_t rows() const { return rows_; }
+  /// The features it was created for.
   uint64_t features() const { return features_; }
-  ///@}
 
  private:
   uint64_t rows_, features_;
