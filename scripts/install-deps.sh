@@ -16,6 +16,7 @@ packages=(
   libcli11-dev             # command-line parsing (benchmarks, samples)
   nlohmann-json3-dev       # JSON (benchmark results, checkpoint headers)
   zlib1g-dev               # reading gzip-compressed IDX datasets
+  doxygen                  # API reference; the api_docs test fails on any undocumented public declaration
   "$@"
 )
 

@@ -1,5 +1,6 @@
-// BatchNorm1d on (rows, channels) activations with PyTorch's semantics and defaults: batch
-// statistics and running-statistics updates in training mode, running statistics in eval mode.
+/// \file
+/// BatchNorm1d on (rows, channels) activations with PyTorch's semantics and defaults: batch
+/// statistics and running-statistics updates in training mode, running statistics in eval mode.
 #pragma once
 
 #include "vkgrad/command.hpp"
@@ -11,9 +12,11 @@ namespace vkgrad {
 struct BatchNormOptions {
   /// Weight of the new batch statistic in the running averages:
   /// running = (1 - momentum) · running + momentum · batch. (PyTorch's momentum=None, a cumulative
-  /// average, is not supported.)
+  /// average, is not supported.) In [0, 1], else a training-mode batchnorm_forward throws
+  /// InvalidArgument.
   float momentum = 0.1f;
-  /// Added to the variance before the square root.
+  /// Added to the variance before the square root. Finite and >= 0, else batchnorm_forward throws
+  /// InvalidArgument.
   float eps = 1e-5f;
   /// Learnable per-channel scale gamma and shift beta. When false they are not read and may be
   /// empty tensors; backward then writes no dgamma / dbeta.
@@ -22,10 +25,13 @@ struct BatchNormOptions {
   /// normalise with the running statistics, update nothing.
   bool training = true;
 
+  /// Set the field of the same name and return *this, for chaining.
+  ///@{
   BatchNormOptions& set_momentum(float v) { momentum = v; return *this; }
   BatchNormOptions& set_eps(float v) { eps = v; return *this; }
   BatchNormOptions& set_affine(bool v) { affine = v; return *this; }
   BatchNormOptions& set_training(bool v) { training = v; return *this; }
+  ///@}
 };
 
 /// Records y = BatchNorm1d(x). All tensors f32. x and y: (N, C) (y must not alias x);

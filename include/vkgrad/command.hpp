@@ -1,6 +1,7 @@
-// Command lists: ops are recorded into one, then it is submitted — and can be replayed any number of
-// times without re-recording. The recorder tracks every buffer's last writer and readers and inserts
-// a barrier only where a dispatch would otherwise race an earlier one.
+/// \file
+/// Command lists: ops are recorded into one, then it is submitted — and can be replayed any number of
+/// times without re-recording. The recorder tracks every buffer's last writer and readers and inserts
+/// a barrier only where a dispatch would otherwise race an earlier one.
 #pragma once
 
 #include <cstdint>
@@ -17,27 +18,43 @@ namespace detail {
 struct CommandListImpl;
 }
 
+/// Options of a CommandList, fixed at its construction.
 struct CommandListOptions {
-  /// Record a GPU timestamp before and after every dispatch (see CommandList::timings()).
-  /// Throws UnsupportedError at construction if the device's compute queue has no timestamps.
+  /// Record a GPU timestamp before and after every dispatch (see CommandList::timings()). Default:
+  /// off. Throws UnsupportedError at construction if the device's compute queue has no timestamps
+  /// (DeviceInfo::timestamps).
   bool timestamps = false;
+  /// Sets `timestamps` and returns *this, for chaining.
   CommandListOptions& set_timestamps(bool on) { timestamps = on; return *this; }
 };
 
 /// GPU time of one recorded dispatch in the last completed submission.
 struct DispatchTiming {
+  /// The op that recorded it: "gemm", "linear_forward relu", "fill", "copy", ...
   std::string label;
+  /// Time from the timestamp before the dispatch to the one after it, in milliseconds (0 if the
+  /// device reported them out of order).
   double milliseconds = 0;
 };
 
 /// A recorded sequence of ops. Move-only. Ops (activation_forward, fill, copy, ...) append to it
 /// while it is recording; the first submit() ends recording, later submit()s replay the same
 /// commands. Tensors used by the list are kept alive by it until it is reset or destroyed.
+///
+/// Every tensor recorded into a list must belong to the list's Context (else InvalidArgument).
+/// A CommandList must not be used from two threads at the same time; different lists may be
+/// recorded and submitted concurrently.
 class CommandList {
  public:
+  /// An empty list on `context`'s device, recording. Throws UnsupportedError for timestamps on a
+  /// device without them, DeviceLostError on a lost device.
   explicit CommandList(Context& context, CommandListOptions options = {});
   ~CommandList();  ///< waits for a pending submission
+  /// Moves the recorded commands and any pending submission; the moved-from list may only be
+  /// destroyed or assigned to.
   CommandList(CommandList&&) noexcept;
+  /// Destroys this list's own commands (waiting for its pending submission) and takes the other
+  /// list's, as the move constructor.
   CommandList& operator=(CommandList&&) noexcept;
   CommandList(const CommandList&) = delete;
   CommandList& operator=(const CommandList&) = delete;
@@ -45,26 +62,37 @@ class CommandList {
   /// Ends recording (first call) and submits to the compute queue; returns without waiting. If a
   /// previous submission of this list is still running it is waited for first.
   void submit();
-  /// Waits for the last submission to finish. Throws DeviceLostError if the device was lost.
+  /// Waits for the last submission to finish; returns at once when none is pending. Throws
+  /// DeviceLostError if the device was lost.
   void wait();
   /// submit() then wait().
   void run();
 
+  /// True until the first submit() (and again after reset()): ops may be recorded. Recording an
+  /// op into a list that is not recording throws InvalidArgument.
   bool recording() const;
+  /// True from submit() until wait() (or run(), reset(), a later submit()) has seen it finish.
   bool pending() const;
   /// Discards the recorded commands (waiting for a pending submission) and starts recording again.
   void reset();
 
-  /// Records: every element of `tensor` = value (bit pattern kept for f32).
+  /// Records: every element of `tensor` = value, converted to its dtype as Tensor::fill does (bit
+  /// pattern kept for f32).
   void fill(Tensor& tensor, float value);
-  /// Records: dst = src (same dtype and element count).
+  /// Records: dst = src (same dtype and element count, else InvalidArgument; dst must not be src).
   void copy(const Tensor& src, Tensor& dst);
 
+  /// Commands recorded since construction or reset(): dispatches plus fill() / copy() transfers.
   std::size_t dispatch_count() const;
+  /// Pipeline barriers the recorder inserted between them: one before each command that would
+  /// otherwise race an earlier one (read-after-write, write-after-read or write-after-write).
   std::size_t barrier_count() const;
-  /// Per-dispatch GPU times of the last completed submission (needs options.timestamps).
+  /// Per-dispatch GPU times of the last completed submission, in recording order. Throws
+  /// InvalidArgument without options.timestamps, and while recording or pending (call wait()
+  /// first).
   std::vector<DispatchTiming> timings() const;
 
+  /// The implementation, for vkgrad's own ops (lib/); not part of the stable API.
   detail::CommandListImpl& impl() const { return *impl_; }
 
  private:

@@ -1,5 +1,6 @@
-// The Vulkan context: instance, chosen physical device, logical device, compute queue, device-memory
-// allocator and the pipeline cache. Everything else (tensors, command lists) is created from one.
+/// \file
+/// The Vulkan context: instance, chosen physical device, logical device, compute queue, device-memory
+/// allocator and the pipeline cache. Everything else (tensors, command lists) is created from one.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,8 @@ namespace detail {
 struct ContextImpl;
 }
 
+/// The kind of a Vulkan physical device (VkPhysicalDeviceType): other, integrated GPU, discrete GPU,
+/// virtual GPU (in a virtual machine) or CPU (a software implementation such as lavapipe).
 enum class DeviceType { other, integrated_gpu, discrete_gpu, virtual_gpu, cpu };
 
 /// "discrete GPU", "integrated GPU", "virtual GPU", "CPU" or "other".
@@ -26,12 +29,17 @@ const char* to_string(DeviceType type);
 struct DeviceInfo {
   uint32_t index = 0;             ///< position in the loader's enumeration (what VKGRAD_DEVICE=N picks)
   std::string name;               ///< e.g. "NVIDIA H100 80GB HBM3", "llvmpipe (LLVM 15.0.6, 256 bits)"
+  /// Integrated, discrete, virtual GPU, CPU or other: ranks the devices for the default choice.
   DeviceType type = DeviceType::other;
   std::string driver_name;        ///< VkPhysicalDeviceDriverProperties::driverName (empty if unknown)
   std::string driver_info;        ///< VkPhysicalDeviceDriverProperties::driverInfo (empty if unknown)
+  /// VkPhysicalDeviceProperties::vendorID (PCI vendor ID for PCI devices, e.g. 0x10de NVIDIA).
   uint32_t vendor_id = 0;
+  /// VkPhysicalDeviceProperties::deviceID (vendor-specific).
   uint32_t device_id = 0;
   uint32_t api_version = 0;       ///< VK_MAKE_API_VERSION encoded
+  /// VkPhysicalDeviceProperties::driverVersion, encoded as the vendor chooses (part of the
+  /// pipeline-cache file name, so a driver update starts a fresh cache).
   uint32_t driver_version = 0;
   uint32_t subgroup_size = 0;     ///< 0 when the device does not report subgroup properties
   bool subgroup_arithmetic = false;  ///< subgroupAdd etc. available in compute shaders
@@ -39,14 +47,20 @@ struct DeviceInfo {
   bool shader_float16 = false;       ///< shaderFloat16 (f16 arithmetic in shaders); not used by vkgrad yet
   bool cooperative_matrix = false;   ///< VK_KHR_cooperative_matrix is exposed; not used by vkgrad yet
   uint32_t max_shared_memory = 0;    ///< maxComputeSharedMemorySize, bytes
+  /// maxStorageBufferRange, bytes: the largest tensor the device can bind (Tensor's constructor
+  /// throws UnsupportedError above it).
   uint64_t max_storage_buffer_range = 0;
   uint32_t max_texel_buffer_elements = 0;  ///< maxTexelBufferElements (texels of one buffer view)
   bool shader_int64 = false;               ///< 64-bit integers in shaders (shaderInt64)
   /// R32G32B32A32_SFLOAT can be read as a uniform texel buffer (what texel-buffer loads need).
   bool texel_buffer_rgba32f = false;
+  /// maxComputeWorkGroupCount: workgroups per dispatch in x, y, z.
   uint32_t max_workgroup_count[3] = {0, 0, 0};
+  /// maxComputeWorkGroupSize: invocations per workgroup in x, y, z.
   uint32_t max_workgroup_size[3] = {0, 0, 0};
+  /// maxComputeWorkGroupInvocations: invocations per workgroup in total.
   uint32_t max_workgroup_invocations = 0;
+  /// maxPushConstantsSize, bytes.
   uint32_t max_push_constants = 0;
   bool timestamps = false;        ///< the compute queue supports timestamp queries
   float timestamp_period_ns = 0;  ///< nanoseconds per timestamp tick
@@ -84,13 +98,15 @@ struct ContextOptions {
   /// storage-buffer access into a branchy loop over the SIMD lanes, a texel fetch into one vector
   /// gather). Unset: on for CPU devices unless VKGRAD_TEXEL_LOADS=0 (=1 also turns it on for
   /// GPUs); needs shaderInt64 and texel-buffer support for R32G32B32A32_SFLOAT. Results are
-  /// the same either way (bit for bit, except
-  /// the sign and payload bits of a NaN, which IEEE 754 leaves unspecified).
+  /// the same either way (bit for bit, except the sign and payload bits of a NaN, which IEEE 754
+  /// leaves unspecified).
   std::optional<bool> texel_loads;
   /// Called (from any thread) for every validation warning or error, besides it being recorded.
   /// Unset: each message is printed to stderr.
   std::function<void(std::string_view)> on_validation_message;
 
+  /// Set the field of the same name and return *this, for chaining.
+  ///@{
   ContextOptions& set_device(std::string d) { device = std::move(d); return *this; }
   ContextOptions& set_validation(bool on) { validation = on; return *this; }
   ContextOptions& set_pipeline_cache(bool on) { pipeline_cache = on; return *this; }
@@ -98,6 +114,7 @@ struct ContextOptions {
   ContextOptions& set_subgroup_reductions(bool on) { subgroup_reductions = on; return *this; }
   ContextOptions& set_texel_loads(bool on) { texel_loads = on; return *this; }
   ContextOptions& set_cache_dir(std::filesystem::path dir) { cache_dir = std::move(dir); return *this; }
+  ///@}
 };
 
 /// A Vulkan device ready for compute. Move-only. Tensors and command lists created from it keep the
@@ -108,18 +125,30 @@ struct ContextOptions {
 /// not be used from two threads at the same time.
 class Context {
  public:
+  /// Opens the Vulkan loader, creates the instance, picks the device (ContextOptions::device) and
+  /// creates the logical device and its compute queue. Throws SetupError, with what to install or
+  /// set, when there is no loader, no driver, no (usable or matching) device, or no validation
+  /// layer although validation was requested; DeviceError when a Vulkan call fails.
   explicit Context(const ContextOptions& options = {});
+  /// Releases this handle; the device itself lives on while tensors or command lists created from
+  /// it exist. The last owner waits for the device to finish and saves the pipeline cache.
   ~Context();
+  /// Takes over the device; the moved-from Context may only be destroyed or assigned to.
   Context(Context&&) noexcept;
+  /// Releases this handle (as the destructor) and takes over the other's device.
   Context& operator=(Context&&) noexcept;
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
+  /// The chosen device.
   const DeviceInfo& device() const;
+  /// Whether the Khronos validation layer is on (ContextOptions::validation, VKGRAD_VALIDATION).
   bool validation_enabled() const;
   /// Validation messages (warnings and errors) received so far.
   std::vector<std::string> validation_messages() const;
+  /// validation_messages().size(), without copying the messages.
   std::size_t validation_message_count() const;
+  /// Forgets the messages received so far (the count starts again from 0).
   void clear_validation_messages();
   /// The pipeline-cache file, or empty when the cache is disabled.
   std::filesystem::path pipeline_cache_path() const;
@@ -134,7 +163,10 @@ class Context {
   /// Blocks until the device has finished all submitted work.
   void wait_idle();
 
+  /// The implementation, for vkgrad's own code (lib/); not part of the stable API.
   detail::ContextImpl& impl() const { return *impl_; }
+  /// The shared implementation that tensors and command lists hold on to; not part of the stable
+  /// API.
   const std::shared_ptr<detail::ContextImpl>& shared_impl() const { return impl_; }
 
  private:

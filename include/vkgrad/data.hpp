@@ -1,5 +1,6 @@
-// Batches assembled on the device from a dataset that lives on the device: gather rows by index
-// (converting u8 pixels to f32 with a scale and shift on the way), gather labels, one-hot.
+/// \file
+/// Batches assembled on the device from a dataset that lives on the device: gather rows by index
+/// (converting u8 pixels to f32 with a scale and shift on the way), gather labels, one-hot.
 #pragma once
 
 #include "vkgrad/command.hpp"

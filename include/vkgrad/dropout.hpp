@@ -1,5 +1,6 @@
-// Inverted dropout with a counter-based random mask (Philox4x32-10): the mask is a pure function of
-// (seed, step, element index), so the backward pass regenerates it instead of storing it.
+/// \file
+/// Inverted dropout with a counter-based random mask (Philox4x32-10): the mask is a pure function of
+/// (seed, step, element index), so the backward pass regenerates it instead of storing it.
 #pragma once
 
 #include <cstdint>
@@ -27,19 +28,24 @@ struct DropoutOptions {
   /// recorded training step replayed after the counter was advanced draws a fresh mask. The tensor
   /// must outlive the recorded list.
   const Tensor* step_counter = nullptr;
-  /// Threads per workgroup; 0 picks the device's default. The mask does not depend on it.
+  /// Threads per workgroup; 0 picks the device's default. The mask does not depend on it. Above the
+  /// device's workgroup limits the ops throw InvalidArgument.
   uint32_t local_size = 0;
 
+  /// Set the field of the same name and return *this, for chaining.
+  ///@{
   DropoutOptions& set_p(float v) { p = v; return *this; }
   DropoutOptions& set_training(bool v) { training = v; return *this; }
   DropoutOptions& set_seed(uint64_t v) { seed = v; return *this; }
   DropoutOptions& set_step(uint32_t v) { step = v; return *this; }
   DropoutOptions& set_step_counter(const Tensor* v) { step_counter = v; return *this; }
   DropoutOptions& set_local_size(uint32_t v) { local_size = v; return *this; }
+  ///@}
 };
 
-/// The exact keep probability used for p: elements are dropped when the top 24 bits of their random
-/// word are below round(p · 2^24), so the drop probability is that threshold / 2^24 (|error| <= 2^-25).
+/// The drop threshold used for p, round(p · 2^24): elements are dropped when the top 24 bits of
+/// their random word are below it, so the exact drop probability is threshold / 2^24 (|error| <=
+/// 2^-25). Throws InvalidArgument for p outside [0, 1] or NaN.
 uint32_t dropout_threshold(float p);
 
 /// Records y = x · mask / (1 - p), mask[i] in {0, 1} with P(mask[i] = 1) = 1 - p. x, y: f32, same

@@ -1,5 +1,6 @@
-// vkgrad's exception hierarchy. Every failure the library reports is one of these; the message says
-// what was wrong and what to do about it. The library never calls exit() or abort().
+/// \file
+/// vkgrad's exception hierarchy. Every failure the library reports is one of these; the message says
+/// what was wrong and what to do about it. The library never calls exit() or abort().
 #pragma once
 
 #include <stdexcept>
@@ -37,7 +38,10 @@ class UnsupportedError : public Error {
 /// A Vulkan call failed at run time. vk_result() is the raw VkResult.
 class DeviceError : public Error {
  public:
+  /// `message` is what() (it names the failed operation and what to do); `vk_result` the VkResult.
   DeviceError(const std::string& message, int vk_result) : Error(message), vk_result_(vk_result) {}
+  /// The VkResult of the failed call, e.g. -2 (VK_ERROR_OUT_OF_DEVICE_MEMORY), -4
+  /// (VK_ERROR_DEVICE_LOST).
   int vk_result() const noexcept { return vk_result_; }
 
  private:
@@ -47,6 +51,7 @@ class DeviceError : public Error {
 /// Device or host memory ran out. The context stays usable: free tensors and retry smaller.
 class OutOfMemoryError : public DeviceError {
  public:
+  /// As DeviceError's.
   using DeviceError::DeviceError;
 };
 
@@ -54,6 +59,7 @@ class OutOfMemoryError : public DeviceError {
 /// later call on it throws this again. Create a new Context.
 class DeviceLostError : public DeviceError {
  public:
+  /// As DeviceError's; vk_result() is VK_ERROR_DEVICE_LOST.
   using DeviceError::DeviceError;
 };
 

@@ -1,5 +1,6 @@
-// Matrix products: a general f32 GEMM, and nn.Linear forward (with a fused bias + activation
-// epilogue) and backward built on it.
+/// \file
+/// Matrix products: a general f32 GEMM, and nn.Linear forward (with a fused bias + activation
+/// epilogue) and backward built on it.
 #pragma once
 
 #include "vkgrad/activation.hpp"

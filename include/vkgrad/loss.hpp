@@ -1,5 +1,6 @@
-// Losses. Cross-entropy from logits with integer labels (PyTorch semantics), fused and numerically
-// stable, with device-side label validation reported through a small status tensor.
+/// \file
+/// Losses. Cross-entropy from logits with integer labels (PyTorch semantics), fused and numerically
+/// stable, with device-side label validation reported through a small status tensor.
 #pragma once
 
 #include <cstdint>
@@ -17,17 +18,24 @@ enum class Reduction : uint32_t {
   sum,   ///< sum over rows
 };
 
+/// torch.nn.functional.cross_entropy's options, with its defaults. Setters chain:
+/// `CrossEntropyOptions{}.set_label_smoothing(0.1f)`.
 struct CrossEntropyOptions {
+  /// How the row losses are combined. Default: mean.
   Reduction reduction = Reduction::mean;
   /// Rows with this label contribute 0 to the loss and get a zero gradient; mean divides by the rows
   /// that are not ignored.
   int32_t ignore_index = -100;
-  /// ε in [0, 1): the target is (1 − ε)·onehot + ε/C.
+  /// ε in [0, 1) (else CrossEntropyLoss's constructor throws InvalidArgument): the target is
+  /// (1 − ε)·onehot + ε/C.
   float label_smoothing = 0.0f;
 
+  /// Set the field of the same name and return *this, for chaining.
+  ///@{
   CrossEntropyOptions& set_reduction(Reduction r) { reduction = r; return *this; }
   CrossEntropyOptions& set_ignore_index(int32_t i) { ignore_index = i; return *this; }
   CrossEntropyOptions& set_label_smoothing(float e) { label_smoothing = e; return *this; }
+  ///@}
 };
 
 /// Cross-entropy of logits (N, C) f32 against labels (N) i32, as
@@ -42,6 +50,8 @@ struct CrossEntropyOptions {
 /// InvalidArgument naming the first bad row and its label.
 class CrossEntropyLoss {
  public:
+  /// A loss for batches of exactly `rows` rows (>= 1). Throws InvalidArgument for rows = 0 or a
+  /// label_smoothing outside [0, 1).
   CrossEntropyLoss(Context& context, uint64_t rows, CrossEntropyOptions options = {});
 
   /// Records loss = cross_entropy(logits, labels). loss is f32 with 1 element for mean / sum and N
@@ -65,7 +75,9 @@ class CrossEntropyLoss {
   /// and not ignore_index -100". Does nothing when all labels were valid.
   void check_labels() const;
 
+  /// The batch size N this loss was created for.
   uint64_t rows() const { return rows_; }
+  /// The options it was created with.
   const CrossEntropyOptions& options() const { return options_; }
 
  private:
@@ -76,14 +88,20 @@ class CrossEntropyLoss {
 };
 
 /// The check behind CrossEntropyLoss::check_labels() and NllLoss::check_labels(), for a status
-/// tensor in their layout.
+/// tensor in their layout: downloads it (waiting for submitted work) and throws InvalidArgument
+/// naming the first bad row, or for a tensor that is not i32 with 4 elements.
 void check_label_status(const Tensor& status, int32_t ignore_index);
 
+/// torch.nn.functional.nll_loss's options, with its defaults.
 struct NllOptions {
+  /// How the row losses are combined. Default: mean.
   Reduction reduction = Reduction::mean;
   int32_t ignore_index = -100;  ///< as CrossEntropyOptions::ignore_index
+  /// Set the field of the same name and return *this, for chaining.
+  ///@{
   NllOptions& set_reduction(Reduction r) { reduction = r; return *this; }
   NllOptions& set_ignore_index(int32_t i) { ignore_index = i; return *this; }
+  ///@}
 };
 
 /// Negative log-likelihood of log-probabilities (N, C) f32 (e.g. log_softmax_forward's output)
@@ -92,6 +110,7 @@ struct NllOptions {
 /// on the device and reports them exactly as CrossEntropyLoss does. Move-only.
 class NllLoss {
  public:
+  /// A loss for batches of exactly `rows` rows (>= 1, else InvalidArgument).
   NllLoss(Context& context, uint64_t rows, NllOptions options = {});
 
   /// Records loss = nll(log_probs, labels): 1 element for mean / sum (deterministic reduction), N for
@@ -124,6 +143,7 @@ enum class PointwiseLossKind : uint32_t {
 /// its deterministic two-pass reduction. Move-only.
 class PointwiseLoss {
  public:
+  /// A loss of `kind` over inputs of exactly `elements` elements (>= 1, else InvalidArgument).
   PointwiseLoss(Context& context, PointwiseLossKind kind, uint64_t elements, Reduction reduction = Reduction::mean);
 
   /// Records loss: 1 element for mean / sum, x's element count for none; OVERWRITTEN.

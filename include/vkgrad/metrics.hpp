@@ -1,5 +1,6 @@
-// Training metrics accumulated on the device: a training loop adds every batch's loss and number of
-// correct predictions to a small device tensor and reads it back only when it reports progress.
+/// \file
+/// Training metrics accumulated on the device: a training loop adds every batch's loss and number of
+/// correct predictions to a small device tensor and reads it back only when it reports progress.
 #pragma once
 
 #include "vkgrad/command.hpp"

@@ -1,19 +1,24 @@
-// The nn API: modules, losses and optimizers with PyTorch's names and defaults, built on the ops of
-// the other headers, and a Trainer that records one training step (batch gather → forward → loss →
-// backward → optimizer update → metrics) into a command list once and replays it for every batch.
-//
-//   vkgrad::Context ctx;
-//   vkgrad::nn::Sequential model(ctx);
-//   model.emplace<vkgrad::nn::Linear>(784, 512);
-//   model.emplace<vkgrad::nn::BatchNorm1d>(512);
-//   model.emplace<vkgrad::nn::Activation>(vkgrad::Activation::relu);
-//   model.emplace<vkgrad::nn::Dropout>(0.2f);
-//   model.emplace<vkgrad::nn::Linear>(512, 10);
-//   model.reset_parameters(/*seed=*/1);
-//   vkgrad::nn::Adam opt(model, {.lr = 1e-3f});
-//
-// Activations are (rows, features) f32 tensors. Mode (train / eval) is read when a pass is
-// RECORDED: a recorded command list keeps the mode it was recorded in.
+/// \file
+/// The nn API: modules, losses and optimizers with PyTorch's names and defaults, built on the ops of
+/// the other headers, and a Trainer that records one training step (batch gather → forward → loss →
+/// backward → optimizer update → metrics) into a command list once and replays it for every batch.
+///
+/// \code
+///   vkgrad::Context ctx;
+///   vkgrad::nn::Sequential model(ctx);
+///   model.emplace<vkgrad::nn::Linear>(784, 512);
+///   model.emplace<vkgrad::nn::BatchNorm1d>(512);
+///   model.emplace<vkgrad::nn::Activation>(vkgrad::Activation::relu);
+///   model.emplace<vkgrad::nn::Dropout>(0.2f);
+///   model.emplace<vkgrad::nn::Linear>(512, 10);
+///   vkgrad::CommandList init(ctx);
+///   model.reset_parameters(init, /*seed=*/1);
+///   init.run();
+///   vkgrad::nn::Adam opt(model, {.lr = 1e-3f});
+/// \endcode
+///
+/// Activations are (rows, features) f32 tensors. Mode (train / eval) is read when a pass is
+/// RECORDED: a recorded command list keeps the mode it was recorded in.
 #pragma once
 
 #include <cstdint>
@@ -40,14 +45,19 @@ namespace vkgrad::nn {
 /// A learnable tensor and its gradient, both owned by a module. `name` is the state_dict key
 /// relative to the module ("weight"); Sequential prefixes the layer index ("0.weight").
 struct Parameter {
+  /// The state_dict key ("weight", "0.weight").
   std::string name;
+  /// The parameter tensor, owned by the module.
   Tensor* value;
+  /// Its gradient (same shape), owned by the module and OVERWRITTEN by its backward().
   Tensor* grad;
 };
 
 /// A non-learnable state tensor saved in checkpoints (BatchNorm's running statistics).
 struct Buffer {
+  /// The state_dict key ("running_mean", "1.running_mean").
   std::string name;
+  /// The tensor, owned by the module.
   Tensor* value;
 };
 
@@ -79,7 +89,10 @@ class Module {
   /// gradients (OVERWRITTEN), from the x and y of the forward pass and dy = ∂loss/∂y.
   virtual void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) = 0;
 
+  /// The learnable tensors with their gradients, by state_dict name; none by default. The pointers
+  /// stay valid as long as the module.
   virtual std::vector<Parameter> parameters() { return {}; }
+  /// The non-learnable state tensors saved in checkpoints; none by default.
   virtual std::vector<Buffer> buffers() { return {}; }
 
   /// Records PyTorch's default initialisation of the parameters (and resets buffers) from `seed`.
@@ -87,15 +100,19 @@ class Module {
 
   /// Train / eval mode, read when a pass is recorded.
   virtual void set_training(bool training) { training_ = training; }
+  /// Whether the module is in training mode (the default) rather than eval mode.
   bool training() const { return training_; }
 
-  /// The i32 [1] counter that stochastic modules (Dropout) read their step from on the device,
-  /// so a replayed list draws a fresh mask each step. Set by Sequential; may be null.
+  /// Sets the i32 [1] counter that stochastic modules (Dropout) read their step from on the device,
+  /// so a replayed list draws a fresh mask each step, and the seed of their random stream. Called
+  /// by Sequential; the counter may be null. The base class ignores it.
   virtual void set_step_counter(const Tensor* /*counter*/, uint64_t /*seed*/) {}
 
+  /// The context the module's tensors live on.
   Context& context() const { return *context_; }
 
  protected:
+  /// For derived classes: their tensors are created on `context`. A module starts in training mode.
   explicit Module(Context& context) : context_(&context) {}
 
  private:
@@ -107,18 +124,28 @@ class Module {
 /// on W, i.e. U(−1/√in, 1/√in), and U(−1/√in, 1/√in) on b.
 class Linear : public Module {
  public:
+  /// An in_features → out_features layer (both >= 1, else InvalidArgument), with a bias unless
+  /// `bias` is false. Initialised at once (synchronously) as reset_parameters with seed 0.
   Linear(Context& context, uint64_t in_features, uint64_t out_features, bool bias = true);
   std::string type_name() const override { return "Linear"; }
   std::string extra_repr() const override;
   uint64_t output_features(uint64_t in_features) const override;
+  /// Records y = x·Wᵀ + b (linear_forward); x (rows, in_features), else InvalidArgument.
   void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
+  /// Records linear_backward: dx (skipped when empty), weight_grad() and bias_grad(), all
+  /// OVERWRITTEN.
   void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  /// "weight", and "bias" unless built without one.
   std::vector<Parameter> parameters() override;
+  /// Records W, b ~ U(−1/√in_features, 1/√in_features), from seeds derived from `seed`.
   void reset_parameters(CommandList& cmd, uint64_t seed) override;
 
+  /// W: f32 (out_features, in_features).
   Tensor& weight() { return weight_; }
   Tensor& bias() { return bias_; }  ///< empty without bias
+  /// ∂loss/∂W, W's shape, written by backward().
   Tensor& weight_grad() { return weight_grad_; }
+  /// ∂loss/∂b (out_features), written by backward(); empty without bias.
   Tensor& bias_grad() { return bias_grad_; }
 
  private:
@@ -129,12 +156,16 @@ class Linear : public Module {
 /// Any activation of the table (ReLU, GELU, ..., the sparse threshold wrapper), elementwise.
 class Activation : public Module {
  public:
+  /// A layer applying `spec` (a vkgrad::Activation converts to one with PyTorch's defaults).
+  /// forward() records activation_forward; backward() activation_backward from x, nothing when dx
+  /// is empty. The prelu row is a fixed slope here, not a learnable one.
   Activation(Context& context, ActivationSpec spec);
   std::string type_name() const override;  ///< PyTorch's class name where one exists ("ReLU")
   std::string extra_repr() const override;
   uint64_t output_features(uint64_t in_features) const override { return in_features; }
   void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
   void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  /// The activation and its parameters.
   const ActivationSpec& spec() const { return spec_; }
 
  private:
@@ -145,14 +176,23 @@ class Activation : public Module {
 /// bias, running_mean, running_var (and num_batches_tracked, added by Sequential::state_dict).
 class BatchNorm1d : public Module {
  public:
+  /// num_features >= 1 (else InvalidArgument). options.training is ignored: the module's mode
+  /// decides. Initialised at once: weight 1, bias 0, running_mean 0, running_var 1.
   BatchNorm1d(Context& context, uint64_t num_features, BatchNormOptions options = {});
   std::string type_name() const override { return "BatchNorm1d"; }
   std::string extra_repr() const override;
   uint64_t output_features(uint64_t in_features) const override;
+  /// Records batchnorm_forward in the module's mode (training: batch statistics, running ones
+  /// updated; eval: running statistics).
   void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
+  /// Records batchnorm_backward (dx, weight and bias gradients OVERWRITTEN). Throws
+  /// InvalidArgument in eval mode, which has no batch statistics to differentiate.
   void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  /// "weight" (gamma) and "bias" (beta); none without affine.
   std::vector<Parameter> parameters() override;
+  /// "running_mean" and "running_var".
   std::vector<Buffer> buffers() override;
+  /// Records weight = 1, bias = 0, running_mean = 0, running_var = 1 (`seed` is unused).
   void reset_parameters(CommandList& cmd, uint64_t seed) override;
 
  private:
@@ -163,15 +203,19 @@ class BatchNorm1d : public Module {
 
 /// nn.Dropout(p). In training mode the mask is drawn from (seed, step counter, element): each
 /// replay of a recorded step uses the counter's current value, so every step gets a new mask.
+/// Without a counter (a Dropout outside a Sequential) every pass uses step 0: the same mask.
 class Dropout : public Module {
  public:
+  /// Drops elements with probability p, in [0, 1] (else InvalidArgument).
   Dropout(Context& context, float p = 0.5f);
   std::string type_name() const override { return "Dropout"; }
   std::string extra_repr() const override;
   uint64_t output_features(uint64_t in_features) const override { return in_features; }
   void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
   void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  /// Draws its masks from `seed` and the device counter `counter` (may be null: step 0).
   void set_step_counter(const Tensor* counter, uint64_t seed) override;
+  /// The drop probability.
   float p() const { return p_; }
 
  private:
@@ -185,6 +229,7 @@ class Dropout : public Module {
 struct LayerSparsity {
   std::size_t layer;      ///< index in the Sequential
   std::string module;     ///< "ReLU()"
+  /// Over every evaluated row: zero and near-zero counts, dead = zero in every row.
   SparsityStats stats;
 };
 
@@ -192,6 +237,8 @@ struct LayerSparsity {
 /// every batch size it has been run with, and the step counter its Dropout layers read.
 class Sequential : public Module {
  public:
+  /// An empty model (forward() throws InvalidArgument until a layer is added), with its own step
+  /// counter at 0.
   explicit Sequential(Context& context);
 
   /// Appends a module built from (context, args...) and returns it.
@@ -202,11 +249,17 @@ class Sequential : public Module {
     add(std::move(module));
     return ref;
   }
+  /// Appends `module` (non-null, else InvalidArgument), switching it to this model's mode and
+  /// pointing it at this model's step counter. Drops the activations kept for backward().
   void add(std::unique_ptr<Module> module);
+  /// Number of layers.
   std::size_t size() const { return modules_.size(); }
+  /// Layer i (0 = first); std::out_of_range for i >= size().
   Module& operator[](std::size_t i) { return *modules_.at(i); }
 
   std::string type_name() const override { return "Sequential"; }
+  /// The last layer's output features for `in_features` inputs; InvalidArgument naming the layer
+  /// that cannot take its input.
   uint64_t output_features(uint64_t in_features) const override;
   /// Records the forward pass of every layer, keeping the intermediate activations of this batch
   /// size (rows of x) for backward(). y: (rows, output features).
@@ -215,22 +268,31 @@ class Sequential : public Module {
   void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
   std::vector<Parameter> parameters() override;  ///< names "0.weight", "0.bias", "1.weight", ...
   std::vector<Buffer> buffers() override;        ///< "1.running_mean", ...
+  /// Records every layer's reset_parameters with a seed derived from `seed` and the layer index,
+  /// and reseeds the Dropout masks from `seed` (pointing them back at step_counter()).
   void reset_parameters(CommandList& cmd, uint64_t seed) override;
+  /// Sets the mode of the model and of every layer.
   void set_training(bool training) override;
+  /// set_training(true), as PyTorch's model.train().
   void train() { set_training(true); }
+  /// set_training(false), as PyTorch's model.eval().
   void eval() { set_training(false); }
 
   /// The i32 [1] step counter of the model's Dropout layers (also counts BatchNorm's
   /// num_batches_tracked). The Trainer advances it once per training step.
   Tensor& step_counter() { return step_; }
+  /// Points every layer at `counter` instead of step_counter(), with per-layer seeds derived from
+  /// `seed` (for a Sequential nested in another).
   void set_step_counter(const Tensor* counter, uint64_t seed) override;
 
-  /// The output of layer i recorded by the last forward() with `rows` rows (for statistics).
+  /// The output of layer `layer` recorded by the last forward() with `rows` rows (for statistics).
+  /// Throws InvalidArgument when there is none; the last layer's output is the caller's y.
   const Tensor& activation(uint64_t rows, std::size_t layer) const;
 
   /// PyTorch's print(model), plus one line per layer with its output shape and parameter count,
   /// and the total parameter count, for an input of `in_features` per row.
   std::string summary(uint64_t in_features) const;
+  /// Total number of parameter elements.
   uint64_t parameter_count();
 
   /// state_dict(): parameters and buffers by PyTorch name, plus "<i>.num_batches_tracked" (I64
@@ -238,6 +300,7 @@ class Sequential : public Module {
   std::vector<std::pair<std::string, HostTensor>> state_dict();
   /// Loads a state_dict: every name must be present with the right dtype and shape, and no
   /// unknown names may remain; otherwise InvalidArgument listing the problems (nothing is changed).
+  /// The step counter is set from num_batches_tracked when the model has a BatchNorm1d.
   void load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state);
 
  private:
@@ -257,11 +320,18 @@ class Sequential : public Module {
 /// logits and i32 labels; keeps one vkgrad::CrossEntropyLoss per batch size.
 class CrossEntropyLoss {
  public:
+  /// options.reduction must be mean (else InvalidArgument: use vkgrad::CrossEntropyLoss for the
+  /// others).
   explicit CrossEntropyLoss(Context& context, CrossEntropyOptions options = {});
+  /// Records the mean loss of logits (rows, classes) f32 against labels (rows) i32 into loss (f32,
+  /// 1 element, OVERWRITTEN), with the vkgrad::CrossEntropyLoss for that many rows (created on
+  /// first use).
   void forward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& loss);
+  /// Records dlogits (logits' shape, OVERWRITTEN) = the gradient of the mean loss.
   void backward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& dlogits);
   /// Throws InvalidArgument naming the first bad label seen by any batch size (after the run).
   void check_labels() const;
+  /// The options it was created with.
   const CrossEntropyOptions& options() const { return options_; }
 
  private:
@@ -276,6 +346,9 @@ class CrossEntropyLoss {
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
+  /// Records one update of every parameter, after advancing the step counter on the device: a
+  /// list recorded once takes a new step each time it is submitted. Reads the gradients as they
+  /// are when the list runs.
   virtual void record_step(CommandList& cmd) = 0;
   /// "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0)"
   virtual std::string to_string() const = 0;
@@ -286,19 +359,28 @@ class Optimizer {
   /// The optimizer state for an exact resume: "step" (I64 scalar) and per parameter
   /// "<param name>.<state name>" (e.g. "0.weight.exp_avg").
   virtual std::vector<std::pair<std::string, HostTensor>> state_dict() = 0;
-  /// Loads state_dict()'s output; validates every name, dtype and shape first.
+  /// Loads state_dict()'s output; validates every name, dtype and shape first (InvalidArgument
+  /// listing the problems; nothing is changed).
   virtual void load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) = 0;
+  /// The i32 [1] device counter of steps taken.
   const Tensor& step_counter() const { return *counter_; }
 
  protected:
+  /// The step counter; set by the derived class's constructor.
   const Tensor* counter_ = nullptr;
+  /// The parameters; set by the derived class's constructor.
   std::vector<Parameter> params_;
 };
 
 /// torch.optim.SGD(model.parameters(), lr, momentum, dampening, weight_decay, nesterov).
 class SGD : public Optimizer {
  public:
+  /// Optimizes model.parameters() as they are now, with zeroed momentum buffers and the step
+  /// counter at 0. Throws InvalidArgument when the model has no parameters. The model must
+  /// outlive the optimizer.
   SGD(Module& model, SgdOptions options = {});
+  /// Records optimizer_advance_step and one sgd_update per parameter; InvalidArgument for invalid
+  /// options (nesterov without momentum > 0 and dampening == 0).
   void record_step(CommandList& cmd) override;
   std::string to_string() const override;
   std::vector<std::pair<std::string, HostTensor>> state_dict() override;
@@ -311,7 +393,12 @@ class SGD : public Optimizer {
 /// torch.optim.Adam / AdamW: `options.decoupled` selects AdamW (use vkgrad::adamw_options()).
 class Adam : public Optimizer {
  public:
+  /// Optimizes model.parameters() as they are now, with zeroed exp_avg / exp_avg_sq and the step
+  /// counter at 0. Throws InvalidArgument when the model has no parameters. The model must
+  /// outlive the optimizer.
   Adam(Module& model, AdamOptions options = {});
+  /// Records optimizer_advance_step and one adam_update per parameter; InvalidArgument for betas
+  /// outside [0, 1).
   void record_step(CommandList& cmd) override;
   std::string to_string() const override;
   std::vector<std::pair<std::string, HostTensor>> state_dict() override;
@@ -324,29 +411,44 @@ class Adam : public Optimizer {
 /// A labelled image dataset resident on the device: images (count, features...) u8, labels
 /// (count) u8 or i32, normalised while gathered: x = pixel · scale + shift.
 struct DeviceDataset {
+  /// (count, features...): u8 pixels (or f32 values), one sample per row of the first dimension.
   Tensor images;
+  /// (count): u8 or i32 class labels.
   Tensor labels;
+  /// Multiplies every pixel as it is gathered (x = pixel · scale + shift). Default 1/255: pixels
+  /// in [0, 1].
   float scale = 1.0f / 255.0f;
+  /// Added after the scale. Default 0.
   float shift = 0.0f;
+  /// Number of samples (images' first dimension; 0 when empty).
   uint64_t count() const { return images.empty() ? 0 : images.shape()[0]; }
+  /// Values per sample (0 when empty).
   uint64_t features() const { return images.empty() ? 0 : images.numel() / images.shape()[0]; }
 };
 
+/// Options of a Trainer.
 struct TrainerOptions {
+  /// Rows per training step and per evaluation batch, in [1, 2^31); an epoch's last batch may be
+  /// smaller.
   uint64_t batch = 128;
-  /// Training steps recorded into one command list and submitted together. 0 = choose: grow
-  /// until one submission takes about `target_submit_ms`.
+  /// Training steps recorded into one command list and submitted together. 0 = choose from a
+  /// timed step, so that one submission takes about `target_submit_ms`.
   uint32_t steps_per_submit = 0;
+  /// Milliseconds one submission should take when steps_per_submit is chosen (0): the second
+  /// training step is timed alone and the count set to target / step time, within [1, 256].
   double target_submit_ms = 50;
   /// Seed of the per-epoch shuffles (the model's seeds are set on the model).
   uint64_t seed = 0;
-  /// Record per-layer activation sparsity on every evaluation batch.
+  /// Record per-layer activation sparsity on every evaluation batch: the outputs of the model's
+  /// Activation layers, except a last layer (Trainer::sparsity).
   bool measure_sparsity = false;
+  /// Entries with |y| <= sparsity_eps count as near zero (SparsityStats::near_zero_count).
   float sparsity_eps = 1e-3f;
 };
 
 /// Epoch or evaluation figures, accumulated on the device and read back when asked for.
 struct Metrics {
+  /// Samples counted.
   uint64_t samples = 0;
   double loss = 0;      ///< mean loss per sample
   double accuracy = 0;  ///< correct / samples
@@ -365,22 +467,36 @@ using ProgressFn = std::function<void(uint64_t done, uint64_t total, const Metri
 /// partial batch, as a DataLoader with drop_last=False.
 class Trainer {
  public:
+  /// A trainer of `model` with `loss` and `optimizer`, which it keeps references to: they must
+  /// outlive it. Throws InvalidArgument for options.batch outside [1, 2^31).
   Trainer(Context& context, Sequential& model, CrossEntropyLoss& loss, Optimizer& optimizer, TrainerOptions options);
+  /// Releases the recorded command lists and the batch tensors.
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
-  /// Trains one epoch over `data` (shuffled with the trainer's seed and the epoch number).
-  /// `progress` is called after submissions at most every `progress_interval_ms`.
+  /// Trains one epoch over `data` (shuffled with the trainer's seed and epochs_done()), then
+  /// increments epochs_done(). Returns the epoch's mean loss and accuracy (of the model as it was
+  /// at each step, before its update). `progress` is called after submissions at most every
+  /// `progress_interval_ms`, and at the end. Throws InvalidArgument for an empty dataset, a label
+  /// count that differs from the image count, more than 2^31 − 1 samples, a model whose output
+  /// size changed, a last batch of one row with a BatchNorm1d in the model, and, after the epoch,
+  /// labels outside the classes (CrossEntropyLoss::check_labels).
   Metrics train_epoch(const DeviceDataset& data, const ProgressFn& progress = {}, double progress_interval_ms = 200);
-  /// Evaluates (eval mode, in order, no update): mean loss and accuracy.
+  /// Evaluates (eval mode, in order, no update): mean loss and accuracy. The model's own mode is
+  /// left as it was. Throws as train_epoch for a bad dataset or bad labels.
   Metrics evaluate(const DeviceDataset& data);
   /// The per-layer sparsity of the activation layers' outputs over the last evaluate() (needs
   /// options.measure_sparsity): zero fraction over all rows, dead = zero for every row evaluated.
   std::vector<LayerSparsity> sparsity() const;
 
+  /// Epochs trained by train_epoch: the epoch number of the next shuffle.
   uint64_t epochs_done() const { return epoch_; }
+  /// Sets epochs_done(), e.g. when resuming from a checkpoint, so the next epoch is shuffled as it
+  /// would have been without the interruption.
   void set_epochs_done(uint64_t epochs) { epoch_ = epochs; }
+  /// Training steps per submission: options.steps_per_submit, or, when that is 0, the count
+  /// chosen during the first train_epoch (0 before).
   uint32_t steps_per_submit() const { return steps_per_submit_; }
 
  private:

@@ -1,23 +1,24 @@
-// Optimizers (SGD, Adam, AdamW), global-norm gradient clipping and penalty gradients, with PyTorch's semantics and
-// update order. Every update is recorded into a CommandList and runs entirely on the device, so a
-// recorded training step can be replayed any number of times.
-//
-// The step count. Adam's bias correction and SGD's first-step momentum initialisation depend on the
-// step number t, which must change between replays of one recorded list. So t is not a push
-// constant: it lives in a one-element i32 device tensor (the "step counter", initially 0) that
-// `optimizer_advance_step` increments on the device, once per optimizer step, before the parameter
-// updates read it. One counter serves every parameter of an optimizer (PyTorch's per-parameter
-// state['step'] counts the same steps). The update shaders only read it; a separate one-thread
-// dispatch writes it, because a shader cannot safely read and increment a value that other
-// workgroups of the same dispatch are still reading.
-//
-// Optimizer state (momentum buffer, exp_avg, exp_avg_sq): the free functions sgd_update /
-// adam_update take it as SgdState / AdamState (zero-filled, the parameter's shape) owned by the
-// caller; the Sgd / Adam classes own the counter and one state per parameter for you. Parameters
-// are updated in place; gradients are only read. Not provided: amsgrad, maximize, Adam's
-// capturable/differentiable flags (the update is always on the device anyway).
-//
-// Also here: L1/L2 weight penalties and the L1 activity penalty, added to an existing gradient.
+/// \file
+/// Optimizers (SGD, Adam, AdamW), global-norm gradient clipping and penalty gradients, with PyTorch's semantics and
+/// update order. Every update is recorded into a CommandList and runs entirely on the device, so a
+/// recorded training step can be replayed any number of times.
+///
+/// The step count. Adam's bias correction and SGD's first-step momentum initialisation depend on the
+/// step number t, which must change between replays of one recorded list. So t is not a push
+/// constant: it lives in a one-element i32 device tensor (the "step counter", initially 0) that
+/// `optimizer_advance_step` increments on the device, once per optimizer step, before the parameter
+/// updates read it. One counter serves every parameter of an optimizer (PyTorch's per-parameter
+/// state['step'] counts the same steps). The update shaders only read it; a separate one-thread
+/// dispatch writes it, because a shader cannot safely read and increment a value that other
+/// workgroups of the same dispatch are still reading.
+///
+/// Optimizer state (momentum buffer, exp_avg, exp_avg_sq): the free functions sgd_update /
+/// adam_update take it as SgdState / AdamState (zero-filled, the parameter's shape) owned by the
+/// caller; the Sgd / Adam classes own the counter and one state per parameter for you. Parameters
+/// are updated in place; gradients are only read. Not provided: amsgrad, maximize, Adam's
+/// capturable/differentiable flags (the update is always on the device anyway).
+///
+/// Also here: L1/L2 weight penalties and the L1 activity penalty, added to an existing gradient.
 #pragma once
 
 #include <cstdint>
@@ -68,14 +69,19 @@ void optimizer_advance_step(CommandList& cmd, Tensor& step);
 /// SGD state of one parameter: the momentum buffer (f32, the parameter's shape, zero-filled; only
 /// used when momentum != 0).
 struct SgdState {
+  /// PyTorch's state['momentum_buffer']; f32, the parameter's shape.
   Tensor momentum_buffer;
+  /// Allocates the buffer in param's shape and zero-fills it (synchronously, as Tensor::fill).
   SgdState(Context& context, const Tensor& param);
 };
 
 /// Adam/AdamW state of one parameter: exp_avg and exp_avg_sq (f32, the parameter's shape, zeros).
 struct AdamState {
+  /// m, the running average of the gradient (PyTorch's state['exp_avg']).
   Tensor exp_avg;
+  /// v, the running average of the squared gradient (PyTorch's state['exp_avg_sq']).
   Tensor exp_avg_sq;
+  /// Allocates both in param's shape and zero-fills them (synchronously, as Tensor::fill).
   AdamState(Context& context, const Tensor& param);
 };
 
@@ -103,7 +109,9 @@ void adam_update(CommandList& cmd, const AdamOptions& options, Tensor& param, co
 /// A parameter and its gradient, held by pointer: both tensors must stay where they are (not be
 /// moved or destroyed) for as long as the optimizer records steps with them.
 struct ParamRef {
+  /// The parameter, updated in place (f32).
   Tensor* param;
+  /// Its gradient (f32, same element count), only read.
   const Tensor* grad;
 };
 
@@ -112,10 +120,16 @@ struct ParamRef {
 /// a list recorded once takes a new step each time it is submitted.
 class Sgd {
  public:
+  /// Creates the step counter (0) and a zeroed SgdState per parameter. Throws InvalidArgument for
+  /// a null param or grad pointer.
   Sgd(Context& context, std::vector<ParamRef> params, SgdOptions options = {});
+  /// Records one step: optimizer_advance_step, then sgd_update of every parameter in order. The
+  /// options are checked here (InvalidArgument, e.g. nesterov without momentum).
   void record_step(CommandList& cmd);
+  /// The options it was created with.
   const SgdOptions& options() const { return options_; }
   const Tensor& step_count() const { return step_; }  ///< i32 [1]: steps taken
+  /// The state of parameter i (in the order given); std::out_of_range for i >= the count.
   SgdState& state(std::size_t i) { return states_.at(i); }
 
  private:
@@ -128,10 +142,17 @@ class Sgd {
 /// torch.optim.Adam / AdamW (options.decoupled) over a list of parameters; as Sgd.
 class Adam {
  public:
+  /// Creates the step counter (0) and a zeroed AdamState per parameter. Throws InvalidArgument for
+  /// a null param or grad pointer.
   Adam(Context& context, std::vector<ParamRef> params, AdamOptions options = {});
+  /// Records one step: optimizer_advance_step, then adam_update of every parameter in order. The
+  /// options are checked here (InvalidArgument for betas outside [0, 1)).
   void record_step(CommandList& cmd);
+  /// The options it was created with.
   const AdamOptions& options() const { return options_; }
+  /// The i32 [1] step counter: steps taken.
   const Tensor& step_count() const { return step_; }
+  /// The state of parameter i (in the order given); std::out_of_range for i >= the count.
   AdamState& state(std::size_t i) { return states_.at(i); }
 
  private:

@@ -1,6 +1,7 @@
-// Reductions: row-wise softmax and log_softmax (forward and backward); sum / mean / max along rows,
-// along columns or over a whole tensor; argmax per row; the squared L2 norm. All deterministic
-// (fixed summation order, no float atomics); NaN propagates through max and sum.
+/// \file
+/// Reductions: row-wise softmax and log_softmax (forward and backward); sum / mean / max along rows,
+/// along columns or over a whole tensor; argmax per row; the squared L2 norm. All deterministic
+/// (fixed summation order, no float atomics); NaN propagates through max and sum.
 #pragma once
 
 #include <cstdint>
@@ -33,8 +34,11 @@ void log_softmax_forward(CommandList& cmd, const Tensor& x, Tensor& y);
 /// (e^y = softmax(x)) and the upstream gradient dy. dx is OVERWRITTEN and must not alias y or dy.
 void log_softmax_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tensor& dx);
 
+/// The reduction of reduce_rows, reduce_columns and reduce_all.
 enum class ReduceOp : uint32_t {
+  /// Σ of the elements
   sum,
+  /// Σ / element count
   mean,
   max,  ///< NaN is the maximum when present (as torch.max)
 };
@@ -52,7 +56,9 @@ void reduce_columns(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor& out)
 /// serve any number of reductions in a command list (they are ordered by barriers). Move-only.
 class ReduceWorkspace {
  public:
+  /// Allocates the partial results (a small f32 tensor of fixed size, independent of the inputs).
   explicit ReduceWorkspace(Context& context);
+  /// The f32 tensor of partial results, OVERWRITTEN by every reduction that uses the workspace.
   Tensor& partials() { return partials_; }
 
  private:

@@ -1,9 +1,10 @@
-// Checkpoints in the safetensors format (https://github.com/huggingface/safetensors): an 8-byte
-// little-endian header length N, N bytes of JSON describing every tensor (dtype, shape, byte range),
-// then the raw little-endian data. PyTorch loads such a file with safetensors.torch.load_file.
-//
-// The layer works on host copies (HostTensor) because a state_dict holds dtypes vkgrad tensors do not
-// have (BatchNorm's num_batches_tracked is an I64 scalar); to_host / load_into move device tensors.
+/// \file
+/// Checkpoints in the safetensors format (https://github.com/huggingface/safetensors): an 8-byte
+/// little-endian header length N, N bytes of JSON describing every tensor (dtype, shape, byte range),
+/// then the raw little-endian data. PyTorch loads such a file with safetensors.torch.load_file.
+///
+/// The layer works on host copies (HostTensor) because a state_dict holds dtypes vkgrad tensors do not
+/// have (BatchNorm's num_batches_tracked is an I64 scalar); to_host / load_into move device tensors.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +57,7 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<std::
 
 /// The contents of a safetensors file.
 struct SafetensorsFile {
+  /// The header's "__metadata__" string map; empty when the file has none.
   std::map<std::string, std::string> metadata;
   /// In the order of their data in the file.
   std::vector<std::pair<std::string, HostTensor>> tensors;

@@ -1,7 +1,8 @@
-// Activation sparsity statistics of an N×C activation tensor, computed on the device: how many
-// entries are exactly zero, how many are within ε of zero, and which features are "dead" (zero for
-// every row of the batch). Results stay in a small device tensor, so they can be recorded into a
-// training step and read back only when wanted.
+/// \file
+/// Activation sparsity statistics of an N×C activation tensor, computed on the device: how many
+/// entries are exactly zero, how many are within ε of zero, and which features are "dead" (zero for
+/// every row of the batch). Results stay in a small device tensor, so they can be recorded into a
+/// training step and read back only when wanted.
 #pragma once
 
 #include <cstdint>
@@ -14,12 +15,17 @@ namespace vkgrad {
 
 /// Host copy of one measurement.
 struct SparsityStats {
+  /// The measured activation's size: rows × features.
+  ///@{
   uint64_t rows = 0, features = 0;
+  ///@}
   uint64_t zero_count = 0;       ///< entries == 0 (−0 counts, NaN does not)
   uint64_t near_zero_count = 0;  ///< entries with |y| <= ε (NaN does not count)
   double zero_fraction = 0;      ///< zero_count / (rows·features)
+  /// near_zero_count / (rows·features)
   double near_zero_fraction = 0;
   std::vector<uint8_t> dead;     ///< per feature: 1 when the feature is zero in every row
+  /// Number of dead features (ones in `dead`).
   uint64_t dead_count = 0;
 };
 
@@ -27,11 +33,13 @@ struct SparsityStats {
 /// scratch. Move-only (it holds tensors).
 class ActivationSparsity {
  public:
-  /// rows, features >= 1 and rows·features < 2^32.
+  /// A meter for activations of rows × features; rows, features >= 1 and rows·features < 2^32,
+  /// else InvalidArgument.
   ActivationSparsity(Context& context, uint64_t rows, uint64_t features);
 
   /// Records the measurement of y (f32, rows·features elements, row-major rows × features) with
-  /// threshold eps into result(). Two dispatches; deterministic (integer counts).
+  /// threshold eps into result(). Two dispatches; deterministic (integer counts). Throws
+  /// InvalidArgument unless y is f32 with rows·features elements.
   void record(CommandList& cmd, const Tensor& y, float eps);
 
   /// The device result, i32 [2 + features], OVERWRITTEN by each recorded measurement:
@@ -42,7 +50,9 @@ class ActivationSparsity {
   /// Downloads result() (waits for submitted work, like Tensor::to_vector) into a SparsityStats.
   SparsityStats read() const;
 
+  /// The rows it was created for.
   uint64_t rows() const { return rows_; }
+  /// The features it was created for.
   uint64_t features() const { return features_; }
 
  private:

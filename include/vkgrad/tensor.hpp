@@ -1,4 +1,5 @@
-// Tensors: contiguous, 1- to 4-D, living in device memory sub-allocated from large blocks.
+/// \file
+/// Tensors: contiguous, 1- to 4-D, living in device memory sub-allocated from large blocks.
 #pragma once
 
 #include <array>
@@ -20,28 +21,43 @@ struct Buffer;
 /// Element type. f32 for activations and parameters; i32 for labels and indices; u8 for datasets.
 enum class DType : uint32_t { f32, i32, u8 };
 
+/// "f32", "i32" or "u8".
 const char* to_string(DType type);
+/// Bytes per element: 4, 4 or 1.
 std::size_t dtype_size(DType type);
 
+/// The DType of a C++ element type: float → f32, int32_t → i32, uint8_t → u8 (the primary template
+/// has no definition). Tensor::from, upload and download use it to check host data.
+///@{
 template <class T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::f32; }
 template <> constexpr DType dtype_of<int32_t>() { return DType::i32; }
 template <> constexpr DType dtype_of<uint8_t>() { return DType::u8; }
+///@}
 
 /// A shape of 1 to 4 dimensions, each >= 1. Row-major (the last dimension is contiguous).
 class Shape {
  public:
+  /// The most dimensions a shape (and a tensor) can have.
   static constexpr std::size_t max_rank = 4;
   Shape() = default;  ///< rank 0: only for default-constructed (empty) tensors
+  /// The shape {d0, d1, ...}, outermost first. Throws InvalidArgument for 0 or more than
+  /// max_rank dimensions, a zero dimension, or more elements than fit in 64 bits.
   Shape(std::initializer_list<uint64_t> dims);
+  /// As the initializer-list constructor, from a span of dimensions.
   explicit Shape(std::span<const uint64_t> dims);
 
+  /// Number of dimensions: 1 to 4 (0 for a default-constructed shape).
   std::size_t rank() const { return rank_; }
+  /// Dimension i (0 = outermost); i must be < rank().
   uint64_t operator[](std::size_t i) const { return dims_.at(i); }
+  /// Element count: the product of the dimensions (0 for rank 0).
   uint64_t numel() const;
+  /// The rank() dimensions.
   std::span<const uint64_t> dims() const { return {dims_.data(), rank_}; }
   /// "[128, 784]"
   std::string to_string() const;
+  /// Same rank and same dimensions ([6] and [2, 3] differ).
   bool operator==(const Shape& other) const;
 
  private:
@@ -55,34 +71,57 @@ class Shape {
 /// first, so they never race a command list that is still running.
 class Tensor {
  public:
+  /// An empty tensor (no storage): only assigning to it and empty() are useful.
   Tensor() = default;
+  /// A tensor of `shape` and `dtype` in device memory, contents unspecified (fill or upload it).
+  /// Throws InvalidArgument for a default-constructed shape, UnsupportedError when it has 2^32 or
+  /// more elements or more bytes than DeviceInfo::max_storage_buffer_range, OutOfMemoryError when
+  /// device memory runs out.
   Tensor(Context& context, Shape shape, DType dtype = DType::f32);
+  /// Releases this tensor's reference to its storage; command lists that recorded it keep the
+  /// storage until they are reset or destroyed.
   ~Tensor();
+  /// Takes over the storage; the moved-from tensor is empty.
   Tensor(Tensor&&) noexcept;
+  /// Releases this tensor's storage (as the destructor) and takes over the other's; the moved-from
+  /// tensor is empty.
   Tensor& operator=(Tensor&&) noexcept;
   Tensor(const Tensor&) = delete;
   Tensor& operator=(const Tensor&) = delete;
 
-  /// A tensor holding a copy of `data` (data.size() must equal shape.numel()).
+  /// A tensor of dtype_of<T>() holding a copy of `data` (data.size() must equal shape.numel(), else
+  /// InvalidArgument). Synchronous, as upload.
   template <class T>
   static Tensor from(Context& context, Shape shape, std::span<const T> data) {
     Tensor t(context, shape, dtype_of<T>());
     t.upload(data);
     return t;
   }
+  /// An f32 tensor holding a copy of `data`, as from<float>.
   static Tensor from(Context& context, Shape shape, const std::vector<float>& data) {
     return from<float>(context, shape, std::span<const float>(data));
   }
 
+  /// True for a default-constructed or moved-from tensor (no storage).
   bool empty() const { return buffer_ == nullptr; }
+  /// The shape (rank 0 for a default-constructed tensor; a moved-from one keeps its shape).
   const Shape& shape() const { return shape_; }
+  /// The element type.
   DType dtype() const { return dtype_; }
+  /// Element count of shape() (0 for a default-constructed tensor).
   uint64_t numel() const { return shape_.numel(); }
+  /// Size of the data in bytes: numel() · dtype_size(dtype()).
   uint64_t size_bytes() const { return numel() * dtype_size(dtype_); }
 
+  /// Copies `data` into the tensor (synchronous). T must match dtype() and data.size() numel(),
+  /// else InvalidArgument; InvalidArgument on an empty tensor.
   template <class T> void upload(std::span<const T> data) { upload_bytes(dtype_of<T>(), data.data(), data.size()); }
+  /// upload of f32 data from a vector.
   void upload(const std::vector<float>& data) { upload(std::span<const float>(data)); }
+  /// Copies the tensor into `out` (synchronous). T must match dtype() and out.size() numel(), else
+  /// InvalidArgument; InvalidArgument on an empty tensor.
   template <class T> void download(std::span<T> out) const { download_bytes(dtype_of<T>(), out.data(), out.size()); }
+  /// download into a new vector of numel() elements of T (float by default).
   template <class T = float> std::vector<T> to_vector() const {
     std::vector<T> out(numel());
     download(std::span<T>(out));
@@ -91,10 +130,14 @@ class Tensor {
   /// Sets every element to `value` (converted to the dtype; for f32 the bit pattern is kept, so NaN
   /// payloads survive).
   void fill(float value);
-  /// Same dtype and element count: reinterpret as another shape (no copy). Throws on mismatch.
+  /// Same dtype and element count: reinterpret as another shape (no copy). Throws InvalidArgument
+  /// when the element counts differ.
   void reshape(Shape shape);
 
+  /// The storage, for vkgrad's own ops (lib/); not part of the stable API. Throws InvalidArgument
+  /// on an empty tensor.
   detail::Buffer& buffer() const;
+  /// The shared storage that command lists retain; null when empty. Not part of the stable API.
   const std::shared_ptr<detail::Buffer>& shared_buffer() const { return buffer_; }
 
  private:
