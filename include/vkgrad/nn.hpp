@@ -372,6 +372,8 @@ class Trainer {
 
   /// Trains one epoch over `data` (shuffled with the trainer's seed and the epoch number).
   /// `progress` is called after submissions at most every `progress_interval_ms`.
+  /// Throws InvalidArgument before any work when a label is outside [0, model outputs) and is not
+  /// the loss's ignore_index (as evaluate()).
   Metrics train_epoch(const DeviceDataset& data, const ProgressFn& progress = {}, double progress_interval_ms = 200);
   /// Evaluates (eval mode, in order, no update): mean loss and accuracy.
   Metrics evaluate(const DeviceDataset& data);
