@@ -159,7 +159,7 @@ TEST_CASE("under the memory limit a staging transfer that does not fit fails and
   require_no_messages(ctx);
 }
 
-TEST_CASE("VKGRAD_MEMORY_LIMIT sets the limit; malformed values are refused with the accepted form", "[fault][memory]") {
+TEST_CASE("VKGRAD_MEMORY_LIMIT sets the limit, malformed values are refused with the accepted form", "[fault][memory]") {
   {
     EnvVar env("VKGRAD_MEMORY_LIMIT", "1.5G");
     Context ctx(fresh());
@@ -405,7 +405,7 @@ TEST_CASE("a failed submission that is not a loss leaves the context usable and 
   require_no_messages(staged);
 }
 
-TEST_CASE("the Trainer surfaces a device loss as DeviceLostError; the last checkpoint stays loadable",
+TEST_CASE("the Trainer surfaces a device loss as DeviceLostError, the last checkpoint stays loadable",
           "[fault][device-lost][nn]") {
   Watchdog dog(120);
   TempDir dir("fault");
