@@ -92,13 +92,9 @@ CommandListImpl::CommandListImpl(std::shared_ptr<ContextImpl> context, CommandLi
 }
 
 CommandListImpl::~CommandListImpl() {
-  if (state == State::pending) {
-    try {
-      ctx->wait(*fence);
-    } catch (...) {
-      // Device lost: nothing left to wait for.
-    }
-  }
+  // The command buffer and the tensors it uses must outlive its execution, also after a device
+  // loss or a failed wait (Vulkan guarantees this wait returns then too).
+  if (state == State::pending) ctx->wait_unchecked(*fence);
 }
 
 void CommandListImpl::begin() {
@@ -122,6 +118,7 @@ void CommandListImpl::end() {
 }
 
 void CommandListImpl::require_recording(std::string_view what) const {
+  ctx->check_usable();
   if (state != State::recording) {
     throw InvalidArgument("vkgrad: cannot record " + std::string(what) +
                           ": the command list was already submitted (recording ends at the first submit). "
@@ -225,6 +222,9 @@ void CommandListImpl::dispatch(const Kernel& kernel, std::initializer_list<Buffe
   if (push_bytes != kernel.push_constant_bytes || uses.size() != kernel.bindings) {
     throw Error("vkgrad: internal error: " + std::string(label) + " dispatched with a mismatching layout");
   }
+  // Every op checks its tensors first; this catches one that forgot (a foreign buffer in a
+  // descriptor set would be undefined behaviour).
+  for (const auto& u : uses) check_tensor(*u.tensor, label, "binding");
   const Pipeline& p = ctx->pipelines->get(kernel);
   const vk::DescriptorSet set = allocate_set(p);
   std::vector<vk::DescriptorBufferInfo> infos;
@@ -269,6 +269,7 @@ void CommandListImpl::dispatch(const Kernel& kernel, std::initializer_list<Buffe
 void CommandListImpl::transfer(std::initializer_list<BufferUse> uses, std::string_view label,
                                const std::function<void(vk::raii::CommandBuffer&)>& record) {
   require_recording(label);
+  for (const auto& u : uses) check_tensor(*u.tensor, label, "binding");
   std::vector<BarrierTracker::Use> tracked;
   for (const auto& u : uses) tracked.push_back({*u.tensor->buffer().buffer, u.access});
   barrier_before(tracked, Stage::eTransfer);
@@ -280,6 +281,7 @@ void CommandListImpl::transfer(std::initializer_list<BufferUse> uses, std::strin
 }
 
 void CommandListImpl::submit() {
+  ctx->check_usable();
   if (state == State::recording) end();
   if (state == State::pending) wait();
   ctx->device.resetFences(*fence);
@@ -289,6 +291,7 @@ void CommandListImpl::submit() {
 }
 
 void CommandListImpl::wait() {
+  ctx->check_usable();
   if (state != State::pending) return;
   ctx->wait(*fence);
   state = State::executable;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 #include "context_impl.hpp"
 #include "errors.hpp"
@@ -289,6 +290,46 @@ uint32_t select_device(const std::vector<DeviceInfo>& devices, const std::string
   return best->index;
 }
 
+// "536870912", "512M", "512MiB", "2G", "1.5G" (binary units; K, M, G, T, optionally followed by
+// "iB" or "B"). Throws SetupError naming `source` when the text is none of these.
+uint64_t parse_bytes(const std::string& text, const char* source) {
+  const auto fail = [&]() -> uint64_t {
+    throw SetupError(std::string("vkgrad: ") + source + "='" + text +
+                     "' is not a size: give bytes or a number with a K, M, G or T suffix (\"512M\", \"2G\"); "
+                     "0 means no limit");
+  };
+  std::size_t i = 0;
+  double value = 0, scale = 1;
+  bool digits = false;
+  for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i, digits = true) {
+    value = value * 10 + (text[i] - '0');
+  }
+  if (i < text.size() && text[i] == '.') {
+    for (++i; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i, digits = true) {
+      scale /= 10;
+      value += (text[i] - '0') * scale;
+    }
+  }
+  if (!digits) return fail();
+  const std::string suffix = lower(text.substr(i));
+  const std::pair<const char*, double> units[] = {
+      {"", 1}, {"b", 1}, {"k", 0x1p10}, {"kb", 0x1p10}, {"kib", 0x1p10}, {"m", 0x1p20}, {"mb", 0x1p20},
+      {"mib", 0x1p20}, {"g", 0x1p30}, {"gb", 0x1p30}, {"gib", 0x1p30}, {"t", 0x1p40}, {"tb", 0x1p40}, {"tib", 0x1p40}};
+  for (const auto& [name, factor] : units) {
+    if (suffix == name) {
+      if (value * factor >= 0x1p64) return fail();
+      return static_cast<uint64_t>(value * factor);
+    }
+  }
+  return fail();
+}
+
+uint64_t memory_limit(const ContextOptions& options) {
+  if (options.memory_limit) return *options.memory_limit;
+  const std::string v = env("VKGRAD_MEMORY_LIMIT");
+  return v.empty() ? 0 : parse_bytes(v, "VKGRAD_MEMORY_LIMIT");
+}
+
 std::filesystem::path cache_directory(const ContextOptions& options) {
   if (!options.cache_dir.empty()) return options.cache_dir;
   if (auto d = env("VKGRAD_CACHE_DIR"); !d.empty()) return d;
@@ -300,6 +341,7 @@ std::filesystem::path cache_directory(const ContextOptions& options) {
 }  // namespace
 
 ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) {
+  const uint64_t limit = memory_limit(options);  // a malformed VKGRAD_MEMORY_LIMIT fails before any Vulkan work
   validation = options.validation.value_or(env_flag("VKGRAD_VALIDATION", false));
   message_callback = options.on_validation_message;
   auto setup = create_instance(loader, validation, this);
@@ -336,7 +378,7 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
 
   // Mapped tensors need unified memory; asking for them elsewhere falls back to staging.
   allocator = std::make_unique<MemoryAllocator>(device, physical,
-                                                info.unified_memory && options.mapped_tensors.value_or(true));
+                                                info.unified_memory && options.mapped_tensors.value_or(true), limit);
   std::filesystem::path cache_file;
   if (options.pipeline_cache.value_or(env_flag("VKGRAD_PIPELINE_CACHE", true))) {
     const auto dir = cache_directory(options);
@@ -362,15 +404,13 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
 }
 
 ContextImpl::~ContextImpl() {
-  if (!lost) {
-    try {
-      std::lock_guard lock(queue_mutex);
-      queue.waitIdle();
-    } catch (...) {
-      // Nothing sensible to do in a destructor; the handles are destroyed regardless.
-    }
-    pipelines->save();
+  // Even after a device loss: Vulkan guarantees the wait returns, and no work may still be running
+  // when the handles are destroyed.
+  {
+    std::lock_guard lock(queue_mutex);
+    (void)queue.getDispatcher()->vkQueueWaitIdle(static_cast<VkQueue>(*queue));
   }
+  if (!lost) pipelines->save();
   staging_buffer.reset();
 }
 
@@ -382,22 +422,58 @@ void ContextImpl::check_usable() const {
   }
 }
 
+namespace {
+// The result an injected fault gives the submission now being made, or eSuccess. Called with the
+// queue lock held.
+vk::Result take_fault(ContextImpl& c) {
+  if (c.fault == Fault::none) return vk::Result::eSuccess;
+  if (c.fault_after > 0) {
+    --c.fault_after;
+    return vk::Result::eSuccess;
+  }
+  const Fault f = std::exchange(c.fault, Fault::none);
+  switch (f) {
+    case Fault::submit_error: return c.fault_result;
+    case Fault::device_lost_on_submit: return vk::Result::eErrorDeviceLost;
+    case Fault::device_lost_on_wait: c.lose_on_wait = true; return vk::Result::eSuccess;
+    case Fault::none: break;
+  }
+  return vk::Result::eSuccess;
+}
+}  // namespace
+
+void inject_fault(ContextImpl& context, Fault fault, vk::Result result, uint32_t after) {
+  std::lock_guard lock(context.queue_mutex);
+  context.fault = fault;
+  context.fault_result = result;
+  context.fault_after = after;
+  if (fault == Fault::none) context.lose_on_wait = false;
+}
+
 void ContextImpl::submit(vk::CommandBuffer cb, vk::Fence fence) {
   check_usable();
-  vk::SubmitInfo submit_info({}, {}, cb);
-  try {
+  const vk::SubmitInfo submit_info({}, {}, cb);
+  vk::Result result;
+  {
     std::lock_guard lock(queue_mutex);
-    queue.submit(submit_info, fence);
-  } catch (const vk::SystemError& e) {
-    if (e.code().value() == static_cast<int>(vk::Result::eErrorDeviceLost)) lost = true;
-    throw_vulkan_error(static_cast<vk::Result>(e.code().value()), "submitting work to " + info.name, e.what());
+    result = take_fault(*this);
+    if (result == vk::Result::eSuccess) {
+      result = static_cast<vk::Result>(queue.getDispatcher()->vkQueueSubmit(
+          static_cast<VkQueue>(*queue), 1, reinterpret_cast<const VkSubmitInfo*>(&submit_info), fence));
+    }
   }
+  if (result == vk::Result::eSuccess) return;
+  if (result == vk::Result::eErrorDeviceLost) lost = true;
+  throw_vulkan_error(result, "submitting work to " + info.name);
 }
 
 void ContextImpl::wait(vk::Fence fence) {
   check_usable();
-  const auto result = static_cast<vk::Result>(device.getDispatcher()->vkWaitForFences(
-      static_cast<VkDevice>(*device), 1, reinterpret_cast<const VkFence*>(&fence), VK_TRUE, UINT64_MAX));
+  const auto result = lose_on_wait.exchange(false)
+                          ? vk::Result::eErrorDeviceLost
+                          : static_cast<vk::Result>(device.getDispatcher()->vkWaitForFences(
+                                static_cast<VkDevice>(*device), 1, reinterpret_cast<const VkFence*>(&fence), VK_TRUE,
+                                UINT64_MAX));
   if (result == vk::Result::eSuccess) return;
   if (result == vk::Result::eErrorDeviceLost) lost = true;
   throw_vulkan_error(result, "waiting for " + info.name);
@@ -405,13 +481,19 @@ void ContextImpl::wait(vk::Fence fence) {
 
 void ContextImpl::wait_queue_idle() {
   check_usable();
-  try {
+  vk::Result result = vk::Result::eErrorDeviceLost;
+  if (!lose_on_wait.exchange(false)) {
     std::lock_guard lock(queue_mutex);
-    queue.waitIdle();
-  } catch (const vk::SystemError& e) {
-    if (e.code().value() == static_cast<int>(vk::Result::eErrorDeviceLost)) lost = true;
-    throw_vulkan_error(static_cast<vk::Result>(e.code().value()), "waiting for " + info.name, e.what());
+    result = static_cast<vk::Result>(queue.getDispatcher()->vkQueueWaitIdle(static_cast<VkQueue>(*queue)));
   }
+  if (result == vk::Result::eSuccess) return;
+  if (result == vk::Result::eErrorDeviceLost) lost = true;
+  throw_vulkan_error(result, "waiting for " + info.name);
+}
+
+void ContextImpl::wait_unchecked(vk::Fence fence) noexcept {
+  (void)device.getDispatcher()->vkWaitForFences(static_cast<VkDevice>(*device), 1,
+                                                reinterpret_cast<const VkFence*>(&fence), VK_TRUE, UINT64_MAX);
 }
 
 void ContextImpl::run_once(const std::function<void(vk::raii::CommandBuffer&)>& record) {
@@ -430,7 +512,12 @@ void ContextImpl::run_once(const std::function<void(vk::raii::CommandBuffer&)>& 
   cb.end();
   device.resetFences(*transfer_fence);
   submit(*cb, *transfer_fence);
-  wait(*transfer_fence);
+  try {
+    wait(*transfer_fence);
+  } catch (...) {
+    wait_unchecked(*transfer_fence);  // `cb` must not be freed while it may still run
+    throw;
+  }
 }
 
 Buffer& ContextImpl::staging(vk::DeviceSize bytes) {
@@ -499,6 +586,8 @@ std::filesystem::path Context::pipeline_cache_path() const { return impl_->pipel
 bool Context::texel_loads() const { return impl_->use_texel_loads; }
 uint64_t Context::allocated_bytes() const { return impl_->allocator->allocated_bytes(); }
 uint64_t Context::reserved_bytes() const { return impl_->allocator->reserved_bytes(); }
+uint64_t Context::memory_limit() const { return impl_->allocator->limit(); }
 void Context::wait_idle() { impl_->wait_queue_idle(); }
+bool Context::lost() const { return impl_->lost; }
 
 }  // namespace vkgrad

@@ -17,6 +17,15 @@
 
 namespace vkgrad::detail {
 
+/// Faults a test can make the queue simulate (see inject_fault). Each behaves as if the driver had
+/// returned the error, so the library's own error paths run.
+enum class Fault : uint8_t {
+  none,
+  submit_error,           ///< vkQueueSubmit fails with the given result; nothing reaches the queue
+  device_lost_on_submit,  ///< vkQueueSubmit returns VK_ERROR_DEVICE_LOST; nothing reaches the queue
+  device_lost_on_wait,    ///< the submission runs, but the next fence or queue wait returns VK_ERROR_DEVICE_LOST
+};
+
 struct ContextImpl {
   explicit ContextImpl(const ContextOptions& options);
   ~ContextImpl();
@@ -31,6 +40,10 @@ struct ContextImpl {
   void wait(vk::Fence fence);
   /// Waits until the queue has finished all submitted work.
   void wait_queue_idle();
+  /// Waits for a submitted fence, ignoring errors and a lost device, so that its work is finished
+  /// before its resources are destroyed. Vulkan guarantees this returns even after a device loss;
+  /// never call it for a fence that was not submitted.
+  void wait_unchecked(vk::Fence fence) noexcept;
   /// Records a one-shot command buffer with `record`, submits it and waits (uploads, downloads).
   void run_once(const std::function<void(vk::raii::CommandBuffer&)>& record);
   /// A host-visible buffer of at least `bytes` for staged transfers; valid while transfer_mutex is held.
@@ -67,8 +80,20 @@ struct ContextImpl {
   std::shared_ptr<Buffer> staging_buffer;
 
   std::atomic<bool> lost{false};
+
+  // Test hook state (inject_fault); guarded by queue_mutex except lose_on_wait.
+  Fault fault = Fault::none;
+  vk::Result fault_result = vk::Result::eErrorUnknown;
+  uint32_t fault_after = 0;  ///< submissions that still succeed before the fault fires
+  std::atomic<bool> lose_on_wait{false};
   std::weak_ptr<ContextImpl> self;  ///< set by Context, for buffers created internally
 };
+
+/// Test hook: after `after` more successful submissions, the next one fails as `fault` describes,
+/// with `result` for Fault::submit_error (e.g. VK_ERROR_OUT_OF_HOST_MEMORY, VK_ERROR_UNKNOWN). A
+/// fault fires once; Fault::none disarms a pending one.
+void inject_fault(ContextImpl& context, Fault fault, vk::Result result = vk::Result::eErrorUnknown,
+                  uint32_t after = 0);
 
 /// The default local workgroup size for 1-D kernels on this device.
 uint32_t default_local_size(const DeviceInfo& info);

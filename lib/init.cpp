@@ -96,11 +96,13 @@ void init_normal(CommandList& cmd, Tensor& tensor, float mean, float std, uint64
 }
 
 void init_xavier_uniform(CommandList& cmd, Tensor& tensor, uint64_t seed, double gain) {
+  cmd.impl().check_tensor(tensor, "init_xavier_uniform", "tensor");  // before its shape is used
   const double bound = xavier_uniform_bound(tensor.shape(), gain);
   record_random(cmd, tensor, Distribution::uniform, -bound, bound, seed, "init_xavier_uniform");
 }
 
 void init_xavier_normal(CommandList& cmd, Tensor& tensor, uint64_t seed, double gain) {
+  cmd.impl().check_tensor(tensor, "init_xavier_normal", "tensor");  // before its shape is used
   const Fans f = calculate_fans(tensor.shape());
   const double std = gain * std::sqrt(2.0 / static_cast<double>(f.fan_in + f.fan_out));
   record_random(cmd, tensor, Distribution::normal, 0.0, std, seed, "init_xavier_normal");
@@ -108,12 +110,14 @@ void init_xavier_normal(CommandList& cmd, Tensor& tensor, uint64_t seed, double 
 
 void init_kaiming_uniform(CommandList& cmd, Tensor& tensor, uint64_t seed, double a, FanMode mode,
                           Nonlinearity nonlinearity) {
+  cmd.impl().check_tensor(tensor, "init_kaiming_uniform", "tensor");  // before its shape is used
   const double bound = std::sqrt(3.0) * kaiming_std(tensor.shape(), a, mode, nonlinearity);
   record_random(cmd, tensor, Distribution::uniform, -bound, bound, seed, "init_kaiming_uniform");
 }
 
 void init_kaiming_normal(CommandList& cmd, Tensor& tensor, uint64_t seed, double a, FanMode mode,
                          Nonlinearity nonlinearity) {
+  cmd.impl().check_tensor(tensor, "init_kaiming_normal", "tensor");  // before its shape is used
   const double std = kaiming_std(tensor.shape(), a, mode, nonlinearity);
   record_random(cmd, tensor, Distribution::normal, 0.0, std, seed, "init_kaiming_normal");
 }

@@ -16,15 +16,17 @@ vk::DeviceSize align_up(vk::DeviceSize value, vk::DeviceSize alignment) {
 }  // namespace
 
 MemoryAllocator::MemoryAllocator(const vk::raii::Device& device, const vk::raii::PhysicalDevice& physical,
-                                 bool unified)
-    : device_(device), props_(physical.getMemoryProperties()), unified_(unified) {
-  // A block is at most 1/8 of the smallest device-local heap, so small devices are not swamped.
+                                 bool unified, uint64_t limit)
+    : device_(device), props_(physical.getMemoryProperties()), unified_(unified), limit_(limit) {
+  // A block is at most 1/8 of the smallest device-local heap (or of the memory limit), so small
+  // devices are not swamped and one block never takes the whole limit from staging buffers.
   vk::DeviceSize smallest_heap = ~vk::DeviceSize(0);
   for (uint32_t i = 0; i < props_.memoryHeapCount; ++i) {
     if (props_.memoryHeaps[i].flags & vk::MemoryHeapFlagBits::eDeviceLocal) {
       smallest_heap = std::min(smallest_heap, props_.memoryHeaps[i].size);
     }
   }
+  if (limit_ != 0) smallest_heap = std::min<vk::DeviceSize>(smallest_heap, limit_);
   block_size_ = std::clamp<vk::DeviceSize>(smallest_heap / 8, 1ull << 20, kDefaultBlockSize);
   const uint32_t t = choose_type(~0u, MemoryUsage::device);
   device_mapped_ = unified_ && bool(props_.memoryTypes[t].propertyFlags & vk::MemoryPropertyFlagBits::eHostVisible);
@@ -53,6 +55,15 @@ uint32_t MemoryAllocator::choose_type(uint32_t type_bits, MemoryUsage usage) con
 }
 
 std::size_t MemoryAllocator::new_block(vk::DeviceSize size, uint32_t type_index, bool dedicated, bool mapped) {
+  if (limit_ != 0 && size > limit_ - std::min<uint64_t>(reserved_, limit_)) {
+    throw OutOfMemoryError("vkgrad: allocating " + format_bytes(size) +
+                               " of device memory would exceed the memory limit of " + format_bytes(limit_) +
+                               " (ContextOptions::memory_limit or VKGRAD_MEMORY_LIMIT; " + format_bytes(reserved_) +
+                               " reserved, " + format_bytes(allocated_) +
+                               " held by live tensors). Free tensors or command lists, use smaller batches or "
+                               "layers, or raise the limit.",
+                           static_cast<int>(vk::Result::eErrorOutOfDeviceMemory));
+  }
   auto block = std::make_unique<Block>();
   block->memory = vk_call("allocating " + format_bytes(size) + " of device memory (" +
                               format_bytes(allocated_) + " held by live tensors)",
@@ -109,7 +120,21 @@ Allocation MemoryAllocator::allocate(const vk::MemoryRequirements& req, MemoryUs
         if (auto a = carve(i)) return *a;
       }
     }
-    return *carve(new_block(block_size_, type, false, mapped));
+    // Under a memory limit the last shared block shrinks to what the limit leaves (new_block refuses
+    // when even `size` does not fit), so the whole limit is usable.
+    vk::DeviceSize block = block_size_;
+    if (limit_ != 0) {
+      block = std::max(size, std::min<vk::DeviceSize>(block, limit_ - std::min<uint64_t>(reserved_, limit_)));
+    }
+    std::size_t index;
+    try {
+      index = new_block(block, type, false, mapped);
+    } catch (const OutOfMemoryError&) {
+      // Near the end of device memory a whole block may no longer fit where this tensor still does.
+      if (block == size) throw;
+      index = new_block(size, type, true, mapped);
+    }
+    return *carve(index);
   }
   return *carve(new_block(size, type, true, mapped));
 }

@@ -30,17 +30,21 @@ struct Allocation {
 
 class MemoryAllocator {
  public:
-  MemoryAllocator(const vk::raii::Device& device, const vk::raii::PhysicalDevice& physical, bool unified);
+  /// `limit`: most bytes reserved from the driver at once (0: no limit), see ContextOptions::memory_limit.
+  MemoryAllocator(const vk::raii::Device& device, const vk::raii::PhysicalDevice& physical, bool unified,
+                  uint64_t limit = 0);
   ~MemoryAllocator();
   MemoryAllocator(const MemoryAllocator&) = delete;
   MemoryAllocator& operator=(const MemoryAllocator&) = delete;
 
-  /// Throws OutOfMemoryError when the device refuses; the allocator stays usable.
+  /// Throws OutOfMemoryError when the device refuses or the limit would be exceeded; the allocator
+  /// stays usable.
   Allocation allocate(const vk::MemoryRequirements& requirements, MemoryUsage usage);
   void free(const Allocation& allocation) noexcept;
 
   uint64_t allocated_bytes() const;
   uint64_t reserved_bytes() const;
+  uint64_t limit() const { return limit_; }
   /// Whether tensors (MemoryUsage::device) are host-visible and mapped.
   bool device_memory_mapped() const { return device_mapped_; }
 
@@ -63,6 +67,7 @@ class MemoryAllocator {
   bool unified_;
   bool device_mapped_ = false;
   vk::DeviceSize block_size_;
+  uint64_t limit_ = 0;
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Block>> blocks_;  ///< null entries are released blocks
   uint64_t allocated_ = 0;

@@ -6,7 +6,10 @@
 #include <cstring>
 #include <set>
 #include <sstream>
+#include <tuple>
 
+#include "checks.hpp"
+#include "command_impl.hpp"
 #include "vkgrad/error.hpp"
 #include "vkgrad/init.hpp"
 #include "vkgrad/linear.hpp"
@@ -38,6 +41,13 @@ std::string fmt(double v) {
 uint64_t features_of(const Tensor& t, std::string_view where, std::string_view role) {
   if (t.empty() || t.shape().rank() < 1) fail(where, "'" + std::string(role) + "' is empty");
   return t.numel() / t.shape()[0];
+}
+
+// The model's own inputs and outputs are checked before anything is recorded: the layers check
+// them only when they reach them, after earlier layers were recorded.
+void check_model_io(CommandList& cmd, const Tensor& t, std::string_view where, std::string_view role) {
+  cmd.impl().check_tensor(t, where, role);
+  detail::require_f32(t, where, role);
 }
 
 int32_t read_counter(const Tensor& counter) { return counter.to_vector<int32_t>().at(0); }
@@ -321,12 +331,15 @@ Sequential::Activations& Sequential::activations_for(uint64_t rows, uint64_t in_
 
 void Sequential::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
   if (modules_.empty()) fail("Sequential", "the model has no layers");
-  const uint64_t in = features_of(x, "Sequential::forward", "x");
+  const std::string_view op = "Sequential::forward";
+  check_model_io(cmd, x, op, "x");
+  check_model_io(cmd, y, op, "y");
+  const uint64_t in = features_of(x, op, "x");
   const uint64_t rows = x.shape()[0];
   const uint64_t out = output_features(in);
   if (y.numel() != rows * out) {
-    fail("Sequential::forward", "'y' " + y.shape().to_string() + " must hold " + std::to_string(rows) + " rows of " +
-                                    std::to_string(out) + " features");
+    fail(op, "'y' " + y.shape().to_string() + " must hold " + std::to_string(rows) + " rows of " +
+                 std::to_string(out) + " features");
   }
   Activations& a = activations_for(rows, in);
   for (std::size_t i = 0; i < modules_.size(); ++i) {
@@ -338,8 +351,22 @@ void Sequential::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
 
 void Sequential::backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) {
   if (modules_.empty()) fail("Sequential", "the model has no layers");
+  const std::string_view op = "Sequential::backward";
+  check_model_io(cmd, x, op, "x");
+  check_model_io(cmd, y, op, "y");
+  check_model_io(cmd, dy, op, "dy");
+  if (!dx.empty()) check_model_io(cmd, dx, op, "dx");
+  const uint64_t in = features_of(x, op, "x");
   const uint64_t rows = x.shape()[0];
-  Activations& a = activations_for(rows, features_of(x, "Sequential::backward", "x"));
+  const uint64_t out = output_features(in);
+  for (const auto& [t, role, count] : {std::tuple<const Tensor*, const char*, uint64_t>{&y, "y", rows * out},
+                                      {&dy, "dy", rows * out}, {&dx, "dx", x.numel()}}) {
+    if (!t->empty() && t->numel() != count) {
+      fail(op, "'" + std::string(role) + "' " + t->shape().to_string() + " must have " + std::to_string(count) +
+                   " elements");
+    }
+  }
+  Activations& a = activations_for(rows, in);
   for (std::size_t i = modules_.size(); i-- > 0;) {
     const Tensor& in_t = i == 0 ? x : a.outputs[i - 1];
     const Tensor& out_t = i + 1 == modules_.size() ? y : a.outputs[i];

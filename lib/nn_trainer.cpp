@@ -154,6 +154,31 @@ struct Trainer::Impl {
     const uint64_t out = model.output_features(data.features());
     if (classes != 0 && out != classes) throw InvalidArgument("vkgrad: " + std::string(where) + ": model output changed");
     classes = out;
+    check_labels(data, where);
+  }
+
+  // The labels are checked on the host before any work: on the device an out-of-range label only
+  // shows after the step ran, when its NaN gradient has already reached the parameters.
+  void check_labels(const DeviceDataset& data, std::string_view where) const {
+    std::vector<int32_t> values;
+    if (data.labels.dtype() == DType::u8) {
+      const auto bytes = data.labels.to_vector<uint8_t>();
+      values.assign(bytes.begin(), bytes.end());
+    } else if (data.labels.dtype() == DType::i32) {
+      values = data.labels.to_vector<int32_t>();
+    } else {
+      throw InvalidArgument("vkgrad: " + std::string(where) + ": labels must be u8 or i32, got " +
+                            to_string(data.labels.dtype()));
+    }
+    const int32_t ignore = loss.options().ignore_index;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const int32_t v = values[i];
+      if (v == ignore || (v >= 0 && uint64_t(v) < classes)) continue;
+      throw InvalidArgument("vkgrad: " + std::string(where) + ": sample " + std::to_string(i) + " has label " +
+                            std::to_string(v) + ", outside [0, " + std::to_string(classes) +
+                            ") (the model's outputs) and not ignore_index " + std::to_string(ignore) +
+                            "; nothing was trained or evaluated");
+    }
   }
 
   // Uploads a permutation of [0, count) into `perm`. A new size needs a new tensor, and the lists

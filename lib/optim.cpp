@@ -196,7 +196,10 @@ void Adam::record_step(CommandList& cmd) {
 
 uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<Tensor* const> grads) {
   uint64_t total = 0;
-  for (const Tensor* g : grads) total += clip_groups(cmd.impl().device(), g->numel());
+  for (const Tensor* g : grads) {
+    if (!g) fail("clip_grad_norm_workspace_size", "a gradient pointer is null");
+    total += clip_groups(cmd.impl().device(), g->numel());
+  }
   return total;
 }
 
@@ -204,13 +207,17 @@ void clip_grad_norm(CommandList& cmd, std::span<Tensor* const> grads, float max_
                     Tensor& workspace) {
   auto& c = cmd.impl();
   const std::string op = "clip_grad_norm";
-  if (grads.empty()) fail(op, "no gradients given");
   c.check_tensor(total_norm, op, "total_norm");
   require_dtype(total_norm, DType::f32, op, "total_norm");
   if (total_norm.numel() != 1) fail(op, "'total_norm' must have 1 element, got " + total_norm.shape().to_string());
   c.check_tensor(workspace, op, "workspace");
   require_dtype(workspace, DType::f32, op, "workspace");
+  if (grads.empty()) {  // as PyTorch: the norm of nothing is 0, and nothing is clipped
+    cmd.fill(total_norm, 0.0f);
+    return;
+  }
   for (const Tensor* g : grads) {
+    if (!g) fail(op, "a gradient pointer is null");
     c.check_tensor(*g, op, "grads");
     require_dtype(*g, DType::f32, op, "grads");
     if (g->numel() > UINT32_MAX) fail(op, "a gradient has more than 2^32 - 1 elements: " + g->shape().to_string());

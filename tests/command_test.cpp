@@ -64,7 +64,7 @@ TEST_CASE("a chain of 50 dependent dispatches is correct and fenced by exactly 4
   require_no_validation_messages();
 }
 
-TEST_CASE("independent dispatches get no barrier; a hazard gets exactly one", "[command]") {
+TEST_CASE("independent dispatches get no barrier, a hazard gets exactly one", "[command]") {
   Context& ctx = context();
   std::vector<Tensor> xs, ys;
   for (int i = 0; i < 8; ++i) {

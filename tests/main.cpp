@@ -9,6 +9,10 @@
 int main(int argc, char* argv[]) {
   Catch::Session session;
   if (int rc = session.applyCommandLine(argc, argv); rc != 0) return rc;
+  // A test spec that matches no test case fails the run (exit 2). CTest runs every test case by
+  // its name, and a name CMake splits (at a ';') would otherwise "pass" without running anything.
+  auto& config = session.configData();
+  config.warnings = static_cast<Catch::WarnAbout::What>(config.warnings | Catch::WarnAbout::NoTests);
   int result = session.run();
   if (session.configData().listTests || session.configData().listTestNamesOnly) return result;
   if (auto* ctx = vkgrad::test::existing_context()) {

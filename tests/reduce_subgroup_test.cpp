@@ -179,7 +179,7 @@ TEST_CASE("both reduction paths match the references on awkward sizes and non-fi
   }
 }
 
-TEST_CASE("VKGRAD_SUBGROUPS=0 forces the portable path; an explicit option wins over it", "[reduce][subgroup]") {
+TEST_CASE("VKGRAD_SUBGROUPS=0 forces the portable path and an explicit option wins over it", "[reduce][subgroup]") {
   const bool supported = context().device().subgroup_arithmetic;
   if (context().device().name.find("llvmpipe") != std::string::npos) {
     CHECK(supported);  // lavapipe has subgroup arithmetic (size 8): CI must exercise both paths

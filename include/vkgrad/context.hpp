@@ -101,6 +101,10 @@ struct ContextOptions {
   /// the same either way (bit for bit, except the sign and payload bits of a NaN, which IEEE 754
   /// leaves unspecified).
   std::optional<bool> texel_loads;
+  /// Most bytes of device memory vkgrad may reserve from the driver (tensor blocks and staging
+  /// buffers together); an allocation beyond it throws OutOfMemoryError. Unset: VKGRAD_MEMORY_LIMIT
+  /// (bytes, or with a K/M/G/T suffix: "512M", "2G"), else no limit; 0 means no limit.
+  std::optional<uint64_t> memory_limit;
   /// Called (from any thread) for every validation warning or error, besides it being recorded.
   /// Unset: each message is printed to stderr.
   std::function<void(std::string_view)> on_validation_message;
@@ -113,6 +117,7 @@ struct ContextOptions {
   ContextOptions& set_mapped_tensors(bool on) { mapped_tensors = on; return *this; }
   ContextOptions& set_subgroup_reductions(bool on) { subgroup_reductions = on; return *this; }
   ContextOptions& set_texel_loads(bool on) { texel_loads = on; return *this; }
+  ContextOptions& set_memory_limit(uint64_t bytes) { memory_limit = bytes; return *this; }
   ContextOptions& set_cache_dir(std::filesystem::path dir) { cache_dir = std::move(dir); return *this; }
   ///@}
 };
@@ -160,8 +165,13 @@ class Context {
   uint64_t allocated_bytes() const;
   /// Bytes of device memory reserved from the driver (blocks the allocator sub-allocates from).
   uint64_t reserved_bytes() const;
+  /// The memory limit in force (ContextOptions::memory_limit), 0 when there is none.
+  uint64_t memory_limit() const;
   /// Blocks until the device has finished all submitted work.
   void wait_idle();
+  /// Whether the device was lost (DeviceLostError). A lost context stays lost: every later call
+  /// that uses the device throws DeviceLostError; destroying its objects is still safe.
+  bool lost() const;
 
   /// The implementation, for vkgrad's own code (lib/); not part of the stable API.
   detail::ContextImpl& impl() const { return *impl_; }

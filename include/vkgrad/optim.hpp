@@ -171,7 +171,7 @@ uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<Tensor*
 /// total_norm (f32 [1]) receives the norm BEFORE clipping (PyTorch's return value). Non-finite
 /// gradients behave as in PyTorch with error_if_nonfinite=False: a NaN makes the total and every
 /// gradient NaN; an inf makes the total inf and the coefficient 0 (finite elements become 0, the
-/// inf ones NaN).
+/// inf ones NaN). No gradients at all: total_norm = 0 and nothing else (as PyTorch).
 /// workspace: f32 with >= clip_grad_norm_workspace_size(cmd, grads) elements (per-workgroup
 /// partial sums). Deterministic: a fixed reduction order, no atomics. Dispatches: one per gradient
 /// (squared-norm partials), one for the total, one per gradient (scaling).
