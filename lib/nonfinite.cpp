@@ -12,6 +12,11 @@ namespace vkgrad::detail {
 
 namespace {
 
+// Elements each invocation scans (at least): a pass over a tensor is a streaming read, so few
+// workgroups of long loops beat one element per invocation on every device (and by far on
+// lavapipe, where each workgroup has a fixed cost).
+constexpr uint64_t kElementsPerInvocation = 16;
+
 struct CheckPush {
   uint32_t n[kNonFiniteTensorsPerDispatch];
   uint32_t first_slot;
@@ -64,7 +69,7 @@ void record_nonfinite_check(CommandList& cmd, std::span<const Tensor* const> ten
     push.first_slot = static_cast<uint32_t>(first);
     push.loss_binding = loss_index >= first && loss_index < first + count ? static_cast<uint32_t>(loss_index - first)
                                                                            : uint32_t(kNonFiniteTensorsPerDispatch);
-    const uint32_t groups = grid_stride_groups(c.device(), most, local);
+    const uint32_t groups = grid_stride_groups(c.device(), (most + kElementsPerInvocation - 1) / kElementsPerInvocation, local);
     c.dispatch(Kernel{"nonfinite_check", {local}, 8, sizeof push},
                {{t[0], Access::read},
                 {t[1], Access::read},

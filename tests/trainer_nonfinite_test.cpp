@@ -280,8 +280,15 @@ TEST_CASE("check_finite: a bad label is still reported as a bad label", "[nn][tr
   nn::CrossEntropyLoss loss(ctx);
   nn::SGD opt(model);
   nn::Trainer trainer(ctx, model, loss, opt, options(8, 2, true));
-  CHECK_THROWS_AS(trainer.train_epoch(data), InvalidArgument);
-  CHECK_THROWS_WITH(trainer.train_epoch(data), Catch::Contains("has label 7"));
+  // One call only: the update of the bad batch already ran, so a second epoch would meet
+  // non-finite parameters (and rightly report those).
+  std::string message;
+  try {
+    trainer.train_epoch(data);
+  } catch (const InvalidArgument& e) {
+    message = e.what();
+  }
+  CHECK_THAT(message, Catch::Contains("has label 7"));
 }
 
 }  // namespace vkgrad::test
