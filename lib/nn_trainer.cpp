@@ -212,7 +212,7 @@ struct Trainer::Impl {
       msg += "The first non-finite values of that step were in the output of module " + std::to_string(module) + " (" +
              model[static_cast<std::size_t>(module)].to_string() + "); its input was finite. " +
              (training ? "The training diverged or that module's parameters were not finite: lower the learning "
-                         "rate, enable gradient clipping, or check the parameters loaded into it."
+                         "rate, or check the parameters loaded into it."
                        : "That module's parameters are not finite or too large (a diverged run or a bad checkpoint?).");
     } else {
       msg += "The input and every module's output were finite, but the loss overflowed: the logits are too large "

@@ -1,5 +1,5 @@
 // Soak test, outside the default run (hidden tag): trains a small MLP (BatchNorm, Dropout, Adam,
-// check_finite on) for VKGRAD_SOAK_EPOCHS epochs (default 25) twice with the same seeds and checks
+// check_finite on) for VKGRAD_SOAK_EPOCHS epochs (default 80, about 1.5 min on lavapipe) twice with the same seeds and checks
 //   - device memory (Context::allocated_bytes / reserved_bytes) is the same after every epoch as
 //     after the first, and allocated_bytes returns to its starting value once the run is gone;
 //   - the two runs are bit-identical (per-epoch training loss, evaluation metrics, final
@@ -74,7 +74,7 @@ SoakRun soak(uint64_t epochs, bool evaluate_every_epoch) {
 
 uint64_t soak_epochs() {
   const char* env = std::getenv("VKGRAD_SOAK_EPOCHS");
-  if (!env || !*env) return 25;
+  if (!env || !*env) return 80;
   const uint64_t n = std::stoull(env);
   if (n < 2) throw std::invalid_argument("VKGRAD_SOAK_EPOCHS must be >= 2");
   return n;
@@ -102,9 +102,9 @@ TEST_CASE("soak: memory stays flat over many epochs and runs are bit-identical",
   const uint64_t allocated_after = ctx.allocated_bytes(), reserved_after = ctx.reserved_bytes();
 
   for (const SoakRun* r : {&a, &b}) {
-    std::printf("soak run %c: %llu epochs in %.1f s, final train loss %.6f, test accuracy %.4f\n",
-                r == &a ? 'A' : 'B', (unsigned long long)epochs, r->seconds, r->train_losses.back(),
-                r->eval_accuracy.front());
+    std::printf("soak run %c: %llu epochs in %.1f s, train loss %.6f after epoch 1, %.6f after the last\n",
+                r == &a ? 'A' : 'B', (unsigned long long)epochs, r->seconds, r->train_losses.front(),
+                r->train_losses.back());
     std::printf("  allocated after epoch 1: %llu bytes, min/max over all epochs: %llu / %llu\n",
                 (unsigned long long)r->allocated_after_first, (unsigned long long)r->allocated_min,
                 (unsigned long long)r->allocated_max);

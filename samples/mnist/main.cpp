@@ -254,9 +254,15 @@ int run(const Config& cfg_in) {
   for (uint64_t epoch = first; epoch <= last; ++epoch) {
     progress.start_epoch(epoch, c.epochs, train_set.count());
     const auto t0 = std::chrono::steady_clock::now();
-    const auto train = trainer.train_epoch(train_set, [&](uint64_t done, uint64_t, const vkgrad::nn::Metrics& m) {
-      progress.update(done, m);
-    });
+    vkgrad::nn::Metrics train;
+    try {
+      train = trainer.train_epoch(train_set, [&](uint64_t done, uint64_t, const vkgrad::nn::Metrics& m) {
+        progress.update(done, m);
+      });
+    } catch (const vkgrad::Error&) {
+      progress.finish();  // clear the bar, so the error message starts on a clean line
+      throw;
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     progress.finish();
     const auto test = trainer.evaluate(test_set);
