@@ -4,16 +4,25 @@
 // (uploaded once per epoch), the batch cursor (advanced by the step itself), the optimizer's and the
 // model's step counters, and the loss / accuracy totals. So the host's work per submission is one
 // vkQueueSubmit and a fence wait, and K steps can share a submission.
+//
+// check_finite: every step also records nonfinite_check (lib/nonfinite.hpp) over the input batch,
+// every module's output and the loss, which stamps the batch number into a small status tensor on
+// the device and freezes it at the first step whose loss is non-finite. The host reads that tensor
+// once per training submission (after the fence wait it does anyway) and once per evaluation.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 #include "vkgrad/data.hpp"
 #include "vkgrad/error.hpp"
 #include "vkgrad/metrics.hpp"
 #include "vkgrad/nn.hpp"
 #include "vkgrad/reduce.hpp"
+
+#include "nonfinite.hpp"
 
 namespace vkgrad::nn {
 
@@ -46,6 +55,14 @@ Metrics to_metrics(const std::vector<float>& totals) {
   return m;
 }
 
+std::string float_text(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
 }  // namespace
 
 struct Trainer::Impl {
@@ -73,6 +90,8 @@ struct Trainer::Impl {
   // Sparsity measured per evaluation batch size, one per Activation layer.
   std::map<uint64_t, std::vector<std::pair<std::size_t, ActivationSparsity>>> sparsity;
   std::vector<LayerSparsity> sparsity_result;
+  // check_finite: slot 0 is the input batch, slot 1 + i the output of module i, the last the loss.
+  Tensor finite_status;
 
   Impl(Context& c, Sequential& m, CrossEntropyLoss& l, Optimizer& o, TrainerOptions opt)
       : ctx(c), model(m), loss(l), optimizer(o), options(opt), cursor(c, {1}, DType::i32), totals(c, {4}) {}
@@ -93,6 +112,13 @@ struct Trainer::Impl {
     model.forward(cmd, b.x, b.logits);
     loss.forward(cmd, b.logits, b.labels, b.loss);
     argmax_rows(cmd, b.logits, b.predictions);
+    if (options.check_finite) {
+      std::vector<const Tensor*> checked{&b.x};
+      for (std::size_t i = 0; i + 1 < model.size(); ++i) checked.push_back(&model.activation(rows, i));
+      checked.push_back(&b.logits);
+      checked.push_back(&b.loss);
+      detail::record_nonfinite_check(cmd, checked, checked.size() - 1, cursor, finite_status);
+    }
     accumulate_metrics(cmd, b.loss, b.predictions, b.labels, totals);
     return b;
   }
@@ -155,6 +181,73 @@ struct Trainer::Impl {
     if (classes != 0 && out != classes) throw InvalidArgument("vkgrad: " + std::string(where) + ": model output changed");
     classes = out;
     check_labels(data, where);
+    if (options.check_finite && (finite_status.empty() || finite_status.numel() != detail::kNonFiniteHeader + model.size() + 2)) {
+      lists.clear();  // they were recorded with the old status tensor
+      finite_status = detail::make_nonfinite_status(ctx, model.size() + 2);
+    }
+  }
+
+  // Reads the check_finite status and throws NonFiniteError if a loss was non-finite. `order`
+  // maps batch positions to dataset rows; `unchecked_steps` is how many steps ran after the
+  // checked ones at most (steps per submission − 1), for the message.
+  void check_finite(const DeviceDataset& data, bool training, uint64_t epoch, const std::vector<int32_t>* order,
+                    uint64_t unchecked_steps) {
+    if (!options.check_finite) return;
+    const detail::NonFiniteStatus status = detail::read_nonfinite_status(finite_status);
+    if (status.step == 0) return;
+    loss.check_labels();  // a label outside the classes also makes the loss NaN: report that instead
+    const uint64_t count = data.count(), batch = options.batch;
+    const uint64_t batches = (count + batch - 1) / batch, step = static_cast<uint64_t>(status.step);
+    const int64_t slot = status.first_slot();
+    const int64_t module = slot == 0 ? NonFiniteError::input_batch
+                           : slot >= 1 && slot <= static_cast<int64_t>(model.size()) ? slot - 1
+                                                                                     : NonFiniteError::loss_only;
+    std::string msg = std::string("vkgrad: Trainer::") + (training ? "train_epoch" : "evaluate") + ": the loss was " +
+                      float_text(status.loss) + " at " +
+                      (training ? "epoch " + std::to_string(epoch) + ", batch " : "evaluation batch ") +
+                      std::to_string(step) + " of " + std::to_string(batches) + " (check_finite). ";
+    if (module == NonFiniteError::input_batch) {
+      msg += "The input batch itself (pixel · scale + shift, before the first module) held a non-finite value" +
+             input_culprit(data, step, order);
+    } else if (module >= 0) {
+      msg += "The first non-finite values of that step were in the output of module " + std::to_string(module) + " (" +
+             model[static_cast<std::size_t>(module)].to_string() + "); its input was finite. " +
+             (training ? "The training diverged or that module's parameters were not finite: lower the learning "
+                         "rate, or check the parameters loaded into it."
+                       : "That module's parameters are not finite or too large (a diverged run or a bad checkpoint?).");
+    } else {
+      msg += "The input and every module's output were finite, but the loss overflowed: the logits are too large "
+             "(lower the learning rate or check the parameters of the last module).";
+    }
+    if (training) {
+      msg += " The update of that batch";
+      if (unchecked_steps > 0) msg += " (and of up to " + std::to_string(unchecked_steps) + " more submitted with it)";
+      msg += " has already been applied, so the parameters and optimizer state are probably no longer finite: "
+             "reload the last checkpoint before training again.";
+    }
+    throw NonFiniteError(msg, training, epoch, step, module);
+  }
+
+  // The end of the input-batch message: the first non-finite pixel of that batch in an f32
+  // dataset (downloaded for this), or why there is none.
+  std::string input_culprit(const DeviceDataset& data, uint64_t step, const std::vector<int32_t>* order) {
+    const std::string transform = "scale " + float_text(data.scale) + ", shift " + float_text(data.shift);
+    if (data.images.dtype() != DType::f32) {
+      return ", although u8 pixels are finite: the normalisation (" + transform + ") is not finite or overflows.";
+    }
+    const std::vector<float> images = data.images.to_vector<float>();
+    const uint64_t features = data.features(), count = data.count(), batch = options.batch;
+    for (uint64_t pos = (step - 1) * batch; pos < std::min(count, step * batch); ++pos) {
+      const uint64_t row = order ? static_cast<uint64_t>((*order)[pos]) : pos;
+      for (uint64_t f = 0; f < features; ++f) {
+        const float v = images[row * features + f];
+        if (!std::isfinite(v)) {
+          return ": row " + std::to_string(row) + " of the dataset, feature " + std::to_string(f) + ", is " +
+                 float_text(v) + ". Check the dataset (and how it was converted to f32).";
+        }
+      }
+    }
+    return ", but no pixel of that batch is: pixel · scale + shift overflows (" + transform + ").";
   }
 
   // The labels are checked on the host before any work: on the device an out-of-range label only
@@ -225,6 +318,8 @@ Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progre
   m.upload_permutation(m.train_perm, count, order, true);
   m.cursor.fill(0.0f);
   m.totals.fill(0.0f);
+  if (m.options.check_finite) m.finite_status.fill(0.0f);
+  const uint64_t epoch = epoch_ + 1;
 
   const uint64_t full = count / batch, tail = count % batch;
   uint64_t done = 0;
@@ -242,6 +337,7 @@ Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progre
       // pipelines exist after the first run, so time the second) and size K to the target.
       CommandList& one = m.list(data, batch, 1, true);
       one.run();
+      m.check_finite(data, true, epoch, &order, 0);
       ++done;
       report(done * batch);
       if (done >= full) break;
@@ -249,17 +345,20 @@ Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progre
       one.run();
       ++done;
       const double step_ms = std::max(ms_since(t0), 1e-3);
+      m.check_finite(data, true, epoch, &order, 0);
       steps_per_submit_ = static_cast<uint32_t>(std::clamp(m.options.target_submit_ms / step_ms, 1.0, 256.0));
       report(done * batch);
       continue;
     }
     if (full - done < k) k = 1;  // the remainder runs one step at a time
     m.list(data, batch, k, true).run();
+    m.check_finite(data, true, epoch, &order, k - 1);
     done += k;
     report(done * batch);
   }
   if (tail) {
     m.list(data, tail, 1, true).run();
+    m.check_finite(data, true, epoch, &order, 0);
   }
   const Metrics result = to_metrics(m.totals.to_vector());
   if (progress) progress(count, count, result);
@@ -279,6 +378,7 @@ Metrics Trainer::evaluate(const DeviceDataset& data) {
   }
   m.cursor.fill(0.0f);
   m.totals.fill(0.0f);
+  if (m.options.check_finite) m.finite_status.fill(0.0f);
   m.sparsity_result.clear();
   std::map<std::size_t, LayerSparsity> acc;
   auto collect = [&](uint64_t rows) {
@@ -315,6 +415,7 @@ Metrics Trainer::evaluate(const DeviceDataset& data) {
     for (uint8_t d : a.dead) a.dead_count += d;
     m.sparsity_result.push_back(l);
   }
+  m.check_finite(data, false, epoch_, nullptr, 0);
   m.loss.check_labels();
   return to_metrics(m.totals.to_vector());
 }

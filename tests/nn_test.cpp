@@ -8,6 +8,7 @@
 #include <random>
 
 #include "harness.hpp"
+#include "nn_fixtures.hpp"
 
 namespace vkgrad::test {
 namespace {
@@ -72,51 +73,6 @@ struct MlpRef {
 };
 
 std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
-
-// A synthetic classification set: `count` images of `features` u8 pixels, `classes` classes, where
-// the class raises a class-specific band of pixels (learnable, not trivially separable by noise).
-nn::DeviceDataset synthetic(Context& ctx, uint64_t count, uint64_t features, uint32_t classes, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<uint8_t> images(count * features), labels(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    const uint32_t c = uint32_t(rng() % classes);
-    labels[i] = uint8_t(c);
-    for (uint64_t f = 0; f < features; ++f) {
-      const bool band = f % classes == c;
-      images[i * features + f] = uint8_t(std::min<uint64_t>(255, rng() % 140 + (band ? 110 : 0)));
-    }
-  }
-  nn::DeviceDataset d;
-  d.images = Tensor::from<uint8_t>(ctx, {count, features}, images);
-  d.labels = Tensor::from<uint8_t>(ctx, {count}, labels);
-  d.scale = 1.0f / 255.0f;
-  d.shift = -0.5f;
-  return d;
-}
-
-void build_mlp(Sequential& model, uint64_t in, uint64_t hidden, uint64_t out, float dropout, uint64_t seed) {
-  model.emplace<nn::Linear>(in, hidden);
-  model.emplace<nn::BatchNorm1d>(hidden);
-  model.emplace<nn::Activation>(Activation::relu);
-  model.emplace<nn::Dropout>(dropout);
-  model.emplace<nn::Linear>(hidden, out);
-  CommandList cmd(model.context());
-  model.reset_parameters(cmd, seed);
-  cmd.run();
-}
-
-std::vector<float> all_weights(Sequential& model) {
-  std::vector<float> w;
-  for (const auto& p : model.parameters()) {
-    const auto v = p.value->to_vector();
-    w.insert(w.end(), v.begin(), v.end());
-  }
-  for (const auto& b : model.buffers()) {
-    const auto v = b.value->to_vector();
-    w.insert(w.end(), v.begin(), v.end());
-  }
-  return w;
-}
 
 }  // namespace
 
@@ -247,11 +203,12 @@ namespace {
 struct Run {
   std::vector<double> losses;
   std::vector<double> test_accuracy;
+  std::vector<double> test_losses;
   std::vector<float> weights;
 };
 
-// Trains `epochs` epochs (optionally resuming from saved model / optimizer state after `resume_at`).
-Run train(uint64_t epochs, uint32_t steps_per_submit, uint64_t batch = 32) {
+// Trains `epochs` epochs, evaluating after each.
+Run train(uint64_t epochs, uint32_t steps_per_submit, uint64_t batch = 32, bool check_finite = true) {
   Context& ctx = context();
   auto train_set = synthetic(ctx, 301, 24, 3, 1), test_set = synthetic(ctx, 97, 24, 3, 2);
   Sequential model(ctx);
@@ -262,11 +219,14 @@ Run train(uint64_t epochs, uint32_t steps_per_submit, uint64_t batch = 32) {
   o.batch = batch;
   o.steps_per_submit = steps_per_submit;
   o.seed = 4;
+  o.check_finite = check_finite;
   nn::Trainer trainer(ctx, model, loss, opt, o);
   Run r;
   for (uint64_t e = 0; e < epochs; ++e) {
     r.losses.push_back(trainer.train_epoch(train_set).loss);
-    r.test_accuracy.push_back(trainer.evaluate(test_set).accuracy);
+    const nn::Metrics test = trainer.evaluate(test_set);
+    r.test_accuracy.push_back(test.accuracy);
+    r.test_losses.push_back(test.loss);
   }
   require_no_validation_messages();
   r.weights = all_weights(model);
@@ -289,6 +249,14 @@ TEST_CASE("Trainer results do not depend on the steps per submission", "[nn][tra
   CHECK(one.losses == many.losses);
   CHECK(one.weights == many.weights);
   CHECK(one.weights == automatic.weights);
+}
+
+TEST_CASE("Trainer's check_finite does not change training or evaluation by a bit", "[nn][trainer][nonfinite]") {
+  const Run on = train(2, 4, 32, true), off = train(2, 4, 32, false);
+  CHECK(on.losses == off.losses);
+  CHECK(on.test_accuracy == off.test_accuracy);
+  CHECK(on.test_losses == off.test_losses);
+  CHECK(on.weights == off.weights);
 }
 
 TEST_CASE("Trainer evaluate reports per-layer sparsity of the activations", "[nn][trainer]") {

@@ -3,6 +3,7 @@
 /// what was wrong and what to do about it. The library never calls exit() or abort().
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -33,6 +34,36 @@ class SetupError : public Error {
 class UnsupportedError : public Error {
  public:
   using Error::Error;
+};
+
+/// Training or evaluation met a non-finite loss (NaN or ±inf), detected on the device by
+/// nn::TrainerOptions::check_finite. The message names the epoch, the batch and where the first
+/// non-finite value of that step was (the input batch, a module's output, or only the loss), and
+/// what to do; the accessors give the same facts.
+class NonFiniteError : public Error {
+ public:
+  /// module() of a NaN that was already in the input batch.
+  static constexpr int64_t input_batch = -1;
+  /// module() when every module output was finite and only the loss was not.
+  static constexpr int64_t loss_only = -2;
+
+  /// Builds the error; see the accessors for the arguments.
+  NonFiniteError(const std::string& message, bool training, uint64_t epoch, uint64_t batch, int64_t module)
+      : Error(message), training_(training), epoch_(epoch), batch_(batch), module_(module) {}
+  /// True in Trainer::train_epoch, false in Trainer::evaluate.
+  bool training() const noexcept { return training_; }
+  /// The epoch being trained, 1-based (in evaluate: the epochs done so far).
+  uint64_t epoch() const noexcept { return epoch_; }
+  /// The batch within the epoch (or evaluation) whose loss was non-finite, 1-based.
+  uint64_t batch() const noexcept { return batch_; }
+  /// Index in the Sequential of the first module whose output held a non-finite value, or
+  /// input_batch, or loss_only.
+  int64_t module() const noexcept { return module_; }
+
+ private:
+  bool training_;
+  uint64_t epoch_, batch_;
+  int64_t module_;
 };
 
 /// A Vulkan call failed at run time. vk_result() is the raw VkResult.

@@ -444,6 +444,13 @@ struct TrainerOptions {
   bool measure_sparsity = false;
   /// Entries with |y| <= sparsity_eps count as near zero (SparsityStats::near_zero_count).
   float sparsity_eps = 1e-3f;
+  /// Check every step ON THE DEVICE for a non-finite loss (NaN or ±inf) and, at the end of the
+  /// submission that met one, throw NonFiniteError naming the epoch, the batch and where the first
+  /// non-finite value of that step was: the input batch, the output of module i, or only the loss.
+  /// Costs one small dispatch per step per 6 checked tensors (input, each module's output, loss)
+  /// and one read of a small status tensor per submission; training results are bit-identical
+  /// with it off. evaluate() checks too, and reports once it has finished.
+  bool check_finite = true;
 };
 
 /// Epoch or evaluation figures, accumulated on the device and read back when asked for.

@@ -45,6 +45,7 @@ struct Config {
   bool no_save = false;
   bool quiet = false;
   uint32_t steps_per_submit = 0;
+  bool check_finite = true;
   float sparsity_eps = 1e-3f;
 };
 
@@ -226,6 +227,7 @@ int run(const Config& cfg_in) {
   topt.batch = c.batch;
   topt.seed = c.seed;
   topt.steps_per_submit = c.steps_per_submit;
+  topt.check_finite = c.check_finite;
   topt.measure_sparsity = true;
   topt.sparsity_eps = c.sparsity_eps;
   vkgrad::nn::Trainer trainer(ctx, model, loss, *opt, topt);
@@ -252,9 +254,15 @@ int run(const Config& cfg_in) {
   for (uint64_t epoch = first; epoch <= last; ++epoch) {
     progress.start_epoch(epoch, c.epochs, train_set.count());
     const auto t0 = std::chrono::steady_clock::now();
-    const auto train = trainer.train_epoch(train_set, [&](uint64_t done, uint64_t, const vkgrad::nn::Metrics& m) {
-      progress.update(done, m);
-    });
+    vkgrad::nn::Metrics train;
+    try {
+      train = trainer.train_epoch(train_set, [&](uint64_t done, uint64_t, const vkgrad::nn::Metrics& m) {
+        progress.update(done, m);
+      });
+    } catch (const vkgrad::Error&) {
+      progress.finish();  // clear the bar, so the error message starts on a clean line
+      throw;
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     progress.finish();
     const auto test = trainer.evaluate(test_set);
@@ -341,6 +349,8 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-json", c.metrics_json, "write per-epoch time, loss and accuracy as JSON");
   app.add_option("--steps-per-submit", c.steps_per_submit,
                  "training steps per GPU submission (default 0: chosen from the measured step time, ~50 ms)");
+  app.add_flag("--check-finite,!--no-check-finite", c.check_finite,
+               "stop at the first NaN/inf loss, naming the batch and the layer (checked on the device; default on)");
   app.add_flag("--quiet,-q", c.quiet, "only the per-epoch lines");
   CLI11_PARSE(app, argc, argv);
   if (c.eval_only && c.resume.empty()) {
