@@ -66,9 +66,10 @@ TEST_CASE("texel loads: activations give the same bits as storage-buffer loads",
     return;
   }
   REQUIRE_FALSE(p.plain.texel_loads());
-  for (Activation kind : {Activation::relu, Activation::gelu, Activation::silu, Activation::softplus}) {
-    const ActivationSpec act(kind);
-    for (std::size_t n : {1ul, 2ul, 3ul, 4ul, 5ul, 7ul, 255ul, 257ul, 65539ul, (1ul << 20) + 1}) {
+  for (const auto& info : activations()) {
+    const ActivationSpec act(info.kind);
+    for (std::size_t n : {1ul, 2ul, 3ul, 4ul, 5ul, 7ul, 257ul, 65539ul, (1ul << 20) + 1}) {
+      if (n > 65539 && info.kind != Activation::relu && info.kind != Activation::gelu) continue;
       const auto x = awkward(n, n), dy = awkward(n, n + 1);
       std::vector<float> results[2][2];
       Context* ctxs[2] = {&p.texel, &p.plain};
