@@ -523,7 +523,11 @@ void ContextImpl::run_once(const std::function<void(vk::raii::CommandBuffer&)>& 
 Buffer& ContextImpl::staging(vk::DeviceSize bytes) {
   if (!staging_buffer || staging_buffer->size < bytes) {
     staging_buffer.reset();
-    staging_buffer = std::make_shared<Buffer>(self.lock(), bytes, MemoryUsage::staging);
+    // The context owns its staging buffer, so the buffer must not own the context: that was a
+    // cycle keeping the device and all its memory alive until exit. A non-owning pointer is safe:
+    // ~ContextImpl releases the buffer before the allocator and the device go.
+    staging_buffer = std::make_shared<Buffer>(std::shared_ptr<ContextImpl>(std::shared_ptr<ContextImpl>(), this), bytes,
+                                              MemoryUsage::staging);
   }
   return *staging_buffer;
 }

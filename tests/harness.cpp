@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <memory>
 #include <random>
 
@@ -13,15 +14,42 @@ std::unique_ptr<Context>& context_slot() {
   static std::unique_ptr<Context> ctx;
   return ctx;
 }
+
+// Messages reported while destroy_context() runs: the context's own list goes with it.
+std::vector<std::string> destruction_messages;
+bool destroying = false;
 }  // namespace
 
 Context& context() {
   auto& slot = context_slot();
-  if (!slot) slot = std::make_unique<Context>();
+  if (!slot) {
+    ContextOptions options;
+    // As the default (print to stderr), and also kept if the context is being destroyed.
+    options.on_validation_message = [](std::string_view message) {
+      std::fprintf(stderr, "vkgrad: %.*s\n", static_cast<int>(message.size()), message.data());
+      if (destroying) destruction_messages.emplace_back(message);
+    };
+    slot = std::make_unique<Context>(options);
+  }
   return *slot;
 }
 
 Context* existing_context() { return context_slot().get(); }
+
+std::vector<std::string> destroy_context() {
+  auto& slot = context_slot();
+  if (!slot) return {};
+  std::weak_ptr<detail::ContextImpl> impl = slot->shared_impl();
+  destroying = true;
+  slot.reset();
+  destroying = false;
+  auto problems = std::move(destruction_messages);
+  if (!impl.expired()) {
+    problems.push_back("the test context is still held (" + std::to_string(impl.use_count()) +
+                       " owners: tensors or command lists kept beyond their test), so its device was not destroyed");
+  }
+  return problems;
+}
 
 void require_no_validation_messages() {
   auto& ctx = context();

@@ -16,6 +16,11 @@ namespace vkgrad::test {
 Context& context();
 /// The test context if a test created it, else null.
 Context* existing_context();
+/// Destroys the test context (main() does so before returning, see tests/main.cpp) and returns what
+/// went wrong while doing so: every validation message reported during the destruction (objects left
+/// alive, for one), and a line if anything (a tensor or command list kept in a static) still holds the
+/// device so that it could not be destroyed. Empty when all is well or no test created a context.
+std::vector<std::string> destroy_context();
 
 /// Fails the current test if the validation layer reported anything since the last call, printing
 /// every message; then clears them.

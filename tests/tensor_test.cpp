@@ -118,3 +118,28 @@ TEST_CASE("the staging-buffer path (discrete GPUs) round-trips and computes", "[
 }
 
 }  // namespace vkgrad::test
+
+namespace vkgrad::test {
+
+TEST_CASE("a context is destroyed with its last owner on both transfer paths", "[tensor][context]") {
+  // The staging buffer a context keeps for transfers (the path discrete GPUs take) once owned the
+  // context itself: a reference cycle that kept the device, and all its memory, alive until exit.
+  for (bool mapped : {true, false}) {
+    CAPTURE(mapped);
+    std::weak_ptr<detail::ContextImpl> impl;
+    {
+      Context ctx(ContextOptions{}.set_mapped_tensors(mapped).set_pipeline_cache(false));
+      impl = ctx.shared_impl();
+      const std::vector<float> x = {1.0f, -2.0f, 3.5f};
+      Tensor t = Tensor::from(ctx, {3}, x);
+      REQUIRE((t.buffer().allocation.mapped != nullptr) == mapped);
+      CHECK(t.to_vector() == x);
+      const auto messages = ctx.validation_messages();
+      for (const auto& m : messages) UNSCOPED_INFO(m);
+      CHECK(messages.empty());
+    }
+    CHECK(impl.expired());
+  }
+}
+
+}  // namespace vkgrad::test

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the library and the tests with AddressSanitizer (LeakSanitizer included) and
+# UndefinedBehaviorSanitizer (CMake option VKGRAD_SANITIZE) in a second build tree and runs the test
+# suite there, under the validation layer as scripts/test.sh does. A memory error, a leak or undefined
+# behaviour fails the test it happens in. Only leaks inside the Vulkan driver, the validation layer or
+# the loader may be suppressed (tests/sanitize/lsan.supp says which and why); lavapipe itself is not
+# instrumented. Usage: scripts/sanitize.sh [ctest arguments...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+build=${VKGRAD_ASAN_BUILD_DIR:-build-asan}
+jobs=$(nproc)
+# -O1 rather than the Release -O3: the instrumented build takes about half the compile time and
+# the suite runs about as fast, since most of its time is spent in the (uninstrumented) driver.
+# Asserts stay on. Only what the suite runs is built: no benchmark, no MNIST trainer.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DVKGRAD_SANITIZE=ON \
+  -DVKGRAD_BUILD_BENCH=OFF >/dev/null
+cmake --build "$build" -j "$jobs" --target vkgrad_tests readme_example vkgrad-info
+
+export VKGRAD_VALIDATION=${VKGRAD_VALIDATION:-1}
+export VKGRAD_CACHE_DIR=${VKGRAD_CACHE_DIR:-$PWD/$build/cache}
+# Leaks are checked at every test process's exit (detect_leaks, LeakSanitizer); options given in the
+# environment come last and win.
+export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$PWD/tests/sanitize/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+# Tests labelled no_sanitizer are not run here (tests/CMakeLists.txt says why for each).
+ctest --test-dir "$build" -j "$jobs" --label-exclude no_sanitizer --output-on-failure "$@"
