@@ -2,7 +2,7 @@
 // buffer-copy bandwidth measured in the same run (the ceiling for elementwise ops).
 //
 //   vkgrad_bench [--elements N] [--repeat R] [--filter SUBSTRING] [--gemm-square 256,512] [--json FILE]
-//                [--gemm-path auto|tiled|direct] [--reductions auto|portable]
+//                [--gemm-path auto|tiled|direct] [--reductions auto|portable] [--training-step]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -48,6 +48,85 @@ double median_ms(vkgrad::Context& ctx, const Entry& entry, int repeat) {
   return ms[ms.size() / 2];
 }
 
+// One training step of the README's MNIST model, recorded once with timestamps and replayed:
+// GPU time per dispatch label (median over the replays), in recording order, and the step's total.
+int training_step_breakdown(vkgrad::Context& ctx, int repeat, const std::string& json_path) {
+  namespace nn = vkgrad::nn;
+  const uint64_t batch = 128;
+  nn::Sequential model(ctx);
+  model.emplace<nn::Linear>(784, 512);
+  model.emplace<nn::BatchNorm1d>(512);
+  model.emplace<nn::Activation>(vkgrad::Activation::relu);
+  model.emplace<nn::Dropout>(0.2f);
+  model.emplace<nn::Linear>(512, 256);
+  model.emplace<nn::BatchNorm1d>(256);
+  model.emplace<nn::Activation>(vkgrad::Activation::relu);
+  model.emplace<nn::Dropout>(0.2f);
+  model.emplace<nn::Linear>(256, 10);
+  {
+    vkgrad::CommandList init(ctx);
+    model.reset_parameters(init, 1);
+    init.run();
+  }
+  nn::Adam opt(model, {.lr = 1e-3f});
+  nn::CrossEntropyLoss ce(ctx);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> xs(batch * 784);
+  for (auto& v : xs) v = dist(rng);
+  std::vector<int32_t> ls(batch);
+  for (uint64_t i = 0; i < batch; ++i) ls[i] = static_cast<int32_t>(i % 10);
+  auto x = vkgrad::Tensor::from(ctx, {batch, 784}, xs);
+  auto labels = vkgrad::Tensor::from<int32_t>(ctx, {batch}, ls);
+  vkgrad::Tensor logits(ctx, {batch, 10}), dlogits(ctx, {batch, 10}), loss(ctx, {1}), no_dx;
+  vkgrad::CommandList cmd(ctx, vkgrad::CommandListOptions{}.set_timestamps(true));
+  model.forward(cmd, x, logits);
+  ce.forward(cmd, logits, labels, loss);
+  ce.backward(cmd, logits, labels, dlogits);
+  model.backward(cmd, x, logits, dlogits, no_dx);
+  opt.record_step(cmd);
+  cmd.run();  // warm-up: pipelines, caches
+  std::vector<std::vector<double>> per_dispatch;
+  std::vector<std::string> labels_of;
+  for (int r = 0; r < repeat; ++r) {
+    cmd.run();
+    const auto t = cmd.timings();
+    per_dispatch.resize(t.size());
+    labels_of.resize(t.size());
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      per_dispatch[i].push_back(t[i].milliseconds);
+      labels_of[i] = t[i].label;
+    }
+  }
+  // Sum of per-dispatch medians by label, in order of first appearance.
+  std::vector<std::pair<std::string, std::pair<double, int>>> by_label;
+  double total = 0;
+  for (std::size_t i = 0; i < per_dispatch.size(); ++i) {
+    auto v = per_dispatch[i];
+    std::sort(v.begin(), v.end());
+    const double ms = v[v.size() / 2];
+    total += ms;
+    auto it = std::find_if(by_label.begin(), by_label.end(), [&](const auto& e) { return e.first == labels_of[i]; });
+    if (it == by_label.end()) by_label.push_back({labels_of[i], {ms, 1}});
+    else { it->second.first += ms; ++it->second.second; }
+  }
+  std::printf("one training step, batch %llu, %zu dispatches, median of %d replays\n\n%-40s %6s %10s %7s\n",
+              static_cast<unsigned long long>(batch), per_dispatch.size(), repeat, "dispatch", "count", "ms", "share");
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& [label, v] : by_label) {
+    std::printf("%-40s %6d %10.4f %6.1f%%\n", label.c_str(), v.second, v.first, 100.0 * v.first / total);
+    rows.push_back({{"dispatch", label}, {"count", v.second}, {"ms", v.first}});
+  }
+  std::printf("%-40s %6zu %10.4f\n", "total", per_dispatch.size(), total);
+  if (!json_path.empty()) {
+    const auto& dev = ctx.device();
+    nlohmann::json doc = {{"device", dev.name}, {"driver", dev.driver_name + " " + dev.driver_info},
+                          {"training_step_ms", total}, {"dispatches", rows}};
+    std::ofstream(json_path) << doc.dump(2) << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -67,6 +146,10 @@ int main(int argc, char** argv) try {
                  "op(A) rows shared through subgroup broadcasts; falls back to direct where unsupported)")
       ->check(CLI::IsMember({"auto", "tiled", "direct", "broadcast"}))
       ->capture_default_str();
+  bool step_breakdown = false;
+  app.add_flag("--training-step", step_breakdown,
+               "instead of the op table: one training step of the README's MNIST model (784-512-256-10, "
+               "BatchNorm1d, ReLU, dropout 0.2, cross-entropy, Adam; batch 128), GPU time per dispatch kind");
   std::string reductions = "auto";
   app.add_option("--reductions", reductions,
                  "reduction shaders (softmax, losses, sums): auto (subgroup variant where supported), portable")
@@ -87,6 +170,8 @@ int main(int argc, char** argv) try {
               dev.name.c_str(), vkgrad::to_string(dev.type), dev.driver_name.c_str(), dev.driver_info.c_str(),
               static_cast<unsigned long long>(n), repeat, ctx.subgroup_reductions() ? "subgroup" : "portable",
               dev.subgroup_size);
+
+  if (step_breakdown) return training_step_breakdown(ctx, repeat, json_path);
 
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-6.0f, 6.0f);
