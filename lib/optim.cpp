@@ -110,13 +110,19 @@ void sgd_update(CommandList& cmd, const SgdOptions& o, Tensor& param, const Tens
   const SgdPush push{static_cast<uint32_t>(param.numel()), o.lr, o.momentum,
                      static_cast<float>(1.0 - double(o.dampening)), o.weight_decay};
   const uint32_t local = detail::default_local_size(c.device());
-  const detail::Kernel kernel{"sgd_update", {local, momentum ? 1u : 0u, o.nesterov ? 1u : 0u}, 4, sizeof push};
-  c.dispatch(kernel,
-             {{&param, detail::Access::read_write},
-              {&grad, detail::Access::read},
-              {&state.momentum_buffer, momentum ? detail::Access::read_write : detail::Access::read},
-              {&step, detail::Access::read}},
-             &push, sizeof push, {detail::grid_stride_groups(c.device(), param.numel(), local), 1, 1}, op);
+  // param and the momentum buffer are bound twice: read (through texel buffers where the context
+  // uses them) and written (the buffer is neither read nor written without momentum).
+  const std::initializer_list<detail::BufferUse> uses{
+      {&param, detail::Access::read},
+      {&grad, detail::Access::read},
+      {&state.momentum_buffer, detail::Access::read},
+      {&step, detail::Access::read},
+      {&param, detail::Access::write},
+      {&state.momentum_buffer, momentum ? detail::Access::write : detail::Access::read}};
+  const detail::Kernel kernel = detail::with_texel_loads(
+      c.context(), {"sgd_update", {local, momentum ? 1u : 0u, o.nesterov ? 1u : 0u}, 6, sizeof push}, 0b111, uses);
+  c.dispatch(kernel, uses, &push, sizeof push, {detail::grid_stride_groups(c.device(), param.numel(), local), 1, 1},
+             op);
 }
 
 void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Tensor& grad, AdamState& state,
@@ -148,14 +154,16 @@ void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Te
                       static_cast<float>(std::log(b2)),
                       static_cast<float>(1.0 - double(o.lr) * double(o.weight_decay))};
   const uint32_t local = detail::default_local_size(c.device());
-  const detail::Kernel kernel{"adam_update", {local, o.decoupled ? 1u : 0u}, 5, sizeof push};
-  c.dispatch(kernel,
-             {{&param, detail::Access::read_write},
-              {&grad, detail::Access::read},
-              {&state.exp_avg, detail::Access::read_write},
-              {&state.exp_avg_sq, detail::Access::read_write},
-              {&step, detail::Access::read}},
-             &push, sizeof push, {detail::grid_stride_groups(c.device(), param.numel(), local), 1, 1}, op);
+  // p, m and v are bound twice: read (through texel buffers where the context uses them) and written.
+  const std::initializer_list<detail::BufferUse> uses{
+      {&param, detail::Access::read},          {&grad, detail::Access::read},
+      {&state.exp_avg, detail::Access::read},  {&state.exp_avg_sq, detail::Access::read},
+      {&step, detail::Access::read},           {&param, detail::Access::write},
+      {&state.exp_avg, detail::Access::write}, {&state.exp_avg_sq, detail::Access::write}};
+  const detail::Kernel kernel = detail::with_texel_loads(
+      c.context(), {"adam_update", {local, o.decoupled ? 1u : 0u}, 8, sizeof push}, 0b1111, uses);
+  c.dispatch(kernel, uses, &push, sizeof push, {detail::grid_stride_groups(c.device(), param.numel(), local), 1, 1},
+             op);
 }
 
 namespace {

@@ -9,13 +9,18 @@
 // bc_k is computed as −expm1(t·ln(beta_k)) with ln(beta_k) rounded once on the host: direct
 // 1 − pow(beta, t) in float would lose most digits to cancellation for small t (beta2 = 0.999).
 //
-// Bindings (set 0): 0 p: n floats, read/written; 1 grad: n floats, read; 2 m (exp_avg): n floats,
-//                   read/written; 3 v (exp_avg_sq): n floats, read/written; 4 step: 1 int, read.
+// Bindings (set 0): 0 p: n floats, read; 1 grad: n floats, read; 2 m (exp_avg): n floats, read;
+//                   3 v (exp_avg_sq): n floats, read; 4 step: 1 int, read; 5 p, 6 m, 7 v: the same
+//                   tensors as 0, 2 and 3, written. Each element is read and then written by one
+//                   invocation only, so the read and write views of a tensor never race. They are
+//                   separate bindings so that the _texel build (texel_io.glsl) can read through
+//                   texel buffers, which are read-only; on llvmpipe that made an update 3x faster.
 // Push constants:   n, lr, beta1, beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay,
 //                   ln_beta1, ln_beta2, decay_factor (AdamW: 1 − lr·wd, rounded once on the host).
 // Specialization:   0 local size x (default 256), 1 DECOUPLED.
 // Any grid size works (grid-stride loop).
 
+#include "texel_io.glsl"
 #include "math.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
@@ -26,29 +31,55 @@ layout(push_constant) uniform Push {
     float weight_decay; float ln_beta1; float ln_beta2; float decay_factor;
 } pc;
 
-layout(set = 0, binding = 0) buffer P { float p[]; };
-layout(set = 0, binding = 1) readonly buffer G { float grad[]; };
-layout(set = 0, binding = 2) buffer M { float m[]; };
-layout(set = 0, binding = 3) buffer V { float v[]; };
+VKGRAD_INPUT(0, p_in)
+VKGRAD_INPUT(1, grad)
+VKGRAD_INPUT(2, m_in)
+VKGRAD_INPUT(3, v_in)
 layout(set = 0, binding = 4) readonly buffer Step { int step[]; };
+VKGRAD_OUTPUT(5, p_out)
+VKGRAD_OUTPUT(6, m_out)
+VKGRAD_OUTPUT(7, v_out)
+
+float step_size, bc2_sqrt;
+
+// One element's update: param, m and v in, their new values out.
+void update(inout float param, float g, inout float m, inout float v) {
+    if (pc.weight_decay != 0.0) {
+        if (DECOUPLED) param *= pc.decay_factor;
+        else g += pc.weight_decay * param;
+    }
+    m = m + (g - m) * pc.one_minus_beta1;
+    v = pc.beta2 * v + pc.one_minus_beta2 * g * g;
+    param = param - step_size * (m / (sqrt(v) / bc2_sqrt + pc.eps));
+}
 
 void main() {
     float t = float(step[0]);
     float bc1 = -math_expm1(t * pc.ln_beta1);
     float bc2 = -math_expm1(t * pc.ln_beta2);
-    float step_size = pc.lr / bc1;
-    float bc2_sqrt = sqrt(bc2);
-    for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
-        float param = p[i];
-        float g = grad[i];
-        if (pc.weight_decay != 0.0) {
-            if (DECOUPLED) param *= pc.decay_factor;
-            else g += pc.weight_decay * param;
+    step_size = pc.lr / bc1;
+    bc2_sqrt = sqrt(bc2);
+    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    const uint n4 = pc.n / 4u;
+    for (uint q = gl_GlobalInvocationID.x; q < n4; q += stride) {
+        vec4 param = p_in_load4(q), m = m_in_load4(q), v = v_in_load4(q);
+        const vec4 g = grad_load4(q);
+        for (uint j = 0u; j < 4u; ++j) {
+            float pj = param[j], mj = m[j], vj = v[j];
+            update(pj, g[j], mj, vj);
+            param[j] = pj;
+            m[j] = mj;
+            v[j] = vj;
         }
-        float mi = m[i] + (g - m[i]) * pc.one_minus_beta1;
-        float vi = pc.beta2 * v[i] + pc.one_minus_beta2 * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = param - step_size * (mi / (sqrt(vi) / bc2_sqrt + pc.eps));
+        m_out_store4(q, m);
+        v_out_store4(q, v);
+        p_out_store4(q, param);
+    }
+    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
+        float param = p_in_load(i), m = m_in_load(i), v = v_in_load(i);
+        update(param, grad_load(i), m, v);
+        m_out_store(i, m);
+        v_out_store(i, v);
+        p_out_store(i, param);
     }
 }

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // sgd_update: one torch.optim.SGD step of one parameter tensor, in PyTorch's order:
 //   d = g + weight_decay·p                      (only when weight_decay != 0, so 0·inf stays out)
 //   if MOMENTUM: buf = (t == 1) ? d : momentum·buf + (1 − dampening)·d
@@ -7,12 +8,18 @@
 // t = step[0], the optimizer's step counter (already advanced for this step, so t >= 1): on the
 // first step the momentum buffer is initialised to d, as PyTorch does when it has no buffer yet.
 //
-// Bindings (set 0): 0 p: n floats, read/written; 1 g: n floats, read; 2 buf: n floats,
-//                   read/written (unused without MOMENTUM); 3 step: 1 int, read.
+// Bindings (set 0): 0 p: n floats, read; 1 g: n floats, read; 2 buf: n floats, read (unused
+//                   without MOMENTUM); 3 step: 1 int, read; 4 p, 5 buf: the same tensors as 0 and 2,
+//                   written (buf only with MOMENTUM). Each element is read and then written by one
+//                   invocation only, so the two views of a tensor never race; they are separate
+//                   bindings so that the _texel build (texel_io.glsl) can read through texel
+//                   buffers, which are read-only.
 // Push constants:   n, lr, momentum, one_minus_dampening (1 − dampening, rounded once on the host),
 //                   weight_decay.
 // Specialization:   0 local size x (default 256), 1 MOMENTUM (momentum != 0), 2 NESTEROV.
 // Any grid size works (grid-stride loop).
+
+#include "texel_io.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
 layout(constant_id = 1) const bool MOMENTUM = false;
@@ -22,22 +29,47 @@ layout(push_constant) uniform Push {
     uint n; float lr; float momentum; float one_minus_dampening; float weight_decay;
 } pc;
 
-layout(set = 0, binding = 0) buffer P { float p[]; };
-layout(set = 0, binding = 1) readonly buffer G { float g[]; };
-layout(set = 0, binding = 2) buffer Buf { float buf[]; };
+VKGRAD_INPUT(0, p_in)
+VKGRAD_INPUT(1, g)
+VKGRAD_INPUT(2, buf_in)
 layout(set = 0, binding = 3) readonly buffer Step { int step[]; };
+VKGRAD_OUTPUT(4, p_out)
+VKGRAD_OUTPUT(5, buf_out)
+
+bool first;
+
+// One element's update: param and the momentum buffer b in, their new values out.
+void update(inout float param, float d, inout float b) {
+    if (pc.weight_decay != 0.0) d += pc.weight_decay * param;
+    if (MOMENTUM) {
+        b = first ? d : pc.momentum * b + pc.one_minus_dampening * d;
+        d = NESTEROV ? d + pc.momentum * b : b;
+    }
+    param = param - pc.lr * d;
+}
 
 void main() {
-    bool first = step[0] == 1;
-    for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
-        float param = p[i];
-        float d = g[i];
-        if (pc.weight_decay != 0.0) d += pc.weight_decay * param;
-        if (MOMENTUM) {
-            float b = first ? d : pc.momentum * buf[i] + pc.one_minus_dampening * d;
-            buf[i] = b;
-            d = NESTEROV ? d + pc.momentum * b : b;
+    first = step[0] == 1;
+    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    const uint n4 = pc.n / 4u;
+    for (uint q = gl_GlobalInvocationID.x; q < n4; q += stride) {
+        vec4 param = p_in_load4(q);
+        vec4 b = MOMENTUM ? buf_in_load4(q) : vec4(0.0);
+        const vec4 d = g_load4(q);
+        for (uint j = 0u; j < 4u; ++j) {
+            float pj = param[j], bj = b[j];
+            update(pj, d[j], bj);
+            param[j] = pj;
+            b[j] = bj;
         }
-        p[i] = param - pc.lr * d;
+        if (MOMENTUM) buf_out_store4(q, b);
+        p_out_store4(q, param);
+    }
+    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
+        float param = p_in_load(i);
+        float b = MOMENTUM ? buf_in_load(i) : 0.0;
+        update(param, g_load(i), b);
+        if (MOMENTUM) buf_out_store(i, b);
+        p_out_store(i, param);
     }
 }

@@ -1,6 +1,6 @@
 // The texel-load shader variants (shaders/texel_io.glsl: inputs through uniform texel buffers,
 // outputs as 64-bit words; the default on CPU devices) against the storage-buffer variants: the
-// same bits for every activation and GEMM path, with denormals, infinities, NaNs and every n % 4
+// same bits for every activation, GEMM path and optimizer update, with denormals, infinities, NaNs and every n % 4
 // tail in the inputs (NaN outputs must be NaN on both; their sign and payload may differ). The conformance tests run the default path against the references, and CTest
 // reruns them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both paths are also checked
 // against the references.
@@ -129,6 +129,61 @@ TEST_CASE("texel loads: every GEMM path gives the same bits as storage-buffer lo
     }
   }
   detail::set_gemm_path(detail::GemmPath::automatic);
+}
+
+TEST_CASE("texel loads: optimizer updates give the same bits as storage-buffer loads", "[optim][texel]") {
+  Pair p;
+  if (!p.texel.texel_loads()) {
+    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+    return;
+  }
+  // Three steps each, so the first-step branches (SGD's buffer initialisation, Adam's bias
+  // corrections) and the later ones both run; parameters, gradients and state in place.
+  struct Variant {
+    const char* name;
+    bool adam;
+    AdamOptions adam_options;
+    SgdOptions sgd_options;
+  };
+  const Variant variants[] = {
+      {"adam", true, {.lr = 0.01f}, {}},
+      {"adam wd", true, {.lr = 0.01f, .weight_decay = 0.1f}, {}},
+      {"adamw", true, adamw_options(), {}},
+      {"sgd", false, {}, {.lr = 0.1f}},
+      {"sgd momentum wd", false, {}, {.lr = 0.1f, .momentum = 0.9f, .dampening = 0.25f, .weight_decay = 0.01f}},
+      {"sgd nesterov", false, {}, {.lr = 0.1f, .momentum = 0.9f, .nesterov = true}},
+  };
+  for (const Variant& v : variants) {
+    for (std::size_t n : {1ul, 2ul, 3ul, 4ul, 5ul, 7ul, 257ul, 65539ul}) {
+      const auto param = awkward(n, 3 * n), grad = awkward(n, 3 * n + 1), state = uniform(n, 0.0f, 2.0f, 3 * n + 2);
+      std::vector<float> results[2][3];
+      Context* ctxs[2] = {&p.texel, &p.plain};
+      for (int c = 0; c < 2; ++c) {
+        Context& ctx = *ctxs[c];
+        Tensor tp = Tensor::from(ctx, {n}, param), tg = Tensor::from(ctx, {n}, grad);
+        Tensor step = make_step_counter(ctx);
+        AdamState adam(ctx, tp);
+        SgdState sgd(ctx, tp);
+        adam.exp_avg.upload(state);
+        adam.exp_avg_sq.upload(state);
+        sgd.momentum_buffer.upload(state);
+        CommandList cmd(ctx);
+        for (int s = 0; s < 3; ++s) {
+          optimizer_advance_step(cmd, step);
+          if (v.adam) adam_update(cmd, v.adam_options, tp, tg, adam, step);
+          else sgd_update(cmd, v.sgd_options, tp, tg, sgd, step);
+        }
+        cmd.run();
+        results[c][0] = tp.to_vector();
+        results[c][1] = v.adam ? adam.exp_avg.to_vector() : sgd.momentum_buffer.to_vector();
+        results[c][2] = v.adam ? adam.exp_avg_sq.to_vector() : std::vector<float>{};
+      }
+      INFO(v.name << " n=" << n);
+      CHECK(bit_differences(results[0][0], results[1][0]) == "");
+      CHECK(bit_differences(results[0][1], results[1][1]) == "");
+      CHECK(bit_differences(results[0][2], results[1][2]) == "");
+    }
+  }
 }
 
 }  // namespace
