@@ -36,8 +36,10 @@ layout(push_constant) uniform Push {
     float scale;
 } pc;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
-layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
+// x and y through texel_io.glsl, which the includer includes first (storage buffers, or a texel
+// buffer in and 64-bit words out in the _texel build).
+VKGRAD_INPUT(0, x)
+VKGRAD_OUTPUT(1, y)
 
 #ifdef DROPOUT_STEP_COUNTER
 layout(set = 0, binding = 2) readonly buffer Counter { int counter[]; };
@@ -52,11 +54,13 @@ void main() {
     uint blocks = (pc.n + 3u) / 4u;
     for (uint b = gl_GlobalInvocationID.x; b < blocks; b += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
         uvec4 bits = philox4x32_10(uvec4(b, 0u, step, 0u), uvec2(pc.seed_lo, pc.seed_hi));
-        for (uint k = 0u; k < 4u; ++k) {
-            uint i = 4u * b + k;
-            if (i < pc.n) {
-                bool keep = (bits[k] >> 8) >= pc.drop_threshold;
-                y[i] = x[i] * (keep ? pc.scale : 0.0);
+        const vec4 scales = vec4(greaterThanEqual(bits >> 8, uvec4(pc.drop_threshold))) * pc.scale;
+        if (4u * b + 3u < pc.n) {
+            y_store4(b, x_load4(b) * scales);
+        } else {
+            for (uint k = 0u; k < 4u; ++k) {
+                uint i = 4u * b + k;
+                if (i < pc.n) y_store(i, x_load(i) * scales[k]);
             }
         }
     }

@@ -1,6 +1,6 @@
 // The texel-load shader variants (shaders/texel_io.glsl: inputs through uniform texel buffers,
 // outputs as 64-bit words; the default on CPU devices) against the storage-buffer variants: the
-// same bits for every activation, GEMM path and optimizer update, with denormals, infinities, NaNs and every n % 4
+// same bits for every activation, GEMM path, optimizer update and dropout, with denormals, infinities, NaNs and every n % 4
 // tail in the inputs (NaN outputs must be NaN on both; their sign and payload may differ). The conformance tests run the default path against the references, and CTest
 // reruns them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both paths are also checked
 // against the references.
@@ -182,6 +182,35 @@ TEST_CASE("texel loads: optimizer updates give the same bits as storage-buffer l
       CHECK(bit_differences(results[0][0], results[1][0]) == "");
       CHECK(bit_differences(results[0][1], results[1][1]) == "");
       CHECK(bit_differences(results[0][2], results[1][2]) == "");
+    }
+  }
+}
+
+TEST_CASE("texel loads: dropout gives the same bits as storage-buffer loads", "[dropout][texel]") {
+  Pair p;
+  if (!p.texel.texel_loads()) {
+    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+    return;
+  }
+  for (bool counter : {false, true}) {
+    for (std::size_t n : {1ul, 2ul, 3ul, 4ul, 5ul, 7ul, 257ul, 65539ul}) {
+      const auto x = awkward(n, 5 * n);
+      std::vector<float> results[2];
+      Context* ctxs[2] = {&p.texel, &p.plain};
+      for (int c = 0; c < 2; ++c) {
+        Context& ctx = *ctxs[c];
+        Tensor tx = Tensor::from(ctx, {n}, x), y(ctx, {n});
+        y.fill(std::numeric_limits<float>::quiet_NaN());
+        Tensor step = make_step_counter(ctx);
+        DropoutOptions o = DropoutOptions{}.set_p(0.3f).set_seed(11).set_step(2);
+        if (counter) o.step_counter = &step;
+        CommandList cmd(ctx);
+        dropout_forward(cmd, tx, y, o);
+        cmd.run();
+        results[c] = y.to_vector();
+      }
+      INFO("n=" << n << " step counter " << counter);
+      CHECK(bit_differences(results[0], results[1]) == "");
     }
   }
 }
