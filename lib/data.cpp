@@ -1,5 +1,7 @@
 #include "vkgrad/data.hpp"
 
+#include <algorithm>
+
 #include "checks.hpp"
 #include "command_impl.hpp"
 
@@ -55,9 +57,18 @@ void gather_rows(CommandList& cmd, const Tensor& src, const Tensor& index, Tenso
   const GatherPush push{static_cast<uint32_t>(rows), static_cast<uint32_t>(features), static_cast<uint32_t>(batch),
                         scale, shift};
   const uint32_t local = detail::default_local_size(c.device());
-  const detail::Kernel kernel{"gather_rows", {local, src.dtype() == DType::u8 ? 1u : 0u}, 3, sizeof push};
-  c.dispatch(kernel, {{&src, detail::Access::read}, {&index, detail::Access::read}, {&out, detail::Access::write}},
-             &push, sizeof push, {detail::grid_stride_groups(c.device(), out.numel(), local), 1, 1}, op);
+  // x: groups of 4 features, y: batch rows (both grid-stride); the _texel variant stores 64-bit
+  // words where the context uses texel loads (no input is read through a texel buffer).
+  const std::initializer_list<detail::BufferUse> uses{
+      {&src, detail::Access::read}, {&index, detail::Access::read}, {&out, detail::Access::write}};
+  const uint32_t quads_flag = features % 4 == 0 ? 1u : 0u;
+  const auto kernel = detail::with_texel_loads(
+      c.context(), {"gather_rows", {local, src.dtype() == DType::u8 ? 1u : 0u, quads_flag}, 3, sizeof push}, 0, uses);
+  const uint32_t groups_y =
+      static_cast<uint32_t>(std::min<uint64_t>({batch, c.device().max_workgroup_count[1], 65535}));
+  c.dispatch(kernel, uses, &push, sizeof push,
+             {detail::grid_stride_groups(c.device(), (features + 3) / 4, local), std::max<uint32_t>(groups_y, 1), 1},
+             op);
 }
 
 void gather_labels(CommandList& cmd, const Tensor& labels, const Tensor& index, Tensor& out) {

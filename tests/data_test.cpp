@@ -25,12 +25,14 @@ TEST_CASE("gather_rows converts u8 rows picked by index to normalised f32", "[da
   for (auto [rows, features, batch] : {std::tuple<std::size_t, std::size_t, std::size_t>{1, 1, 1},
                                        {7, 3, 5},
                                        {257, 784, 128},
-                                       {60000, 17, 1031}}) {
+                                       {60000, 17, 1031},
+                                       {70000, 1, 70000}}) {  // more rows than one grid dimension holds
     CAPTURE(rows, features, batch);
     std::vector<uint8_t> src(rows * features);
     for (std::size_t i = 0; i < src.size(); ++i) src[i] = uint8_t((i * 37 + i / 7) & 0xff);
     auto idx = random_indices(batch, rows, rows + batch);
     idx[0] = int32_t(rows - 1);  // the last row: reads up to the final (partial) word
+    if (batch > 2) idx[2] = -1;   // a NaN row
     const float scale = 1.0f / (255.0f * 0.3081f), shift = -0.1307f / 0.3081f;
     Tensor tsrc = Tensor::from<uint8_t>(ctx, {rows, features}, src);
     Tensor tidx = Tensor::from<int32_t>(ctx, {batch}, idx);
@@ -47,23 +49,26 @@ TEST_CASE("gather_rows converts u8 rows picked by index to normalised f32", "[da
 
 TEST_CASE("gather_rows copies f32 rows bit for bit and gives NaN rows for bad indices", "[data]") {
   Context& ctx = context();
-  const std::size_t rows = 300, features = 5, batch = 9;
-  auto src = uniform(rows * features, -1e4f, 1e4f, 3);
-  src[7] = std::numeric_limits<float>::infinity();
-  auto idx = random_indices(batch, rows, 4);
-  idx[1] = 1;  // holds the inf
-  idx[3] = -1;
-  idx[4] = int32_t(rows);
-  Tensor tsrc = Tensor::from(ctx, {rows, features}, src);
-  Tensor tidx = Tensor::from<int32_t>(ctx, {batch}, idx);
-  Tensor out(ctx, {batch, features});
-  out.fill(poison);
-  CommandList cmd(ctx);
-  gather_rows(cmd, tsrc, tidx, out);
-  cmd.run();
-  require_no_validation_messages();
-  const auto m = compare(out.to_vector(), ref::gather_rows(src, rows, features, idx, 1.0, 0.0), 0.0, 0.0);
-  CHECK(m.count == 0);
+  for (const std::size_t features : {5u, 8u}) {  // 8: the path that moves 4 features at a time
+    CAPTURE(features);
+    const std::size_t rows = 300, batch = 9;
+    auto src = uniform(rows * features, -1e4f, 1e4f, 3);
+    src[features + 2] = std::numeric_limits<float>::infinity();
+    auto idx = random_indices(batch, rows, 4);
+    idx[1] = 1;  // holds the inf
+    idx[3] = -1;
+    idx[4] = int32_t(rows);
+    Tensor tsrc = Tensor::from(ctx, {rows, features}, src);
+    Tensor tidx = Tensor::from<int32_t>(ctx, {batch}, idx);
+    Tensor out(ctx, {batch, features});
+    out.fill(poison);
+    CommandList cmd(ctx);
+    gather_rows(cmd, tsrc, tidx, out);
+    cmd.run();
+    require_no_validation_messages();
+    const auto m = compare(out.to_vector(), ref::gather_rows(src, rows, features, idx, 1.0, 0.0), 0.0, 0.0);
+    CHECK(m.count == 0);
+  }
 }
 
 TEST_CASE("gather_labels picks u8 and i32 labels, -1 for bad indices", "[data]") {
