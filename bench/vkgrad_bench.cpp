@@ -2,7 +2,8 @@
 // buffer-copy bandwidth measured in the same run (the ceiling for elementwise ops).
 //
 //   vkgrad_bench [--elements N] [--repeat R] [--filter SUBSTRING] [--gemm-square 256,512] [--json FILE]
-//                [--gemm-path auto|tiled|direct] [--reductions auto|portable] [--training-step]
+//                [--gemm-path auto|tiled|direct] [--reductions auto|portable]
+//                [--reduction-layout auto|workgroup|invocation] [--training-step]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -15,7 +16,8 @@
 #include <vector>
 #include <vkgrad/vkgrad.hpp>
 
-#include "gemm_tiles.hpp"  // internal: to force a GEMM path
+#include "gemm_tiles.hpp"        // internal: to force a GEMM path
+#include "reduction_layout.hpp"  // internal: to force the BatchNorm / cross-entropy layout
 
 namespace {
 
@@ -155,7 +157,17 @@ int main(int argc, char** argv) try {
                  "reduction shaders (softmax, losses, sums): auto (subgroup variant where supported), portable")
       ->check(CLI::IsMember({"auto", "portable"}))
       ->capture_default_str();
+  std::string reduction_layout = "auto";
+  app.add_option("--reduction-layout", reduction_layout,
+                 "BatchNorm and cross-entropy: auto (invocation on CPU devices, else workgroup), workgroup "
+                 "(a workgroup per channel tile / row, shared-memory sums), invocation (an invocation per channel "
+                 "quad / row, no barriers)")
+      ->check(CLI::IsMember({"auto", "workgroup", "invocation"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  vkgrad::detail::set_reduction_layout(reduction_layout == "workgroup"    ? vkgrad::detail::ReductionLayout::workgroup
+                                       : reduction_layout == "invocation" ? vkgrad::detail::ReductionLayout::invocation
+                                                                          : vkgrad::detail::ReductionLayout::automatic);
   vkgrad::detail::set_gemm_path(gemm_path == "tiled"    ? vkgrad::detail::GemmPath::tiled
                                 : gemm_path == "direct" ? vkgrad::detail::GemmPath::direct
                                 : gemm_path == "broadcast" ? vkgrad::detail::GemmPath::broadcast

@@ -5,6 +5,7 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "reduction_layout.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -79,6 +80,19 @@ uint32_t tile_groups(const DeviceInfo& info, uint64_t channels, uint32_t tx, std
   return static_cast<uint32_t>(groups);
 }
 
+// The per-invocation layout (batchnorm_*_columns.comp, for CPU devices): each invocation owns a quad
+// of 4 channels; local size kColumnLocal (two 8-wide SIMD groups on llvmpipe) or the device's limit.
+constexpr uint32_t kColumnLocal = 16;
+
+struct ColumnGrid {
+  uint32_t local, groups;
+};
+
+ColumnGrid column_grid(const DeviceInfo& info, uint64_t channels) {
+  const uint32_t local = std::min(kColumnLocal, detail::default_local_size(info));
+  return {local, detail::grid_stride_groups(info, (channels + 3) / 4, local)};
+}
+
 }  // namespace
 
 void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -129,20 +143,29 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
   detail::check_f32(c, save_invstd, op, "save_invstd");
   require_per_channel(save_mean, "save_mean", channels, x, op);
   require_per_channel(save_invstd, "save_invstd", channels, x, op);
-  const auto [tx, ty] = tile(c.device(), channels);
   const ForwardPush push{static_cast<uint32_t>(rows), static_cast<uint32_t>(channels), options.eps,
                          options.momentum};
+  const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read},
+                                                      {&g, detail::Access::read},
+                                                      {&b, detail::Access::read},
+                                                      {&running_mean, detail::Access::read_write},
+                                                      {&running_var, detail::Access::read_write},
+                                                      {&save_mean, detail::Access::write},
+                                                      {&save_invstd, detail::Access::write},
+                                                      {&y, detail::Access::write}};
+  if (detail::per_invocation_reductions(c.device())) {
+    const auto grid = column_grid(c.device(), channels);
+    const uint32_t aligned = channels % 4 == 0 ? 1u : 0u;
+    const detail::Kernel kernel = detail::with_texel_loads(
+        c.context(),
+        {"batchnorm_forward_columns", {grid.local, options.affine ? 1u : 0u, aligned}, 8, sizeof push}, 0b111,
+        uses);
+    c.dispatch(kernel, uses, &push, sizeof push, {grid.groups, 1, 1}, op);
+    return;
+  }
+  const auto [tx, ty] = tile(c.device(), channels);
   const detail::Kernel kernel{"batchnorm_forward", {tx, ty, options.affine ? 1u : 0u}, 8, sizeof push};
-  c.dispatch(kernel,
-             {{&x, detail::Access::read},
-              {&g, detail::Access::read},
-              {&b, detail::Access::read},
-              {&running_mean, detail::Access::read_write},
-              {&running_var, detail::Access::read_write},
-              {&save_mean, detail::Access::write},
-              {&save_invstd, detail::Access::write},
-              {&y, detail::Access::write}},
-             &push, sizeof push, {tile_groups(c.device(), channels, tx, op), 1, 1}, op);
+  c.dispatch(kernel, uses, &push, sizeof push, {tile_groups(c.device(), channels, tx, op), 1, 1}, op);
 }
 
 void batchnorm_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, const Tensor& save_mean,
@@ -172,19 +195,28 @@ void batchnorm_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, con
   const Tensor& g = options.affine ? gamma : x;
   Tensor& dg = options.affine ? dgamma : dx;
   Tensor& db = options.affine ? dbeta : dx;
-  const auto [tx, ty] = tile(c.device(), channels);
   const BackwardPush push{static_cast<uint32_t>(rows), static_cast<uint32_t>(channels)};
+  const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read},
+                                                      {&dy, detail::Access::read},
+                                                      {&save_mean, detail::Access::read},
+                                                      {&save_invstd, detail::Access::read},
+                                                      {&g, detail::Access::read},
+                                                      {&dx, detail::Access::write},
+                                                      {&dg, detail::Access::write},
+                                                      {&db, detail::Access::write}};
+  if (detail::per_invocation_reductions(c.device())) {
+    const auto grid = column_grid(c.device(), channels);
+    const uint32_t aligned = channels % 4 == 0 ? 1u : 0u;
+    const detail::Kernel kernel = detail::with_texel_loads(
+        c.context(),
+        {"batchnorm_backward_columns", {grid.local, options.affine ? 1u : 0u, aligned}, 8, sizeof push}, 0b11111,
+        uses);
+    c.dispatch(kernel, uses, &push, sizeof push, {grid.groups, 1, 1}, op);
+    return;
+  }
+  const auto [tx, ty] = tile(c.device(), channels);
   const detail::Kernel kernel{"batchnorm_backward", {tx, ty, options.affine ? 1u : 0u}, 8, sizeof push};
-  c.dispatch(kernel,
-             {{&x, detail::Access::read},
-              {&dy, detail::Access::read},
-              {&save_mean, detail::Access::read},
-              {&save_invstd, detail::Access::read},
-              {&g, detail::Access::read},
-              {&dx, detail::Access::write},
-              {&dg, detail::Access::write},
-              {&db, detail::Access::write}},
-             &push, sizeof push, {tile_groups(c.device(), channels, tx, op), 1, 1}, op);
+  c.dispatch(kernel, uses, &push, sizeof push, {tile_groups(c.device(), channels, tx, op), 1, 1}, op);
 }
 
 }  // namespace vkgrad

@@ -44,6 +44,9 @@ float math_nan() { return uintBitsToFloat(0x7fc00000u); }
 // value, or x itself when x is NaN: lets derivatives of piecewise functions propagate NaN.
 float propagate_nan(float x, float value) { return isnan(x) ? x : value; }
 
+// max that propagates NaN (GLSL's max() is undefined for NaN operands).
+float max_propagate_nan(float a, float b) { return (isnan(a) || a >= b) ? a : b; }
+
 // 2^n for n in [-126, 127], assembled from the exponent bits.
 float pow2i(int n) { return intBitsToFloat((n + 127) << 23); }
 

@@ -15,10 +15,9 @@
 #ifndef VKGRAD_REDUCE_WORKGROUP_GLSL
 #define VKGRAD_REDUCE_WORKGROUP_GLSL
 
-shared float reduce_scratch[gl_WorkGroupSize.x];
+#include "math.glsl"  // max_propagate_nan
 
-// max that propagates NaN (GLSL's max() is undefined for NaN operands).
-float max_propagate_nan(float a, float b) { return (isnan(a) || a >= b) ? a : b; }
+shared float reduce_scratch[gl_WorkGroupSize.x];
 
 #ifdef VKGRAD_SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "harness.hpp"
+#include "reduction_layouts.hpp"
 #include "reference/batchnorm_ref.hpp"
 #include "vkgrad/batchnorm.hpp"
 
@@ -178,62 +179,72 @@ void check_training(std::size_t N, std::size_t C, const Inputs& in, int steps, u
 }  // namespace
 
 TEST_CASE("batchnorm training forward, running statistics and backward", "[batchnorm]") {
-  const Inputs plain{};
-  check_training(2, 10, plain, 3, 100);
-  check_training(7, 1, plain, 2, 200);
-  check_training(7, 255, plain, 3, 300);
-  check_training(128, 512, plain, 3, 400);
-  check_training(257, 10, plain, 2, 500);
-  check_training(257, 33, plain, 1, 600);
-  check_training(2053, 512, plain, 1, 700);  // 1,051,136 elements
+  for_each_reduction_layout([&] {
+    const Inputs plain{};
+    check_training(2, 10, plain, 3, 100);
+    check_training(7, 1, plain, 2, 200);
+    check_training(7, 255, plain, 3, 300);
+    check_training(128, 512, plain, 3, 400);
+    check_training(257, 10, plain, 2, 500);
+    check_training(257, 33, plain, 1, 600);
+    check_training(2053, 512, plain, 1, 700);  // 1,051,136 elements
+  });
 }
 
 TEST_CASE("batchnorm with options: no affine, other momentum and eps", "[batchnorm]") {
-  Inputs in{};
-  in.affine = false;
-  check_training(128, 10, in, 2, 800);
-  in.affine = true;
-  in.options.set_momentum(0.3f).set_eps(1e-3f);
-  check_training(257, 255, in, 3, 900);
+  for_each_reduction_layout([&] {
+    Inputs in{};
+    in.affine = false;
+    check_training(128, 10, in, 2, 800);
+    in.affine = true;
+    in.options.set_momentum(0.3f).set_eps(1e-3f);
+    check_training(257, 255, in, 3, 900);
+  });
 }
 
 TEST_CASE("batchnorm statistics are stable for large offsets and constant columns", "[batchnorm]") {
-  Inputs in{};
-  in.kind = Inputs::Kind::large_offset;
-  check_training(257, 10, in, 2, 1000);
-  check_training(4096, 33, in, 1, 1100);
-  in.kind = Inputs::Kind::constant_columns;
-  check_training(2, 10, in, 2, 1200);
-  check_training(257, 255, in, 2, 1300);
+  for_each_reduction_layout([&] {
+    Inputs in{};
+    in.kind = Inputs::Kind::large_offset;
+    check_training(257, 10, in, 2, 1000);
+    check_training(4096, 33, in, 1, 1100);
+    in.kind = Inputs::Kind::constant_columns;
+    check_training(2, 10, in, 2, 1200);
+    check_training(257, 255, in, 2, 1300);
+  });
 }
 
 TEST_CASE("batchnorm propagates NaN and inf to their channel only", "[batchnorm]") {
-  Inputs in{};
-  in.kind = Inputs::Kind::non_finite;
-  check_training(7, 10, in, 2, 1400);
-  check_training(257, 33, in, 1, 1500);
+  for_each_reduction_layout([&] {
+    Inputs in{};
+    in.kind = Inputs::Kind::non_finite;
+    check_training(7, 10, in, 2, 1400);
+    check_training(257, 33, in, 1, 1500);
+  });
 }
 
 TEST_CASE("batchnorm is deterministic: repeated runs are bit-identical", "[batchnorm]") {
-  Context& ctx = context();
-  const std::size_t N = 1000, C = 37;
-  const auto x = uniform(N * C, -3.0f, 3.0f, 1), dy = uniform(N * C, -1.0f, 1.0f, 2);
-  Tensor tx = Tensor::from(ctx, {N, C}, x), tdy = Tensor::from(ctx, {N, C}, dy);
-  Tensor g = Tensor::from(ctx, {C}, uniform(C, 0.5f, 2.0f, 3)), b = Tensor::from(ctx, {C}, uniform(C, -1.0f, 1.0f, 4));
-  std::vector<std::vector<float>> results[2];
-  for (auto& result : results) {
-    Tensor rm(ctx, {C}), rv(ctx, {C}), m(ctx, {C}), s(ctx, {C}), y(ctx, {N, C}), dx(ctx, {N, C}), dg(ctx, {C}),
-        db(ctx, {C});
-    rm.fill(0.0f);
-    rv.fill(1.0f);
-    CommandList cmd(ctx);
-    batchnorm_forward(cmd, tx, g, b, rm, rv, m, s, y);
-    batchnorm_backward(cmd, tx, tdy, m, s, g, dx, dg, db);
-    cmd.run();
-    require_no_validation_messages();
-    for (const Tensor* t : {&rm, &rv, &m, &s, &y, &dx, &dg, &db}) result.push_back(t->to_vector());
-  }
-  CHECK(results[0] == results[1]);
+  for_each_reduction_layout([&] {
+    Context& ctx = context();
+    const std::size_t N = 1000, C = 37;
+    const auto x = uniform(N * C, -3.0f, 3.0f, 1), dy = uniform(N * C, -1.0f, 1.0f, 2);
+    Tensor tx = Tensor::from(ctx, {N, C}, x), tdy = Tensor::from(ctx, {N, C}, dy);
+    Tensor g = Tensor::from(ctx, {C}, uniform(C, 0.5f, 2.0f, 3)), b = Tensor::from(ctx, {C}, uniform(C, -1.0f, 1.0f, 4));
+    std::vector<std::vector<float>> results[2];
+    for (auto& result : results) {
+      Tensor rm(ctx, {C}), rv(ctx, {C}), m(ctx, {C}), s(ctx, {C}), y(ctx, {N, C}), dx(ctx, {N, C}), dg(ctx, {C}),
+          db(ctx, {C});
+      rm.fill(0.0f);
+      rv.fill(1.0f);
+      CommandList cmd(ctx);
+      batchnorm_forward(cmd, tx, g, b, rm, rv, m, s, y);
+      batchnorm_backward(cmd, tx, tdy, m, s, g, dx, dg, db);
+      cmd.run();
+      require_no_validation_messages();
+      for (const Tensor* t : {&rm, &rv, &m, &s, &y, &dx, &dg, &db}) result.push_back(t->to_vector());
+    }
+    CHECK(results[0] == results[1]);
+  });
 }
 
 TEST_CASE("batchnorm eval mode uses the running statistics", "[batchnorm]") {

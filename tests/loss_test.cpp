@@ -8,6 +8,7 @@
 #include <vkgrad/loss.hpp>
 
 #include "harness.hpp"
+#include "reduction_layouts.hpp"
 #include "reference/loss_ref.hpp"
 
 namespace vkgrad::test {
@@ -187,98 +188,108 @@ void check_pointwise(PointwiseLossKind kind, std::size_t n, Reduction reduction,
 }  // namespace
 
 TEST_CASE("cross-entropy mean on awkward sizes", "[loss][softmax]") {
-  check_cross_entropy({1, 1}, 1);
-  check_cross_entropy({3, 7}, 2);
-  check_cross_entropy({7, 10}, 3);
-  check_cross_entropy({64, 257}, 4);
-  check_cross_entropy({13, 1031}, 5);
+  for_each_reduction_layout([&] {
+    check_cross_entropy({1, 1}, 1);
+    check_cross_entropy({3, 7}, 2);
+    check_cross_entropy({7, 10}, 3);
+    check_cross_entropy({64, 257}, 4);
+    check_cross_entropy({13, 1031}, 5);
+  });
 }
 
 TEST_CASE("cross-entropy sum and none, label smoothing, custom ignore_index, dloss", "[loss][softmax]") {
-  check_cross_entropy({7, 10, Reduction::sum}, 11);
-  check_cross_entropy({7, 10, Reduction::none}, 12);
-  check_cross_entropy({33, 257, Reduction::mean, 0.1f}, 13);
-  check_cross_entropy({33, 257, Reduction::sum, 0.25f}, 14);
-  check_cross_entropy({33, 257, Reduction::none, 0.1f}, 15);
-  check_cross_entropy({20, 10, Reduction::mean, 0.0f, 3}, 16);  // labels of 3 are ignored
-  check_cross_entropy({20, 10, Reduction::mean, 0.1f, 3, 0.5f}, 17);
-  check_cross_entropy({1, 7, Reduction::none, 0.0f, -100, -2.0f}, 18);
+  for_each_reduction_layout([&] {
+    check_cross_entropy({7, 10, Reduction::sum}, 11);
+    check_cross_entropy({7, 10, Reduction::none}, 12);
+    check_cross_entropy({33, 257, Reduction::mean, 0.1f}, 13);
+    check_cross_entropy({33, 257, Reduction::sum, 0.25f}, 14);
+    check_cross_entropy({33, 257, Reduction::none, 0.1f}, 15);
+    check_cross_entropy({20, 10, Reduction::mean, 0.0f, 3}, 16);  // labels of 3 are ignored
+    check_cross_entropy({20, 10, Reduction::mean, 0.1f, 3, 0.5f}, 17);
+    check_cross_entropy({1, 7, Reduction::none, 0.0f, -100, -2.0f}, 18);
+  });
 }
 
 TEST_CASE("cross-entropy over more than 1M logits and more rows than one dispatch covers", "[loss][softmax]") {
-  check_cross_entropy({1100, 1000, Reduction::mean, 0.1f}, 21);  // 1.1M logits
-  check_cross_entropy({70001, 3, Reduction::sum}, 22);            // > 65535 rows: grid-stride loop
-  check_cross_entropy({70001, 3, Reduction::none}, 23);
+  for_each_reduction_layout([&] {
+    check_cross_entropy({1100, 1000, Reduction::mean, 0.1f}, 21);  // 1.1M logits
+    check_cross_entropy({70001, 3, Reduction::sum}, 22);            // > 65535 rows: grid-stride loop
+    check_cross_entropy({70001, 3, Reduction::none}, 23);
+  });
 }
 
 TEST_CASE("cross-entropy reports out-of-range labels through its status tensor", "[loss][softmax]") {
-  Context& ctx = context();
-  const std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-  const std::vector<int32_t> labels = {1, -100, 5, -1};  // C = 3: rows 2 and 3 are bad
-  Tensor tx = Tensor::from(ctx, {4, 3}, x), tl = Tensor::from<int32_t>(ctx, {4}, labels);
-  Tensor rows(ctx, {4}), dx(ctx, {4, 3});
-  CrossEntropyLoss loss_fn(ctx, 4, CrossEntropyOptions{}.set_reduction(Reduction::none));
-  CHECK_NOTHROW(loss_fn.check_labels());  // nothing has run yet
-  rows.fill(poison);
-  dx.fill(poison);
-  CommandList cmd(ctx);
-  loss_fn.forward(cmd, tx, tl, rows);
-  loss_fn.backward(cmd, tx, tl, dx);
-  cmd.run();
-  require_no_validation_messages();
-  CHECK_THROWS_WITH(loss_fn.check_labels(), Catch::Contains("row 2 has label 5") && Catch::Contains("[0, 3)"));
-  CHECK_THROWS_AS(check_label_status(loss_fn.status(), -100), InvalidArgument);
-  const auto l = rows.to_vector();
-  CHECK(l[0] == Approx(std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)) - 2.0));
-  CHECK(l[1] == 0.0f);
-  CHECK(std::isnan(l[2]));
-  CHECK(std::isnan(l[3]));
-  const auto d = dx.to_vector();
-  for (std::size_t i = 3; i < 6; ++i) CHECK(d[i] == 0.0f);
-  for (std::size_t i = 6; i < 12; ++i) CHECK(std::isnan(d[i]));
-  const auto status = loss_fn.status().to_vector<int32_t>();
-  CHECK(status == std::vector<int32_t>{2, 5, 3, 3});
+  for_each_reduction_layout([&] {
+    Context& ctx = context();
+    const std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    const std::vector<int32_t> labels = {1, -100, 5, -1};  // C = 3: rows 2 and 3 are bad
+    Tensor tx = Tensor::from(ctx, {4, 3}, x), tl = Tensor::from<int32_t>(ctx, {4}, labels);
+    Tensor rows(ctx, {4}), dx(ctx, {4, 3});
+    CrossEntropyLoss loss_fn(ctx, 4, CrossEntropyOptions{}.set_reduction(Reduction::none));
+    CHECK_NOTHROW(loss_fn.check_labels());  // nothing has run yet
+    rows.fill(poison);
+    dx.fill(poison);
+    CommandList cmd(ctx);
+    loss_fn.forward(cmd, tx, tl, rows);
+    loss_fn.backward(cmd, tx, tl, dx);
+    cmd.run();
+    require_no_validation_messages();
+    CHECK_THROWS_WITH(loss_fn.check_labels(), Catch::Contains("row 2 has label 5") && Catch::Contains("[0, 3)"));
+    CHECK_THROWS_AS(check_label_status(loss_fn.status(), -100), InvalidArgument);
+    const auto l = rows.to_vector();
+    CHECK(l[0] == Approx(std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)) - 2.0));
+    CHECK(l[1] == 0.0f);
+    CHECK(std::isnan(l[2]));
+    CHECK(std::isnan(l[3]));
+    const auto d = dx.to_vector();
+    for (std::size_t i = 3; i < 6; ++i) CHECK(d[i] == 0.0f);
+    for (std::size_t i = 6; i < 12; ++i) CHECK(std::isnan(d[i]));
+    const auto status = loss_fn.status().to_vector<int32_t>();
+    CHECK(status == std::vector<int32_t>{2, 5, 3, 3});
 
-  // The same object with valid labels passes again: the status is rewritten on every run.
-  const std::vector<int32_t> good = {0, 1, 2, -100};
-  tl.upload(std::span<const int32_t>(good));
-  cmd.run();
-  CHECK_NOTHROW(loss_fn.check_labels());
+    // The same object with valid labels passes again: the status is rewritten on every run.
+    const std::vector<int32_t> good = {0, 1, 2, -100};
+    tl.upload(std::span<const int32_t>(good));
+    cmd.run();
+    CHECK_NOTHROW(loss_fn.check_labels());
+  });
 }
 
 TEST_CASE("cross-entropy edge cases: every row ignored, a label at a -inf logit", "[loss][softmax]") {
-  Context& ctx = context();
-  const std::vector<float> x = {0, 1, -inf, 2};
-  Tensor tx = Tensor::from(ctx, {2, 2}, x);
-  const std::vector<int32_t> ignored = {-100, -100};
-  Tensor tl = Tensor::from<int32_t>(ctx, {2}, ignored);
-  Tensor loss(ctx, {1}), dx(ctx, {2, 2});
-  CrossEntropyLoss mean(ctx, 2);
-  loss.fill(0.0f);
-  dx.fill(poison);
-  CommandList cmd(ctx);
-  mean.forward(cmd, tx, tl, loss);
-  mean.backward(cmd, tx, tl, dx);
-  cmd.run();
-  require_no_validation_messages();
-  CHECK(std::isnan(loss.to_vector()[0]));  // PyTorch: 0 / 0
-  CHECK(dx.to_vector() == std::vector<float>{0, 0, 0, 0});
+  for_each_reduction_layout([&] {
+    Context& ctx = context();
+    const std::vector<float> x = {0, 1, -inf, 2};
+    Tensor tx = Tensor::from(ctx, {2, 2}, x);
+    const std::vector<int32_t> ignored = {-100, -100};
+    Tensor tl = Tensor::from<int32_t>(ctx, {2}, ignored);
+    Tensor loss(ctx, {1}), dx(ctx, {2, 2});
+    CrossEntropyLoss mean(ctx, 2);
+    loss.fill(0.0f);
+    dx.fill(poison);
+    CommandList cmd(ctx);
+    mean.forward(cmd, tx, tl, loss);
+    mean.backward(cmd, tx, tl, dx);
+    cmd.run();
+    require_no_validation_messages();
+    CHECK(std::isnan(loss.to_vector()[0]));  // PyTorch: 0 / 0
+    CHECK(dx.to_vector() == std::vector<float>{0, 0, 0, 0});
 
-  const std::vector<int32_t> at_minus_inf = {0, 0};  // row 1's label has logit -inf: loss inf
-  Tensor tl2 = Tensor::from<int32_t>(ctx, {2}, at_minus_inf);
-  Tensor sum_loss(ctx, {1});
-  CrossEntropyLoss sum(ctx, 2, CrossEntropyOptions{}.set_reduction(Reduction::sum));
-  sum_loss.fill(poison);
-  dx.fill(poison);
-  CommandList cmd2(ctx);
-  sum.forward(cmd2, tx, tl2, sum_loss);
-  sum.backward(cmd2, tx, tl2, dx);
-  cmd2.run();
-  require_no_validation_messages();
-  CHECK(sum_loss.to_vector()[0] == inf);
-  const auto d = dx.to_vector();
-  CHECK(d[2] == -1.0f);  // p = 0 at the label
-  CHECK(d[3] == 1.0f);
+    const std::vector<int32_t> at_minus_inf = {0, 0};  // row 1's label has logit -inf: loss inf
+    Tensor tl2 = Tensor::from<int32_t>(ctx, {2}, at_minus_inf);
+    Tensor sum_loss(ctx, {1});
+    CrossEntropyLoss sum(ctx, 2, CrossEntropyOptions{}.set_reduction(Reduction::sum));
+    sum_loss.fill(poison);
+    dx.fill(poison);
+    CommandList cmd2(ctx);
+    sum.forward(cmd2, tx, tl2, sum_loss);
+    sum.backward(cmd2, tx, tl2, dx);
+    cmd2.run();
+    require_no_validation_messages();
+    CHECK(sum_loss.to_vector()[0] == inf);
+    const auto d = dx.to_vector();
+    CHECK(d[2] == -1.0f);  // p = 0 at the label
+    CHECK(d[3] == 1.0f);
+  });
 }
 
 TEST_CASE("cross-entropy rejects bad arguments", "[loss][softmax]") {
@@ -294,26 +305,30 @@ TEST_CASE("cross-entropy rejects bad arguments", "[loss][softmax]") {
 }
 
 TEST_CASE("nll loss forward and backward", "[loss]") {
-  check_nll(1, 1, Reduction::mean, -100, 1.0f, 31);
-  check_nll(7, 10, Reduction::mean, -100, 1.0f, 32);
-  check_nll(64, 257, Reduction::sum, -100, 0.5f, 33);
-  check_nll(13, 1031, Reduction::none, -100, 1.0f, 34);
-  check_nll(20, 10, Reduction::mean, 3, -2.0f, 35);
-  check_nll(70001, 3, Reduction::mean, -100, 1.0f, 36);
+  for_each_reduction_layout([&] {
+    check_nll(1, 1, Reduction::mean, -100, 1.0f, 31);
+    check_nll(7, 10, Reduction::mean, -100, 1.0f, 32);
+    check_nll(64, 257, Reduction::sum, -100, 0.5f, 33);
+    check_nll(13, 1031, Reduction::none, -100, 1.0f, 34);
+    check_nll(20, 10, Reduction::mean, 3, -2.0f, 35);
+    check_nll(70001, 3, Reduction::mean, -100, 1.0f, 36);
+  });
 }
 
 TEST_CASE("nll loss reports out-of-range labels", "[loss]") {
-  Context& ctx = context();
-  const std::vector<float> logp(6, -1.0f);
-  const std::vector<int32_t> labels = {0, 7};
-  Tensor tp = Tensor::from(ctx, {2, 3}, logp), tl = Tensor::from<int32_t>(ctx, {2}, labels), loss(ctx, {1});
-  NllLoss loss_fn(ctx, 2);
-  CommandList cmd(ctx);
-  loss_fn.forward(cmd, tp, tl, loss);
-  cmd.run();
-  require_no_validation_messages();
-  CHECK_THROWS_WITH(loss_fn.check_labels(), Catch::Contains("row 1 has label 7"));
-  CHECK(std::isnan(loss.to_vector()[0]));
+  for_each_reduction_layout([&] {
+    Context& ctx = context();
+    const std::vector<float> logp(6, -1.0f);
+    const std::vector<int32_t> labels = {0, 7};
+    Tensor tp = Tensor::from(ctx, {2, 3}, logp), tl = Tensor::from<int32_t>(ctx, {2}, labels), loss(ctx, {1});
+    NllLoss loss_fn(ctx, 2);
+    CommandList cmd(ctx);
+    loss_fn.forward(cmd, tp, tl, loss);
+    cmd.run();
+    require_no_validation_messages();
+    CHECK_THROWS_WITH(loss_fn.check_labels(), Catch::Contains("row 1 has label 7"));
+    CHECK(std::isnan(loss.to_vector()[0]));
+  });
 }
 
 TEST_CASE("mse and bce-with-logits forward and backward", "[loss]") {
