@@ -155,11 +155,14 @@ std::array<uint32_t, 3> gemm_groups(const GemmTiles& t, uint64_t M, uint64_t N) 
 
 // Specialization constants 0..5 of both main loops; the direct one also takes 9 VEC_K and 10 VEC_N
 // (ids 6..8 belong to linear_forward's epilogue, so `epilogue` fills them first when given).
-std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, bool transpose_b, uint64_t N,
-                                          uint64_t K, std::array<uint32_t, 3> epilogue = {0, 0, 0}) {
+std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, bool transpose_b, uint64_t M,
+                                          uint64_t N, uint64_t K, std::array<uint32_t, 3> epilogue = {0, 0, 0}) {
   std::vector<uint32_t> spec{t.threads(), t.m, t.n, t.k, transpose_a ? 1u : 0u, transpose_b ? 1u : 0u};
   spec.insert(spec.end(), epilogue.begin(), epilogue.end());
-  if (t.direct) spec.insert(spec.end(), {K % 4 == 0 ? 1u : 0u, !transpose_b && N % 4 == 0 ? 1u : 0u});
+  if (t.direct) {
+    spec.insert(spec.end(), {K % 4 == 0 ? 1u : 0u, !transpose_b && N % 4 == 0 ? 1u : 0u});
+    if (t.broadcast) spec.push_back(transpose_a && M % 4 == 0 ? 1u : 0u);
+  }
   return spec;
 }
 
@@ -177,7 +180,7 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(),
       {tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm",
-       gemm_specialization(tiles, transpose_a, transpose_b, N, K), 3, sizeof(GemmPush)},
+       gemm_specialization(tiles, transpose_a, transpose_b, M, N, K), 3, sizeof(GemmPush)},
       0b11, uses);
   c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, M, N), label);
 }
@@ -261,7 +264,7 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   require_32bit_indexable(Y, op, "Y");
 
   const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), batch, out);
-  auto spec = gemm_specialization(tiles, false, true, out, in,
+  auto spec = gemm_specialization(tiles, false, true, batch, out, in,
                                   {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
   // Without a bias, binding 2 is never read (HAS_BIAS is false); X stands in for it.
   const Tensor& bias = has_bias ? b : X;

@@ -29,6 +29,11 @@ layout(constant_id = 4) const bool TRANS_A = false;
 layout(constant_id = 5) const bool TRANS_B = false;
 layout(constant_id = 9) const bool VEC_K = false;
 layout(constant_id = 10) const bool VEC_N = false;
+layout(constant_id = 11) const bool VEC_M = false;
+
+// Whether every invocation loads its own op(A) values as vec4s (see the header): rows of A with
+// VEC_K, or, with TRANS_A, groups of 4 rows of op(A) from one row of A with VEC_M.
+const bool OWN_A_LOADS = TRANS_A ? VEC_M : VEC_K;
 
 const uint LANES = 8;       // the subgroup size the broadcasts below are written for
 const uint MAX_ROWS = 32;   // largest TILE_M
@@ -48,6 +53,16 @@ vec4 load_a_quad(uint row, uint k) {
         v[t] = (VEC_K || kt < pc.K) ? (TRANS_A ? a_load(kt * pc.M + row) : a_load(row * pc.K + kt)) : 0.0;
     }
     return v;
+}
+
+// op(A)[row, k .. k + 3] for rows row .. row + 3 (row a multiple of 4) as a_rows[i], i < 4, when
+// TRANS_A and VEC_M: A[k + t, row .. row + 3] is one vec4 per t, so 4 loads give 16 values; zeros
+// past M (all 4 rows at once, M % 4 == 0) and K.
+void load_a_rows_transposed(uint row, uint k, out vec4 a_rows[4]) {
+    vec4 a_k[4];
+    for (uint t = 0u; t < 4u; ++t)
+        a_k[t] = row < pc.M && (VEC_K || k + t < pc.K) ? a_load4(((k + t) * pc.M + row) / 4u) : vec4(0.0);
+    for (uint i = 0u; i < 4u; ++i) a_rows[i] = vec4(a_k[0][i], a_k[1][i], a_k[2][i], a_k[3][i]);
 }
 
 // op(B)[k + t, col0 .. col0 + 3] as b_rows[t], t < 4 (zeros past K and N).
@@ -93,6 +108,34 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
     GEMM_ROW(T, 0u) GEMM_ROW(T, 1u) GEMM_ROW(T, 2u) GEMM_ROW(T, 3u) GEMM_ROW(T, 4u) GEMM_ROW(T, 5u) \
     GEMM_ROW(T, 6u) GEMM_ROW(T, 7u)
 
+// Row I of the block from this invocation's own a_rows[I] (OWN_A_LOADS): the same four k steps in
+// the same order as GEMM_ROW.
+#define GEMM_OWN_ROW(I)                                         \
+    {                                                           \
+        const vec4 av = a_rows[I];                              \
+        acc[I] += av.x * b_rows[0];                             \
+        acc[I] += av.y * b_rows[1];                             \
+        acc[I] += av.z * b_rows[2];                             \
+        acc[I] += av.w * b_rows[3];                             \
+    }
+#define GEMM_OWN_ROWS_OF(T)                                                                       \
+    GEMM_OWN_ROW(8u * T + 0u) GEMM_OWN_ROW(8u * T + 1u) GEMM_OWN_ROW(8u * T + 2u)               \
+    GEMM_OWN_ROW(8u * T + 3u) GEMM_OWN_ROW(8u * T + 4u) GEMM_OWN_ROW(8u * T + 5u)               \
+    GEMM_OWN_ROW(8u * T + 6u) GEMM_OWN_ROW(8u * T + 7u)
+// This invocation's op(A) values for rows 8·T .. 8·T + 7 of the block into a_rows.
+#define GEMM_OWN_LOADS_OF(T)                                                                      \
+    if (TRANS_A) {                                                                                \
+        vec4 quad[4];                                                                             \
+        load_a_rows_transposed(row0 + 8u * T, k, quad);                                           \
+        a_rows[8u * T + 0u] = quad[0]; a_rows[8u * T + 1u] = quad[1];                             \
+        a_rows[8u * T + 2u] = quad[2]; a_rows[8u * T + 3u] = quad[3];                             \
+        load_a_rows_transposed(row0 + 8u * T + 4u, k, quad);                                      \
+        a_rows[8u * T + 4u] = quad[0]; a_rows[8u * T + 5u] = quad[1];                             \
+        a_rows[8u * T + 6u] = quad[2]; a_rows[8u * T + 7u] = quad[3];                             \
+    } else {                                                                                      \
+        for (uint i = 0u; i < 8u; ++i) a_rows[8u * T + i] = load_a_quad(row0 + 8u * T + i, k);    \
+    }
+
 #define GEMM_STORE_ROW(T, L)                                                      \
     if (row0 + 8u * T + L < pc.M) {                                               \
         for (uint j = 0u; j < 4u; ++j)                                            \
@@ -112,7 +155,25 @@ void main() {
     vec4 acc[MAX_ROWS];
     for (uint i = 0u; i < MAX_ROWS; ++i) acc[i] = vec4(0.0);
 
-    for (uint k = 0u; k < pc.K; k += 4u) {
+    if (OWN_A_LOADS) {
+        for (uint k = 0u; k < pc.K; k += 4u) {
+            vec4 b_rows[4];
+            load_b_quad(k, col0, b_rows);
+            vec4 a_rows[MAX_ROWS];
+            GEMM_OWN_LOADS_OF(0u)
+            GEMM_OWN_ROWS_OF(0u)
+            if (TILE_M > 8u) {
+                GEMM_OWN_LOADS_OF(1u)
+                GEMM_OWN_ROWS_OF(1u)
+            }
+            if (TILE_M > 16u) {
+                GEMM_OWN_LOADS_OF(2u)
+                GEMM_OWN_ROWS_OF(2u)
+                GEMM_OWN_LOADS_OF(3u)
+                GEMM_OWN_ROWS_OF(3u)
+            }
+        }
+    } else for (uint k = 0u; k < pc.K; k += 4u) {
         vec4 b_rows[4];
         load_b_quad(k, col0, b_rows);
         vec4 a_mine[MAX_ROWS / LANES];

@@ -143,6 +143,9 @@ TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
         // writes rows outside its own (the next block's C would be read after it was updated).
         check_gemm(37, 44, 32, ta, tb, 1.5f, ta ? 0.5f : 0.0f, seed++, &t);
         check_gemm(37, 44, 32, ta, tb, 1.5f, ta ? 0.0f : 0.5f, seed++, &t);
+        // M a multiple of 4: with Aᵀ the broadcast path loads 4 rows of op(A) per vec4 (VEC_M), here
+        // with a K tail (33) and a partial last block of rows.
+        check_gemm(40, 44, 33, ta, tb, 1.5f, 0.5f, seed++, &t);
       }
     }
   }
