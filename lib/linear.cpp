@@ -70,18 +70,20 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
     // fewer than one SIMD width, within the device's limits.
     const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
     const uint32_t min_threads = std::max<uint32_t>(dev.subgroup_size, 1);
+    const bool broadcast = (path == GemmPath::broadcast || cpu_auto) && gemm_broadcast_supported(dev);
+    const uint32_t cols = broadcast ? kGemmBroadcastCols : kGemmDirectCols;
     uint32_t threads = 64;
-    while (threads > min_threads && uint64_t(threads / 2) * kGemmDirectCols >= N) threads /= 2;
-    GemmTiles t{kGemmDirectRows, std::min(threads, max_threads) * kGemmDirectCols, 0, true};
-    if ((path == GemmPath::broadcast || cpu_auto) && gemm_broadcast_supported(dev) &&
-        t.threads() % kGemmBroadcastLanes == 0) {
+    while (threads > min_threads && uint64_t(threads / 2) * cols >= N) threads /= 2;
+    threads = std::min(threads, max_threads);
+    if (broadcast && threads % kGemmBroadcastLanes == 0) {
       // Taller blocks: every op(B) load then feeds more rows; no taller than the result needs. 16
       // rows, not the 32 the shader can do: on lavapipe 32 was no faster at the MLP shapes (its
-      // 128 accumulators spill) and halves the number of workgroups (bench/RESULTS.md).
-      t.broadcast = true;
+      // accumulators spill) and halves the number of workgroups (bench/RESULTS.md).
+      GemmTiles t{kGemmDirectRows, threads * kGemmBroadcastCols, 0, true, true};
       while (t.m < kGemmBroadcastPreferredRows && t.m < M) t.m *= 2;
+      return t;
     }
-    return t;
+    return GemmTiles{kGemmDirectRows, threads * kGemmDirectCols, 0, true};
   }
   GemmTiles t{64, 64, 16};
   if (M <= 16 && N > 16) t = {16, 128, 16};
@@ -110,7 +112,8 @@ bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& t) {
     const bool rows_ok = t.broadcast ? (t.m == 8 || t.m == 16 || t.m == 32) && gemm_broadcast_supported(dev) &&
                                            t.threads() % kGemmBroadcastLanes == 0
                                      : t.m == kGemmDirectRows;
-    return rows_ok && t.n >= kGemmDirectCols && t.n % kGemmDirectCols == 0 &&
+    const uint32_t cols = t.broadcast ? kGemmBroadcastCols : kGemmDirectCols;
+    return rows_ok && t.n >= cols && t.n % cols == 0 &&
            t.threads() <= std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
   }
   if (t.broadcast) return false;

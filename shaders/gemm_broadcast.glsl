@@ -37,6 +37,7 @@ const bool OWN_A_LOADS = TRANS_A ? VEC_M : VEC_K;
 
 const uint LANES = 8;       // the subgroup size the broadcasts below are written for
 const uint MAX_ROWS = 32;   // largest TILE_M
+const uint COLS = 8;        // columns per invocation (kGemmBroadcastCols)
 
 // A and B through texel_io.glsl (storage buffers, or texel buffers in the _texel build):
 // a_load4(q) / b_load4(q) is the q-th group of 4 floats, a_load(i) / b_load(i) the i-th float.
@@ -102,6 +103,10 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
         acc[8u * T + L] += av.y * b_rows[1];                    \
         acc[8u * T + L] += av.z * b_rows[2];                    \
         acc[8u * T + L] += av.w * b_rows[3];                    \
+        acc_hi[8u * T + L] += av.x * b_hi[0];                   \
+        acc_hi[8u * T + L] += av.y * b_hi[1];                   \
+        acc_hi[8u * T + L] += av.z * b_hi[2];                   \
+        acc_hi[8u * T + L] += av.w * b_hi[3];                   \
     }
 // The ids of subgroupBroadcast must be constant expressions, hence the unrolled lanes.
 #define GEMM_ROWS_OF(T)                                                                            \
@@ -117,6 +122,10 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
         acc[I] += av.y * b_rows[1];                             \
         acc[I] += av.z * b_rows[2];                             \
         acc[I] += av.w * b_rows[3];                             \
+        acc_hi[I] += av.x * b_hi[0];                            \
+        acc_hi[I] += av.y * b_hi[1];                            \
+        acc_hi[I] += av.z * b_hi[2];                            \
+        acc_hi[I] += av.w * b_hi[3];                            \
     }
 #define GEMM_OWN_ROWS_OF(T)                                                                       \
     GEMM_OWN_ROW(8u * T + 0u) GEMM_OWN_ROW(8u * T + 1u) GEMM_OWN_ROW(8u * T + 2u)               \
@@ -136,10 +145,13 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
         for (uint i = 0u; i < 8u; ++i) a_rows[8u * T + i] = load_a_quad(row0 + 8u * T + i, k);    \
     }
 
-#define GEMM_STORE_ROW(T, L)                                                      \
-    if (row0 + 8u * T + L < pc.M) {                                               \
-        for (uint j = 0u; j < 4u; ++j)                                            \
-            if (col0 + j < pc.N) store_result(row0 + 8u * T + L, col0 + j, acc[8u * T + L][j]); \
+#define GEMM_STORE_ROW(T, L)                                                                    \
+    if (row0 + 8u * T + L < pc.M) {                                                             \
+        for (uint j = 0u; j < 4u; ++j) {                                                        \
+            if (col0 + j < pc.N) store_result(row0 + 8u * T + L, col0 + j, acc[8u * T + L][j]);  \
+            if (col0 + 4u + j < pc.N)                                                           \
+                store_result(row0 + 8u * T + L, col0 + 4u + j, acc_hi[8u * T + L][j]);          \
+        }                                                                                       \
     }
 #define GEMM_STORE_ROWS_OF(T)                                                                   \
     GEMM_STORE_ROW(T, 0u) GEMM_STORE_ROW(T, 1u) GEMM_STORE_ROW(T, 2u) GEMM_STORE_ROW(T, 3u)     \
@@ -148,17 +160,19 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
 void main() {
     const uint lane = gl_SubgroupInvocationID;
     const uint row0 = gl_WorkGroupID.y * TILE_M;
-    const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * 4u;
+    const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * COLS;
 
     // Every index into acc is a constant after unrolling (the macros below), so the accumulators
     // stay in registers (or plain spill slots) instead of becoming an array indexed per lane.
-    vec4 acc[MAX_ROWS];
-    for (uint i = 0u; i < MAX_ROWS; ++i) acc[i] = vec4(0.0);
+    vec4 acc[MAX_ROWS], acc_hi[MAX_ROWS];  // columns col0 .. col0 + 3 and col0 + 4 .. col0 + 7
+    for (uint i = 0u; i < MAX_ROWS; ++i) acc[i] = acc_hi[i] = vec4(0.0);
 
     if (OWN_A_LOADS) {
         for (uint k = 0u; k < pc.K; k += 4u) {
             vec4 b_rows[4];
             load_b_quad(k, col0, b_rows);
+            vec4 b_hi[4];
+            load_b_quad(k, col0 + 4u, b_hi);
             vec4 a_rows[MAX_ROWS];
             GEMM_OWN_LOADS_OF(0u)
             GEMM_OWN_ROWS_OF(0u)
@@ -176,6 +190,8 @@ void main() {
     } else for (uint k = 0u; k < pc.K; k += 4u) {
         vec4 b_rows[4];
         load_b_quad(k, col0, b_rows);
+        vec4 b_hi[4];
+        load_b_quad(k, col0 + 4u, b_hi);
         vec4 a_mine[MAX_ROWS / LANES];
         for (uint t = 0u; t < MAX_ROWS / LANES; ++t)
             a_mine[t] = t < TILE_M / LANES ? load_a_quad(row0 + LANES * t + lane, k) : vec4(0.0);

@@ -127,7 +127,7 @@ TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
   // ones this device gets: tiles from the smallest (one thread, K step 1) to wide and tall ones.
   const detail::GemmTiles tiles[] = {{4, 4, 1},          {8, 16, 4},         {32, 32, 8},         {16, 64, 16},
                                      {64, 32, 32},       {128, 64, 8},       {8, 4, 0, true},     {8, 32, 0, true},
-                                     {8, 256, 0, true},  {8, 64, 0, true, true}, {16, 32, 0, true, true},
+                                     {8, 256, 0, true},  {8, 64, 0, true, true}, {16, 128, 0, true, true},
                                      {32, 256, 0, true, true}};
   uint64_t seed = 50;
   for (const auto& t : tiles) {
