@@ -31,7 +31,8 @@ inline constexpr uint32_t kGemmBroadcastCols = 8;
 
 /// One workgroup computes an m × n block of the result, staging k columns of op(A) per step
 /// (tiled path), or, when `direct`, m rows × n columns straight from the buffers (k unused):
-/// m = kGemmDirectRows, or with `broadcast` (gemm_broadcast.glsl) m = 8, 16 or 32.
+/// m = kGemmDirectRows and kGemmDirectCols columns per thread, or with `broadcast`
+/// (gemm_broadcast.glsl) m = 8, 16 or 32 and kGemmBroadcastCols columns per thread.
 struct GemmTiles {
   uint32_t m, n, k;
   bool direct = false;

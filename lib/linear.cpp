@@ -63,11 +63,12 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
     // CPU devices (lavapipe, SwiftShader) run a workgroup on one core with invocations as SIMD
     // lanes: there a barrier is a coroutine switch and shared memory is plain memory behind gathers,
     // so the direct path, which has neither, is 3-5x faster on lavapipe (bench/RESULTS.md). Where
-    // subgroups are 8 wide with broadcasts, its broadcast variant shares each op(A) load across a
-    // subgroup and takes blocks up to 16 rows tall: 2-4x faster again at the MLP shapes on lavapipe
-    // (bench/RESULTS.md). 64
-    // threads (256 columns) per workgroup, fewer for a narrow result so columns are not idle, never
-    // fewer than one SIMD width, within the device's limits.
+    // subgroups are 8 wide with broadcasts, its broadcast variant (shaders/gemm_broadcast.glsl:
+    // vec4 op(A) loads, subgroupBroadcast where op(A) must be read as scalars, 8 columns per
+    // thread) takes blocks up to 16 rows tall: 2-4x faster again at the MLP shapes on lavapipe
+    // (bench/RESULTS.md). 64 threads (256 columns, 512 for the broadcast variant) per workgroup,
+    // fewer for a narrow result so columns are not idle, never fewer than one SIMD width, within
+    // the device's limits.
     const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
     const uint32_t min_threads = std::max<uint32_t>(dev.subgroup_size, 1);
     const bool broadcast = (path == GemmPath::broadcast || cpu_auto) && gemm_broadcast_supported(dev);
@@ -156,8 +157,9 @@ std::array<uint32_t, 3> gemm_groups(const GemmTiles& t, uint64_t M, uint64_t N) 
   return {static_cast<uint32_t>((N + t.n - 1) / t.n), static_cast<uint32_t>((M + t.m - 1) / t.m), 1};
 }
 
-// Specialization constants 0..5 of both main loops; the direct one also takes 9 VEC_K and 10 VEC_N
-// (ids 6..8 belong to linear_forward's epilogue, so `epilogue` fills them first when given).
+// Specialization constants 0..5 of both main loops; the direct one also takes 9 VEC_K and 10 VEC_N,
+// its broadcast variant 11 VEC_M too (ids 6..8 belong to linear_forward's epilogue, so `epilogue`
+// fills them first when given).
 std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, bool transpose_b, uint64_t M,
                                           uint64_t N, uint64_t K, std::array<uint32_t, 3> epilogue = {0, 0, 0}) {
   std::vector<uint32_t> spec{t.threads(), t.m, t.n, t.k, transpose_a ? 1u : 0u, transpose_b ? 1u : 0u};

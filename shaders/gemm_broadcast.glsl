@@ -7,13 +7,22 @@
 // Why: llvmpipe turns every storage-buffer load into a loop over the 8 lanes with a bounds check
 // per lane and component, even when all lanes read the same address, so loads, not multiply-adds,
 // bound gemm_direct.glsl (its 8 op(A) rows per k are read by every lane). Here a workgroup
-// computes TILE_M (8, 16 or 32) rows × (local size · 4) columns; each invocation owns 4 adjacent
-// columns of all TILE_M rows. Per 4 steps of k, lane l of a subgroup loads op(A) rows
-// row0 + 8t + l (t < TILE_M / 8) only, and subgroupBroadcast hands every row to all 8 lanes (a
-// register shuffle on llvmpipe), so each op(A) value is loaded once per subgroup instead of 8
-// times, and each op(B) load feeds TILE_M rows. k still runs in order with one multiply-add per
-// (row, col, k), as in the other two paths. Out-of-range rows, columns and k read 0 and are never
-// stored.
+// computes TILE_M (8, 16 or 32) rows × (local size · COLS) columns; each invocation owns COLS (8)
+// adjacent columns of all TILE_M rows, so each op(A) value feeds 8 multiply-adds and each op(B)
+// load TILE_M rows. k still runs in order with one multiply-add per (row, col, k), as in the
+// other two paths. Out-of-range rows, columns and k read 0 and are never stored.
+//
+// Where op(A) comes as vec4s (OWN_A_LOADS: a row of A with VEC_K, or with TRANS_A and VEC_M one
+// row of A holding 4 rows of op(A) for one k) every invocation loads its own op(A) values, the
+// same addresses in all lanes. Otherwise (scalar op(A) loads) lane l of a subgroup loads op(A)
+// rows row0 + 8t + l (t < TILE_M / 8) only and subgroupBroadcast hands every row to all 8 lanes.
+// Measured on lavapipe (Mesa 22.3, AVX2): subgroupBroadcast is not a register shuffle there but a
+// scalar loop over the 8 lanes per component (it looks for the last active lane), about as dear
+// as a whole texel fetch of 4 floats, so with vec4 loads at hand loading beats broadcasting: 2-3x
+// on the Aᵀ (dW) shapes, where the 4 scalar op(A) loads per row were texel fetches as well. With
+// 8 columns instead of 4 the texel fetches per multiply-add dropped by about a third: 1.5-2x again
+// on dW, about even on the forward shapes (A/B medians of vkgrad_bench on a loaded lavapipe,
+// 2026-11-30).
 //
 // Requires: subgroups of exactly 8 invocations (the host picks this path only where the device
 // reports subgroup size 8 and the local size is a multiple of 8) and subgroup ballot operations.
@@ -21,7 +30,7 @@
 // store_result before including this file; this file declares bindings 0 (A) and 1 (B), each also
 // viewed as vec4s. Specialization: 0 local size x, 1 TILE_M (8, 16 or 32), 4 TRANS_A, 5 TRANS_B
 // (ids 2 and 3 are the tiled path's and unused), 9 VEC_K (K % 4 == 0), 10 VEC_N (N % 4 == 0 and B
-// not transposed).
+// not transposed), 11 VEC_M (TRANS_A and M % 4 == 0).
 
 layout(local_size_x = 64, local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TILE_M = 8;
