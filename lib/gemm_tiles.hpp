@@ -26,16 +26,20 @@ inline constexpr uint32_t kGemmDirectCols = 4;
 /// subgroups of this many invocations; its blocks are 8, 16 or 32 rows tall.
 inline constexpr uint32_t kGemmBroadcastLanes = 8;
 inline constexpr uint32_t kGemmBroadcastPreferredRows = 16;  // what choose_gemm_tiles picks at most
+/// Each thread of the broadcast variant computes this many adjacent columns of its block's rows.
+inline constexpr uint32_t kGemmBroadcastCols = 8;
 
 /// One workgroup computes an m × n block of the result, staging k columns of op(A) per step
 /// (tiled path), or, when `direct`, m rows × n columns straight from the buffers (k unused):
-/// m = kGemmDirectRows, or with `broadcast` (gemm_broadcast.glsl) m = 8, 16 or 32.
+/// m = kGemmDirectRows and kGemmDirectCols columns per thread, or with `broadcast`
+/// (gemm_broadcast.glsl) m = 8, 16 or 32 and kGemmBroadcastCols columns per thread.
 struct GemmTiles {
   uint32_t m, n, k;
   bool direct = false;
   bool broadcast = false;  ///< only with direct
   uint32_t threads() const {
-    return direct ? n / kGemmDirectCols : (m / kGemmRegister) * (n / kGemmRegister);
+    if (direct) return n / (broadcast ? kGemmBroadcastCols : kGemmDirectCols);
+    return (m / kGemmRegister) * (n / kGemmRegister);
   }
   /// a_tile + b_tile of gemm_tile.glsl, rows padded by one float; none for the direct path.
   uint64_t shared_bytes() const { return direct ? 0 : uint64_t(k) * ((m + 1) + (n + 1)) * sizeof(float); }

@@ -63,25 +63,28 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
     // CPU devices (lavapipe, SwiftShader) run a workgroup on one core with invocations as SIMD
     // lanes: there a barrier is a coroutine switch and shared memory is plain memory behind gathers,
     // so the direct path, which has neither, is 3-5x faster on lavapipe (bench/RESULTS.md). Where
-    // subgroups are 8 wide with broadcasts, its broadcast variant shares each op(A) load across a
-    // subgroup and takes blocks up to 16 rows tall: 2-4x faster again at the MLP shapes on lavapipe
-    // (bench/RESULTS.md). 64
-    // threads (256 columns) per workgroup, fewer for a narrow result so columns are not idle, never
-    // fewer than one SIMD width, within the device's limits.
+    // subgroups are 8 wide with broadcasts, its broadcast variant (shaders/gemm_broadcast.glsl:
+    // vec4 op(A) loads, subgroupBroadcast where op(A) must be read as scalars, 8 columns per
+    // thread) takes blocks up to 16 rows tall: 2-4x faster again at the MLP shapes on lavapipe
+    // (bench/RESULTS.md). 64 threads (256 columns, 512 for the broadcast variant) per workgroup,
+    // fewer for a narrow result so columns are not idle, never fewer than one SIMD width, within
+    // the device's limits.
     const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
     const uint32_t min_threads = std::max<uint32_t>(dev.subgroup_size, 1);
+    const bool broadcast = (path == GemmPath::broadcast || cpu_auto) && gemm_broadcast_supported(dev);
+    const uint32_t cols = broadcast ? kGemmBroadcastCols : kGemmDirectCols;
     uint32_t threads = 64;
-    while (threads > min_threads && uint64_t(threads / 2) * kGemmDirectCols >= N) threads /= 2;
-    GemmTiles t{kGemmDirectRows, std::min(threads, max_threads) * kGemmDirectCols, 0, true};
-    if ((path == GemmPath::broadcast || cpu_auto) && gemm_broadcast_supported(dev) &&
-        t.threads() % kGemmBroadcastLanes == 0) {
+    while (threads > min_threads && uint64_t(threads / 2) * cols >= N) threads /= 2;
+    threads = std::min(threads, max_threads);
+    if (broadcast && threads % kGemmBroadcastLanes == 0) {
       // Taller blocks: every op(B) load then feeds more rows; no taller than the result needs. 16
       // rows, not the 32 the shader can do: on lavapipe 32 was no faster at the MLP shapes (its
-      // 128 accumulators spill) and halves the number of workgroups (bench/RESULTS.md).
-      t.broadcast = true;
+      // accumulators spill) and halves the number of workgroups (bench/RESULTS.md).
+      GemmTiles t{kGemmDirectRows, threads * kGemmBroadcastCols, 0, true, true};
       while (t.m < kGemmBroadcastPreferredRows && t.m < M) t.m *= 2;
+      return t;
     }
-    return t;
+    return GemmTiles{kGemmDirectRows, threads * kGemmDirectCols, 0, true};
   }
   GemmTiles t{64, 64, 16};
   if (M <= 16 && N > 16) t = {16, 128, 16};
@@ -110,7 +113,8 @@ bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& t) {
     const bool rows_ok = t.broadcast ? (t.m == 8 || t.m == 16 || t.m == 32) && gemm_broadcast_supported(dev) &&
                                            t.threads() % kGemmBroadcastLanes == 0
                                      : t.m == kGemmDirectRows;
-    return rows_ok && t.n >= kGemmDirectCols && t.n % kGemmDirectCols == 0 &&
+    const uint32_t cols = t.broadcast ? kGemmBroadcastCols : kGemmDirectCols;
+    return rows_ok && t.n >= cols && t.n % cols == 0 &&
            t.threads() <= std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
   }
   if (t.broadcast) return false;
@@ -153,13 +157,17 @@ std::array<uint32_t, 3> gemm_groups(const GemmTiles& t, uint64_t M, uint64_t N) 
   return {static_cast<uint32_t>((N + t.n - 1) / t.n), static_cast<uint32_t>((M + t.m - 1) / t.m), 1};
 }
 
-// Specialization constants 0..5 of both main loops; the direct one also takes 9 VEC_K and 10 VEC_N
-// (ids 6..8 belong to linear_forward's epilogue, so `epilogue` fills them first when given).
-std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, bool transpose_b, uint64_t N,
-                                          uint64_t K, std::array<uint32_t, 3> epilogue = {0, 0, 0}) {
+// Specialization constants 0..5 of both main loops; the direct one also takes 9 VEC_K and 10 VEC_N,
+// its broadcast variant 11 VEC_M too (ids 6..8 belong to linear_forward's epilogue, so `epilogue`
+// fills them first when given).
+std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, bool transpose_b, uint64_t M,
+                                          uint64_t N, uint64_t K, std::array<uint32_t, 3> epilogue = {0, 0, 0}) {
   std::vector<uint32_t> spec{t.threads(), t.m, t.n, t.k, transpose_a ? 1u : 0u, transpose_b ? 1u : 0u};
   spec.insert(spec.end(), epilogue.begin(), epilogue.end());
-  if (t.direct) spec.insert(spec.end(), {K % 4 == 0 ? 1u : 0u, !transpose_b && N % 4 == 0 ? 1u : 0u});
+  if (t.direct) {
+    spec.insert(spec.end(), {K % 4 == 0 ? 1u : 0u, !transpose_b && N % 4 == 0 ? 1u : 0u});
+    if (t.broadcast) spec.push_back(transpose_a && M % 4 == 0 ? 1u : 0u);
+  }
   return spec;
 }
 
@@ -177,7 +185,7 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(),
       {tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm",
-       gemm_specialization(tiles, transpose_a, transpose_b, N, K), 3, sizeof(GemmPush)},
+       gemm_specialization(tiles, transpose_a, transpose_b, M, N, K), 3, sizeof(GemmPush)},
       0b11, uses);
   c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, M, N), label);
 }
@@ -261,7 +269,7 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   require_32bit_indexable(Y, op, "Y");
 
   const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), batch, out);
-  auto spec = gemm_specialization(tiles, false, true, out, in,
+  auto spec = gemm_specialization(tiles, false, true, batch, out, in,
                                   {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
   // Without a bias, binding 2 is never read (HAS_BIAS is false); X stands in for it.
   const Tensor& bias = has_bias ? b : X;

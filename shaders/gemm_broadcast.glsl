@@ -7,13 +7,22 @@
 // Why: llvmpipe turns every storage-buffer load into a loop over the 8 lanes with a bounds check
 // per lane and component, even when all lanes read the same address, so loads, not multiply-adds,
 // bound gemm_direct.glsl (its 8 op(A) rows per k are read by every lane). Here a workgroup
-// computes TILE_M (8, 16 or 32) rows × (local size · 4) columns; each invocation owns 4 adjacent
-// columns of all TILE_M rows. Per 4 steps of k, lane l of a subgroup loads op(A) rows
-// row0 + 8t + l (t < TILE_M / 8) only, and subgroupBroadcast hands every row to all 8 lanes (a
-// register shuffle on llvmpipe), so each op(A) value is loaded once per subgroup instead of 8
-// times, and each op(B) load feeds TILE_M rows. k still runs in order with one multiply-add per
-// (row, col, k), as in the other two paths. Out-of-range rows, columns and k read 0 and are never
-// stored.
+// computes TILE_M (8, 16 or 32) rows × (local size · COLS) columns; each invocation owns COLS (8)
+// adjacent columns of all TILE_M rows, so each op(A) value feeds 8 multiply-adds and each op(B)
+// load TILE_M rows. k still runs in order with one multiply-add per (row, col, k), as in the
+// other two paths. Out-of-range rows, columns and k read 0 and are never stored.
+//
+// Where op(A) comes as vec4s (OWN_A_LOADS: a row of A with VEC_K, or with TRANS_A and VEC_M one
+// row of A holding 4 rows of op(A) for one k) every invocation loads its own op(A) values, the
+// same addresses in all lanes. Otherwise (scalar op(A) loads) lane l of a subgroup loads op(A)
+// rows row0 + 8t + l (t < TILE_M / 8) only and subgroupBroadcast hands every row to all 8 lanes.
+// Measured on lavapipe (Mesa 22.3, AVX2): subgroupBroadcast is not a register shuffle there but a
+// scalar loop over the 8 lanes per component (it looks for the last active lane), about as dear
+// as a whole texel fetch of 4 floats, so with vec4 loads at hand loading beats broadcasting: 2-3x
+// on the Aᵀ (dW) shapes, where the 4 scalar op(A) loads per row were texel fetches as well. With
+// 8 columns instead of 4 the texel fetches per multiply-add dropped by about a third: 1.5-2x again
+// on dW, about even on the forward shapes (A/B medians of vkgrad_bench on a loaded lavapipe,
+// 2026-11-30).
 //
 // Requires: subgroups of exactly 8 invocations (the host picks this path only where the device
 // reports subgroup size 8 and the local size is a multiple of 8) and subgroup ballot operations.
@@ -21,7 +30,7 @@
 // store_result before including this file; this file declares bindings 0 (A) and 1 (B), each also
 // viewed as vec4s. Specialization: 0 local size x, 1 TILE_M (8, 16 or 32), 4 TRANS_A, 5 TRANS_B
 // (ids 2 and 3 are the tiled path's and unused), 9 VEC_K (K % 4 == 0), 10 VEC_N (N % 4 == 0 and B
-// not transposed).
+// not transposed), 11 VEC_M (TRANS_A and M % 4 == 0).
 
 layout(local_size_x = 64, local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TILE_M = 8;
@@ -29,9 +38,15 @@ layout(constant_id = 4) const bool TRANS_A = false;
 layout(constant_id = 5) const bool TRANS_B = false;
 layout(constant_id = 9) const bool VEC_K = false;
 layout(constant_id = 10) const bool VEC_N = false;
+layout(constant_id = 11) const bool VEC_M = false;
+
+// Whether every invocation loads its own op(A) values as vec4s (see the header): rows of A with
+// VEC_K, or, with TRANS_A, groups of 4 rows of op(A) from one row of A with VEC_M.
+const bool OWN_A_LOADS = TRANS_A ? VEC_M : VEC_K;
 
 const uint LANES = 8;       // the subgroup size the broadcasts below are written for
 const uint MAX_ROWS = 32;   // largest TILE_M
+const uint COLS = 8;        // columns per invocation (kGemmBroadcastCols)
 
 // A and B through texel_io.glsl (storage buffers, or texel buffers in the _texel build):
 // a_load4(q) / b_load4(q) is the q-th group of 4 floats, a_load(i) / b_load(i) the i-th float.
@@ -48,6 +63,16 @@ vec4 load_a_quad(uint row, uint k) {
         v[t] = (VEC_K || kt < pc.K) ? (TRANS_A ? a_load(kt * pc.M + row) : a_load(row * pc.K + kt)) : 0.0;
     }
     return v;
+}
+
+// op(A)[row, k .. k + 3] for rows row .. row + 3 (row a multiple of 4) as a_rows[i], i < 4, when
+// TRANS_A and VEC_M: A[k + t, row .. row + 3] is one vec4 per t, so 4 loads give 16 values; zeros
+// past M (all 4 rows at once, M % 4 == 0) and K.
+void load_a_rows_transposed(uint row, uint k, out vec4 a_rows[4]) {
+    vec4 a_k[4];
+    for (uint t = 0u; t < 4u; ++t)
+        a_k[t] = row < pc.M && (VEC_K || k + t < pc.K) ? a_load4(((k + t) * pc.M + row) / 4u) : vec4(0.0);
+    for (uint i = 0u; i < 4u; ++i) a_rows[i] = vec4(a_k[0][i], a_k[1][i], a_k[2][i], a_k[3][i]);
 }
 
 // op(B)[k + t, col0 .. col0 + 3] as b_rows[t], t < 4 (zeros past K and N).
@@ -87,16 +112,55 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
         acc[8u * T + L] += av.y * b_rows[1];                    \
         acc[8u * T + L] += av.z * b_rows[2];                    \
         acc[8u * T + L] += av.w * b_rows[3];                    \
+        acc_hi[8u * T + L] += av.x * b_hi[0];                   \
+        acc_hi[8u * T + L] += av.y * b_hi[1];                   \
+        acc_hi[8u * T + L] += av.z * b_hi[2];                   \
+        acc_hi[8u * T + L] += av.w * b_hi[3];                   \
     }
 // The ids of subgroupBroadcast must be constant expressions, hence the unrolled lanes.
 #define GEMM_ROWS_OF(T)                                                                            \
     GEMM_ROW(T, 0u) GEMM_ROW(T, 1u) GEMM_ROW(T, 2u) GEMM_ROW(T, 3u) GEMM_ROW(T, 4u) GEMM_ROW(T, 5u) \
     GEMM_ROW(T, 6u) GEMM_ROW(T, 7u)
 
-#define GEMM_STORE_ROW(T, L)                                                      \
-    if (row0 + 8u * T + L < pc.M) {                                               \
-        for (uint j = 0u; j < 4u; ++j)                                            \
-            if (col0 + j < pc.N) store_result(row0 + 8u * T + L, col0 + j, acc[8u * T + L][j]); \
+// Row I of the block from this invocation's own a_rows[I] (OWN_A_LOADS): the same four k steps in
+// the same order as GEMM_ROW.
+#define GEMM_OWN_ROW(I)                                         \
+    {                                                           \
+        const vec4 av = a_rows[I];                              \
+        acc[I] += av.x * b_rows[0];                             \
+        acc[I] += av.y * b_rows[1];                             \
+        acc[I] += av.z * b_rows[2];                             \
+        acc[I] += av.w * b_rows[3];                             \
+        acc_hi[I] += av.x * b_hi[0];                            \
+        acc_hi[I] += av.y * b_hi[1];                            \
+        acc_hi[I] += av.z * b_hi[2];                            \
+        acc_hi[I] += av.w * b_hi[3];                            \
+    }
+#define GEMM_OWN_ROWS_OF(T)                                                                       \
+    GEMM_OWN_ROW(8u * T + 0u) GEMM_OWN_ROW(8u * T + 1u) GEMM_OWN_ROW(8u * T + 2u)               \
+    GEMM_OWN_ROW(8u * T + 3u) GEMM_OWN_ROW(8u * T + 4u) GEMM_OWN_ROW(8u * T + 5u)               \
+    GEMM_OWN_ROW(8u * T + 6u) GEMM_OWN_ROW(8u * T + 7u)
+// This invocation's op(A) values for rows 8·T .. 8·T + 7 of the block into a_rows.
+#define GEMM_OWN_LOADS_OF(T)                                                                      \
+    if (TRANS_A) {                                                                                \
+        vec4 quad[4];                                                                             \
+        load_a_rows_transposed(row0 + 8u * T, k, quad);                                           \
+        a_rows[8u * T + 0u] = quad[0]; a_rows[8u * T + 1u] = quad[1];                             \
+        a_rows[8u * T + 2u] = quad[2]; a_rows[8u * T + 3u] = quad[3];                             \
+        load_a_rows_transposed(row0 + 8u * T + 4u, k, quad);                                      \
+        a_rows[8u * T + 4u] = quad[0]; a_rows[8u * T + 5u] = quad[1];                             \
+        a_rows[8u * T + 6u] = quad[2]; a_rows[8u * T + 7u] = quad[3];                             \
+    } else {                                                                                      \
+        for (uint i = 0u; i < 8u; ++i) a_rows[8u * T + i] = load_a_quad(row0 + 8u * T + i, k);    \
+    }
+
+#define GEMM_STORE_ROW(T, L)                                                                    \
+    if (row0 + 8u * T + L < pc.M) {                                                             \
+        for (uint j = 0u; j < 4u; ++j) {                                                        \
+            if (col0 + j < pc.N) store_result(row0 + 8u * T + L, col0 + j, acc[8u * T + L][j]);  \
+            if (col0 + 4u + j < pc.N)                                                           \
+                store_result(row0 + 8u * T + L, col0 + 4u + j, acc_hi[8u * T + L][j]);          \
+        }                                                                                       \
     }
 #define GEMM_STORE_ROWS_OF(T)                                                                   \
     GEMM_STORE_ROW(T, 0u) GEMM_STORE_ROW(T, 1u) GEMM_STORE_ROW(T, 2u) GEMM_STORE_ROW(T, 3u)     \
@@ -105,16 +169,38 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
 void main() {
     const uint lane = gl_SubgroupInvocationID;
     const uint row0 = gl_WorkGroupID.y * TILE_M;
-    const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * 4u;
+    const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * COLS;
 
     // Every index into acc is a constant after unrolling (the macros below), so the accumulators
     // stay in registers (or plain spill slots) instead of becoming an array indexed per lane.
-    vec4 acc[MAX_ROWS];
-    for (uint i = 0u; i < MAX_ROWS; ++i) acc[i] = vec4(0.0);
+    vec4 acc[MAX_ROWS], acc_hi[MAX_ROWS];  // columns col0 .. col0 + 3 and col0 + 4 .. col0 + 7
+    for (uint i = 0u; i < MAX_ROWS; ++i) acc[i] = acc_hi[i] = vec4(0.0);
 
-    for (uint k = 0u; k < pc.K; k += 4u) {
+    if (OWN_A_LOADS) {
+        for (uint k = 0u; k < pc.K; k += 4u) {
+            vec4 b_rows[4];
+            load_b_quad(k, col0, b_rows);
+            vec4 b_hi[4];
+            load_b_quad(k, col0 + 4u, b_hi);
+            vec4 a_rows[MAX_ROWS];
+            GEMM_OWN_LOADS_OF(0u)
+            GEMM_OWN_ROWS_OF(0u)
+            if (TILE_M > 8u) {
+                GEMM_OWN_LOADS_OF(1u)
+                GEMM_OWN_ROWS_OF(1u)
+            }
+            if (TILE_M > 16u) {
+                GEMM_OWN_LOADS_OF(2u)
+                GEMM_OWN_ROWS_OF(2u)
+                GEMM_OWN_LOADS_OF(3u)
+                GEMM_OWN_ROWS_OF(3u)
+            }
+        }
+    } else for (uint k = 0u; k < pc.K; k += 4u) {
         vec4 b_rows[4];
         load_b_quad(k, col0, b_rows);
+        vec4 b_hi[4];
+        load_b_quad(k, col0 + 4u, b_hi);
         vec4 a_mine[MAX_ROWS / LANES];
         for (uint t = 0u; t < MAX_ROWS / LANES; ++t)
             a_mine[t] = t < TILE_M / LANES ? load_a_quad(row0 + LANES * t + lane, k) : vec4(0.0);

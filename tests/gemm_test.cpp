@@ -127,7 +127,7 @@ TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
   // ones this device gets: tiles from the smallest (one thread, K step 1) to wide and tall ones.
   const detail::GemmTiles tiles[] = {{4, 4, 1},          {8, 16, 4},         {32, 32, 8},         {16, 64, 16},
                                      {64, 32, 32},       {128, 64, 8},       {8, 4, 0, true},     {8, 32, 0, true},
-                                     {8, 256, 0, true},  {8, 64, 0, true, true}, {16, 32, 0, true, true},
+                                     {8, 256, 0, true},  {8, 64, 0, true, true}, {16, 128, 0, true, true},
                                      {32, 256, 0, true, true}};
   uint64_t seed = 50;
   for (const auto& t : tiles) {
@@ -143,6 +143,9 @@ TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
         // writes rows outside its own (the next block's C would be read after it was updated).
         check_gemm(37, 44, 32, ta, tb, 1.5f, ta ? 0.5f : 0.0f, seed++, &t);
         check_gemm(37, 44, 32, ta, tb, 1.5f, ta ? 0.0f : 0.5f, seed++, &t);
+        // M a multiple of 4: with Aᵀ the broadcast path loads 4 rows of op(A) per vec4 (VEC_M), here
+        // with a K tail (33) and a partial last block of rows.
+        check_gemm(40, 44, 33, ta, tb, 1.5f, 0.5f, seed++, &t);
       }
     }
   }
