@@ -389,8 +389,11 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
       cache_file = dir / name;
     }
   }
-  use_subgroup_reductions =
-      info.subgroup_arithmetic && options.subgroup_reductions.value_or(env_flag("VKGRAD_SUBGROUPS", true));
+  // Subgroup reductions by default only on GPUs: llvmpipe (Mesa 22.3) turns every subgroup
+  // operation into a loop over the lanes, and the portable shared-memory path ran softmax and row
+  // sums 2-2.5x faster there (bench/RESULTS.md).
+  use_subgroup_reductions = info.subgroup_arithmetic && options.subgroup_reductions.value_or(
+                                                            env_flag("VKGRAD_SUBGROUPS", info.type != DeviceType::cpu));
   const bool texel_capable = info.shader_int64 && info.texel_buffer_rgba32f && info.max_texel_buffer_elements > 0;
   const auto texel_env = env("VKGRAD_TEXEL_LOADS");
   const bool texel_wanted = options.texel_loads.value_or(texel_env.empty() ? info.type == DeviceType::cpu : texel_env != "0");

@@ -1,7 +1,7 @@
-// The two reduction paths: subgroup arithmetic (the <shader>_subgroup variants, used where the
-// device has it) and the portable shared-memory tree. Both are checked here against the double
-// references in one process: one context per path. (CTest also reruns the reduction-using tests
-// with VKGRAD_SUBGROUPS=0: see tests/CMakeLists.txt.) The later cases put NaN and ±inf at every
+// The two reduction paths: subgroup arithmetic (the <shader>_subgroup variants, the default on GPUs
+// that have it) and the portable shared-memory tree (the default on CPU devices). Both are checked
+// here against the double references in one process: one context per path. (CTest also reruns the
+// reduction-using tests with VKGRAD_SUBGROUPS=1: see tests/CMakeLists.txt.) The later cases put NaN and ±inf at every
 // position relative to a subgroup and check the environment switch and determinism.
 #include <catch2/catch.hpp>
 
@@ -23,9 +23,13 @@ constexpr float inf = std::numeric_limits<float>::infinity();
 
 std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
-bool subgroups_disabled_by_env() {
+// What a Context without options chooses: VKGRAD_SUBGROUPS when set, else subgroup reductions on
+// GPUs only (where the device has subgroup arithmetic).
+bool subgroups_by_default(const DeviceInfo& dev) {
   const char* v = std::getenv("VKGRAD_SUBGROUPS");
-  return v != nullptr && std::string(v) == "0";
+  const std::string s = v != nullptr ? v : "";
+  const bool wanted = s.empty() ? dev.type != DeviceType::cpu : !(s == "0" || s == "false" || s == "off" || s == "no");
+  return dev.subgroup_arithmetic && wanted;
 }
 
 // Runs the reductions on `ctx` and compares with the references.
@@ -160,7 +164,7 @@ class ScopedEnv {
 
 TEST_CASE("reductions use subgroup operations where the device has them, and can be told not to", "[reduce][subgroup]") {
   Context& ctx = context();
-  CHECK(ctx.subgroup_reductions() == (ctx.device().subgroup_arithmetic && !subgroups_disabled_by_env()));
+  CHECK(ctx.subgroup_reductions() == subgroups_by_default(ctx.device()));
   Context portable(ContextOptions{}.set_subgroup_reductions(false));
   CHECK_FALSE(portable.subgroup_reductions());
   if (ctx.device().subgroup_arithmetic) {
@@ -179,7 +183,7 @@ TEST_CASE("both reduction paths match the references on awkward sizes and non-fi
   }
 }
 
-TEST_CASE("VKGRAD_SUBGROUPS=0 forces the portable path and an explicit option wins over it", "[reduce][subgroup]") {
+TEST_CASE("VKGRAD_SUBGROUPS chooses the reduction path and an explicit option wins over it", "[reduce][subgroup]") {
   const bool supported = context().device().subgroup_arithmetic;
   if (context().device().name.find("llvmpipe") != std::string::npos) {
     CHECK(supported);  // lavapipe has subgroup arithmetic (size 8): CI must exercise both paths
@@ -190,9 +194,15 @@ TEST_CASE("VKGRAD_SUBGROUPS=0 forces the portable path and an explicit option wi
     CHECK(Context(ContextOptions{}.set_subgroup_reductions(true)).subgroup_reductions() == supported);
   }
   {
+    ScopedEnv on("VKGRAD_SUBGROUPS", "1");
+    CHECK(Context().subgroup_reductions() == supported);
+    CHECK_FALSE(Context(ContextOptions{}.set_subgroup_reductions(false)).subgroup_reductions());
+  }
+  {
     ScopedEnv unset("VKGRAD_SUBGROUPS", nullptr);
     CHECK_FALSE(ContextOptions{}.subgroup_reductions.has_value());
-    CHECK(Context().subgroup_reductions() == supported);
+    // Unset: GPUs use them, CPU devices (where they are slower) do not.
+    CHECK(Context().subgroup_reductions() == (supported && context().device().type != DeviceType::cpu));
   }
 }
 

@@ -90,8 +90,9 @@ struct ContextOptions {
   /// devices (integrated GPUs, CPUs). false forces the staging-buffer path everywhere.
   std::optional<bool> mapped_tensors;
   /// Reductions (softmax, losses, sums, maxima, ...) with subgroup operations where the device
-  /// supports subgroup arithmetic in compute shaders. Unset: on unless VKGRAD_SUBGROUPS=0; false
-  /// forces the portable shared-memory path everywhere.
+  /// supports subgroup arithmetic in compute shaders. Unset: VKGRAD_SUBGROUPS (0 = off, 1 = on),
+  /// else on for GPUs and off for CPU devices (llvmpipe runs subgroup operations as loops over the
+  /// lanes, slower than the shared-memory path); false forces the portable shared-memory path.
   std::optional<bool> subgroup_reductions;
   /// Elementwise ops and GEMM read their inputs through uniform texel buffers (texelFetch) and write
   /// 64-bit words, on devices where that is the faster path: CPU devices (llvmpipe compiles every
