@@ -2,7 +2,7 @@
 // buffer-copy bandwidth measured in the same run (the ceiling for elementwise ops).
 //
 //   vkgrad_bench [--elements N] [--repeat R] [--filter SUBSTRING] [--gemm-square 256,512] [--json FILE]
-//                [--gemm-path auto|tiled|direct] [--reductions auto|portable]
+//                [--gemm-path auto|tiled|direct|broadcast] [--reductions auto|subgroup|portable]
 //                [--reduction-layout auto|workgroup|invocation] [--training-step]
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -154,8 +154,9 @@ int main(int argc, char** argv) try {
                "BatchNorm1d, ReLU, dropout 0.2, cross-entropy, Adam; batch 128), GPU time per dispatch kind");
   std::string reductions = "auto";
   app.add_option("--reductions", reductions,
-                 "reduction shaders (softmax, losses, sums): auto (subgroup variant where supported), portable")
-      ->check(CLI::IsMember({"auto", "portable"}))
+                 "reduction shaders (softmax, losses, sums): auto (the context's default: subgroup variant on GPUs "
+                 "that support it, portable on CPU devices), subgroup (wherever supported), portable")
+      ->check(CLI::IsMember({"auto", "subgroup", "portable"}))
       ->capture_default_str();
   std::string reduction_layout = "auto";
   app.add_option("--reduction-layout", reduction_layout,
@@ -174,7 +175,7 @@ int main(int argc, char** argv) try {
                                                         : vkgrad::detail::GemmPath::automatic);
 
   vkgrad::ContextOptions options;
-  if (reductions == "portable") options.set_subgroup_reductions(false);
+  if (reductions != "auto") options.set_subgroup_reductions(reductions == "subgroup");
   vkgrad::Context ctx(options);
   const auto& dev = ctx.device();
   if (!dev.timestamps) throw vkgrad::UnsupportedError(dev.name + " has no timestamp queries; cannot benchmark");
