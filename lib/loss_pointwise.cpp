@@ -62,9 +62,13 @@ void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& tar
   const uint32_t local = detail::default_local_size(c.device());
   const uint32_t n = static_cast<uint32_t>(elements_);
   Tensor& terms = reduction_ == Reduction::none ? loss : terms_;
-  c.dispatch(detail::Kernel{"pointwise_loss_forward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof n},
-             {{&x, detail::Access::read}, {&target, detail::Access::read}, {&terms, detail::Access::write}}, &n,
-             sizeof n, {detail::grid_stride_groups(c.device(), n, local), 1, 1}, name);
+  // One invocation per group of 4 elements; inputs through texel buffers where the context uses them.
+  const std::initializer_list<detail::BufferUse> uses{
+      {&x, detail::Access::read}, {&target, detail::Access::read}, {&terms, detail::Access::write}};
+  const auto kernel = detail::with_texel_loads(
+      c.context(), {"pointwise_loss_forward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof n}, 0b11, uses);
+  c.dispatch(kernel, uses, &n, sizeof n, {detail::grid_stride_groups(c.device(), (uint64_t(n) + 3) / 4, local), 1, 1},
+             name);
   if (reduction_ == Reduction::none) return;
 
   const uint32_t groups = std::min(kMaxPartials, detail::grid_stride_groups(c.device(), n, local));
@@ -88,9 +92,12 @@ void PointwiseLoss::backward(CommandList& cmd, const Tensor& x, const Tensor& ta
   const uint32_t local = detail::default_local_size(c.device());
   const SumPush push{static_cast<uint32_t>(elements_),
                      reduction_ == Reduction::mean ? float(double(dloss) / double(elements_)) : dloss};
-  c.dispatch(detail::Kernel{"pointwise_loss_backward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof push},
-             {{&x, detail::Access::read}, {&target, detail::Access::read}, {&dx, detail::Access::write}}, &push,
-             sizeof push, {detail::grid_stride_groups(c.device(), elements_, local), 1, 1}, name);
+  const std::initializer_list<detail::BufferUse> uses{
+      {&x, detail::Access::read}, {&target, detail::Access::read}, {&dx, detail::Access::write}};
+  const auto kernel = detail::with_texel_loads(
+      c.context(), {"pointwise_loss_backward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof push}, 0b11, uses);
+  c.dispatch(kernel, uses, &push, sizeof push, {detail::grid_stride_groups(c.device(), (elements_ + 3) / 4, local), 1, 1},
+             name);
 }
 
 }  // namespace vkgrad

@@ -4,12 +4,14 @@
 // mse_loss / binary_cross_entropy_with_logits with reduction='none':
 //   KIND 0 (mse):  (x - t)^2
 //   KIND 1 (bce):  max(x, 0) - x t + log1p(e^-|x|)      (stable for any x; NaN propagates)
-// One invocation per element, grid-stride. The mean / sum is reduce_all.comp, twice.
+// One invocation per group of 4 elements (then the n % 4 tail), grid-stride; inputs and output
+// through texel_io.glsl. The mean / sum is reduce_all.comp, twice.
 //
 // Bindings (set 0): 0 x: n floats, read; 1 target: n floats, read; 2 terms: n floats, written.
 // Push constants:   n.
 // Specialization:   0 local size x; 1 KIND (0 mse, 1 bce).
 
+#include "texel_io.glsl"
 #include "math.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
@@ -17,20 +19,25 @@ layout(constant_id = 1) const uint KIND = 0;
 
 layout(push_constant) uniform Push { uint n; } pc;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
-layout(set = 0, binding = 1) readonly buffer T { float target[]; };
-layout(set = 0, binding = 2) writeonly buffer Terms { float terms[]; };
+VKGRAD_INPUT(0, x)
+VKGRAD_INPUT(1, target)
+VKGRAD_OUTPUT(2, terms)
+
+float term(float v, float t) {
+    if (KIND == 0u) {
+        float d = v - t;
+        return d * d;
+    }
+    float positive = isnan(v) ? v : (v > 0.0 ? v : 0.0);
+    return positive - v * t + math_log1p(math_exp(-abs(v)));
+}
 
 void main() {
-    uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += stride) {
-        float v = x[i], t = target[i];
-        if (KIND == 0u) {
-            float d = v - t;
-            terms[i] = d * d;
-        } else {
-            float positive = isnan(v) ? v : (v > 0.0 ? v : 0.0);
-            terms[i] = positive - v * t + math_log1p(math_exp(-abs(v)));
-        }
+    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    const uint n4 = pc.n / 4u;
+    for (uint q = gl_GlobalInvocationID.x; q < n4; q += stride) {
+        const vec4 v = x_load4(q), t = target_load4(q);
+        terms_store4(q, vec4(term(v.x, t.x), term(v.y, t.y), term(v.z, t.z), term(v.w, t.w)));
     }
+    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) terms_store(i, term(x_load(i), target_load(i)));
 }

@@ -1,6 +1,6 @@
 // The texel-load shader variants (shaders/texel_io.glsl: inputs through uniform texel buffers,
 // outputs as 64-bit words; the default on CPU devices) against the storage-buffer variants: the
-// same bits for every activation, GEMM path, optimizer update and dropout, with denormals, infinities, NaNs and every n % 4
+// same bits for every activation, GEMM path, optimizer update, dropout and pointwise loss, with denormals, infinities, NaNs and every n % 4
 // tail in the inputs (NaN outputs must be NaN on both; their sign and payload may differ). The conformance tests run the default path against the references, and CTest
 // reruns them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both paths are also checked
 // against the references.
@@ -211,6 +211,37 @@ TEST_CASE("texel loads: dropout gives the same bits as storage-buffer loads", "[
       }
       INFO("n=" << n << " step counter " << counter);
       CHECK(bit_differences(results[0], results[1]) == "");
+    }
+  }
+}
+
+TEST_CASE("texel loads: pointwise losses give the same bits as storage-buffer loads", "[loss][texel]") {
+  Pair p;
+  if (!p.texel.texel_loads()) {
+    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+    return;
+  }
+  for (const auto kind : {PointwiseLossKind::mse, PointwiseLossKind::bce_with_logits}) {
+    for (std::size_t n : {1ul, 2ul, 3ul, 4ul, 5ul, 7ul, 257ul, 65539ul}) {
+      const auto x = awkward(n, 7 * n), t = awkward(n, 7 * n + 1);
+      std::vector<float> results[2][2];
+      Context* ctxs[2] = {&p.texel, &p.plain};
+      for (int c = 0; c < 2; ++c) {
+        Context& ctx = *ctxs[c];
+        Tensor tx = Tensor::from(ctx, {n}, x), tt = Tensor::from(ctx, {n}, t), terms(ctx, {n}), dx(ctx, {n});
+        terms.fill(std::numeric_limits<float>::quiet_NaN());
+        dx.fill(std::numeric_limits<float>::quiet_NaN());
+        PointwiseLoss loss(ctx, kind, n, Reduction::none);
+        CommandList cmd(ctx);
+        loss.forward(cmd, tx, tt, terms);
+        loss.backward(cmd, tx, tt, dx, 0.5f);
+        cmd.run();
+        results[c][0] = terms.to_vector();
+        results[c][1] = dx.to_vector();
+      }
+      INFO((kind == PointwiseLossKind::mse ? "mse" : "bce_with_logits") << " n=" << n);
+      CHECK(bit_differences(results[0][0], results[1][0]) == "");
+      CHECK(bit_differences(results[0][1], results[1][1]) == "");
     }
   }
 }
