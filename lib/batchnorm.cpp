@@ -93,6 +93,26 @@ ColumnGrid column_grid(const DeviceInfo& info, uint64_t channels) {
   return {local, detail::grid_stride_groups(info, (channels + 3) / 4, local)};
 }
 
+// Records a training-mode pass over the channels' statistics (8 bindings, `uses`): on the
+// per-invocation layout `columns_shader` (texel inputs where `texel_bindings` says and the context
+// reads through them), else `tiled_shader` over channel tiles of a workgroup each.
+template <class Push>
+void dispatch_statistics(detail::CommandListImpl& c, std::string_view tiled_shader, std::string_view columns_shader,
+                         uint32_t texel_bindings, bool affine, uint64_t channels, const Push& push,
+                         std::initializer_list<detail::BufferUse> uses, const std::string& op) {
+  if (detail::per_invocation_reductions(c.device())) {
+    const auto grid = column_grid(c.device(), channels);
+    const uint32_t aligned = channels % 4 == 0 ? 1u : 0u;
+    const detail::Kernel kernel = detail::with_texel_loads(
+        c.context(), {columns_shader, {grid.local, affine ? 1u : 0u, aligned}, 8, sizeof push}, texel_bindings, uses);
+    c.dispatch(kernel, uses, &push, sizeof push, {grid.groups, 1, 1}, op);
+    return;
+  }
+  const auto [tx, ty] = tile(c.device(), channels);
+  const detail::Kernel kernel{tiled_shader, {tx, ty, affine ? 1u : 0u}, 8, sizeof push};
+  c.dispatch(kernel, uses, &push, sizeof push, {tile_groups(c.device(), channels, tx, op), 1, 1}, op);
+}
+
 }  // namespace
 
 void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -153,19 +173,8 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
                                                       {&save_mean, detail::Access::write},
                                                       {&save_invstd, detail::Access::write},
                                                       {&y, detail::Access::write}};
-  if (detail::per_invocation_reductions(c.device())) {
-    const auto grid = column_grid(c.device(), channels);
-    const uint32_t aligned = channels % 4 == 0 ? 1u : 0u;
-    const detail::Kernel kernel = detail::with_texel_loads(
-        c.context(),
-        {"batchnorm_forward_columns", {grid.local, options.affine ? 1u : 0u, aligned}, 8, sizeof push}, 0b111,
-        uses);
-    c.dispatch(kernel, uses, &push, sizeof push, {grid.groups, 1, 1}, op);
-    return;
-  }
-  const auto [tx, ty] = tile(c.device(), channels);
-  const detail::Kernel kernel{"batchnorm_forward", {tx, ty, options.affine ? 1u : 0u}, 8, sizeof push};
-  c.dispatch(kernel, uses, &push, sizeof push, {tile_groups(c.device(), channels, tx, op), 1, 1}, op);
+  dispatch_statistics(c, "batchnorm_forward", "batchnorm_forward_columns", 0b111, options.affine, channels, push, uses,
+                      op);
 }
 
 void batchnorm_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, const Tensor& save_mean,
@@ -204,19 +213,8 @@ void batchnorm_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, con
                                                       {&dx, detail::Access::write},
                                                       {&dg, detail::Access::write},
                                                       {&db, detail::Access::write}};
-  if (detail::per_invocation_reductions(c.device())) {
-    const auto grid = column_grid(c.device(), channels);
-    const uint32_t aligned = channels % 4 == 0 ? 1u : 0u;
-    const detail::Kernel kernel = detail::with_texel_loads(
-        c.context(),
-        {"batchnorm_backward_columns", {grid.local, options.affine ? 1u : 0u, aligned}, 8, sizeof push}, 0b11111,
-        uses);
-    c.dispatch(kernel, uses, &push, sizeof push, {grid.groups, 1, 1}, op);
-    return;
-  }
-  const auto [tx, ty] = tile(c.device(), channels);
-  const detail::Kernel kernel{"batchnorm_backward", {tx, ty, options.affine ? 1u : 0u}, 8, sizeof push};
-  c.dispatch(kernel, uses, &push, sizeof push, {tile_groups(c.device(), channels, tx, op), 1, 1}, op);
+  dispatch_statistics(c, "batchnorm_backward", "batchnorm_backward_columns", 0b11111, options.affine, channels, push,
+                      uses, op);
 }
 
 }  // namespace vkgrad
