@@ -154,18 +154,6 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
         for (uint i = 0u; i < 8u; ++i) a_rows[8u * T + i] = load_a_quad(row0 + 8u * T + i, k);    \
     }
 
-#define GEMM_STORE_ROW(T, L)                                                                    \
-    if (row0 + 8u * T + L < pc.M) {                                                             \
-        for (uint j = 0u; j < 4u; ++j) {                                                        \
-            if (col0 + j < pc.N) store_result(row0 + 8u * T + L, col0 + j, acc[8u * T + L][j]);  \
-            if (col0 + 4u + j < pc.N)                                                           \
-                store_result(row0 + 8u * T + L, col0 + 4u + j, acc_hi[8u * T + L][j]);          \
-        }                                                                                       \
-    }
-#define GEMM_STORE_ROWS_OF(T)                                                                   \
-    GEMM_STORE_ROW(T, 0u) GEMM_STORE_ROW(T, 1u) GEMM_STORE_ROW(T, 2u) GEMM_STORE_ROW(T, 3u)     \
-    GEMM_STORE_ROW(T, 4u) GEMM_STORE_ROW(T, 5u) GEMM_STORE_ROW(T, 6u) GEMM_STORE_ROW(T, 7u)
-
 void main() {
     const uint lane = gl_SubgroupInvocationID;
     const uint row0 = gl_WorkGroupID.y * TILE_M;
@@ -214,12 +202,16 @@ void main() {
         }
     }
 
-    GEMM_STORE_ROWS_OF(0u)
-    if (TILE_M > 8u) {
-        GEMM_STORE_ROWS_OF(1u)
-    }
-    if (TILE_M > 16u) {
-        GEMM_STORE_ROWS_OF(2u)
-        GEMM_STORE_ROWS_OF(3u)
+    // A loop, not unrolled by hand like the main loop: the compiler unrolls it (the indices into acc
+    // are constants again), but only after inlining store_result once. Unrolled by macros it had
+    // 256 call sites, and linear_forward's epilogue (bias + the activation switch, which is folded
+    // only after inlining) made llvmpipe take 2-4 s to create each pipeline instead of 0.2-0.3 s.
+    for (uint i = 0u; i < MAX_ROWS; ++i) {
+        if (i < TILE_M && row0 + i < pc.M) {
+            for (uint j = 0u; j < 4u; ++j) {
+                if (col0 + j < pc.N) store_result(row0 + i, col0 + j, acc[i][j]);
+                if (col0 + 4u + j < pc.N) store_result(row0 + i, col0 + 4u + j, acc_hi[i][j]);
+            }
+        }
     }
 }
