@@ -158,7 +158,7 @@ std::array<uint32_t, 3> gemm_groups(const GemmTiles& t, uint64_t M, uint64_t N) 
 }
 
 // Specialization constants 0..5 of both main loops; the direct one also takes 9 VEC_K and 10 VEC_N,
-// its broadcast variant 11 VEC_M too (ids 6..8 belong to linear_forward's epilogue, so `epilogue`
+// its broadcast variant 11 VEC_M and 12 VEC_OUT too (ids 6..8 belong to linear_forward's epilogue, so `epilogue`
 // fills them first when given).
 std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, bool transpose_b, uint64_t M,
                                           uint64_t N, uint64_t K, std::array<uint32_t, 3> epilogue = {0, 0, 0}) {
@@ -166,7 +166,7 @@ std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, 
   spec.insert(spec.end(), epilogue.begin(), epilogue.end());
   if (t.direct) {
     spec.insert(spec.end(), {K % 4 == 0 ? 1u : 0u, !transpose_b && N % 4 == 0 ? 1u : 0u});
-    if (t.broadcast) spec.push_back(transpose_a && M % 4 == 0 ? 1u : 0u);
+    if (t.broadcast) spec.insert(spec.end(), {transpose_a && M % 4 == 0 ? 1u : 0u, N % 4 == 0 ? 1u : 0u});
   }
   return spec;
 }

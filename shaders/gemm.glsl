@@ -6,7 +6,7 @@
 //                   (only when beta != 0) and written.
 // Push constants:   M, N, K, alpha, beta.
 // Specialization:   0 local size x, 1 TILE_M, 2 TILE_N, 3 TILE_K, 4 TRANS_A, 5 TRANS_B (see
-//                   gemm_tile.glsl).
+//                   gemm_tile.glsl); the direct and broadcast variants take more (their .glsl).
 // With GEMM_DIRECT defined (the _direct variant) the main loop is gemm_direct.glsl's instead, with
 // GEMM_BROADCAST (the _broadcast variant) gemm_broadcast.glsl's.
 // Dispatch:         (ceil(N / TILE_N), ceil(M / TILE_M), 1) workgroups.
@@ -23,6 +23,16 @@ void store_result(uint row, uint col, float acc) {
 }
 
 #if defined(GEMM_BROADCAST)
+// Columns col .. col + 3 at once, (row · N + col) a multiple of 4 (gemm_broadcast.glsl's VEC_OUT):
+// one 16-byte store (texel_io.glsl) instead of four.
+VKGRAD_OUTPUT(2, c)
+layout(set = 0, binding = 2) readonly buffer MatrixCQuads { vec4 c_quads_in[]; };
+void store_result4(uint row, uint col, vec4 acc) {
+    const uint q = (row * pc.N + col) / 4u;
+    vec4 v = pc.alpha * acc;
+    if (pc.beta != 0.0) v += pc.beta * c_quads_in[q];
+    c_store4(q, v);
+}
 #include "gemm_broadcast.glsl"
 #elif defined(GEMM_DIRECT)
 #include "gemm_direct.glsl"

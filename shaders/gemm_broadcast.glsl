@@ -26,11 +26,13 @@
 //
 // Requires: subgroups of exactly 8 invocations (the host picks this path only where the device
 // reports subgroup size 8 and the local size is a multiple of 8) and subgroup ballot operations.
-// The includer enables GL_KHR_shader_subgroup_ballot, declares `pc` (uint M, N, K) and
-// store_result before including this file; this file declares bindings 0 (A) and 1 (B), each also
-// viewed as vec4s. Specialization: 0 local size x, 1 TILE_M (8, 16 or 32), 4 TRANS_A, 5 TRANS_B
-// (ids 2 and 3 are the tiled path's and unused), 9 VEC_K (K % 4 == 0), 10 VEC_N (N % 4 == 0 and B
-// not transposed), 11 VEC_M (TRANS_A and M % 4 == 0).
+// The includer enables GL_KHR_shader_subgroup_ballot, declares `pc` (uint M, N, K), store_result
+// and store_result4(row, col, vec4 acc) (store_result for columns col .. col + 3, called only with
+// VEC_OUT, so row · N + col is a multiple of 4) before including this file; this file declares
+// bindings 0 (A) and 1 (B), each also viewed as vec4s. Specialization: 0 local size x, 1 TILE_M (8,
+// 16 or 32), 4 TRANS_A, 5 TRANS_B (ids 2 and 3 are the tiled path's and unused), 9 VEC_K (K % 4 ==
+// 0), 10 VEC_N (N % 4 == 0 and B not transposed), 11 VEC_M (TRANS_A and M % 4 == 0), 12 VEC_OUT
+// (N % 4 == 0).
 
 layout(local_size_x = 64, local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TILE_M = 8;
@@ -39,6 +41,7 @@ layout(constant_id = 5) const bool TRANS_B = false;
 layout(constant_id = 9) const bool VEC_K = false;
 layout(constant_id = 10) const bool VEC_N = false;
 layout(constant_id = 11) const bool VEC_M = false;
+layout(constant_id = 12) const bool VEC_OUT = false;
 
 // Whether every invocation loads its own op(A) values as vec4s (see the header): rows of A with
 // VEC_K, or, with TRANS_A, groups of 4 rows of op(A) from one row of A with VEC_M.
@@ -202,15 +205,25 @@ void main() {
         }
     }
 
-    // A loop, not unrolled by hand like the main loop: the compiler unrolls it (the indices into acc
-    // are constants again), but only after inlining store_result once. Unrolled by macros it had
-    // 256 call sites, and linear_forward's epilogue (bias + the activation switch, which is folded
-    // only after inlining) made llvmpipe take 2-4 s to create each pipeline instead of 0.2-0.3 s.
+    // The epilogue is a loop, not unrolled by hand like the main loop: the compiler unrolls it (the
+    // indices into acc are constants again), but only after inlining the store functions once.
+    // Unrolled by macros it had 256 call sites, and linear_forward's epilogue (bias + the activation
+    // switch, which is folded only after inlining) made llvmpipe take 2-4 s to create each pipeline
+    // instead of 0.1-0.3 s. Where N % 4 == 0 (VEC_OUT) each group of 4 columns (col0 is a multiple of
+    // 8) is wholly inside or outside the result and goes out in one store_result4: llvmpipe turns
+    // every store into a loop over the lanes, and per-element stores were ~30 % of a dW kernel's
+    // time and most of its JIT compile time (2-3 s of the 3.5 s at 16 rows).
     for (uint i = 0u; i < MAX_ROWS; ++i) {
-        if (i < TILE_M && row0 + i < pc.M) {
-            for (uint j = 0u; j < 4u; ++j) {
-                if (col0 + j < pc.N) store_result(row0 + i, col0 + j, acc[i][j]);
-                if (col0 + 4u + j < pc.N) store_result(row0 + i, col0 + 4u + j, acc_hi[i][j]);
+        const uint row = row0 + i;
+        if (i < TILE_M && row < pc.M) {
+            if (VEC_OUT) {
+                if (col0 + 4u <= pc.N) store_result4(row, col0, acc[i]);
+                if (col0 + 8u <= pc.N) store_result4(row, col0 + 4u, acc_hi[i]);
+            } else {
+                for (uint j = 0u; j < 4u; ++j) {
+                    if (col0 + j < pc.N) store_result(row, col0 + j, acc[i][j]);
+                    if (col0 + 4u + j < pc.N) store_result(row, col0 + 4u + j, acc_hi[i][j]);
+                }
             }
         }
     }

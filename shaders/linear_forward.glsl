@@ -32,6 +32,16 @@ void store_result(uint row, uint col, float acc) {
 }
 
 #if defined(GEMM_BROADCAST)
+// store_result for columns col .. col + 3, (row · N + col) a multiple of 4 (gemm_broadcast.glsl's
+// VEC_OUT): the same arithmetic per element, one 16-byte store (texel_io.glsl) instead of four.
+VKGRAD_OUTPUT(3, y)
+layout(set = 0, binding = 2) readonly buffer BiasQuads { vec4 bias_quads[]; };
+void store_result4(uint row, uint col, vec4 acc) {
+    vec4 v = HAS_BIAS ? acc + bias_quads[col / 4u] : acc;
+    for (uint t = 0u; t < 4u; ++t)
+        v[t] = (SPARSE && v[t] <= pc.theta) ? 0.0 : activation_forward(ACT_ID, v[t], pc.p0, pc.p1);
+    y_store4((row * pc.N + col) / 4u, v);
+}
 #include "gemm_broadcast.glsl"
 #elif defined(GEMM_DIRECT)
 #include "gemm_direct.glsl"

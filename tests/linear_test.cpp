@@ -193,6 +193,9 @@ TEST_CASE("linear_forward with identity, relu and gelu epilogues, with and witho
         check_linear_forward(1, 7, 5, bias, a, seed++);  // batch of one: the thin tile
         check_linear_forward(37, 70, 129, bias, a, seed++);
         check_linear_forward(130, 33, 3, bias, a, seed++);  // few outputs: the tall tile
+        // out % 4 == 0: the broadcast path's 4-column epilogue (store_result4), here with a last
+        // group of 8 columns that is half outside the result (44 = 5·8 + 4).
+        check_linear_forward(37, 70, 44, bias, a, seed++);
       }
     }
   });
