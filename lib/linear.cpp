@@ -79,9 +79,12 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
     if (broadcast && threads % kGemmBroadcastLanes == 0) {
       // Taller blocks: every op(B) load then feeds more rows; no taller than the result needs. 16
       // rows, not the 32 the shader can do: on lavapipe 32 was no faster at the MLP shapes (its
-      // accumulators spill) and halves the number of workgroups (bench/RESULTS.md).
+      // accumulators spill) and halves the number of workgroups (bench/RESULTS.md). Where N % 4 != 0
+      // the epilogue stores element by element, and llvmpipe's JIT time grows faster than linearly
+      // with the rows of such a block (N = 10: 2.5 s at 16 rows), so those stay at 8.
       GemmTiles t{kGemmDirectRows, threads * kGemmBroadcastCols, 0, true, true};
-      while (t.m < kGemmBroadcastPreferredRows && t.m < M) t.m *= 2;
+      const uint32_t rows = N % 4 == 0 ? kGemmBroadcastPreferredRows : kGemmDirectRows;
+      while (t.m < rows && t.m < M) t.m *= 2;
       return t;
     }
     return GemmTiles{kGemmDirectRows, threads * kGemmDirectCols, 0, true};
