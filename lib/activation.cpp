@@ -128,7 +128,7 @@ void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tenso
   const auto kernel = detail::with_texel_loads(c.context(), activation_kernel(c, "activation_forward", act, 2), 0b1, uses);
   const auto push = push_for(act, x.numel());
   // 4 elements per invocation (vec4 steps).
-  const uint32_t groups = detail::grid_stride_groups(c.device(), (x.numel() + 3) / 4, kernel.specialization[0]);
+  const uint32_t groups = detail::quad_grid_stride_groups(c.device(), x.numel(), kernel.specialization[0]);
   c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
 }
 
@@ -146,7 +146,7 @@ void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tens
       detail::with_texel_loads(c.context(), activation_kernel(c, "activation_backward", act, 3), 0b11, uses);
   const auto push = push_for(act, x.numel());
   // 4 elements per invocation (vec4 steps).
-  const uint32_t groups = detail::grid_stride_groups(c.device(), (x.numel() + 3) / 4, kernel.specialization[0]);
+  const uint32_t groups = detail::quad_grid_stride_groups(c.device(), x.numel(), kernel.specialization[0]);
   c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
 }
 

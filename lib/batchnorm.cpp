@@ -90,7 +90,7 @@ struct ColumnGrid {
 
 ColumnGrid column_grid(const DeviceInfo& info, uint64_t channels) {
   const uint32_t local = std::min(kColumnLocal, detail::default_local_size(info));
-  return {local, detail::grid_stride_groups(info, (channels + 3) / 4, local)};
+  return {local, detail::quad_grid_stride_groups(info, channels, local)};
 }
 
 // Records a training-mode pass over the channels' statistics (8 bindings, `uses`): on the

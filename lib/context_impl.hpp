@@ -99,5 +99,10 @@ void inject_fault(ContextImpl& context, Fault fault, vk::Result result = vk::Res
 uint32_t default_local_size(const DeviceInfo& info);
 /// Workgroups for a grid-stride loop over n elements with `local` threads each.
 uint32_t grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local);
+/// grid_stride_groups for a kernel with one invocation per group of 4 elements (the last group may
+/// be partial): what the texel-path shaders run.
+inline uint32_t quad_grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local) {
+  return grid_stride_groups(info, (n + 3) / 4, local);
+}
 
 }  // namespace vkgrad::detail

@@ -67,7 +67,7 @@ void gather_rows(CommandList& cmd, const Tensor& src, const Tensor& index, Tenso
   const uint32_t groups_y =
       static_cast<uint32_t>(std::min<uint64_t>({batch, c.device().max_workgroup_count[1], 65535}));
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::grid_stride_groups(c.device(), (features + 3) / 4, local), std::max<uint32_t>(groups_y, 1), 1},
+             {detail::quad_grid_stride_groups(c.device(), features, local), std::max<uint32_t>(groups_y, 1), 1},
              op);
 }
 

@@ -4,17 +4,13 @@
 #include <algorithm>
 
 #include "command_impl.hpp"
+#include "reduce_all.hpp"
 #include "vkgrad/error.hpp"
 #include "vkgrad/loss.hpp"
 
 namespace vkgrad {
 
 namespace {
-
-// Partial sums of the first reduction pass: a fixed count, so the summation order (and the result)
-// depends only on n and the local size. 256 groups keep a large GPU busy; the second pass is then
-// one workgroup adding 256 numbers.
-constexpr uint32_t kMaxPartials = 256;
 
 struct SumPush {
   uint32_t n;
@@ -44,7 +40,7 @@ PointwiseLoss::PointwiseLoss(Context& context, PointwiseLossKind kind, uint64_t 
   if (elements == 0) throw InvalidArgument("vkgrad: PointwiseLoss: elements must be >= 1");
   if (reduction != Reduction::none) {
     terms_ = Tensor(context, {elements});
-    partials_ = Tensor(context, {kMaxPartials});
+    partials_ = Tensor(context, {detail::kReduceAllPartials});
   }
 }
 
@@ -67,21 +63,12 @@ void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& tar
       {&x, detail::Access::read}, {&target, detail::Access::read}, {&terms, detail::Access::write}};
   const auto kernel = detail::with_texel_loads(
       c.context(), {"pointwise_loss_forward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof n}, 0b11, uses);
-  c.dispatch(kernel, uses, &n, sizeof n, {detail::grid_stride_groups(c.device(), (uint64_t(n) + 3) / 4, local), 1, 1},
+  c.dispatch(kernel, uses, &n, sizeof n, {detail::quad_grid_stride_groups(c.device(), n, local), 1, 1},
              name);
   if (reduction_ == Reduction::none) return;
 
-  const uint32_t groups = std::min(kMaxPartials, detail::grid_stride_groups(c.device(), n, local));
-  const SumPush first{n, 1.0f};
-  c.dispatch(detail::Kernel{"reduce_all", {local, 0u}, 2, sizeof first},
-             {{&terms_, detail::Access::read}, {&partials_, detail::Access::write}}, &first, sizeof first,
-             {groups, 1, 1}, "reduce_all (partials)");
-  // The mean's 1/n is applied once, to the total (float(n) is exact up to 2^24 and within half an
-  // ulp above).
-  const SumPush second{groups, reduction_ == Reduction::mean ? float(1.0 / double(n)) : 1.0f};
-  c.dispatch(detail::Kernel{"reduce_all", {local, 0u}, 2, sizeof second},
-             {{&partials_, detail::Access::read}, {&loss, detail::Access::write}}, &second, sizeof second, {1, 1, 1},
-             "reduce_all (total)");
+  detail::record_reduce_all(c, detail::ReduceAllOp::sum, reduction_ == Reduction::mean, terms_, partials_, loss,
+                            name);
 }
 
 void PointwiseLoss::backward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& dx, float dloss) {
@@ -96,7 +83,7 @@ void PointwiseLoss::backward(CommandList& cmd, const Tensor& x, const Tensor& ta
       {&x, detail::Access::read}, {&target, detail::Access::read}, {&dx, detail::Access::write}};
   const auto kernel = detail::with_texel_loads(
       c.context(), {"pointwise_loss_backward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof push}, 0b11, uses);
-  c.dispatch(kernel, uses, &push, sizeof push, {detail::grid_stride_groups(c.device(), (elements_ + 3) / 4, local), 1, 1},
+  c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.device(), elements_, local), 1, 1},
              name);
 }
 

@@ -121,7 +121,7 @@ void sgd_update(CommandList& cmd, const SgdOptions& o, Tensor& param, const Tens
       {&state.momentum_buffer, momentum ? detail::Access::write : detail::Access::read}};
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(), {"sgd_update", {local, momentum ? 1u : 0u, o.nesterov ? 1u : 0u}, 6, sizeof push}, 0b111, uses);
-  c.dispatch(kernel, uses, &push, sizeof push, {detail::grid_stride_groups(c.device(), (param.numel() + 3) / 4, local), 1, 1},
+  c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.device(), param.numel(), local), 1, 1},
              op);
 }
 
@@ -162,7 +162,7 @@ void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Te
       {&state.exp_avg, detail::Access::write}, {&state.exp_avg_sq, detail::Access::write}};
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(), {"adam_update", {local, o.decoupled ? 1u : 0u}, 8, sizeof push}, 0b1111, uses);
-  c.dispatch(kernel, uses, &push, sizeof push, {detail::grid_stride_groups(c.device(), (param.numel() + 3) / 4, local), 1, 1},
+  c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.device(), param.numel(), local), 1, 1},
              op);
 }
 

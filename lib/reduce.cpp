@@ -6,6 +6,7 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "reduce_all.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -61,20 +62,7 @@ void record_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tensor
              sizeof push, {groups, 1, 1}, op);
 }
 
-// Partial results of reduce_all's first pass: a fixed count, so the combination order depends only
-// on the element count and the local size. 256 groups keep a large GPU busy; the second pass is one
-// workgroup combining 256 numbers.
-constexpr uint32_t kMaxPartials = 256;
-
-struct AllPush {
-  uint32_t n;
-  float scale;
-};
-
-// shader OP values of reduce_all.comp
-constexpr uint32_t kAllSum = 0, kAllSquares = 1, kAllMax = 2;
-
-void record_reduce_all(CommandList& cmd, uint32_t shader_op, bool mean, const Tensor& x, Tensor& out,
+void record_reduce_all(CommandList& cmd, detail::ReduceAllOp shader_op, bool mean, const Tensor& x, Tensor& out,
                        ReduceWorkspace& workspace, const char* op) {
   auto& c = cmd.impl();
   detail::check_f32(c, x, op, "x");
@@ -83,20 +71,7 @@ void record_reduce_all(CommandList& cmd, uint32_t shader_op, bool mean, const Te
   if (out.numel() != 1) {
     throw InvalidArgument("vkgrad: " + std::string(op) + ": out must have 1 element, got " + out.shape().to_string());
   }
-  const uint32_t local = detail::default_local_size(c.device());
-  const uint32_t n = static_cast<uint32_t>(x.numel());
-  const uint32_t groups = std::min(kMaxPartials, detail::grid_stride_groups(c.device(), n, local));
-  const AllPush first{n, 1.0f};
-  Tensor& partials = workspace.partials();
-  c.dispatch(detail::Kernel{"reduce_all", {local, shader_op}, 2, sizeof first},
-             {{&x, detail::Access::read}, {&partials, detail::Access::write}}, &first, sizeof first, {groups, 1, 1},
-             std::string(op) + " (partials)");
-  // The mean's 1/n is applied once, to the total.
-  const AllPush second{groups, mean ? float(1.0 / double(n)) : 1.0f};
-  const uint32_t second_op = shader_op == kAllMax ? kAllMax : kAllSum;
-  c.dispatch(detail::Kernel{"reduce_all", {local, second_op}, 2, sizeof second},
-             {{&partials, detail::Access::read}, {&out, detail::Access::write}}, &second, sizeof second, {1, 1, 1},
-             std::string(op) + " (total)");
+  detail::record_reduce_all(c, shader_op, mean, x, workspace.partials(), out, op);
 }
 
 void record_matrix_reduce(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor& out, bool columns) {
@@ -122,7 +97,7 @@ void record_matrix_reduce(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor
 
 }  // namespace
 
-ReduceWorkspace::ReduceWorkspace(Context& context) : partials_(context, {kMaxPartials}) {}
+ReduceWorkspace::ReduceWorkspace(Context& context) : partials_(context, {detail::kReduceAllPartials}) {}
 
 void reduce_rows(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor& out) {
   record_matrix_reduce(cmd, op, x, out, false);
@@ -133,12 +108,12 @@ void reduce_columns(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor& out)
 }
 
 void reduce_all(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor& out, ReduceWorkspace& workspace) {
-  record_reduce_all(cmd, op == ReduceOp::max ? kAllMax : kAllSum, op == ReduceOp::mean, x, out, workspace,
-                    "reduce_all");
+  record_reduce_all(cmd, op == ReduceOp::max ? detail::ReduceAllOp::max : detail::ReduceAllOp::sum,
+                    op == ReduceOp::mean, x, out, workspace, "reduce_all");
 }
 
 void squared_l2_norm(CommandList& cmd, const Tensor& x, Tensor& out, ReduceWorkspace& workspace) {
-  record_reduce_all(cmd, kAllSquares, false, x, out, workspace, "squared_l2_norm");
+  record_reduce_all(cmd, detail::ReduceAllOp::sum_of_squares, false, x, out, workspace, "squared_l2_norm");
 }
 
 void argmax_rows(CommandList& cmd, const Tensor& x, Tensor& index) {
@@ -171,5 +146,34 @@ void softmax_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tenso
 void log_softmax_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tensor& dx) {
   record_backward(cmd, y, dy, dx, true, "log_softmax_backward");
 }
+
+namespace detail {
+
+void record_reduce_all(CommandListImpl& c, ReduceAllOp op, bool mean, const Tensor& x, Tensor& partials, Tensor& out,
+                       const std::string& label) {
+  struct Push {
+    uint32_t n;
+    float scale;
+  };
+  const uint32_t local = default_local_size(c.device());
+  const uint32_t n = static_cast<uint32_t>(x.numel());
+  // One invocation per group of 4 elements; x through a texel buffer where the context uses them.
+  const uint32_t groups = std::min(kReduceAllPartials, quad_grid_stride_groups(c.device(), n, local));
+  const Push first{n, 1.0f};
+  const std::initializer_list<BufferUse> first_uses{{&x, Access::read}, {&partials, Access::write}};
+  c.dispatch(with_texel_loads(c.context(), {"reduce_all", {local, static_cast<uint32_t>(op)}, 2, sizeof first}, 0b01,
+                              first_uses),
+             first_uses, &first, sizeof first, {groups, 1, 1}, label + " (partials)");
+  // The mean's 1/n is applied once, to the total (float(n) is exact up to 2^24 and within half an
+  // ulp above).
+  const Push second{groups, mean ? float(1.0 / double(n)) : 1.0f};
+  const ReduceAllOp second_op = op == ReduceAllOp::max ? ReduceAllOp::max : ReduceAllOp::sum;
+  const std::initializer_list<BufferUse> second_uses{{&partials, Access::read}, {&out, Access::write}};
+  c.dispatch(with_texel_loads(c.context(), {"reduce_all", {local, static_cast<uint32_t>(second_op)}, 2, sizeof second},
+                              0b01, second_uses),
+             second_uses, &second, sizeof second, {1, 1, 1}, label + " (total)");
+}
+
+}  // namespace detail
 
 }  // namespace vkgrad

@@ -1,9 +1,10 @@
 // The texel-load shader variants (shaders/texel_io.glsl: inputs through uniform texel buffers,
 // outputs as 64-bit words; the default on CPU devices) against the storage-buffer variants: the
-// same bits for every activation, GEMM path, optimizer update, dropout and pointwise loss, with denormals, infinities, NaNs and every n % 4
-// tail in the inputs (NaN outputs must be NaN on both; their sign and payload may differ). The conformance tests run the default path against the references, and CTest
-// reruns them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both paths are also checked
-// against the references.
+// same bits for every activation, GEMM path, optimizer update, dropout, pointwise loss and
+// whole-tensor reduction, with denormals, infinities, NaNs and every n % 4 tail in the inputs (NaN
+// outputs must be NaN on both; their sign and payload may differ). The conformance tests run the
+// default path against the references, and CTest reruns them with VKGRAD_TEXEL_LOADS=0
+// (tests/CMakeLists.txt), so both paths are also checked against the references.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -242,6 +243,37 @@ TEST_CASE("texel loads: pointwise losses give the same bits as storage-buffer lo
       INFO((kind == PointwiseLossKind::mse ? "mse" : "bce_with_logits") << " n=" << n);
       CHECK(bit_differences(results[0][0], results[1][0]) == "");
       CHECK(bit_differences(results[0][1], results[1][1]) == "");
+    }
+  }
+}
+
+TEST_CASE("texel loads: whole-tensor reductions give the same bits as storage-buffer loads", "[reduce][texel]") {
+  Pair p;
+  if (!p.texel.texel_loads()) {
+    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+    return;
+  }
+  for (std::size_t n : {1ul, 2ul, 3ul, 4ul, 5ul, 7ul, 257ul, 65539ul, (1ul << 20) + 3}) {
+    // Finite values (the sums stay finite) and the awkward ones (NaN / inf decide every result).
+    for (const auto& x : {uniform(n, -4.0f, 4.0f, 11 * n), awkward(n, 11 * n + 1)}) {
+      std::vector<float> results[2];
+      Context* ctxs[2] = {&p.texel, &p.plain};
+      for (int c = 0; c < 2; ++c) {
+        Context& ctx = *ctxs[c];
+        Tensor tx = Tensor::from(ctx, {n}, x);
+        Tensor sum(ctx, {1}), mean(ctx, {1}), max(ctx, {1}), norm(ctx, {1});
+        for (Tensor* t : {&sum, &mean, &max, &norm}) t->fill(std::numeric_limits<float>::quiet_NaN());
+        ReduceWorkspace workspace(ctx);
+        CommandList cmd(ctx);
+        reduce_all(cmd, ReduceOp::sum, tx, sum, workspace);
+        reduce_all(cmd, ReduceOp::mean, tx, mean, workspace);
+        reduce_all(cmd, ReduceOp::max, tx, max, workspace);
+        squared_l2_norm(cmd, tx, norm, workspace);
+        cmd.run();
+        for (Tensor* t : {&sum, &mean, &max, &norm}) results[c].push_back(t->to_vector()[0]);
+      }
+      INFO("n=" << n << (std::isnan(x[0]) ? " (awkward values)" : "") << "; sum, mean, max, squared norm");
+      CHECK(bit_differences(results[0], results[1]) == "");
     }
   }
 }
