@@ -45,18 +45,6 @@ constexpr uint32_t kStatusSize = 4;
 
 std::string op_name(const char* op) { return std::string("cross_entropy ") + op; }
 
-uint32_t row_local_size(const detail::CommandListImpl& c, uint64_t cols) {
-  const uint32_t most = detail::default_local_size(c.device());
-  const uint32_t want = std::bit_ceil(static_cast<uint32_t>(std::min<uint64_t>(cols, most)));
-  return std::clamp<uint32_t>(want, std::min<uint32_t>(32, most), most);
-}
-
-// On devices that use the per-invocation layout, cross-entropy runs an invocation per row
-// (cross_entropy_loss_*_rows.comp), kRowLayoutLocal rows per workgroup, whatever the class count: on
-// lavapipe that was faster than a workgroup per row at every shape tried, from 128 x 10 (0.07 ms vs
-// 4 ms forward) to 1 x 65536 (1.9 ms vs 5.9 ms, forward + backward).
-constexpr uint32_t kRowLayoutLocal = 64;
-
 // Local size of the one-workgroup kernels class_loss_labels and class_loss_reduce: their tree
 // reductions take log2(local size) barriers, each a coroutine switch per SIMD group on CPU devices,
 // where one 8-wide SIMD group looping over more rows is faster (0.12 vs 0.23 ms for 128 labels).
@@ -159,17 +147,8 @@ void CrossEntropyLoss::forward(CommandList& cmd, const Tensor& logits, const Ten
   const ForwardPush push{static_cast<uint32_t>(rows_), cols, options_.ignore_index, options_.label_smoothing};
   const std::initializer_list<detail::BufferUse> uses{
       {&logits, detail::Access::read}, {&labels, detail::Access::read}, {&row_loss, detail::Access::write}};
-  if (detail::per_invocation_reductions(c.device())) {
-    const uint32_t local = std::min(kRowLayoutLocal, detail::default_local_size(c.device()));
-    const auto kernel = detail::with_texel_loads(
-        c.context(), detail::Kernel{"cross_entropy_loss_forward_rows", {local}, 3, sizeof push}, 0b1, uses);
-    c.dispatch(kernel, uses, &push, sizeof push, {detail::grid_stride_groups(c.device(), rows_, local), 1, 1}, name);
-  } else {
-    const uint32_t local = row_local_size(c, cols);
-    const uint32_t groups = detail::grid_stride_groups(c.device(), rows_ * local, local);
-    c.dispatch(detail::Kernel{"cross_entropy_loss_forward", {local}, 3, sizeof push}, uses, &push, sizeof push,
-               {groups, 1, 1}, name);
-  }
+  detail::dispatch_rows(c, {"cross_entropy_loss_forward", "cross_entropy_loss_forward_rows", {}, 0b1, sizeof push},
+                        rows_, cols, uses, &push, name);
   if (options_.reduction != Reduction::none) record_row_reduce(cmd, rows_, options_.reduction, row_loss_, status_, loss);
 }
 
@@ -188,17 +167,9 @@ void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Te
                                                       {&labels, detail::Access::read},
                                                       {&status_, detail::Access::read},
                                                       {&dlogits, detail::Access::write}};
-  if (detail::per_invocation_reductions(c.device())) {
-    const uint32_t local = std::min(kRowLayoutLocal, detail::default_local_size(c.device()));
-    const auto kernel = detail::with_texel_loads(
-        c.context(), detail::Kernel{"cross_entropy_loss_backward_rows", {local, mean}, 4, sizeof push}, 0b1, uses);
-    c.dispatch(kernel, uses, &push, sizeof push, {detail::grid_stride_groups(c.device(), rows_, local), 1, 1}, name);
-  } else {
-    const uint32_t local = row_local_size(c, cols);
-    const uint32_t groups = detail::grid_stride_groups(c.device(), rows_ * local, local);
-    c.dispatch(detail::Kernel{"cross_entropy_loss_backward", {local, mean}, 4, sizeof push}, uses, &push,
-               sizeof push, {groups, 1, 1}, name);
-  }
+  detail::dispatch_rows(
+      c, {"cross_entropy_loss_backward", "cross_entropy_loss_backward_rows", {mean}, 0b1, sizeof push}, rows_, cols,
+      uses, &push, name);
 }
 
 void CrossEntropyLoss::check_labels() const { check_label_status(status_, options_.ignore_index); }

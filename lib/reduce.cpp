@@ -7,6 +7,7 @@
 #include "checks.hpp"
 #include "command_impl.hpp"
 #include "reduce_all.hpp"
+#include "reduction_layout.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -27,12 +28,6 @@ RowsPush rows_of(const Tensor& x) {
   return {static_cast<uint32_t>(x.numel() / cols), static_cast<uint32_t>(cols)};
 }
 
-// Threads per row: enough to cover a short row once (at least one subgroup's worth of 32), at most
-// the device default. A 7-column row does not need 256 threads waiting at every barrier.
-uint32_t row_local_size(const detail::CommandListImpl& c, uint32_t cols) {
-  const uint32_t most = detail::default_local_size(c.device());
-  return std::clamp<uint32_t>(std::bit_ceil(std::max<uint32_t>(cols, 1)), std::min<uint32_t>(32, most), most);
-}
 
 void record_forward(CommandList& cmd, const Tensor& x, Tensor& y, bool log, const char* op) {
   auto& c = cmd.impl();
@@ -40,11 +35,9 @@ void record_forward(CommandList& cmd, const Tensor& x, Tensor& y, bool log, cons
   detail::check_f32(c, y, op, "y");
   require_same_shape(x, "x", y, "y", op);
   const RowsPush push = rows_of(x);
-  const uint32_t local = row_local_size(c, push.cols);
-  const detail::Kernel kernel{"softmax_forward", {local, log ? 1u : 0u}, 2, sizeof(RowsPush)};
-  const uint32_t groups = detail::grid_stride_groups(c.device(), uint64_t(push.rows) * local, local);
-  c.dispatch(kernel, {{&x, detail::Access::read}, {&y, detail::Access::write}}, &push, sizeof push, {groups, 1, 1},
-             op);
+  const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read}, {&y, detail::Access::write}};
+  detail::dispatch_rows(c, {"softmax_forward", "softmax_forward_rows", {log ? 1u : 0u}, 0b1, sizeof push}, push.rows,
+                        push.cols, uses, &push, op);
 }
 
 void record_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tensor& dx, bool log, const char* op) {
@@ -55,11 +48,10 @@ void record_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tensor
   require_same_shape(y, "y", dy, "dy", op);
   require_same_shape(y, "y", dx, "dx", op);
   const RowsPush push = rows_of(y);
-  const uint32_t local = row_local_size(c, push.cols);
-  const detail::Kernel kernel{"softmax_backward", {local, log ? 1u : 0u}, 3, sizeof(RowsPush)};
-  const uint32_t groups = detail::grid_stride_groups(c.device(), uint64_t(push.rows) * local, local);
-  c.dispatch(kernel, {{&y, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}}, &push,
-             sizeof push, {groups, 1, 1}, op);
+  const std::initializer_list<detail::BufferUse> uses{
+      {&y, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}};
+  detail::dispatch_rows(c, {"softmax_backward", "softmax_backward_rows", {log ? 1u : 0u}, 0b11, sizeof push},
+                        push.rows, push.cols, uses, &push, op);
 }
 
 void record_reduce_all(CommandList& cmd, detail::ReduceAllOp shader_op, bool mean, const Tensor& x, Tensor& out,
@@ -88,11 +80,15 @@ void record_matrix_reduce(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor
                           std::to_string(want) + (columns ? " columns" : " rows") + " but out " +
                           out.shape().to_string() + " has " + std::to_string(out.numel()) + " elements");
   }
-  const uint32_t local = columns ? detail::default_local_size(c.device()) : row_local_size(c, push.cols);
-  const uint32_t groups = columns ? detail::grid_stride_groups(c.device(), push.cols, local)
-                                  : detail::grid_stride_groups(c.device(), uint64_t(push.rows) * local, local);
-  c.dispatch(detail::Kernel{name, {local, static_cast<uint32_t>(op)}, 2, sizeof push},
-             {{&x, detail::Access::read}, {&out, detail::Access::write}}, &push, sizeof push, {groups, 1, 1}, name);
+  const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read}, {&out, detail::Access::write}};
+  if (!columns) {
+    detail::dispatch_rows(c, {"reduce_rows", "reduce_rows_per_row", {static_cast<uint32_t>(op)}, 0b1, sizeof push},
+                          push.rows, push.cols, uses, &push, name);
+    return;
+  }
+  const uint32_t local = detail::default_local_size(c.device());
+  c.dispatch(detail::Kernel{name, {local, static_cast<uint32_t>(op)}, 2, sizeof push}, uses, &push, sizeof push,
+             {detail::grid_stride_groups(c.device(), push.cols, local), 1, 1}, name);
 }
 
 }  // namespace
@@ -127,10 +123,8 @@ void argmax_rows(CommandList& cmd, const Tensor& x, Tensor& index) {
                           " elements (one per row of x " + x.shape().to_string() + "), got " +
                           to_string(index.dtype()) + " " + index.shape().to_string());
   }
-  const uint32_t local = row_local_size(c, push.cols);
-  c.dispatch(detail::Kernel{"reduce_argmax", {local}, 2, sizeof push},
-             {{&x, detail::Access::read}, {&index, detail::Access::write}}, &push, sizeof push,
-             {detail::grid_stride_groups(c.device(), uint64_t(push.rows) * local, local), 1, 1}, op);
+  detail::dispatch_rows(c, {"reduce_argmax", "reduce_argmax_per_row", {}, 0b1, sizeof push}, push.rows, push.cols,
+                        {{&x, detail::Access::read}, {&index, detail::Access::write}}, &push, op);
 }
 
 void softmax_forward(CommandList& cmd, const Tensor& x, Tensor& y) { record_forward(cmd, x, y, false, "softmax_forward"); }

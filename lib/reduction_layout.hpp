@@ -2,6 +2,12 @@
 // cross-entropy's per-row softmax over the classes.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+#include <vector>
+
+#include "command_impl.hpp"
 #include "vkgrad/context.hpp"
 
 namespace vkgrad::detail {
@@ -20,5 +26,24 @@ ReductionLayout reduction_layout();
 
 /// Whether ops on `dev` use the invocation layout (forced, or automatic on a CPU device).
 bool per_invocation_reductions(const DeviceInfo& dev);
+
+/// Threads per row of a workgroup-per-row shader: enough to cover a short row once (at least 32), at
+/// most the device default. A 7-column row does not need 256 threads waiting at every barrier.
+uint32_t row_local_size(const DeviceInfo& dev, uint64_t cols);
+
+/// A row-wise op's two shaders: `workgroup` (one workgroup per row, shared-memory reductions) and
+/// `per_row` (one invocation per row, no barriers), both with specialization constant 0 = local
+/// size and `spec` after it, and grid-stride loops over the rows.
+struct RowKernels {
+  std::string_view workgroup, per_row;
+  std::vector<uint32_t> spec;
+  /// Bindings of the per-row shader read through texel buffers where the context uses them.
+  uint32_t per_row_texel_bindings = 0;
+  uint32_t push_constant_bytes = 0;
+};
+
+/// Records `k` over `rows` rows of `cols` columns in the layout per_invocation_reductions picks.
+void dispatch_rows(CommandListImpl& c, const RowKernels& k, uint64_t rows, uint64_t cols,
+                   std::initializer_list<BufferUse> uses, const void* push, std::string_view label);
 
 }  // namespace vkgrad::detail

@@ -10,6 +10,7 @@
 #include <vkgrad/reduce.hpp>
 
 #include "harness.hpp"
+#include "reduction_layouts.hpp"
 #include "reference/reduce_ref.hpp"
 
 namespace vkgrad::test {
@@ -204,26 +205,32 @@ void check_argmax(std::size_t N, std::size_t C, uint64_t seed) {
 }  // namespace
 
 TEST_CASE("softmax forward and backward on awkward sizes", "[softmax][reduce]") {
-  check_softmax(1, 1, false, 1);
-  check_softmax(3, 7, false, 2);
-  check_softmax(6, 10, false, 3);
-  check_softmax(7, 257, false, 4);
-  check_softmax(9, 1031, false, 5);
+  for_each_reduction_layout([] {
+    check_softmax(1, 1, false, 1);
+    check_softmax(3, 7, false, 2);
+    check_softmax(6, 10, false, 3);
+    check_softmax(7, 257, false, 4);
+    check_softmax(9, 1031, false, 5);
+  });
 }
 
 TEST_CASE("log_softmax forward and backward on awkward sizes", "[softmax][reduce]") {
-  check_softmax(1, 1, true, 11);
-  check_softmax(3, 7, true, 12);
-  check_softmax(6, 10, true, 13);
-  check_softmax(7, 257, true, 14);
-  check_softmax(9, 1031, true, 15);
+  for_each_reduction_layout([] {
+    check_softmax(1, 1, true, 11);
+    check_softmax(3, 7, true, 12);
+    check_softmax(6, 10, true, 13);
+    check_softmax(7, 257, true, 14);
+    check_softmax(9, 1031, true, 15);
+  });
 }
 
 TEST_CASE("softmax over more than 1M elements and more rows than one dispatch covers", "[softmax][reduce]") {
-  check_softmax(1031, 1031, false, 21);  // 1,062,961 elements
-  check_softmax(1031, 1031, true, 22);
-  check_softmax(70001, 3, false, 23);  // > 65535 rows: the grid-stride loop over rows
-  check_softmax(70001, 3, true, 24);
+  for_each_reduction_layout([] {
+    check_softmax(1031, 1031, false, 21);  // 1,062,961 elements
+    check_softmax(1031, 1031, true, 22);
+    check_softmax(70001, 3, false, 23);  // > 65535 rows: the grid-stride loop over rows
+    check_softmax(70001, 3, true, 24);
+  });
 }
 
 TEST_CASE("softmax rejects mismatched shapes and dtypes", "[softmax][reduce]") {
@@ -236,11 +243,13 @@ TEST_CASE("softmax rejects mismatched shapes and dtypes", "[softmax][reduce]") {
 }
 
 TEST_CASE("sum, mean and max along rows and columns", "[softmax][reduce]") {
-  check_matrix_reductions(1, 1, 51);
-  check_matrix_reductions(7, 10, 52);
-  check_matrix_reductions(13, 257, 53);
-  check_matrix_reductions(3, 1031, 54);
-  check_matrix_reductions(1031, 1031, 55);  // > 1M elements
+  for_each_reduction_layout([] {
+    check_matrix_reductions(1, 1, 51);
+    check_matrix_reductions(7, 10, 52);
+    check_matrix_reductions(13, 257, 53);
+    check_matrix_reductions(3, 1031, 54);
+    check_matrix_reductions(1031, 1031, 55);  // > 1M elements
+  });
 }
 
 TEST_CASE("whole-tensor sum, mean, max and squared L2 norm are deterministic", "[softmax][reduce]") {
@@ -253,11 +262,13 @@ TEST_CASE("whole-tensor sum, mean, max and squared L2 norm are deterministic", "
 }
 
 TEST_CASE("argmax per row: first index on ties, NaN is the maximum", "[softmax][reduce]") {
-  check_argmax(1, 1, 71);
-  check_argmax(5, 7, 72);
-  check_argmax(9, 257, 73);
-  check_argmax(4, 1031, 74);
-  check_argmax(70001, 3, 75);
+  for_each_reduction_layout([] {
+    check_argmax(1, 1, 71);
+    check_argmax(5, 7, 72);
+    check_argmax(9, 257, 73);
+    check_argmax(4, 1031, 74);
+    check_argmax(70001, 3, 75);
+  });
 }
 
 TEST_CASE("reductions reject mismatched outputs", "[softmax][reduce]") {

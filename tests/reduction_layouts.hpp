@@ -1,6 +1,7 @@
 // for_each_reduction_layout: runs a test body once per ReductionLayout (lib/reduction_layout.hpp),
-// so that BatchNorm and cross-entropy are checked in both layouts on any device (the default is
-// the per-invocation layout on CPU devices and the workgroup layout on GPUs).
+// so that BatchNorm, cross-entropy, softmax and the row reductions are checked in both layouts on
+// any device (the default is the per-invocation layout on CPU devices and the workgroup layout on
+// GPUs).
 #pragma once
 
 #include <catch2/catch.hpp>
