@@ -9,6 +9,7 @@
 
 #include "command_impl.hpp"
 #include "gemm_tiles.hpp"
+#include "reduction_layout.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -341,7 +342,19 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
   record_gemm(c, dY, X, dW, true, false, 1.0f, accumulate ? 1.0f : 0.0f, out, in, batch, op + " dW");
   // dX (N × in) = dY (N × out) · W (out × in).
   if (want_dx) record_gemm(c, dY, W, dX, false, false, 1.0f, 0.0f, batch, in, out, op + " dX");
-  if (want_db) {
+  if (want_db && detail::per_invocation_reductions(c.device())) {
+    // CPU devices: an invocation per group of 4 columns, adding the rows in order (no barriers).
+    const uint32_t local = std::min<uint32_t>(64, detail::default_local_size(c.device()));
+    const BiasGradPush push{static_cast<uint32_t>(batch), static_cast<uint32_t>(out)};
+    const std::initializer_list<detail::BufferUse> uses{
+        {&dY, detail::Access::read}, {&db, accumulate ? detail::Access::read_write : detail::Access::write}};
+    const detail::Kernel kernel = detail::with_texel_loads(
+        c.context(),
+        {"linear_bias_grad_columns", {local, out % 4 == 0 ? 1u : 0u, accumulate ? 1u : 0u}, 2, sizeof push}, 0b01,
+        uses);
+    c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.device(), out, local), 1, 1},
+               op + " db");
+  } else if (want_db) {
     const uint32_t local =
         std::min<uint32_t>(256, std::min(c.device().max_workgroup_invocations, c.device().max_workgroup_size[0]));
     const uint32_t columns = std::min<uint32_t>(32, local);
