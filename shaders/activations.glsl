@@ -158,7 +158,7 @@ float act_mish_grad(float x, float p0, float p1) {
 // with log(1 + e^z) = max(z, 0) + log1p(e^-|z|)
 float act_softplus(float x, float p0, float p1) {
     float z = p0 * x;
-    float y = ((z > 0.0 ? z : 0.0) + math_log1p(math_exp(-abs(z)))) / p0;
+    float y = ((z > 0.0 ? z : 0.0) + log1p_unit(math_exp(-abs(z)))) / p0;
     return z > p1 ? x : y;
 }
 // y' = beta x > threshold ? 1 : sigmoid(beta x)
@@ -208,7 +208,7 @@ float act_hardswish_grad(float x, float p0, float p1) {
 
 // y = log(sigmoid(x)) = min(x, 0) - log1p(e^-|x|)
 float act_logsigmoid(float x, float p0, float p1) {
-    return (x < 0.0 ? x : 0.0) - math_log1p(math_exp(-abs(x)));
+    return (x < 0.0 ? x : 0.0) - log1p_unit(math_exp(-abs(x)));
 }
 // y' = sigmoid(-x) = x < 0 ? 1 / (1 + e) : e / (1 + e), e = e^-|x|
 float act_logsigmoid_grad(float x, float p0, float p1) {

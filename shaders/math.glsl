@@ -22,8 +22,9 @@
 // the masks of early returns cost more than the selects: for 4 elements of gelu forward its JIT
 // emitted 1798 instructions before and 1274 after (gelu backward 2601 -> 1399, which also shares
 // e^(-x^2/2) between Phi and phi), counted in the JIT code of `vkgrad_bench -f "gelu forward"`. The
-// results are bit for bit those of the branching version (checked over every float in C++). On a
-// GPU the extra work is hidden behind memory traffic in these elementwise shaders.
+// results are bit for bit those of the branching version (compared in C++ on every 7th float bit
+// pattern), except normal_pdf beyond |x| = 1.7e38 (where x + xh overflowed): now 0, before NaN. On a GPU the extra work is
+// hidden behind memory traffic in these elementwise shaders.
 //
 // Steps whose rounding must happen exactly as written (range reduction, the log1p rounding
 // correction) are `precise`, which forbids the driver to contract or reassociate them. Without it
@@ -147,6 +148,21 @@ float math_log1p(float x) {
     return isnan(x) ? x : y;
 }
 
+// log(1 + x) for x in [0, 1] or NaN: math_log1p without the selects for its other arguments (u =
+// 1 + x <= 2, so k is 0 or 1, and c = x - (u - 1) is exact). Bit for bit math_log1p on every float
+// of [0, 1] but 1 - 2^-24, where math_log1p's 1 - (u - x) is not exact (u = 2 > 2x) and this is
+// 0.3 ulp closer. For the log1p(e^-|z|) of softplus and logsigmoid.
+float log1p_unit(float x) {
+    precise float u = 1.0 + x;
+    bool high = u > 1.41421356;  // k = 1, m = u / 2
+    float f = 0.5 * u - 1.0;
+    float correction = log1p_correction(high ? f : x);
+    precise float c = x - (u - 1.0);
+    precise float small = correction - (MATH_LN2_LO + c / u);
+    precise float y = (MATH_LN2_HI + f) - small;
+    return high ? y : x - correction;
+}
+
 // tanh(x) for |x| >= 0.55 (and any NaN or inf): t / (t + 2) with t = expm1(2|x|), which cannot
 // form inf / inf; tanh(9.1) rounds to 1.
 float tanh_large(float x) {
@@ -183,8 +199,8 @@ float math_sigmoid_grad(float x) { return sigmoid_grad_given_exp(math_exp(-abs(x
 // of x, so c xh^2 is exact and c (x - xh)(x + xh) is small. Plain e^(-c x*x) would inherit the
 // rounding of x*x, amplified by c x^2 (1e-6 relative at x = 4).
 // |x| is clamped to 15, where e^(-c x^2) is 0 for c >= 1/2 (as for inf); then
-// |c (x - xh)(x + xh)| <= 2^-11 * 225 < ln2 / 2, so e^ of it is 1 + expm1_kernel (what math_exp
-// computes for k = 0) without the range reduction.
+// |c (x - xh)(x + xh)| < 2^-8 * 30 < ln2 / 2 (c <= 1), so e^ of it is 1 + expm1_kernel (what
+// math_exp computes for k = 0) without the range reduction.
 float exp_neg_scaled_square(float x, float c) {
     float a = abs(x);
     a = a > 15.0 ? 15.0 : a;  // NaN stays NaN

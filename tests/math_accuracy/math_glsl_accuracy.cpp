@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   report("exp", 7.9e-8, -104.0f, 88.8f, stride, math_exp, [](double x) { return std::exp(x); });
   report("expm1", 1.2e-7, -18.0f, 88.8f, stride, math_expm1, [](double x) { return std::expm1(x); });
   report("log1p", 1.2e-7, -1.0f, FLT_MAX, stride, math_log1p, [](double x) { return std::log1p(x); });
+  report("log1p_unit", 1.2e-7, 0.0f, 1.0f, stride, log1p_unit, [](double x) { return std::log1p(x); });
   report("tanh", 1.4e-7, -10.0f, 10.0f, stride, math_tanh, [](double x) { return std::tanh(x); });
   report("sigmoid", 1.8e-7, -104.0f, 20.0f, stride, math_sigmoid, sigmoid_ref);
   report("erf", 1.3e-7, -4.0f, 4.0f, stride, math_erf, [](double x) { return std::erf(x); });
