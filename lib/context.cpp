@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "context_impl.hpp"
@@ -549,11 +550,17 @@ uint32_t default_local_size(const DeviceInfo& info) {
   return std::min<uint32_t>({256, info.max_workgroup_invocations, info.max_workgroup_size[0]});
 }
 
-uint32_t grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local) {
+uint32_t grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local, uint32_t cpu_steps) {
   // Enough groups to cover n once, capped so a huge tensor loops instead of exceeding the device's
   // workgroup-count limit; 65535 is the Vulkan minimum for maxComputeWorkGroupCount[0].
-  const uint64_t needed = (n + local - 1) / local;
-  return static_cast<uint32_t>(std::max<uint64_t>(1, std::min<uint64_t>({needed, info.max_workgroup_count[0], 65535})));
+  uint64_t groups = (n + local - 1) / local;
+  if (info.type == DeviceType::cpu && cpu_steps > 1) {
+    // Up to cpu_steps loop steps per invocation, but at least 4 groups per host thread (llvmpipe
+    // runs one workgroup per thread) so that the threads stay balanced.
+    const uint64_t threads = std::max(1u, std::thread::hardware_concurrency());
+    groups = std::min(groups, std::max((groups + cpu_steps - 1) / cpu_steps, 4 * threads));
+  }
+  return static_cast<uint32_t>(std::max<uint64_t>(1, std::min<uint64_t>({groups, info.max_workgroup_count[0], 65535})));
 }
 
 }  // namespace detail

@@ -97,12 +97,15 @@ void inject_fault(ContextImpl& context, Fault fault, vk::Result result = vk::Res
 
 /// The default local workgroup size for 1-D kernels on this device.
 uint32_t default_local_size(const DeviceInfo& info);
-/// Workgroups for a grid-stride loop over n elements with `local` threads each.
-uint32_t grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local);
+/// Workgroups for a grid-stride loop over n elements with `local` threads each. On CPU devices, up
+/// to cpu_steps loop steps per invocation: llvmpipe runs a loop body at least once even with every
+/// lane masked off (a shader's tail loop, a for loop's last test) and pays a setup per workgroup,
+/// so several steps per invocation amortise both (how many: measured, see lib/activation.cpp).
+uint32_t grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local, uint32_t cpu_steps = 1);
 /// grid_stride_groups for a kernel with one invocation per group of 4 elements (the last group may
 /// be partial): what the texel-path shaders run.
-inline uint32_t quad_grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local) {
-  return grid_stride_groups(info, (n + 3) / 4, local);
+inline uint32_t quad_grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local, uint32_t cpu_steps = 1) {
+  return grid_stride_groups(info, (n + 3) / 4, local, cpu_steps);
 }
 
 }  // namespace vkgrad::detail

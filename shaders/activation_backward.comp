@@ -31,9 +31,13 @@ float apply(float v, float g) { return (SPARSE && v <= pc.theta) ? 0.0 : activat
 void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     const uint n4 = pc.n / 4u;
-    for (uint i = gl_GlobalInvocationID.x; i < n4; i += stride) {
-        const vec4 v = x_load4(i), g = dy_load4(i);
-        dx_store4(i, vec4(apply(v.x, g.x), apply(v.y, g.y), apply(v.z, g.z), apply(v.w, g.w)));
+    uint i = gl_GlobalInvocationID.x;
+    if (i < n4) {  // do-while: see activation_forward.comp
+        do {
+            const vec4 v = x_load4(i), g = dy_load4(i);
+            dx_store4(i, vec4(apply(v.x, g.x), apply(v.y, g.y), apply(v.z, g.z), apply(v.w, g.w)));
+            i += stride;
+        } while (i < n4);
     }
     for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) dx_store(i, apply(x_load(i), dy_load(i)));
 }

@@ -31,9 +31,16 @@ float apply(float v) { return (SPARSE && v <= pc.theta) ? 0.0 : activation_forwa
 void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     const uint n4 = pc.n / 4u;
-    for (uint i = gl_GlobalInvocationID.x; i < n4; i += stride) {
-        const vec4 v = x_load4(i);
-        y_store4(i, vec4(apply(v.x), apply(v.y), apply(v.z), apply(v.w)));
+    // do-while, not for: llvmpipe tests a for loop's condition at the top of the next pass, and runs
+    // that pass's body once more with every lane masked off before it leaves the loop (see
+    // grid_stride_groups in lib/context.cpp, which also gives each invocation several steps there).
+    uint i = gl_GlobalInvocationID.x;
+    if (i < n4) {
+        do {
+            const vec4 v = x_load4(i);
+            y_store4(i, vec4(apply(v.x), apply(v.y), apply(v.z), apply(v.w)));
+            i += stride;
+        } while (i < n4);
     }
     for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) y_store(i, apply(x_load(i)));
 }

@@ -52,33 +52,51 @@ float act_leaky_relu_grad(float x, float p0, float p1) {
 }
 
 // y = x > 0 ? x : alpha (e^x - 1)
-float act_elu(float x, float p0, float p1) { return x > 0.0 ? x : p0 * math_expm1(x); }
+float act_elu(float x, float p0, float p1) {
+    float negative = p0 * math_expm1(x);
+    return x > 0.0 ? x : negative;
+}
 // y' = x > 0 ? 1 : alpha e^x
-float act_elu_grad(float x, float p0, float p1) { return x > 0.0 ? 1.0 : p0 * math_exp(x); }
+float act_elu_grad(float x, float p0, float p1) {
+    float negative = p0 * math_exp(x);
+    return x > 0.0 ? 1.0 : negative;
+}
 
 const float SELU_ALPHA = 1.6732632423543772848170429916717;
 const float SELU_SCALE = 1.0507009873554804934193349852946;
 // y = scale (x > 0 ? x : alpha (e^x - 1))
 float act_selu(float x, float p0, float p1) {
-    return SELU_SCALE * (x > 0.0 ? x : SELU_ALPHA * math_expm1(x));
+    float negative = SELU_ALPHA * math_expm1(x);
+    return SELU_SCALE * (x > 0.0 ? x : negative);
 }
 // y' = scale (x > 0 ? 1 : alpha e^x)
 float act_selu_grad(float x, float p0, float p1) {
-    return SELU_SCALE * (x > 0.0 ? 1.0 : SELU_ALPHA * math_exp(x));
+    float negative = SELU_ALPHA * math_exp(x);
+    return SELU_SCALE * (x > 0.0 ? 1.0 : negative);
 }
 
 // y = x > 0 ? x : alpha (e^(x/alpha) - 1)
-float act_celu(float x, float p0, float p1) { return x > 0.0 ? x : p0 * math_expm1(x / p0); }
+float act_celu(float x, float p0, float p1) {
+    float negative = p0 * math_expm1(x / p0);
+    return x > 0.0 ? x : negative;
+}
 // y' = x > 0 ? 1 : e^(x/alpha)
-float act_celu_grad(float x, float p0, float p1) { return x > 0.0 ? 1.0 : math_exp(x / p0); }
+float act_celu_grad(float x, float p0, float p1) {
+    float negative = math_exp(x / p0);
+    return x > 0.0 ? 1.0 : negative;
+}
 
 // y = x Phi(x), Phi the standard normal CDF (exact erf form); 0 below -16, where x Phi(x)
 // underflows
-float act_gelu(float x, float p0, float p1) { return x < -16.0 ? 0.0 : x * math_normal_cdf(x); }
-// y' = Phi(x) + x phi(x)
+float act_gelu(float x, float p0, float p1) {
+    float y = x * math_normal_cdf(x);
+    return x < -16.0 ? 0.0 : y;
+}
+// y' = Phi(x) + x phi(x), both from one e^(-x^2/2)
 float act_gelu_grad(float x, float p0, float p1) {
-    if (abs(x) > 16.0) return x > 0.0 ? 1.0 : 0.0;
-    return math_normal_cdf(x) + x * math_normal_pdf(x);
+    float e = exp_neg_scaled_square(x, 0.5);
+    float y = normal_cdf_given_exp(x, e) + x * (MATH_INV_SQRT_2PI * e);
+    return abs(x) > 16.0 ? (x > 0.0 ? 1.0 : 0.0) : y;
 }
 
 const float GELU_TANH_BETA = 0.797884560802865355880;  // sqrt(2 / pi)
@@ -86,67 +104,68 @@ const float GELU_TANH_KAPPA = 0.044715;
 // y = x/2 (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the sigmoid form has
 // no 1 + tanh cancellation
 float act_gelu_tanh(float x, float p0, float p1) {
-    if (x < -20.0) return 0.0;  // sigmoid(2u) underflows
     float u = GELU_TANH_BETA * x * (1.0 + GELU_TANH_KAPPA * x * x);
-    return x * math_sigmoid(2.0 * u);
+    float y = x * math_sigmoid(2.0 * u);
+    return x < -20.0 ? 0.0 : y;  // sigmoid(2u) underflows
 }
 // y' = sigmoid(2u) + 2x u' sigmoid'(2u), u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2)
 float act_gelu_tanh_grad(float x, float p0, float p1) {
-    if (abs(x) > 20.0) return x > 0.0 ? 1.0 : 0.0;
     float u = GELU_TANH_BETA * x * (1.0 + GELU_TANH_KAPPA * x * x);
     float du = GELU_TANH_BETA * (1.0 + 3.0 * GELU_TANH_KAPPA * x * x);
-    return math_sigmoid(2.0 * u) + 2.0 * x * du * math_sigmoid_grad(2.0 * u);
+    float e = math_exp(-abs(2.0 * u));
+    float y = sigmoid_given_exp(2.0 * u, e) + 2.0 * x * du * sigmoid_grad_given_exp(e);
+    return abs(x) > 20.0 ? (x > 0.0 ? 1.0 : 0.0) : y;
 }
 
 // y = x sigmoid(x)
-float act_silu(float x, float p0, float p1) { return x < -120.0 ? 0.0 : x * math_sigmoid(x); }
+float act_silu(float x, float p0, float p1) {
+    float y = x * math_sigmoid(x);
+    return x < -120.0 ? 0.0 : y;
+}
 // y' = sigmoid(x) + x sigmoid(x) sigmoid(-x)
 float act_silu_grad(float x, float p0, float p1) {
-    if (abs(x) > 120.0) return x > 0.0 ? 1.0 : 0.0;
-    return math_sigmoid(x) + x * math_sigmoid_grad(x);
+    float e = math_exp(-abs(x));
+    float y = sigmoid_given_exp(x, e) + x * sigmoid_grad_given_exp(e);
+    return abs(x) > 120.0 ? (x > 0.0 ? 1.0 : 0.0) : y;
 }
 
 // y = x tanh(softplus(x)). With e = e^x, tanh(log(1 + e)) = n / (n + 2), n = e (e + 2); for x >= 0
-// the same written in e = e^-x is (1 + 2e) / (1 + 2e + 2e^2). No log, no overflow.
+// the same written in e = e^-x is (1 + 2e) / (1 + 2e + 2e^2). No log, no overflow. Both are
+// num / (num + c) with e = e^-|x|, so one exponential and one division serve either sign.
 float act_mish(float x, float p0, float p1) {
-    if (x < -120.0) return 0.0;
-    if (x >= 0.0) {
-        float e = math_exp(-x);
-        return x * (1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e);
-    }
-    float e = math_exp(x);
-    float n = e * (e + 2.0);
-    return x * n / (n + 2.0);
+    float e = math_exp(-abs(x));
+    bool positive = x >= 0.0;
+    float num = positive ? 1.0 + 2.0 * e : e * (e + 2.0);
+    float den = num + (positive ? 2.0 * e * e : 2.0);
+    float y = x * num / den;
+    return x < -120.0 ? 0.0 : y;
 }
 // y' = t + x (1 - t^2) sigmoid(x), t = tanh(softplus(x)); 1 - t^2 = 4(n + 1) / (n + 2)^2, or
-// 4 e^2 (1 + e)^2 / (1 + 2e + 2e^2)^2 in e = e^-x
+// 4 e^2 (1 + e)^2 / (1 + 2e + 2e^2)^2 in e = e^-x (t as in act_mish)
 float act_mish_grad(float x, float p0, float p1) {
-    if (abs(x) > 120.0) return x > 0.0 ? 1.0 : 0.0;
-    if (x >= 0.0) {
-        float e = math_exp(-x);
-        float d = 1.0 + 2.0 * e + 2.0 * e * e;
-        float t = (1.0 + 2.0 * e) / d;
-        float q = 2.0 * e * (1.0 + e) / d;  // q^2 = 1 - t^2
-        return t + x * q * q / (1.0 + e);
-    }
-    float e = math_exp(x);
-    float n = e * (e + 2.0);
-    float t = n / (n + 2.0);
-    float sech2 = 4.0 * (n + 1.0) / ((n + 2.0) * (n + 2.0));
-    return t + x * sech2 * (e / (1.0 + e));
+    float e = math_exp(-abs(x));
+    bool positive = x >= 0.0;
+    float num = positive ? 1.0 + 2.0 * e : e * (e + 2.0);
+    float den = num + (positive ? 2.0 * e * e : 2.0);
+    float t = num / den;
+    float q = 2.0 * e * (1.0 + e) / den;  // x >= 0: q^2 = 1 - t^2
+    float sech2 = 4.0 * (num + 1.0) / (den * den);  // x < 0: 1 - t^2
+    float y = t + (positive ? x * q * q / (1.0 + e) : x * sech2 * (e / (1.0 + e)));
+    return abs(x) > 120.0 ? (x > 0.0 ? 1.0 : 0.0) : y;
 }
 
 // y = beta x > threshold ? x : log(1 + e^(beta x)) / beta,
 // with log(1 + e^z) = max(z, 0) + log1p(e^-|z|)
 float act_softplus(float x, float p0, float p1) {
     float z = p0 * x;
-    if (z > p1) return x;
-    return ((z > 0.0 ? z : 0.0) + math_log1p(math_exp(-abs(z)))) / p0;
+    float y = ((z > 0.0 ? z : 0.0) + log1p_unit(math_exp(-abs(z)))) / p0;
+    return z > p1 ? x : y;
 }
 // y' = beta x > threshold ? 1 : sigmoid(beta x)
 float act_softplus_grad(float x, float p0, float p1) {
     float z = p0 * x;
-    return z > p1 ? 1.0 : math_sigmoid(z);
+    float y = math_sigmoid(z);
+    return z > p1 ? 1.0 : y;
 }
 
 // y = x / (1 + |x|), as sign(x) (1 - 1 / (1 + |x|)) for |x| >= 1 so that ±inf gives ±1
@@ -189,18 +208,17 @@ float act_hardswish_grad(float x, float p0, float p1) {
 
 // y = log(sigmoid(x)) = min(x, 0) - log1p(e^-|x|)
 float act_logsigmoid(float x, float p0, float p1) {
-    return (x < 0.0 ? x : 0.0) - math_log1p(math_exp(-abs(x)));
+    return (x < 0.0 ? x : 0.0) - log1p_unit(math_exp(-abs(x)));
 }
 // y' = sigmoid(-x) = x < 0 ? 1 / (1 + e) : e / (1 + e), e = e^-|x|
 float act_logsigmoid_grad(float x, float p0, float p1) {
     float e = math_exp(-abs(x));
-    return x < 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    return (x < 0.0 ? 1.0 : e) / (1.0 + e);
 }
 
 // y = x - tanh(x); for |x| < 1, x^3 P(x^2), P a degree-7 Chebyshev fit (error 7e-9), because the
 // subtraction would cancel (at x = 0.1 it loses 9 bits)
 float act_tanhshrink(float x, float p0, float p1) {
-    if (!(abs(x) < 1.0)) return x - math_tanh(x);
     float w = x * x;
     float p = -0.000142793188;
     p = p * w + 0.000923500846;
@@ -210,7 +228,7 @@ float act_tanhshrink(float x, float p0, float p1) {
     p = p * w + 0.0539634148;
     p = p * w - 0.133333107;
     p = p * w + 0.333333332;
-    return x * w * p;
+    return abs(x) < 1.0 ? x * w * p : x - tanh_large(x);
 }
 // y' = tanh(x)^2
 float act_tanhshrink_grad(float x, float p0, float p1) {

@@ -6,8 +6,8 @@
 // The mask: element i uses word (i & 3) of philox4x32_10(counter = (i >> 2, 0, step, 0),
 // key = (seed_lo, seed_hi)); it is kept when that word's top 24 bits are >= drop_threshold, where
 // drop_threshold = round(p * 2^24) (so p = 1 gives 2^24: nothing kept). One thread computes one
-// Philox block of 4 consecutive elements, so the mask depends only on (seed, step, i), never on the
-// local size or the dispatch order. Exact integer comparison: the C++ reference reproduces the mask
+// Philox block of 4 consecutive elements (each of the last n % 4 elements recomputes its block), so
+// the mask depends only on (seed, step, i), never on the local size or the dispatch order. Exact integer comparison: the C++ reference reproduces the mask
 // bit for bit. Multiplying by 0 (not selecting 0) keeps PyTorch's behaviour: a dropped NaN or inf
 // gives NaN.
 //
@@ -45,24 +45,33 @@ VKGRAD_OUTPUT(1, y)
 layout(set = 0, binding = 2) readonly buffer Counter { int counter[]; };
 #endif
 
+// The scale of each element of Philox block b: scale where kept, 0 where dropped.
+vec4 block_scales(uint b, uint step) {
+    uvec4 bits = philox4x32_10(uvec4(b, 0u, step, 0u), uvec2(pc.seed_lo, pc.seed_hi));
+    return vec4(greaterThanEqual(bits >> 8, uvec4(pc.drop_threshold))) * pc.scale;
+}
+
 void main() {
 #ifdef DROPOUT_STEP_COUNTER
     const uint step = uint(counter[0]) + pc.step;
 #else
     const uint step = pc.step;
 #endif
-    uint blocks = (pc.n + 3u) / 4u;
-    for (uint b = gl_GlobalInvocationID.x; b < blocks; b += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
-        uvec4 bits = philox4x32_10(uvec4(b, 0u, step, 0u), uvec2(pc.seed_lo, pc.seed_hi));
-        const vec4 scales = vec4(greaterThanEqual(bits >> 8, uvec4(pc.drop_threshold))) * pc.scale;
-        if (4u * b + 3u < pc.n) {
-            y_store4(b, x_load4(b) * scales);
-        } else {
-            for (uint k = 0u; k < 4u; ++k) {
-                uint i = 4u * b + k;
-                if (i < pc.n) y_store(i, x_load(i) * scales[k]);
-            }
-        }
+    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    const uint full = pc.n / 4u;  // whole blocks
+    // Whole blocks in a do-while loop, and the last, partial block in a loop of its own rather than
+    // a branch inside the main loop: llvmpipe runs both sides of a branch under lane masks (the
+    // per-element side cost 4 texel fetches and 4 store loops per block), and runs a for loop's
+    // body once more with all lanes off before leaving it (see activation_forward.comp).
+    uint b = gl_GlobalInvocationID.x;
+    if (b < full) {
+        do {
+            y_store4(b, x_load4(b) * block_scales(b, step));
+            b += stride;
+        } while (b < full);
+    }
+    for (uint i = 4u * full + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
+        y_store(i, x_load(i) * block_scales(full, step)[i & 3u]);
     }
 }
 

@@ -5,7 +5,8 @@
 // (e^2x - 1) / (e^2x + 1), which is NaN for large |x| on some drivers. So everything here is
 // built from +, -, *, / and bit manipulation only; results agree to a few ulp on every conforming
 // driver. Max relative error against double, measured over every float of the useful range
-// (normal results only), with this file compiled both by glslang for lavapipe and as C++:
+// (normal results only), with this file compiled both by glslang for lavapipe and as C++
+// (tests/math_accuracy: the math_glsl_accuracy target):
 //   exp 7.9e-8, expm1 1.2e-7, log1p 1.2e-7, tanh 1.4e-7, erf 1.3e-7, sigmoid 1.8e-7; erfc and
 //   normal_cdf 4.6e-7 on their e^(-z^2) branch (z >= 0.5), where the rounding of t in
 //   erfc_scaled_tail is amplified; far below the 1e-5 the activations are held to.
@@ -15,6 +16,15 @@
 // declares SignedZeroInfNanPreserve; compile with -DVKGRAD_PRESERVE_INF_NAN to declare it (the
 // device then needs VK_KHR_shader_float_controls or Vulkan 1.2, and
 // shaderSignedZeroInfNanPreserveFloat32).
+//
+// No data-dependent branches: special cases (NaN, overflow, the pieces of erf) are computed and then
+// chosen with selects. llvmpipe runs both sides of a divergent branch anyway, under lane masks, and
+// the masks of early returns cost more than the selects: for 4 elements of gelu forward its JIT
+// emitted 1798 instructions before and 1274 after (gelu backward 2601 -> 1399, which also shares
+// e^(-x^2/2) between Phi and phi), counted in the JIT code of `vkgrad_bench -f "gelu forward"`. The
+// results are bit for bit those of the branching version (compared in C++ on every 7th float bit
+// pattern), except normal_pdf beyond |x| = 1.7e38 (where x + xh overflowed): now 0, before NaN. On a GPU the extra work is
+// hidden behind memory traffic in these elementwise shaders.
 //
 // Steps whose rounding must happen exactly as written (range reduction, the log1p rounding
 // correction) are `precise`, which forbids the driver to contract or reassociate them. Without it
@@ -71,27 +81,29 @@ float expm1_kernel(float r) {
 }
 
 // e^x = 2^k e^r with x = k ln2 + r, |r| <= ln2 / 2 (Cody-Waite reduction, k * MATH_LN2_HI exact).
+// x is first clamped to [-104, 89], where the arithmetic alone gives the IEEE limits: k = -150
+// makes 2^k e^r round to 0 below ln(2^-150) = -103.97208, k = 128 makes it overflow to inf above
+// ln(FLT_MAX) = 88.72284 (and the clamp keeps int(k) defined); NaN is restored at the end.
 float math_exp(float x) {
-    if (isnan(x)) return x;
-    if (x > 88.72284) return math_inf();  // ln(FLT_MAX) = 88.722839
-    if (x < -103.97209) return 0.0;       // below half the smallest denormal
-    float k = floor(x * MATH_LOG2E + 0.5);
-    precise float r = (x - k * MATH_LN2_HI) - k * MATH_LN2_LO;
+    float xc = x > -104.0 ? (x < 89.0 ? x : 89.0) : -104.0;  // NaN -> -104
+    float k = floor(xc * MATH_LOG2E + 0.5);
+    precise float r = (xc - k * MATH_LN2_HI) - k * MATH_LN2_LO;
     precise float e_r = 1.0 + expm1_kernel(r);
-    return scale_pow2(e_r, int(k));
+    float y = scale_pow2(e_r, int(k));
+    return isnan(x) ? x : y;
 }
 
-// e^x - 1 = 2^k (expm1(r) + 1 - 2^-k): no cancellation near 0, none for k = ±1 either.
+// e^x - 1 = 2^k (expm1(r) + 1 - 2^-k): no cancellation near 0, none for k = ±1 either (k = 0
+// gives e + 0 = e). Clamped like math_exp, to [-17.5, 89]: below, e^x is under half an ulp of 1.
 float math_expm1(float x) {
-    if (isnan(x)) return x;
-    if (x > 88.72284) return math_inf();
-    if (x < -17.5) return -1.0;  // e^x is below half an ulp of 1
-    float k = floor(x * MATH_LOG2E + 0.5);
-    precise float r = (x - k * MATH_LN2_HI) - k * MATH_LN2_LO;
+    float xc = x > -17.5 ? (x < 89.0 ? x : 89.0) : -17.5;  // NaN -> -17.5
+    float k = floor(xc * MATH_LOG2E + 0.5);
+    precise float r = (xc - k * MATH_LN2_HI) - k * MATH_LN2_LO;
     float e = expm1_kernel(r);
-    if (k == 0.0) return e;
     float one_minus_2_pow_minus_k = k > 24.0 ? 1.0 : 1.0 - pow2i(-int(k));
-    return scale_pow2(e + one_minus_2_pow_minus_k, int(k));
+    float y = scale_pow2(e + one_minus_2_pow_minus_k, int(k));
+    y = x < -17.5 ? -1.0 : y;
+    return isnan(x) ? x : y;
 }
 
 // log(1 + f) = f - log1p_correction(f) for f in [sqrt(1/2) - 1, sqrt(2) - 1]. With s = f / (2 + f)
@@ -114,65 +126,87 @@ float log1p_correction(float f) {
 // log(1 + x) = (k ln2_hi + f) - (correction(f) - (k ln2_lo + c/u)) with f = m - 1: the large parts
 // are added last, and k ln2_hi + f is exact for |k| = 1, where they nearly cancel.
 float math_log1p(float x) {
-    if (isnan(x)) return x;
-    if (x < -1.0) return math_nan();
-    if (x == -1.0) return -math_inf();
-    if (isinf(x)) return x;
     precise float u = 1.0 + x;
     uint bits = floatBitsToUint(u);
     int k = int(bits >> 23) - 127;
     float m = uintBitsToFloat((bits & 0x007fffffu) | 0x3f800000u);
-    if (m > 1.41421356) {
-        m = 0.5 * m;
-        k = k + 1;
-    }
-    if (k == 0) return x - log1p_correction(x);  // 1 + x is already in range: use the exact x
+    bool high = m > 1.41421356;
+    m = high ? 0.5 * m : m;
+    k = high ? k + 1 : k;
     // Both differences are exact (Sterbenz): u - x for u >= 2 (then x >= u/2), u - 1 below.
     precise float c = u >= 2.0 ? 1.0 - (u - x) : x - (u - 1.0);
     float f = m - 1.0;
-    precise float small = log1p_correction(f) - (float(k) * MATH_LN2_LO + c / u);
+    // k = 0: 1 + x is already in range, so the exact x goes into the correction (one division
+    // shared by both cases).
+    float correction = log1p_correction(k == 0 ? x : f);
+    precise float small = correction - (float(k) * MATH_LN2_LO + c / u);
     precise float y = (float(k) * MATH_LN2_HI + f) - small;
-    return y;
+    y = k == 0 ? x - correction : y;
+    y = isinf(x) ? x : y;
+    y = x == -1.0 ? -math_inf() : y;
+    y = x < -1.0 ? math_nan() : y;
+    return isnan(x) ? x : y;
 }
 
-// tanh(x): for |x| < 0.55, x + x^3 P(x^2), P a degree-4 Chebyshev fit of (tanh(x)/x - 1)/x^2
-// (error 1.3e-8); above, t / (t + 2) with t = expm1(2|x|), which cannot form inf / inf.
-float math_tanh(float x) {
+// log(1 + x) for x in [0, 1] or NaN: math_log1p without the selects for its other arguments (u =
+// 1 + x <= 2, so k is 0 or 1, and c = x - (u - 1) is exact). Bit for bit math_log1p on every float
+// of [0, 1] but 1 - 2^-24, where math_log1p's 1 - (u - x) is not exact (u = 2 > 2x) and this is
+// 0.3 ulp closer. For the log1p(e^-|z|) of softplus and logsigmoid.
+float log1p_unit(float x) {
+    precise float u = 1.0 + x;
+    bool high = u > 1.41421356;  // k = 1, m = u / 2
+    float f = 0.5 * u - 1.0;
+    float correction = log1p_correction(high ? f : x);
+    precise float c = x - (u - 1.0);
+    precise float small = correction - (MATH_LN2_LO + c / u);
+    precise float y = (MATH_LN2_HI + f) - small;
+    return high ? y : x - correction;
+}
+
+// tanh(x) for |x| >= 0.55 (and any NaN or inf): t / (t + 2) with t = expm1(2|x|), which cannot
+// form inf / inf; tanh(9.1) rounds to 1.
+float tanh_large(float x) {
     float a = abs(x);
-    if (a < 0.55) {
-        float w = x * x;
-        float p = -0.006610227831;
-        p = p * w + 0.02130938866;
-        p = p * w - 0.05390942883;
-        p = p * w + 0.1333311373;
-        p = p * w - 0.3333333201;
-        return x + x * w * p;
-    }
-    if (a > 9.1) return x > 0.0 ? 1.0 : -1.0;  // tanh(9.1) rounds to 1; NaN falls through
     float t = math_expm1(2.0 * a);
-    float y = t / (t + 2.0);
+    float y = a > 9.1 ? 1.0 : t / (t + 2.0);  // NaN gives t = NaN
     return x < 0.0 ? -y : y;
 }
 
-// sigmoid(x) = 1 / (1 + e^-x), evaluated with e^-|x| so that nothing overflows.
-float math_sigmoid(float x) {
-    float e = math_exp(-abs(x));
-    return x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+// tanh(x): for |x| < 0.55, x + x^3 P(x^2), P a degree-4 Chebyshev fit of (tanh(x)/x - 1)/x^2
+// (error 1.3e-8); above, tanh_large.
+float math_tanh(float x) {
+    float w = x * x;
+    float p = -0.006610227831;
+    p = p * w + 0.02130938866;
+    p = p * w - 0.05390942883;
+    p = p * w + 0.1333311373;
+    p = p * w - 0.3333333201;
+    return abs(x) < 0.55 ? x + x * w * p : tanh_large(x);
 }
 
-// sigmoid'(x) = sigmoid(x) sigmoid(-x) = e / (1 + e)^2 with e = e^-|x|: no 1 - s cancellation.
-float math_sigmoid_grad(float x) {
-    float e = math_exp(-abs(x));
-    return e / ((1.0 + e) * (1.0 + e));
-}
+// sigmoid(x) = 1 / (1 + e^-x) given e = e^-|x| (so that nothing overflows), for callers that
+// reuse e; one division whatever the sign.
+float sigmoid_given_exp(float x, float e) { return (x >= 0.0 ? 1.0 : e) / (1.0 + e); }
+
+// sigmoid'(x) = sigmoid(x) sigmoid(-x) = e / (1 + e)^2 given e = e^-|x|: no 1 - s cancellation.
+float sigmoid_grad_given_exp(float e) { return e / ((1.0 + e) * (1.0 + e)); }
+
+float math_sigmoid(float x) { return sigmoid_given_exp(x, math_exp(-abs(x))); }
+
+float math_sigmoid_grad(float x) { return sigmoid_grad_given_exp(math_exp(-abs(x))); }
 
 // e^(-c x^2) for c a power of two, with x^2 formed exactly: xh keeps the top 12 significand bits
 // of x, so c xh^2 is exact and c (x - xh)(x + xh) is small. Plain e^(-c x*x) would inherit the
 // rounding of x*x, amplified by c x^2 (1e-6 relative at x = 4).
+// |x| is clamped to 15, where e^(-c x^2) is 0 for c >= 1/2 (as for inf); then
+// |c (x - xh)(x + xh)| < 2^-8 * 30 < ln2 / 2 (c <= 1), so e^ of it is 1 + expm1_kernel (what
+// math_exp computes for k = 0) without the range reduction.
 float exp_neg_scaled_square(float x, float c) {
-    if (isinf(x)) return 0.0;
-    float xh = uintBitsToFloat(floatBitsToUint(x) & 0xfffff000u);
-    return math_exp(-c * xh * xh) * math_exp(-c * (x - xh) * (x + xh));
+    float a = abs(x);
+    a = a > 15.0 ? 15.0 : a;  // NaN stays NaN
+    float ah = uintBitsToFloat(floatBitsToUint(a) & 0xfffff000u);
+    precise float low = 1.0 + expm1_kernel(-c * (a - ah) * (a + ah));
+    return math_exp(-c * ah * ah) * low;
 }
 
 // erf(z) for |z| < 0.875: z + z Q(z^2), Q a degree-6 Chebyshev fit of erf(z)/z - 1 (error 2.1e-10).
@@ -205,35 +239,38 @@ float erfc_scaled_tail(float z) {
     return t * p;
 }
 
-// erfc(z) for z >= 0.5, without the cancellation of 1 - erf(z); 0 where it underflows.
-float erfc_tail(float z) {
-    return z > 10.1 ? 0.0 : erfc_scaled_tail(z) * exp_neg_scaled_square(z, 1.0);
-}
+// erfc(z) for z >= 0.5, without the cancellation of 1 - erf(z); the product underflows to 0 by
+// itself beyond z = 10.1 (erfc_scaled_tail < 0.056 there, e^(-z^2) < 2^-147).
+float erfc_tail(float z) { return erfc_scaled_tail(z) * exp_neg_scaled_square(z, 1.0); }
 
 // erf(z): polynomial below 0.875, 1 - erfc above (erfc < 0.22 there, so its error shrinks).
 float math_erf(float z) {
     float a = abs(z);
-    if (!(a >= 0.875)) return erf_small(z);  // NaN takes this branch too
     float y = 1.0 - erfc_tail(a);
-    return z < 0.0 ? -y : y;
+    y = z < 0.0 ? -y : y;
+    return a >= 0.875 ? y : erf_small(z);  // NaN takes the polynomial
 }
 
 // erfc(z) = 1 - erf(z), relative accuracy for large positive z. Below 0.5, 1 - erf(z) > 0.47, so
 // the subtraction loses at most a bit.
 float math_erfc(float z) {
-    if (!(abs(z) >= 0.5)) return 1.0 - erf_small(z);
-    return z > 0.0 ? erfc_tail(z) : 2.0 - erfc_tail(-z);
+    float tail = erfc_tail(abs(z));
+    float y = z > 0.0 ? tail : 2.0 - tail;
+    return abs(z) >= 0.5 ? y : 1.0 - erf_small(z);
 }
 
-// Standard normal CDF Phi(x) = erfc(-x / sqrt2) / 2: 0.5 + erf/2 (> 0.24) for |x| / sqrt2 < 0.5,
-// else the erfc tail. There e^(-x^2/2) is formed from x itself, so the rounding of x / sqrt2 is not
-// amplified by x^2.
-float math_normal_cdf(float x) {
+// Standard normal CDF Phi(x) = erfc(-x / sqrt2) / 2 given e = e^(-x^2/2) (exp_neg_scaled_square(x,
+// 0.5), which callers needing the density as well compute once): 0.5 + erf/2 (> 0.24) for
+// |x| / sqrt2 < 0.5, else the erfc tail. There e^(-x^2/2) is formed from x itself, so the rounding
+// of x / sqrt2 is not amplified by x^2.
+float normal_cdf_given_exp(float x, float e) {
     float z = abs(x) * MATH_SQRT1_2;
-    if (!(z >= 0.5)) return 0.5 + 0.5 * erf_small(x * MATH_SQRT1_2);
-    float tail = z > 10.1 ? 0.0 : 0.5 * erfc_scaled_tail(z) * exp_neg_scaled_square(x, 0.5);
-    return x < 0.0 ? tail : 1.0 - tail;
+    float tail = 0.5 * erfc_scaled_tail(z) * e;
+    float y = x < 0.0 ? tail : 1.0 - tail;
+    return z >= 0.5 ? y : 0.5 + 0.5 * erf_small(x * MATH_SQRT1_2);  // NaN takes the polynomial
 }
+
+float math_normal_cdf(float x) { return normal_cdf_given_exp(x, exp_neg_scaled_square(x, 0.5)); }
 
 // Standard normal density phi(x) = e^(-x^2/2) / sqrt(2 pi).
 float math_normal_pdf(float x) {
