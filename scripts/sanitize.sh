@@ -15,7 +15,7 @@ jobs=$(nproc)
 # Asserts stay on. Only what the suite runs is built: no benchmark, no MNIST trainer.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DVKGRAD_SANITIZE=ON \
   -DVKGRAD_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" -j "$jobs" --target vkgrad_tests readme_example vkgrad-info
+cmake --build "$build" -j "$jobs" --target vkgrad_tests readme_example vkgrad-info math_glsl_accuracy
 
 export VKGRAD_VALIDATION=${VKGRAD_VALIDATION:-1}
 export VKGRAD_CACHE_DIR=${VKGRAD_CACHE_DIR:-$PWD/$build/cache}
