@@ -9,7 +9,6 @@
 #include "vkgrad/loss.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 
 #include "command_impl.hpp"

@@ -2,7 +2,6 @@
 #include "vkgrad/reduce.hpp"
 
 #include <algorithm>
-#include <bit>
 
 #include "checks.hpp"
 #include "command_impl.hpp"

@@ -27,10 +27,6 @@ ReductionLayout reduction_layout();
 /// Whether ops on `dev` use the invocation layout (forced, or automatic on a CPU device).
 bool per_invocation_reductions(const DeviceInfo& dev);
 
-/// Threads per row of a workgroup-per-row shader: enough to cover a short row once (at least 32), at
-/// most the device default. A 7-column row does not need 256 threads waiting at every barrier.
-uint32_t row_local_size(const DeviceInfo& dev, uint64_t cols);
-
 /// A row-wise op's two shaders: `workgroup` (one workgroup per row, shared-memory reductions) and
 /// `per_row` (one invocation per row, no barriers), both with specialization constant 0 = local
 /// size and `spec` after it, and grid-stride loops over the rows.
