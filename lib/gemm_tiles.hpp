@@ -33,10 +33,13 @@ inline constexpr uint32_t kGemmBroadcastCols = 8;
 /// (tiled path), or, when `direct`, m rows × n columns straight from the buffers (k unused):
 /// m = kGemmDirectRows and kGemmDirectCols columns per thread, or with `broadcast`
 /// (gemm_broadcast.glsl) m = 8, 16 or 32 and kGemmBroadcastCols columns per thread.
+/// With `swap` (broadcast only) the block is one of the transposed product op(B)ᵀ·op(A)ᵀ: m rows of
+/// it are m columns of the result (shaders/gemm_broadcast.glsl, SWAP_OUT).
 struct GemmTiles {
   uint32_t m, n, k;
   bool direct = false;
   bool broadcast = false;  ///< only with direct
+  bool swap = false;       ///< only with broadcast
   uint32_t threads() const {
     if (direct) return n / (broadcast ? kGemmBroadcastCols : kGemmDirectCols);
     return (m / kGemmRegister) * (n / kGemmRegister);

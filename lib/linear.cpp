@@ -5,6 +5,7 @@
 #include <atomic>
 #include <initializer_list>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "command_impl.hpp"
@@ -57,6 +58,51 @@ bool gemm_broadcast_supported(const DeviceInfo& dev) {
   return dev.subgroup_size == kGemmBroadcastLanes && dev.subgroup_ballot;
 }
 
+namespace {
+
+// The broadcast variant's block for an M × N result (CPU devices). Each invocation computes 8
+// columns of TILE_M rows, and on a CPU device every lane of a block costs the same whether its
+// columns are inside the result or not (the k loop and its multiply-adds run under a mask), so the
+// block is chosen to waste the fewest lanes:
+//  - rows: 16 where the result is more than 8 rows tall and N % 4 == 0 (taller blocks share each
+//    op(B) load between more rows; 32 was no faster on lavapipe: its accumulators spill), else 8
+//    (where N % 4 != 0 the epilogue stores element by element, and llvmpipe's JIT time grows faster
+//    than linearly with the rows of such a block: N = 10 took 2.5 s at 16 rows);
+//  - threads (a multiple of 8, at most 64): the fewest padded columns; N = 784 gets 13 blocks of 8
+//    threads (832 columns) instead of 2 of 64 (1024, a quarter of the lanes idle);
+//  - swap (SWAP_OUT): compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead where that wastes under 2/3 as many
+//    lanes (a 128 × 10 result: 2,048 instead of 8,192 lane-slots), the 2/3 paying for per-element
+//    stores and 8-row blocks;
+//  - among equals, enough workgroups to keep every host thread busy (llvmpipe runs a workgroup on
+//    one thread), then taller and wider blocks.
+GemmTiles choose_broadcast_tiles(uint64_t M, uint64_t N, uint32_t max_threads) {
+  const uint64_t min_groups = 4 * uint64_t(std::max(1u, std::thread::hardware_concurrency()));
+  GemmTiles best{};
+  uint64_t best_cost = UINT64_MAX, best_short = UINT64_MAX;
+  for (const bool swap : {false, true}) {
+    const uint64_t m = swap ? N : M, n = swap ? M : N;
+    const uint32_t rows = !swap && N % 4 == 0 && M > kGemmDirectRows ? kGemmBroadcastPreferredRows : kGemmDirectRows;
+    for (uint32_t threads = std::min<uint32_t>(64, max_threads) / kGemmBroadcastLanes * kGemmBroadcastLanes;
+         threads >= kGemmBroadcastLanes; threads -= kGemmBroadcastLanes) {
+      const uint64_t cols = uint64_t(threads) * kGemmBroadcastCols;
+      const uint64_t row_blocks = (m + rows - 1) / rows, col_blocks = (n + cols - 1) / cols;
+      const uint64_t slots = row_blocks * rows * col_blocks * cols;
+      const uint64_t cost = swap ? slots + slots / 2 : slots;
+      const uint64_t groups = row_blocks * col_blocks;
+      const uint64_t shortfall = groups < min_groups ? min_groups - groups : 0;
+      // Strictly better only: the loops run from the preferred choice (no swap, wide) down.
+      if (cost < best_cost || (cost == best_cost && shortfall < best_short)) {
+        best = GemmTiles{rows, uint32_t(cols), 0, true, true, swap};
+        best_cost = cost;
+        best_short = shortfall;
+      }
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
   const GemmPath path = forced_gemm_path;
   const bool cpu_auto = path == GemmPath::automatic && dev.type == DeviceType::cpu;
@@ -67,27 +113,16 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
     // subgroups are 8 wide with broadcasts, its broadcast variant (shaders/gemm_broadcast.glsl:
     // vec4 op(A) loads, subgroupBroadcast where op(A) must be read as scalars, 8 columns per
     // thread) takes blocks up to 16 rows tall: 2-4x faster again at the MLP shapes on lavapipe
-    // (bench/RESULTS.md). 64 threads (256 columns, 512 for the broadcast variant) per workgroup,
-    // fewer for a narrow result so columns are not idle, never fewer than one SIMD width, within
-    // the device's limits.
+    // (bench/RESULTS.md); its block is chosen by choose_broadcast_tiles. The direct path: 64 threads
+    // (256 columns) per workgroup, fewer for a narrow result so columns are not idle, never fewer
+    // than one SIMD width, within the device's limits.
     const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
     const uint32_t min_threads = std::max<uint32_t>(dev.subgroup_size, 1);
     const bool broadcast = (path == GemmPath::broadcast || cpu_auto) && gemm_broadcast_supported(dev);
-    const uint32_t cols = broadcast ? kGemmBroadcastCols : kGemmDirectCols;
+    if (broadcast && max_threads >= kGemmBroadcastLanes) return choose_broadcast_tiles(M, N, max_threads);
     uint32_t threads = 64;
-    while (threads > min_threads && uint64_t(threads / 2) * cols >= N) threads /= 2;
+    while (threads > min_threads && uint64_t(threads / 2) * kGemmDirectCols >= N) threads /= 2;
     threads = std::min(threads, max_threads);
-    if (broadcast && threads % kGemmBroadcastLanes == 0) {
-      // Taller blocks: every op(B) load then feeds more rows; no taller than the result needs. 16
-      // rows, not the 32 the shader can do: on lavapipe 32 was no faster at the MLP shapes (its
-      // accumulators spill) and halves the number of workgroups (bench/RESULTS.md). Where N % 4 != 0
-      // the epilogue stores element by element, and llvmpipe's JIT time grows faster than linearly
-      // with the rows of such a block (N = 10: 2.5 s at 16 rows), so those stay at 8.
-      GemmTiles t{kGemmDirectRows, threads * kGemmBroadcastCols, 0, true, true};
-      const uint32_t rows = N % 4 == 0 ? kGemmBroadcastPreferredRows : kGemmDirectRows;
-      while (t.m < rows && t.m < M) t.m *= 2;
-      return t;
-    }
     return GemmTiles{kGemmDirectRows, threads * kGemmDirectCols, 0, true};
   }
   GemmTiles t{64, 64, 16};
@@ -118,10 +153,10 @@ bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& t) {
                                            t.threads() % kGemmBroadcastLanes == 0
                                      : t.m == kGemmDirectRows;
     const uint32_t cols = t.broadcast ? kGemmBroadcastCols : kGemmDirectCols;
-    return rows_ok && t.n >= cols && t.n % cols == 0 &&
+    return rows_ok && (t.broadcast || !t.swap) && t.n >= cols && t.n % cols == 0 &&
            t.threads() <= std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
   }
-  if (t.broadcast) return false;
+  if (t.broadcast || t.swap) return false;
   return t.m >= kGemmRegister && t.n >= kGemmRegister && t.m % kGemmRegister == 0 && t.n % kGemmRegister == 0 &&
          t.k >= 1 && t.threads() <= std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]) &&
          t.shared_bytes() <= dev.max_shared_memory;
@@ -157,20 +192,39 @@ void require_32bit_indexable(const Tensor& t, std::string_view op, std::string_v
   }
 }
 
-std::array<uint32_t, 3> gemm_groups(const GemmTiles& t, uint64_t M, uint64_t N) {
-  return {static_cast<uint32_t>((N + t.n - 1) / t.n), static_cast<uint32_t>((M + t.m - 1) / t.m), 1};
+// What the main loop multiplies: op(A)·op(B) (M × N), or with tiles.swap op(B)ᵀ·op(A)ᵀ (N × M):
+// B bound as its op(A), A as its op(B) (shaders/gemm_broadcast.glsl, SWAP_OUT).
+struct GemmLoop {
+  const Tensor* a;
+  const Tensor* b;
+  bool transpose_a, transpose_b;
+  uint64_t m, n;
+};
+
+GemmLoop gemm_loop(const GemmTiles& t, const Tensor& A, const Tensor& B, bool transpose_a, bool transpose_b,
+                   uint64_t M, uint64_t N) {
+  if (t.swap) return {&B, &A, !transpose_b, !transpose_a, N, M};
+  return {&A, &B, transpose_a, transpose_b, M, N};
+}
+
+std::array<uint32_t, 3> gemm_groups(const GemmTiles& t, const GemmLoop& loop) {
+  return {static_cast<uint32_t>((loop.n + t.n - 1) / t.n), static_cast<uint32_t>((loop.m + t.m - 1) / t.m), 1};
 }
 
 // Specialization constants 0..5 of both main loops; the direct one also takes 9 VEC_K and 10 VEC_N,
-// its broadcast variant 11 VEC_M and 12 VEC_OUT too (ids 6..8 belong to linear_forward's epilogue, so `epilogue`
-// fills them first when given).
-std::vector<uint32_t> gemm_specialization(const GemmTiles& t, bool transpose_a, bool transpose_b, uint64_t M,
-                                          uint64_t N, uint64_t K, std::array<uint32_t, 3> epilogue = {0, 0, 0}) {
-  std::vector<uint32_t> spec{t.threads(), t.m, t.n, t.k, transpose_a ? 1u : 0u, transpose_b ? 1u : 0u};
+// its broadcast variant 11 VEC_M, 12 VEC_OUT and 13 SWAP_OUT too (ids 6..8 belong to
+// linear_forward's epilogue, so `epilogue` fills them first when given). The VEC_* flags describe
+// the loop's product; VEC_OUT (16-byte stores of C's rows) is off when it is C's transpose.
+std::vector<uint32_t> gemm_specialization(const GemmTiles& t, const GemmLoop& loop, uint64_t K,
+                                          std::array<uint32_t, 3> epilogue = {0, 0, 0}) {
+  std::vector<uint32_t> spec{t.threads(), t.m, t.n, t.k, loop.transpose_a ? 1u : 0u, loop.transpose_b ? 1u : 0u};
   spec.insert(spec.end(), epilogue.begin(), epilogue.end());
   if (t.direct) {
-    spec.insert(spec.end(), {K % 4 == 0 ? 1u : 0u, !transpose_b && N % 4 == 0 ? 1u : 0u});
-    if (t.broadcast) spec.insert(spec.end(), {transpose_a && M % 4 == 0 ? 1u : 0u, N % 4 == 0 ? 1u : 0u});
+    spec.insert(spec.end(), {K % 4 == 0 ? 1u : 0u, !loop.transpose_b && loop.n % 4 == 0 ? 1u : 0u});
+    if (t.broadcast) {
+      spec.insert(spec.end(), {loop.transpose_a && loop.m % 4 == 0 ? 1u : 0u, !t.swap && loop.n % 4 == 0 ? 1u : 0u,
+                               t.swap ? 1u : 0u});
+    }
   }
   return spec;
 }
@@ -180,18 +234,19 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
                  bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K, std::string_view label,
                  const GemmTiles* forced_tiles = nullptr) {
   const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), M, N);
+  const GemmLoop loop = gemm_loop(tiles, A, B, transpose_a, transpose_b, M, N);
   const GemmPush push{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K), alpha, beta};
   // beta == 0 never reads C, so C is declared write-only to the barrier tracker.
   const auto c_access = beta != 0.0f ? detail::Access::read_write : detail::Access::write;
   const std::initializer_list<detail::BufferUse> uses{
-      {&A, detail::Access::read}, {&B, detail::Access::read}, {&C, c_access}};
+      {loop.a, detail::Access::read}, {loop.b, detail::Access::read}, {&C, c_access}};
   // The direct paths read A and B through texel buffers where the context does (texel_io.glsl).
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(),
       {tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm",
-       gemm_specialization(tiles, transpose_a, transpose_b, M, N, K), 3, sizeof(GemmPush)},
+       gemm_specialization(tiles, loop, K), 3, sizeof(GemmPush)},
       0b11, uses);
-  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, M, N), label);
+  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, loop), label);
 }
 
 // gemm(), with the tile chosen for the device unless `forced_tiles` is given.
@@ -273,12 +328,15 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   require_32bit_indexable(Y, op, "Y");
 
   const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), batch, out);
-  auto spec = gemm_specialization(tiles, false, true, batch, out, in,
+  const GemmLoop loop = gemm_loop(tiles, X, W, false, true, batch, out);
+  auto spec = gemm_specialization(tiles, loop, in,
                                   {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
   // Without a bias, binding 2 is never read (HAS_BIAS is false); X stands in for it.
   const Tensor& bias = has_bias ? b : X;
-  const std::initializer_list<detail::BufferUse> uses{
-      {&X, detail::Access::read}, {&W, detail::Access::read}, {&bias, detail::Access::read}, {&Y, detail::Access::write}};
+  const std::initializer_list<detail::BufferUse> uses{{loop.a, detail::Access::read},
+                                                      {loop.b, detail::Access::read},
+                                                      {&bias, detail::Access::read},
+                                                      {&Y, detail::Access::write}};
   // The direct paths read X and W through texel buffers where the context does (texel_io.glsl).
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(),
@@ -291,7 +349,7 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
                         act.params[0],
                         act.params[1],
                         act.theta};
-  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, batch, out), op);
+  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, loop), op);
 }
 
 void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const Tensor& dY, Tensor& dX, Tensor& dW,

@@ -8,7 +8,8 @@
 // Specialization:   0 local size x, 1 TILE_M, 2 TILE_N, 3 TILE_K, 4 TRANS_A, 5 TRANS_B (see
 //                   gemm_tile.glsl); the direct and broadcast variants take more (their .glsl).
 // With GEMM_DIRECT defined (the _direct variant) the main loop is gemm_direct.glsl's instead, with
-// GEMM_BROADCAST (the _broadcast variant) gemm_broadcast.glsl's.
+// GEMM_BROADCAST (the _broadcast variant) gemm_broadcast.glsl's, which with SWAP_OUT takes B at
+// binding 0 and A at binding 1 (see there).
 // Dispatch:         (ceil(N / TILE_N), ceil(M / TILE_M), 1) workgroups.
 
 layout(push_constant) uniform Push { uint M; uint N; uint K; float alpha; float beta; } pc;

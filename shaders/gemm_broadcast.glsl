@@ -32,7 +32,15 @@
 // bindings 0 (A) and 1 (B), each also viewed as vec4s. Specialization: 0 local size x, 1 TILE_M (8,
 // 16 or 32), 4 TRANS_A, 5 TRANS_B (ids 2 and 3 are the tiled path's and unused), 9 VEC_K (K % 4 ==
 // 0), 10 VEC_N (N % 4 == 0 and B not transposed), 11 VEC_M (TRANS_A and M % 4 == 0), 12 VEC_OUT
-// (N % 4 == 0).
+// (N % 4 == 0), 13 SWAP_OUT.
+//
+// SWAP_OUT: the main loop computes the transposed product Cᵀ = op(B)ᵀ · op(A)ᵀ (N × M) and the
+// epilogue hands each value back as store_result(row, col) of C. The host then binds B at binding 0
+// and A at binding 1 and sets TRANS_A = !transpose_b, TRANS_B = !transpose_a (and VEC_* for that
+// product), while the push constants keep C's M and N. For a result only a few columns wide (a
+// classifier layer, N = 10): a block's 8 columns per lane would be mostly outside it, so with
+// rows and columns swapped 4-8x fewer lanes idle (lib/linear.cpp choose_gemm_tiles). Stores are
+// per element then (VEC_OUT false).
 
 layout(local_size_x = 64, local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TILE_M = 8;
@@ -42,6 +50,11 @@ layout(constant_id = 9) const bool VEC_K = false;
 layout(constant_id = 10) const bool VEC_N = false;
 layout(constant_id = 11) const bool VEC_M = false;
 layout(constant_id = 12) const bool VEC_OUT = false;
+layout(constant_id = 13) const bool SWAP_OUT = false;
+
+// The product the main loop computes: M × N, or N × M with SWAP_OUT.
+#define GEMM_M (SWAP_OUT ? pc.N : pc.M)
+#define GEMM_N (SWAP_OUT ? pc.M : pc.N)
 
 // Whether every invocation loads its own op(A) values as vec4s (see the header): rows of A with
 // VEC_K, or, with TRANS_A, groups of 4 rows of op(A) from one row of A with VEC_M.
@@ -58,12 +71,12 @@ VKGRAD_INPUT(1, b)
 
 // op(A)[row, k .. k + 3] (zeros past M and K).
 vec4 load_a_quad(uint row, uint k) {
-    if (row >= pc.M) return vec4(0.0);
+    if (row >= GEMM_M) return vec4(0.0);
     if (VEC_K && !TRANS_A) return a_load4((row * pc.K + k) / 4u);
     vec4 v;
     for (uint t = 0u; t < 4u; ++t) {
         const uint kt = k + t;
-        v[t] = (VEC_K || kt < pc.K) ? (TRANS_A ? a_load(kt * pc.M + row) : a_load(row * pc.K + kt)) : 0.0;
+        v[t] = (VEC_K || kt < pc.K) ? (TRANS_A ? a_load(kt * GEMM_M + row) : a_load(row * pc.K + kt)) : 0.0;
     }
     return v;
 }
@@ -74,7 +87,7 @@ vec4 load_a_quad(uint row, uint k) {
 void load_a_rows_transposed(uint row, uint k, out vec4 a_rows[4]) {
     vec4 a_k[4];
     for (uint t = 0u; t < 4u; ++t)
-        a_k[t] = row < pc.M && (VEC_K || k + t < pc.K) ? a_load4(((k + t) * pc.M + row) / 4u) : vec4(0.0);
+        a_k[t] = row < GEMM_M && (VEC_K || k + t < pc.K) ? a_load4(((k + t) * GEMM_M + row) / 4u) : vec4(0.0);
     for (uint i = 0u; i < 4u; ++i) a_rows[i] = vec4(a_k[0][i], a_k[1][i], a_k[2][i], a_k[3][i]);
 }
 
@@ -86,7 +99,7 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
         vec4 cols[4];
         for (uint j = 0u; j < 4u; ++j) {
             const uint col = col0 + j;
-            cols[j] = col < pc.N ? b_load4((col * pc.K + k) / 4u) : vec4(0.0);
+            cols[j] = col < GEMM_N ? b_load4((col * pc.K + k) / 4u) : vec4(0.0);
         }
         for (uint t = 0u; t < 4u; ++t) b_rows[t] = vec4(cols[0][t], cols[1][t], cols[2][t], cols[3][t]);
         return;
@@ -96,11 +109,11 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
         if (!VEC_K && kt >= pc.K) {
             b_rows[t] = vec4(0.0);
         } else if (VEC_N) {
-            b_rows[t] = col0 < pc.N ? b_load4((kt * pc.N + col0) / 4u) : vec4(0.0);
+            b_rows[t] = col0 < GEMM_N ? b_load4((kt * GEMM_N + col0) / 4u) : vec4(0.0);
         } else {
             for (uint j = 0u; j < 4u; ++j) {
                 const uint col = col0 + j;
-                b_rows[t][j] = col < pc.N ? (TRANS_B ? b_load(col * pc.K + kt) : b_load(kt * pc.N + col)) : 0.0;
+                b_rows[t][j] = col < GEMM_N ? (TRANS_B ? b_load(col * pc.K + kt) : b_load(kt * GEMM_N + col)) : 0.0;
             }
         }
     }
@@ -215,14 +228,17 @@ void main() {
     // time and most of its JIT compile time (2-3 s of the 3.5 s at 16 rows).
     for (uint i = 0u; i < MAX_ROWS; ++i) {
         const uint row = row0 + i;
-        if (i < TILE_M && row < pc.M) {
+        if (i < TILE_M && row < GEMM_M) {
             if (VEC_OUT) {
-                if (col0 + 4u <= pc.N) store_result4(row, col0, acc[i]);
-                if (col0 + 8u <= pc.N) store_result4(row, col0 + 4u, acc_hi[i]);
+                if (col0 + 4u <= GEMM_N) store_result4(row, col0, acc[i]);
+                if (col0 + 8u <= GEMM_N) store_result4(row, col0 + 4u, acc_hi[i]);
             } else {
-                for (uint j = 0u; j < 4u; ++j) {
-                    if (col0 + j < pc.N) store_result(row, col0 + j, acc[i][j]);
-                    if (col0 + 4u + j < pc.N) store_result(row, col0 + 4u + j, acc_hi[i][j]);
+                // One call site each, the swap folded into the indices: every call site inlines
+                // the includer's whole epilogue.
+                for (uint j = 0u; j < 8u; ++j) {
+                    const uint col = col0 + j;
+                    const float v = j < 4u ? acc[i][j] : acc_hi[i][j - 4u];
+                    if (col < GEMM_N) store_result(SWAP_OUT ? col : row, SWAP_OUT ? row : col, v);
                 }
             }
         }

@@ -12,7 +12,8 @@
 // Specialization:   0..5 as in gemm_tile.glsl (TRANS_A false, TRANS_B true), 6 HAS_BIAS,
 //                   7 ACT_ID (row id of include/vkgrad/activations.def), 8 SPARSE.
 // With GEMM_DIRECT defined (the _direct variant) the main loop is gemm_direct.glsl's instead, with
-// GEMM_BROADCAST (the _broadcast variant) gemm_broadcast.glsl's.
+// GEMM_BROADCAST (the _broadcast variant) gemm_broadcast.glsl's, which with SWAP_OUT takes W at
+// binding 0 and X at binding 1 (see there).
 // Dispatch:         (ceil(N / TILE_N), ceil(M / TILE_M), 1) workgroups.
 
 #include "activations.glsl"

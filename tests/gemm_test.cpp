@@ -87,7 +87,7 @@ void check_gemm(std::size_t M, std::size_t N, std::size_t K, bool ta, bool tb, f
   std::ostringstream what;
   what << "gemm M=" << M << " N=" << N << " K=" << K << (ta ? " Aᵀ" : "") << (tb ? " Bᵀ" : "") << " alpha=" << alpha
        << " beta=" << beta;
-  if (tiles) what << " tile " << tiles->m << "×" << tiles->n << "×" << tiles->k;
+  if (tiles) what << " tile " << tiles->m << "×" << tiles->n << "×" << tiles->k << (tiles->swap ? " swapped" : "");
   check_matrix(tC.to_vector(), ref, allowed, N, what.str());
 }
 
@@ -128,11 +128,14 @@ TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
   const detail::GemmTiles tiles[] = {{4, 4, 1},          {8, 16, 4},         {32, 32, 8},         {16, 64, 16},
                                      {64, 32, 32},       {128, 64, 8},       {8, 4, 0, true},     {8, 32, 0, true},
                                      {8, 256, 0, true},  {8, 64, 0, true, true}, {16, 128, 0, true, true},
-                                     {32, 256, 0, true, true}};
+                                     {32, 256, 0, true, true},
+                                     // the transposed product (SWAP_OUT), 8 and 16 of C's columns per block
+                                     {8, 64, 0, true, true, true}, {16, 128, 0, true, true, true}};
   uint64_t seed = 50;
   for (const auto& t : tiles) {
     if (!detail::gemm_tiles_fit(context().device(), t)) {
-      WARN("tile " << t.m << "×" << t.n << "×" << t.k << (t.broadcast ? " (broadcast)" : t.direct ? " (direct)" : "")
+      WARN("tile " << t.m << "×" << t.n << "×" << t.k
+                   << (t.swap ? " (broadcast, swapped)" : t.broadcast ? " (broadcast)" : t.direct ? " (direct)" : "")
                    << " does not fit this device; skipped");
       continue;
     }
