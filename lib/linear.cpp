@@ -73,10 +73,13 @@ namespace {
 //  - swap (SWAP_OUT): compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead where that wastes under 2/3 as many
 //    lanes (a 128 × 10 result: 2,048 instead of 8,192 lane-slots), the 2/3 paying for per-element
 //    stores and 8-row blocks;
-//  - among equals, enough workgroups to keep every host thread busy (llvmpipe runs a workgroup on
-//    one thread), then taller and wider blocks.
+//  - among equals, a workgroup for every host thread where there are that many blocks (llvmpipe
+//    runs a workgroup on one thread), then wider blocks. Not more than one per thread: every
+//    distinct block is a kernel that llvmpipe compiles on first use (1.5-2 s at 16 rows), and
+//    asking for more would give a training set's last, smaller batch (96 of 128 rows) kernels of
+//    its own.
 GemmTiles choose_broadcast_tiles(uint64_t M, uint64_t N, uint32_t max_threads) {
-  const uint64_t min_groups = 4 * uint64_t(std::max(1u, std::thread::hardware_concurrency()));
+  const uint64_t min_groups = std::max(1u, std::thread::hardware_concurrency());
   GemmTiles best{};
   uint64_t best_cost = UINT64_MAX, best_short = UINT64_MAX;
   for (const bool swap : {false, true}) {

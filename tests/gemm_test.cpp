@@ -190,6 +190,32 @@ TEST_CASE("gemm tile choice fits made-up devices' limits", "[gemm]") {
   }
 }
 
+TEST_CASE("gemm tile choice on a CPU device with 8-wide subgroups leaves few lanes idle", "[gemm]") {
+  // llvmpipe-like: every lane of a block costs the same, in or out of the result, so the block
+  // must cover the MLP's results (forward, dX and dW of 784-512-256-10 at batch 128, and a last
+  // batch of 96) with under 1.7x their size in lanes, which the 10-wide ones only manage as the
+  // transposed product.
+  DeviceInfo dev;
+  dev.type = DeviceType::cpu;
+  dev.max_workgroup_invocations = dev.max_workgroup_size[0] = 1024;
+  dev.max_shared_memory = 32 << 10;
+  dev.subgroup_size = 8;
+  dev.subgroup_ballot = true;
+  for (const auto& [M, N] : {std::pair<uint64_t, uint64_t>{128, 512}, {128, 256}, {128, 10}, {128, 784},
+                            {512, 784}, {256, 512}, {10, 256}, {96, 512}}) {
+    const auto t = detail::choose_gemm_tiles(dev, M, N);
+    const uint64_t m = t.swap ? N : M, n = t.swap ? M : N;
+    const uint64_t lanes = (m + t.m - 1) / t.m * t.m * ((n + t.n - 1) / t.n * t.n);
+    INFO("M=" << M << " N=" << N << ": block " << t.m << "×" << t.n << (t.swap ? " (swapped)" : "") << ", " << lanes
+              << " lanes");
+    CHECK(t.broadcast);
+    CHECK(detail::gemm_tiles_fit(dev, t));
+    CHECK(double(lanes) <= 1.7 * double(M * N));
+    // and the wide ones within 10 % (784 columns: not 2 blocks of 512, a quarter of them idle)
+    if (M >= 64 && N >= 64) CHECK(double(lanes) <= 1.1 * double(M * N));
+  }
+}
+
 TEST_CASE("gemm with alpha and beta", "[gemm]") {
   check_gemm(7, 5, 3, false, false, 2.5f, 0, 21);
   check_gemm(33, 65, 17, false, false, 1, 1, 22);
