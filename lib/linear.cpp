@@ -5,7 +5,6 @@
 #include <atomic>
 #include <initializer_list>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "command_impl.hpp"
@@ -62,46 +61,32 @@ namespace {
 
 // The broadcast variant's block for an M × N result (CPU devices). Each invocation computes 8
 // columns of TILE_M rows, and on a CPU device every lane of a block costs the same whether its
-// columns are inside the result or not (the k loop and its multiply-adds run under a mask), so the
-// block is chosen to waste the fewest lanes:
+// columns are inside the result or not (the k loop and its multiply-adds run under a mask), so:
+//  - one subgroup (8 invocations, 64 columns) per workgroup: the finest grain, so the fewest idle
+//    lanes (N = 784: 832 columns, where blocks of 64 invocations had 1,024, a quarter of them
+//    idle), and many workgroups to spread over llvmpipe's threads. On lavapipe it was as fast as
+//    the 16-64 invocations chosen before at the MLP's wide shapes and 1.3-2x faster at N = 784
+//    (bench/RESULTS.md); and with the local size fixed, results of different widths share
+//    kernels, each of which llvmpipe compiles on first use (1.5-2 s at 16 rows);
 //  - rows: 16 where the result is more than 8 rows tall and N % 4 == 0 (taller blocks share each
 //    op(B) load between more rows; 32 was no faster on lavapipe: its accumulators spill), else 8
 //    (where N % 4 != 0 the epilogue stores element by element, and llvmpipe's JIT time grows faster
 //    than linearly with the rows of such a block: N = 10 took 2.5 s at 16 rows);
-//  - threads (a multiple of 8, at most 64): the fewest padded columns; N = 784 gets 13 blocks of 8
-//    threads (832 columns) instead of 2 of 64 (1024, a quarter of the lanes idle);
 //  - swap (SWAP_OUT): compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead where that wastes under 2/3 as many
 //    lanes (a 128 × 10 result: 2,048 instead of 8,192 lane-slots), the 2/3 paying for per-element
-//    stores and 8-row blocks;
-//  - among equals, a workgroup for every host thread where there are that many blocks (llvmpipe
-//    runs a workgroup on one thread), then wider blocks. Not more than one per thread: every
-//    distinct block is a kernel that llvmpipe compiles on first use (1.5-2 s at 16 rows), and
-//    asking for more would give a training set's last, smaller batch (96 of 128 rows) kernels of
-//    its own.
-GemmTiles choose_broadcast_tiles(uint64_t M, uint64_t N, uint32_t max_threads) {
-  const uint64_t min_groups = std::max(1u, std::thread::hardware_concurrency());
-  GemmTiles best{};
-  uint64_t best_cost = UINT64_MAX, best_short = UINT64_MAX;
-  for (const bool swap : {false, true}) {
-    const uint64_t m = swap ? N : M, n = swap ? M : N;
+//    stores and 8-row blocks.
+GemmTiles choose_broadcast_tiles(uint64_t M, uint64_t N) {
+  const uint32_t cols = kGemmBroadcastLanes * kGemmBroadcastCols;
+  auto block = [&](bool swap) {
     const uint32_t rows = !swap && N % 4 == 0 && M > kGemmDirectRows ? kGemmBroadcastPreferredRows : kGemmDirectRows;
-    for (uint32_t threads = std::min<uint32_t>(64, max_threads) / kGemmBroadcastLanes * kGemmBroadcastLanes;
-         threads >= kGemmBroadcastLanes; threads -= kGemmBroadcastLanes) {
-      const uint64_t cols = uint64_t(threads) * kGemmBroadcastCols;
-      const uint64_t row_blocks = (m + rows - 1) / rows, col_blocks = (n + cols - 1) / cols;
-      const uint64_t slots = row_blocks * rows * col_blocks * cols;
-      const uint64_t cost = swap ? slots + slots / 2 : slots;
-      const uint64_t groups = row_blocks * col_blocks;
-      const uint64_t shortfall = groups < min_groups ? min_groups - groups : 0;
-      // Strictly better only: the loops run from the preferred choice (no swap, wide) down.
-      if (cost < best_cost || (cost == best_cost && shortfall < best_short)) {
-        best = GemmTiles{rows, uint32_t(cols), 0, true, true, swap};
-        best_cost = cost;
-        best_short = shortfall;
-      }
-    }
-  }
-  return best;
+    return GemmTiles{rows, cols, 0, true, true, swap};
+  };
+  auto lanes = [&](const GemmTiles& t) {
+    const uint64_t m = t.swap ? N : M, n = t.swap ? M : N;
+    return (m + t.m - 1) / t.m * t.m * ((n + t.n - 1) / t.n * t.n);
+  };
+  const GemmTiles plain = block(false), swapped = block(true);
+  return 2 * lanes(swapped) < lanes(plain) + lanes(plain) / 3 ? swapped : plain;
 }
 
 }  // namespace
@@ -122,7 +107,7 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
     const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
     const uint32_t min_threads = std::max<uint32_t>(dev.subgroup_size, 1);
     const bool broadcast = (path == GemmPath::broadcast || cpu_auto) && gemm_broadcast_supported(dev);
-    if (broadcast && max_threads >= kGemmBroadcastLanes) return choose_broadcast_tiles(M, N, max_threads);
+    if (broadcast && max_threads >= kGemmBroadcastLanes) return choose_broadcast_tiles(M, N);
     uint32_t threads = 64;
     while (threads > min_threads && uint64_t(threads / 2) * kGemmDirectCols >= N) threads /= 2;
     threads = std::min(threads, max_threads);
