@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""PyTorch peers of vkgrad_bench, measured on the same device in the same run (issue 5's GPU table).
+
+- copy: a device-to-device copy of n floats (bytes read + written, as vkgrad_bench counts its own
+  copy peer): the ceiling for elementwise ops.
+- relu forward / backward at n floats: PyTorch's own elementwise kernels, for reference.
+- GEMM: the MLP's products under the names vkgrad_bench gives them (X·Wᵀ "(B^T)", dY·W, dYᵀ·X
+  "(A^T)") and the square sizes, in f32 with TF32 off (cuBLAS SGEMM, what vkgrad's f32 path is
+  held to) and, on CUDA, in f16 with f32 accumulation (the cooperative-matrix target).
+
+Timed with CUDA events on CUDA (median of --repeat after warm-up runs); on a CPU device (the dry run
+of bench/gpu_session.sh) with perf_counter. Writes JSON rows like vkgrad_bench's: op, ms and
+gb_per_s or gflop_per_s.
+"""
+import argparse
+import json
+import time
+
+import torch
+
+MLP_SHAPES = [(128, 512, 784, False, True), (128, 256, 512, False, True), (128, 10, 256, False, True),
+              (128, 784, 512, False, False), (128, 512, 256, False, False), (128, 256, 10, False, False),
+              (512, 784, 128, True, False), (256, 512, 128, True, False), (10, 256, 128, True, False)]
+
+
+def median_ms(fn, repeat, cuda):
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeat):
+        if cuda:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="cuda")
+    p.add_argument("-n", "--elements", type=int, default=64 << 20)
+    p.add_argument("-r", "--repeat", type=int, default=20)
+    p.add_argument("--gemm-square", default="256,1024,2048,4096")
+    p.add_argument("--json", default=None)
+    a = p.parse_args()
+
+    dev = torch.device(a.device)
+    cuda = dev.type == "cuda"
+    if cuda:
+        torch.set_float32_matmul_precision("highest")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    rows = []
+
+    def add(op, ms, nbytes=None, flops=None):
+        row = {"op": op, "ms": ms}
+        if nbytes is not None:
+            row["gb_per_s"] = nbytes / (ms * 1e-3) / 1e9
+        if flops is not None:
+            row["gflop_per_s"] = flops / (ms * 1e-3) / 1e9
+        rows.append(row)
+        rate = f"{row['gb_per_s']:10.2f} GB/s" if nbytes is not None else f"{row['gflop_per_s']:10.2f} GFLOP/s"
+        print(f"{op:44s} {ms:10.4f} ms {rate}", flush=True)
+
+    n = a.elements
+    x = torch.rand(n, device=dev) * 2 - 1
+    y = torch.empty_like(x)
+    dy = torch.rand(n, device=dev)
+    add("copy (device to device)", median_ms(lambda: y.copy_(x), a.repeat, cuda), nbytes=8 * n)
+    add("relu forward", median_ms(lambda: torch.relu(x), a.repeat, cuda), nbytes=8 * n)
+    add("relu backward", median_ms(lambda: torch.ops.aten.threshold_backward(dy, x, 0.0), a.repeat, cuda),
+        nbytes=12 * n)
+    del x, y, dy
+
+    shapes = MLP_SHAPES + [(s, s, s, False, False) for s in map(int, a.gemm_square.split(",")) if s > 0]
+    dtypes = [("f32", torch.float32)] + ([("f16", torch.float16)] if cuda else [])
+    for tag, dtype in dtypes:
+        for m, nn, k, ta, tb in shapes:
+            A = torch.rand((k, m) if ta else (m, k), device=dev, dtype=dtype)
+            B = torch.rand((nn, k) if tb else (k, nn), device=dev, dtype=dtype)
+            opA = A.t() if ta else A
+            opB = B.t() if tb else B
+            C = torch.empty((m, nn), device=dev, dtype=dtype)
+            name = f"gemm {m}x{nn}x{k}" + (" (B^T)" if tb else " (A^T)" if ta else "")
+            if tag != "f32":
+                name += f" {tag}"
+            add(name, median_ms(lambda: torch.mm(opA, opB, out=C), a.repeat, cuda), flops=2.0 * m * nn * k)
+            del A, B, C
+
+    if a.json:
+        doc = {"device": torch.cuda.get_device_name(dev) if cuda else "cpu", "torch": torch.__version__,
+               "cuda": torch.version.cuda, "tf32": False, "elements": n, "repeat": a.repeat, "results": rows}
+        with open(a.json, "w") as f:
+            json.dump(doc, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
