@@ -29,6 +29,11 @@ struct AdamPush {
 struct ClipPartialPush {
   uint32_t n, offset;
 };
+// On CPU devices each invocation of the update shaders takes up to this many vec4 steps, as the
+// activations do (lib/activation.cpp): llvmpipe runs one fully masked pass per invocation and pays a
+// setup per workgroup, which more steps amortise.
+constexpr uint32_t kOptimizerCpuSteps = 4;
+
 struct ClipTotalPush {
   uint32_t count;
 };
@@ -121,8 +126,8 @@ void sgd_update(CommandList& cmd, const SgdOptions& o, Tensor& param, const Tens
       {&state.momentum_buffer, momentum ? detail::Access::write : detail::Access::read}};
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(), {"sgd_update", {local, momentum ? 1u : 0u, o.nesterov ? 1u : 0u}, 6, sizeof push}, 0b111, uses);
-  c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.device(), param.numel(), local), 1, 1},
-             op);
+  c.dispatch(kernel, uses, &push, sizeof push,
+             {detail::quad_grid_stride_groups(c.device(), param.numel(), local, kOptimizerCpuSteps), 1, 1}, op);
 }
 
 void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Tensor& grad, AdamState& state,
@@ -162,8 +167,8 @@ void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Te
       {&state.exp_avg, detail::Access::write}, {&state.exp_avg_sq, detail::Access::write}};
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(), {"adam_update", {local, o.decoupled ? 1u : 0u}, 8, sizeof push}, 0b1111, uses);
-  c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.device(), param.numel(), local), 1, 1},
-             op);
+  c.dispatch(kernel, uses, &push, sizeof push,
+             {detail::quad_grid_stride_groups(c.device(), param.numel(), local, kOptimizerCpuSteps), 1, 1}, op);
 }
 
 namespace {

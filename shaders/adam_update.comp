@@ -61,25 +61,36 @@ void main() {
     bc2_sqrt = sqrt(bc2);
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     const uint n4 = pc.n / 4u;
-    for (uint q = gl_GlobalInvocationID.x; q < n4; q += stride) {
-        vec4 param = p_in_load4(q), m = m_in_load4(q), v = v_in_load4(q);
-        const vec4 g = grad_load4(q);
-        for (uint j = 0u; j < 4u; ++j) {
-            float pj = param[j], mj = m[j], vj = v[j];
-            update(pj, g[j], mj, vj);
-            param[j] = pj;
-            m[j] = mj;
-            v[j] = vj;
-        }
-        m_out_store4(q, m);
-        v_out_store4(q, v);
-        p_out_store4(q, param);
+    // do-while loops, each entered only by the invocations that have work: llvmpipe tests a for
+    // loop's condition at the top of the next pass and runs that pass once more with every lane
+    // masked off (see grid_stride_groups in lib/context.cpp).
+    uint q = gl_GlobalInvocationID.x;
+    if (q < n4) {
+        do {
+            vec4 param = p_in_load4(q), m = m_in_load4(q), v = v_in_load4(q);
+            const vec4 g = grad_load4(q);
+            for (uint j = 0u; j < 4u; ++j) {
+                float pj = param[j], mj = m[j], vj = v[j];
+                update(pj, g[j], mj, vj);
+                param[j] = pj;
+                m[j] = mj;
+                v[j] = vj;
+            }
+            m_out_store4(q, m);
+            v_out_store4(q, v);
+            p_out_store4(q, param);
+            q += stride;
+        } while (q < n4);
     }
-    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
-        float param = p_in_load(i), m = m_in_load(i), v = v_in_load(i);
-        update(param, grad_load(i), m, v);
-        m_out_store(i, m);
-        v_out_store(i, v);
-        p_out_store(i, param);
+    uint i = 4u * n4 + gl_GlobalInvocationID.x;
+    if (i < pc.n) {
+        do {
+            float param = p_in_load(i), m = m_in_load(i), v = v_in_load(i);
+            update(param, grad_load(i), m, v);
+            m_out_store(i, m);
+            v_out_store(i, v);
+            p_out_store(i, param);
+            i += stride;
+        } while (i < pc.n);
     }
 }

@@ -52,24 +52,35 @@ void main() {
     first = step[0] == 1;
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     const uint n4 = pc.n / 4u;
-    for (uint q = gl_GlobalInvocationID.x; q < n4; q += stride) {
-        vec4 param = p_in_load4(q);
-        vec4 b = MOMENTUM ? buf_in_load4(q) : vec4(0.0);
-        const vec4 d = g_load4(q);
-        for (uint j = 0u; j < 4u; ++j) {
-            float pj = param[j], bj = b[j];
-            update(pj, d[j], bj);
-            param[j] = pj;
-            b[j] = bj;
-        }
-        if (MOMENTUM) buf_out_store4(q, b);
-        p_out_store4(q, param);
+    // do-while loops, each entered only by the invocations that have work: llvmpipe tests a for
+    // loop's condition at the top of the next pass and runs that pass once more with every lane
+    // masked off (see grid_stride_groups in lib/context.cpp).
+    uint q = gl_GlobalInvocationID.x;
+    if (q < n4) {
+        do {
+            vec4 param = p_in_load4(q);
+            vec4 b = MOMENTUM ? buf_in_load4(q) : vec4(0.0);
+            const vec4 d = g_load4(q);
+            for (uint j = 0u; j < 4u; ++j) {
+                float pj = param[j], bj = b[j];
+                update(pj, d[j], bj);
+                param[j] = pj;
+                b[j] = bj;
+            }
+            if (MOMENTUM) buf_out_store4(q, b);
+            p_out_store4(q, param);
+            q += stride;
+        } while (q < n4);
     }
-    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
-        float param = p_in_load(i);
-        float b = MOMENTUM ? buf_in_load(i) : 0.0;
-        update(param, g_load(i), b);
-        if (MOMENTUM) buf_out_store(i, b);
-        p_out_store(i, param);
+    uint i = 4u * n4 + gl_GlobalInvocationID.x;
+    if (i < pc.n) {
+        do {
+            float param = p_in_load(i);
+            float b = MOMENTUM ? buf_in_load(i) : 0.0;
+            update(param, g_load(i), b);
+            if (MOMENTUM) buf_out_store(i, b);
+            p_out_store(i, param);
+            i += stride;
+        } while (i < pc.n);
     }
 }
