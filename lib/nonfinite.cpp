@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <initializer_list>
 
 #include "checks.hpp"
 #include "command_impl.hpp"
@@ -70,16 +71,14 @@ void record_nonfinite_check(CommandList& cmd, std::span<const Tensor* const> ten
     push.loss_binding = loss_index >= first && loss_index < first + count ? static_cast<uint32_t>(loss_index - first)
                                                                            : uint32_t(kNonFiniteTensorsPerDispatch);
     const uint32_t groups = grid_stride_groups(c.device(), (most + kElementsPerInvocation - 1) / kElementsPerInvocation, local);
-    c.dispatch(Kernel{"nonfinite_check", {local}, 8, sizeof push},
-               {{t[0], Access::read},
-                {t[1], Access::read},
-                {t[2], Access::read},
-                {t[3], Access::read},
-                {t[4], Access::read},
-                {t[5], Access::read},
-                {&status, Access::read_write},
-                {&cursor, Access::read}},
-               &push, sizeof push, {groups, 1, static_cast<uint32_t>(count)}, op);
+    const std::initializer_list<BufferUse> uses{{t[0], Access::read},          {t[1], Access::read},
+                                                {t[2], Access::read},          {t[3], Access::read},
+                                                {t[4], Access::read},          {t[5], Access::read},
+                                                {&status, Access::read_write}, {&cursor, Access::read}};
+    // The tensors through texel buffers where the context reads that way (CPU devices: 4 values a
+    // fetch instead of a per-lane loop of scalar storage loads).
+    const Kernel kernel = with_texel_loads(c.context(), Kernel{"nonfinite_check", {local}, 8, sizeof push}, 0b111111, uses);
+    c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, static_cast<uint32_t>(count)}, op);
   }
 }
 

@@ -15,14 +15,17 @@
 // A value is non-finite when its 8 exponent bits are all ones: tested on the raw bits, so no float
 // optimisation of the compiler can hide a NaN.
 //
-// Bindings (set 0): 0..5 t0..t5: f32 tensors read as raw 32-bit words (unused bindings repeat t0,
-//                   with 0 elements); 6 status: i32, read/written with atomics; 7 cursor: 1 i32, read.
+// Bindings (set 0): 0..5 t0..t5: f32 tensors read as raw 32-bit words (in the _texel build through
+//                   their texel views; unused bindings repeat t0, with 0 elements); 6 status: i32, read/written with atomics; 7 cursor: 1 i32, read.
 // Push constants:   n0..n5 (elements of each tensor), first_slot, loss_binding (>= 6: no loss here).
 // Specialization:   0 local size x.
 // Dispatch (groups, 1, tensors): workgroup z scans tensor z, grid-stride over the x workgroups
 // (the launcher gives each invocation about 16 elements). No shared memory and no barrier: an
 // invocation that meets a non-finite value updates the status itself with atomics (only in a
 // failing step do many do so), which keeps the common, all-finite case a plain streaming read.
+
+#extension GL_GOOGLE_include_directive : require
+#include "texel_io.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
 
@@ -32,18 +35,39 @@ layout(push_constant) uniform Push {
     uint loss_binding;
 } pc;
 
+#if VKGRAD_TEXEL
+// The _texel build (CPU devices, texel_io.glsl): the tensors through their RGBA32F texel views, 4
+// values per fetch, still tested on their bits (floatBitsToUint of the fetched value: a 32-bit
+// float fetch keeps the exponent field, so NaN and inf stay visible).
+VKGRAD_INPUT(0, t0)
+VKGRAD_INPUT(1, t1)
+VKGRAD_INPUT(2, t2)
+VKGRAD_INPUT(3, t3)
+VKGRAD_INPUT(4, t4)
+VKGRAD_INPUT(5, t5)
+#define WORD(T, I) floatBitsToUint(T##_load(I))
+// Scans this invocation's grid-stride share of tensor T (N elements) in groups of 4, then its
+// share of the last N % 4: the largest exponent field seen (all ones = some value was non-finite).
+#define SCAN(T, N)                                                                            \
+    for (uint q = start; q < N / 4u; q += stride) {                                           \
+        const uvec4 e = floatBitsToUint(T##_load4(q)) & 0x7f800000u;                         \
+        exponents = max(exponents, max(max(e.x, e.y), max(e.z, e.w)));                       \
+    }                                                                                         \
+    for (uint i = N / 4u * 4u + start; i < N; i += stride) exponents = max(exponents, WORD(T, i) & 0x7f800000u);
+#else
 layout(set = 0, binding = 0) readonly buffer T0 { uint t0[]; };
 layout(set = 0, binding = 1) readonly buffer T1 { uint t1[]; };
 layout(set = 0, binding = 2) readonly buffer T2 { uint t2[]; };
 layout(set = 0, binding = 3) readonly buffer T3 { uint t3[]; };
 layout(set = 0, binding = 4) readonly buffer T4 { uint t4[]; };
 layout(set = 0, binding = 5) readonly buffer T5 { uint t5[]; };
-layout(set = 0, binding = 6) buffer Status { int status[]; };
-layout(set = 0, binding = 7) readonly buffer Cursor { int cursor[]; };
-
+#define WORD(T, I) T[I]
 // Scans this invocation's grid-stride share of tensor T (N elements): the largest exponent field
 // seen, branch-free (all ones = some value was non-finite).
 #define SCAN(T, N) for (uint i = start; i < N; i += stride) exponents = max(exponents, T[i] & 0x7f800000u);
+#endif
+layout(set = 0, binding = 6) buffer Status { int status[]; };
+layout(set = 0, binding = 7) readonly buffer Cursor { int cursor[]; };
 
 void main() {
     const uint z = gl_WorkGroupID.z;
@@ -66,12 +90,12 @@ void main() {
     if (z == pc.loss_binding) {  // 1 element: only invocation 0 of workgroup 0 gets here
         uint bits = 0u;
         switch (z) {
-            case 0u: bits = t0[0]; break;
-            case 1u: bits = t1[0]; break;
-            case 2u: bits = t2[0]; break;
-            case 3u: bits = t3[0]; break;
-            case 4u: bits = t4[0]; break;
-            default: bits = t5[0]; break;
+            case 0u: bits = WORD(t0, 0u); break;
+            case 1u: bits = WORD(t1, 0u); break;
+            case 2u: bits = WORD(t2, 0u); break;
+            case 3u: bits = WORD(t3, 0u); break;
+            case 4u: bits = WORD(t4, 0u); break;
+            default: bits = WORD(t5, 0u); break;
         }
         if (atomicCompSwap(status[0], 0, stamp) == 0) atomicExchange(status[1], int(bits));
     }
