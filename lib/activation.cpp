@@ -118,12 +118,8 @@ std::string ActivationSpec::to_string() const {
   return s;
 }
 
-// Loop steps per invocation on CPU devices (detail::grid_stride_groups). On lavapipe (2 shared
-// cores, `vkgrad_bench -n 4194304 -r 10`, two sweeps over 1, 2, 4, 8 steps with the do-while
-// shaders): identity backward 7.9 / 6.8 / 7.2 / 15-21 ms, gelu backward 21.3 / 19.3 / 19.2 / 23-33
-// ms, gelu forward 19-20.5 / 16.5-20.5 / 15.5-21.5 ms, dropout 14.3 / 11.4-12.3 / 9.7-11.0 ms.
-// Why 8 steps (512 workgroups of 256 at that size) hurts the memory-bound ops was not found.
-constexpr uint32_t kCpuSteps = 4;
+// Loop steps per invocation on CPU devices (detail::grid_stride_groups; measured there).
+constexpr uint32_t kCpuSteps = detail::kCpuGridSteps;
 
 void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tensor& x, Tensor& y) {
   auto& c = cmd.impl();

@@ -278,5 +278,33 @@ TEST_CASE("texel loads: whole-tensor reductions give the same bits as storage-bu
   }
 }
 
+TEST_CASE("texel loads: weight and activity penalties give the same bits as storage-buffer loads",
+          "[optim][penalty][texel]") {
+  Pair p;
+  if (!p.texel.texel_loads()) {
+    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+    return;
+  }
+  for (int kind = 0; kind < 3; ++kind) {
+    for (std::size_t n : {1ul, 2ul, 3ul, 4ul, 5ul, 7ul, 257ul, 65539ul, (1ul << 20) + 1}) {
+      const auto w = awkward(n, 13 * n), g = awkward(n, 13 * n + 1);
+      std::vector<float> results[2];
+      Context* ctxs[2] = {&p.texel, &p.plain};
+      for (int c = 0; c < 2; ++c) {
+        Context& ctx = *ctxs[c];
+        Tensor tw = Tensor::from(ctx, {n}, w), tg = Tensor::from(ctx, {n}, g);
+        CommandList cmd(ctx);
+        if (kind == 0) l1_penalty_accumulate(cmd, tw, tg, 0.25f);
+        if (kind == 1) l2_penalty_accumulate(cmd, tw, tg, 0.25f);
+        if (kind == 2) l1_activity_penalty_accumulate(cmd, tw, tg, 1e-3f);
+        cmd.run();
+        results[c] = tg.to_vector();
+      }
+      INFO((kind == 0 ? "l1" : kind == 1 ? "l2" : "l1 activity") << " n=" << n);
+      CHECK(bit_differences(results[0], results[1]) == "");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vkgrad::test
