@@ -1,8 +1,8 @@
 // The texel-load shader variants (shaders/texel_io.glsl: inputs through uniform texel buffers,
 // outputs as 64-bit words; the default on CPU devices) against the storage-buffer variants: the
-// same bits for every activation, GEMM path, optimizer update, dropout, pointwise loss and
-// whole-tensor reduction, with denormals, infinities, NaNs and every n % 4 tail in the inputs (NaN
-// outputs must be NaN on both; their sign and payload may differ). The conformance tests run the
+// same bits for every activation, GEMM path, optimizer update, penalty, gradient clipping, dropout,
+// pointwise loss and whole-tensor reduction, with denormals, infinities, NaNs and every n % 4 tail
+// in the inputs (NaN outputs must be NaN on both; their sign and payload may differ). The conformance tests run the
 // default path against the references, and CTest reruns them with VKGRAD_TEXEL_LOADS=0
 // (tests/CMakeLists.txt), so both paths are also checked against the references.
 #include <catch2/catch.hpp>
@@ -301,6 +301,45 @@ TEST_CASE("texel loads: weight and activity penalties give the same bits as stor
         results[c] = tg.to_vector();
       }
       INFO((kind == 0 ? "l1" : kind == 1 ? "l2" : "l1 activity") << " n=" << n);
+      CHECK(bit_differences(results[0], results[1]) == "");
+    }
+  }
+}
+
+TEST_CASE("texel loads: clip_grad_norm gives the same bits as storage-buffer loads", "[optim][clip][texel]") {
+  Pair p;
+  if (!p.texel.texel_loads()) {
+    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+    return;
+  }
+  // Several tensors per call (their partial sums side by side in the workspace), every n % 4 tail,
+  // finite gradients (a real clip) and the awkward ones (NaN decides the total).
+  const std::vector<std::vector<std::size_t>> size_sets = {
+      {1}, {2, 3}, {5, 7, 4}, {257, 1}, {65539, 255, 6}, {(1ul << 20) + 1, 13}};
+  for (const auto& sizes : size_sets) {
+    for (bool finite : {true, false}) {
+      std::vector<std::vector<float>> inputs;
+      for (std::size_t n : sizes) inputs.push_back(finite ? uniform(n, -1.0f, 1.0f, 17 * n) : awkward(n, 17 * n));
+      std::vector<float> results[2];
+      Context* ctxs[2] = {&p.texel, &p.plain};
+      for (int c = 0; c < 2; ++c) {
+        Context& ctx = *ctxs[c];
+        std::vector<Tensor> grads;
+        for (const auto& v : inputs) grads.push_back(Tensor::from(ctx, {v.size()}, v));
+        std::vector<Tensor*> ptrs;
+        for (auto& t : grads) ptrs.push_back(&t);
+        CommandList cmd(ctx);
+        Tensor total(ctx, {1}), workspace(ctx, {clip_grad_norm_workspace_size(cmd, ptrs)});
+        clip_grad_norm(cmd, ptrs, 0.5f, total, workspace);
+        cmd.run();
+        results[c] = total.to_vector();
+        for (auto& t : grads) {
+          const auto v = t.to_vector();
+          results[c].insert(results[c].end(), v.begin(), v.end());
+        }
+      }
+      INFO(sizes.size() << " tensors, first " << sizes[0] << (finite ? "" : " (awkward values)")
+                        << "; total norm, then the clipped gradients");
       CHECK(bit_differences(results[0], results[1]) == "");
     }
   }
