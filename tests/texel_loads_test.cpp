@@ -1,10 +1,11 @@
 // The texel-load shader variants (shaders/texel_io.glsl: inputs through uniform texel buffers,
 // outputs as 64-bit words; the default on CPU devices) against the storage-buffer variants: the
-// same bits for every activation, GEMM path, optimizer update, penalty, gradient clipping, dropout,
-// pointwise loss and whole-tensor reduction, with denormals, infinities, NaNs and every n % 4 tail
-// in the inputs (NaN outputs must be NaN on both; their sign and payload may differ). The conformance tests run the
-// default path against the references, and CTest reruns them with VKGRAD_TEXEL_LOADS=0
-// (tests/CMakeLists.txt), so both paths are also checked against the references.
+// same bits for every activation, prelu backward, GEMM path, optimizer update, penalty, gradient
+// clipping, dropout, pointwise loss and whole-tensor reduction, with denormals, infinities, NaNs and
+// every n % 4 tail in the inputs (NaN outputs must be NaN on both; their sign and payload may
+// differ). The conformance tests run the default path against the references, and CTest reruns
+// them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both paths are also checked against
+// the references.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -342,6 +343,41 @@ TEST_CASE("texel loads: clip_grad_norm gives the same bits as storage-buffer loa
                         << "; total norm, then the clipped gradients");
       CHECK(bit_differences(results[0], results[1]) == "");
     }
+  }
+}
+
+TEST_CASE("texel loads: prelu backward gives the same bits as storage-buffer loads", "[activation][prelu][texel]") {
+  Pair p;
+  if (!p.texel.texel_loads()) {
+    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+    return;
+  }
+  struct Case {
+    Shape shape;
+    uint64_t channels;
+  };
+  // Shared slope, channels wrapping inside a vec4 (3), inner blocks crossing vec4s (35), the vec4
+  // slope-gradient path (512), and n % 4 tails.
+  const Case cases[] = {{{1}, 1}, {{257}, 1}, {{(1u << 20) + 1}, 1}, {{7, 3}, 3}, {{4, 17, 5, 7}, 17},
+                        {{128, 255}, 255}, {{128, 512}, 512}, {{33, 20}, 20}};
+  for (const Case& cs : cases) {
+    const std::size_t n = cs.shape.numel();
+    const auto x = awkward(n, 19 * n), dy = awkward(n, 19 * n + 1), w = uniform(cs.channels, -0.5f, 1.0f, 19 * n + 2);
+    std::vector<float> results[2][2];
+    Context* ctxs[2] = {&p.texel, &p.plain};
+    for (int c = 0; c < 2; ++c) {
+      Context& ctx = *ctxs[c];
+      Tensor tx = Tensor::from(ctx, cs.shape, x), tdy = Tensor::from(ctx, cs.shape, dy);
+      Tensor tw = Tensor::from(ctx, {cs.channels}, w), dx(ctx, cs.shape), dw(ctx, {cs.channels});
+      CommandList cmd(ctx);
+      prelu_backward(cmd, tx, tw, tdy, dx, dw);
+      cmd.run();
+      results[c][0] = dx.to_vector();
+      results[c][1] = dw.to_vector();
+    }
+    INFO("shape " << cs.shape.to_string() << ", " << cs.channels << " slopes; dx, then dweight");
+    CHECK(bit_differences(results[0][0], results[1][0]) == "");
+    CHECK(bit_differences(results[0][1], results[1][1]) == "");
   }
 }
 
