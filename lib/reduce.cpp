@@ -85,9 +85,16 @@ void record_matrix_reduce(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor
                           push.rows, push.cols, uses, &push, name);
     return;
   }
-  const uint32_t local = detail::default_local_size(c.device());
-  c.dispatch(detail::Kernel{name, {local, static_cast<uint32_t>(op)}, 2, sizeof push}, uses, &push, sizeof push,
-             {detail::grid_stride_groups(c.device(), push.cols, local), 1, 1}, name);
+  // The per-invocation layout (CPU devices): an invocation per 4 columns (vec4 loads) where the rows
+  // are whole vec4s, in groups of 64 so that the few invocations still spread over the threads; x
+  // through a texel buffer where the context uses them.
+  const bool quads = detail::per_invocation_reductions(c.device()) && push.cols % 4 == 0;
+  const uint32_t local = quads ? std::min<uint32_t>(64, detail::default_local_size(c.device()))
+                               : detail::default_local_size(c.device());
+  const detail::Kernel kernel = detail::with_texel_loads(
+      c.context(), {name, {local, static_cast<uint32_t>(op), quads ? 1u : 0u}, 2, sizeof push}, 0b01, uses);
+  c.dispatch(kernel, uses, &push, sizeof push,
+             {detail::grid_stride_groups(c.device(), quads ? push.cols / 4 : push.cols, local), 1, 1}, name);
 }
 
 }  // namespace

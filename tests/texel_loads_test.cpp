@@ -1,11 +1,11 @@
 // The texel-load shader variants (shaders/texel_io.glsl: inputs through uniform texel buffers,
 // outputs as 64-bit words; the default on CPU devices) against the storage-buffer variants: the
 // same bits for every activation, prelu backward, GEMM path, optimizer update, penalty, gradient
-// clipping, dropout, pointwise loss and whole-tensor reduction, with denormals, infinities, NaNs and
-// every n % 4 tail in the inputs (NaN outputs must be NaN on both; their sign and payload may
-// differ). The conformance tests run the default path against the references, and CTest reruns
-// them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both paths are also checked against
-// the references.
+// clipping, dropout, pointwise loss, whole-tensor and column reduction, with denormals,
+// infinities, NaNs and every n % 4 tail in the inputs (NaN outputs must be NaN on both; their sign
+// and payload may differ). The conformance tests run the default path against the references, and
+// CTest reruns them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both paths are also
+// checked against the references.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -378,6 +378,36 @@ TEST_CASE("texel loads: prelu backward gives the same bits as storage-buffer loa
     INFO("shape " << cs.shape.to_string() << ", " << cs.channels << " slopes; dx, then dweight");
     CHECK(bit_differences(results[0][0], results[1][0]) == "");
     CHECK(bit_differences(results[0][1], results[1][1]) == "");
+  }
+}
+
+TEST_CASE("texel loads: column reductions give the same bits as storage-buffer loads", "[reduce][texel]") {
+  Pair p;
+  if (!p.texel.texel_loads()) {
+    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+    return;
+  }
+  struct Dims {
+    uint64_t rows, cols;
+  };
+  for (const Dims d : {Dims{1, 4}, Dims{5, 12}, Dims{129, 512}, Dims{7, 13}, Dims{3, 1031}}) {
+    const auto x = awkward(d.rows * d.cols, 23 * d.cols + d.rows);
+    std::vector<float> results[2];
+    Context* ctxs[2] = {&p.texel, &p.plain};
+    for (int c = 0; c < 2; ++c) {
+      Context& ctx = *ctxs[c];
+      Tensor tx = Tensor::from(ctx, {d.rows, d.cols}, x);
+      for (const auto op : {ReduceOp::sum, ReduceOp::mean, ReduceOp::max}) {
+        Tensor out(ctx, {d.cols});
+        CommandList cmd(ctx);
+        reduce_columns(cmd, op, tx, out);
+        cmd.run();
+        const auto v = out.to_vector();
+        results[c].insert(results[c].end(), v.begin(), v.end());
+      }
+    }
+    INFO("(" << d.rows << ", " << d.cols << "); sum, mean, max");
+    CHECK(bit_differences(results[0], results[1]) == "");
   }
 }
 
