@@ -1,11 +1,11 @@
 // The texel-load shader variants (shaders/texel_io.glsl: inputs through uniform texel buffers,
 // outputs as 64-bit words; the default on CPU devices) against the storage-buffer variants: the
-// same bits for every activation, prelu backward, GEMM path, optimizer update, penalty, gradient
-// clipping, dropout, pointwise loss, whole-tensor and column reduction, with denormals,
-// infinities, NaNs and every n % 4 tail in the inputs (NaN outputs must be NaN on both; their sign
-// and payload may differ). The conformance tests run the default path against the references, and
-// CTest reruns them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both paths are also
-// checked against the references.
+// same bits for every activation, prelu backward, random initializer, GEMM path, optimizer update,
+// penalty, gradient clipping, dropout, pointwise loss, whole-tensor and column reduction, with
+// denormals, infinities, NaNs and every n % 4 tail in the inputs (NaN outputs must be NaN on both;
+// their sign and payload may differ). The conformance tests run the default path against the
+// references, and CTest reruns them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both
+// paths are also checked against the references.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -407,6 +407,31 @@ TEST_CASE("texel loads: column reductions give the same bits as storage-buffer l
       }
     }
     INFO("(" << d.rows << ", " << d.cols << "); sum, mean, max");
+    CHECK(bit_differences(results[0], results[1]) == "");
+  }
+}
+
+TEST_CASE("texel loads: random initializers give the same bits as storage-buffer stores", "[init][texel]") {
+  Pair p;
+  if (!p.texel.texel_loads()) {
+    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+    return;
+  }
+  for (std::size_t n : {1ul, 2ul, 3ul, 4ul, 5ul, 7ul, 257ul, 65539ul}) {
+    std::vector<float> results[2];
+    Context* ctxs[2] = {&p.texel, &p.plain};
+    for (int c = 0; c < 2; ++c) {
+      Context& ctx = *ctxs[c];
+      Tensor u(ctx, {n}), g(ctx, {n});
+      CommandList cmd(ctx);
+      init_uniform(cmd, u, -2.0f, 3.0f, 29 + n);
+      init_normal(cmd, g, 1.0f, 2.0f, 31 + n);
+      cmd.run();
+      results[c] = u.to_vector();
+      const auto v = g.to_vector();
+      results[c].insert(results[c].end(), v.begin(), v.end());
+    }
+    INFO("n=" << n << "; uniform, then normal");
     CHECK(bit_differences(results[0], results[1]) == "");
   }
 }
