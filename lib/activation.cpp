@@ -1,9 +1,11 @@
 #include "vkgrad/activation.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "reduction_layout.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -45,6 +47,11 @@ detail::Kernel activation_kernel(const detail::CommandListImpl& cmd, std::string
 }
 
 // For prelu: the channel count and the elements per (outer, channel) pair.
+// Fewest channels for which prelu_backward's slope gradient takes an invocation per 4 channels in
+// the per-invocation layout: with fewer, each invocation would add a large share of the tensor
+// alone, where a workgroup per channel at least spreads it over the SIMD lanes.
+constexpr uint32_t kPreluColumnsMinChannels = 16;
+
 PreluPush prelu_layout(const Tensor& x, const Tensor& weight, std::string_view op) {
   const uint64_t channels = weight.numel();
   uint64_t inner = 1;
@@ -118,12 +125,8 @@ std::string ActivationSpec::to_string() const {
   return s;
 }
 
-// Loop steps per invocation on CPU devices (detail::grid_stride_groups). On lavapipe (2 shared
-// cores, `vkgrad_bench -n 4194304 -r 10`, two sweeps over 1, 2, 4, 8 steps with the do-while
-// shaders): identity backward 7.9 / 6.8 / 7.2 / 15-21 ms, gelu backward 21.3 / 19.3 / 19.2 / 23-33
-// ms, gelu forward 19-20.5 / 16.5-20.5 / 15.5-21.5 ms, dropout 14.3 / 11.4-12.3 / 9.7-11.0 ms.
-// Why 8 steps (512 workgroups of 256 at that size) hurts the memory-bound ops was not found.
-constexpr uint32_t kCpuSteps = 4;
+// Loop steps per invocation on CPU devices (detail::grid_stride_groups; measured there).
+constexpr uint32_t kCpuSteps = detail::kCpuGridSteps;
 
 void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tensor& x, Tensor& y) {
   auto& c = cmd.impl();
@@ -187,16 +190,29 @@ void prelu_backward(CommandList& cmd, const Tensor& x, const Tensor& weight, con
   const PreluPush push = prelu_layout(x, weight, op);
   const uint32_t local = detail::default_local_size(c.device());
   // dweight first: it reads dy, which dx may alias.
-  const detail::Kernel wgrad{"prelu_weight_grad", {local}, 3, sizeof(PreluPush)};
-  c.dispatch(wgrad, {{&x, detail::Access::read}, {&dy, detail::Access::read}, {&dweight, detail::Access::write}},
-             &push, sizeof push, {push.channels, 1, 1}, "prelu_weight_grad");
-  const detail::Kernel dgrad{"prelu_backward", {local}, 4, sizeof(PreluPush)};
-  c.dispatch(dgrad,
-             {{&x, detail::Access::read},
-              {&weight, detail::Access::read},
-              {&dy, detail::Access::read},
-              {&dx, detail::Access::write}},
-             &push, sizeof push, {detail::grid_stride_groups(c.device(), x.numel(), local), 1, 1}, op);
+  const std::initializer_list<detail::BufferUse> wgrad_uses{
+      {&x, detail::Access::read}, {&dy, detail::Access::read}, {&dweight, detail::Access::write}};
+  if (detail::per_invocation_reductions(c.device()) && push.channels >= kPreluColumnsMinChannels) {
+    // An invocation per 4 channels, adding their elements in order (no barriers); x and dy through
+    // texel buffers where the context uses them.
+    const uint32_t columns_local = std::min<uint32_t>(64, local);
+    const uint32_t vec = push.inner == 1 && push.channels % 4 == 0 ? 1u : 0u;
+    const detail::Kernel wgrad = detail::with_texel_loads(
+        c.context(), {"prelu_weight_grad_columns", {columns_local, vec}, 3, sizeof(PreluPush)}, 0b011, wgrad_uses);
+    c.dispatch(wgrad, wgrad_uses, &push, sizeof push,
+               {detail::quad_grid_stride_groups(c.device(), push.channels, columns_local), 1, 1},
+               "prelu_weight_grad");
+  } else {
+    const detail::Kernel wgrad{"prelu_weight_grad", {local}, 3, sizeof(PreluPush)};
+    c.dispatch(wgrad, wgrad_uses, &push, sizeof push, {push.channels, 1, 1}, "prelu_weight_grad");
+  }
+  const std::initializer_list<detail::BufferUse> dgrad_uses{
+      {&x, detail::Access::read}, {&weight, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}};
+  const detail::Kernel dgrad = detail::with_texel_loads(
+      c.context(), {"prelu_backward", {local}, 4, sizeof(PreluPush)}, 0b0111, dgrad_uses);
+  // 4 elements per vec4 step; on CPU devices up to kCpuSteps steps per invocation.
+  c.dispatch(dgrad, dgrad_uses, &push, sizeof push,
+             {detail::quad_grid_stride_groups(c.device(), x.numel(), local, kCpuSteps), 1, 1}, op);
 }
 
 }  // namespace vkgrad

@@ -57,9 +57,9 @@ void record(CommandList& cmd, const Tensor& in, Tensor& out, const DropoutOption
                          static_cast<uint32_t>(o.seed >> 32), o.step, dropout_threshold(o.p),
                          o.p < 1.0f ? static_cast<float>(1.0 / (1.0 - double(o.p))) : 0.0f};
   const uint64_t blocks = (in.numel() + 3) / 4;  // one thread per Philox block of 4 elements
-  // On CPU devices up to 4 blocks per invocation (see detail::grid_stride_groups and kCpuSteps in
-  // activation.cpp, where the dropout timings are).
-  const std::array<uint32_t, 3> groups{detail::grid_stride_groups(info, blocks, local, 4), 1, 1};
+  // On CPU devices up to kCpuGridSteps blocks per invocation (lib/context_impl.hpp, where the
+  // dropout timings are).
+  const std::array<uint32_t, 3> groups{detail::grid_stride_groups(info, blocks, local, detail::kCpuGridSteps), 1, 1};
   // The input is read through a texel buffer where the context does (texel_io.glsl).
   if (o.step_counter != nullptr) {
     const std::initializer_list<detail::BufferUse> uses{

@@ -31,9 +31,13 @@ void record_random(CommandList& cmd, Tensor& tensor, Distribution dist, double p
   const InitPush push{static_cast<uint32_t>(tensor.numel()), static_cast<uint32_t>(seed),
                       static_cast<uint32_t>(seed >> 32), static_cast<float>(p0), static_cast<float>(p1)};
   const uint32_t local = detail::default_local_size(c.device());
-  const detail::Kernel kernel{"init_random", {local, static_cast<uint32_t>(dist)}, 1, sizeof push};
-  c.dispatch(kernel, {{&tensor, detail::Access::write}}, &push, sizeof push,
-             {detail::grid_stride_groups(c.device(), tensor.numel(), local), 1, 1}, op);
+  // The _texel build where the context uses texel loads (64-bit stores; nothing is read).
+  const std::initializer_list<detail::BufferUse> uses{{&tensor, detail::Access::write}};
+  const detail::Kernel kernel = detail::with_texel_loads(
+      c.context(), {"init_random", {local, static_cast<uint32_t>(dist)}, 1, sizeof push}, 0, uses);
+  // 4 elements per step; on CPU devices up to kCpuGridSteps steps per invocation.
+  c.dispatch(kernel, uses, &push, sizeof push,
+             {detail::quad_grid_stride_groups(c.device(), tensor.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
 }
 
 double fan(const Shape& shape, FanMode mode) {

@@ -58,13 +58,14 @@ void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& tar
   const uint32_t local = detail::default_local_size(c.device());
   const uint32_t n = static_cast<uint32_t>(elements_);
   Tensor& terms = reduction_ == Reduction::none ? loss : terms_;
-  // One invocation per group of 4 elements; inputs through texel buffers where the context uses them.
+  // One invocation per group of 4 elements (on CPU devices up to kCpuGridSteps groups); inputs
+  // through texel buffers where the context uses them.
   const std::initializer_list<detail::BufferUse> uses{
       {&x, detail::Access::read}, {&target, detail::Access::read}, {&terms, detail::Access::write}};
   const auto kernel = detail::with_texel_loads(
       c.context(), {"pointwise_loss_forward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof n}, 0b11, uses);
-  c.dispatch(kernel, uses, &n, sizeof n, {detail::quad_grid_stride_groups(c.device(), n, local), 1, 1},
-             name);
+  c.dispatch(kernel, uses, &n, sizeof n,
+             {detail::quad_grid_stride_groups(c.device(), n, local, detail::kCpuGridSteps), 1, 1}, name);
   if (reduction_ == Reduction::none) return;
 
   detail::record_reduce_all(c, detail::ReduceAllOp::sum, reduction_ == Reduction::mean, terms_, partials_, loss,
@@ -83,8 +84,8 @@ void PointwiseLoss::backward(CommandList& cmd, const Tensor& x, const Tensor& ta
       {&x, detail::Access::read}, {&target, detail::Access::read}, {&dx, detail::Access::write}};
   const auto kernel = detail::with_texel_loads(
       c.context(), {"pointwise_loss_backward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof push}, 0b11, uses);
-  c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.device(), elements_, local), 1, 1},
-             name);
+  c.dispatch(kernel, uses, &push, sizeof push,
+             {detail::quad_grid_stride_groups(c.device(), elements_, local, detail::kCpuGridSteps), 1, 1}, name);
 }
 
 }  // namespace vkgrad

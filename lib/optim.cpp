@@ -5,6 +5,7 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "reduce_all.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -25,14 +26,6 @@ struct AdamPush {
   uint32_t n;
   float lr, beta1, beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay, ln_beta1, ln_beta2, decay_factor;
 };
-
-struct ClipPartialPush {
-  uint32_t n, offset;
-};
-// On CPU devices each invocation of the update shaders takes up to this many vec4 steps, as the
-// activations do (lib/activation.cpp): llvmpipe runs one fully masked pass per invocation and pays a
-// setup per workgroup, which more steps amortise.
-constexpr uint32_t kOptimizerCpuSteps = 4;
 
 struct ClipTotalPush {
   uint32_t count;
@@ -71,9 +64,7 @@ Tensor zeros_like(Context& context, const Tensor& t) {
   return z;
 }
 
-uint32_t clip_groups(const DeviceInfo& info, uint64_t n) {
-  return std::min(kClipMaxGroups, detail::grid_stride_groups(info, n, detail::default_local_size(info)));
-}
+uint32_t clip_groups(const DeviceInfo& info, uint64_t n) { return detail::reduce_all_groups(info, n, kClipMaxGroups); }
 
 }  // namespace
 
@@ -127,7 +118,7 @@ void sgd_update(CommandList& cmd, const SgdOptions& o, Tensor& param, const Tens
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(), {"sgd_update", {local, momentum ? 1u : 0u, o.nesterov ? 1u : 0u}, 6, sizeof push}, 0b111, uses);
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.device(), param.numel(), local, kOptimizerCpuSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.device(), param.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
 }
 
 void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Tensor& grad, AdamState& state,
@@ -168,7 +159,7 @@ void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Te
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(), {"adam_update", {local, o.decoupled ? 1u : 0u}, 8, sizeof push}, 0b1111, uses);
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.device(), param.numel(), local, kOptimizerCpuSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.device(), param.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
 }
 
 namespace {
@@ -241,13 +232,12 @@ void clip_grad_norm(CommandList& cmd, std::span<Tensor* const> grads, float max_
                  " elements clip_grad_norm_workspace_size() asks for");
   }
   const uint32_t local = detail::default_local_size(c.device());
+  // Per tensor, partial sums of g² (the whole-tensor reduction's first pass) side by side in the workspace.
   uint32_t offset = 0;
   for (Tensor* g : grads) {
     const uint32_t groups = clip_groups(c.device(), g->numel());
-    const ClipPartialPush push{static_cast<uint32_t>(g->numel()), offset};
-    c.dispatch(detail::Kernel{"clip_grad_norm_partial", {local}, 2, sizeof push},
-               {{g, detail::Access::read}, {&workspace, detail::Access::write}}, &push, sizeof push, {groups, 1, 1},
-               "clip_grad_norm_partial");
+    detail::record_reduce_all_partials(c, detail::ReduceAllOp::sum_of_squares, *g, workspace, offset, groups,
+                                       "clip_grad_norm_partial");
     offset += groups;
   }
   const ClipTotalPush total_push{offset};
@@ -256,9 +246,14 @@ void clip_grad_norm(CommandList& cmd, std::span<Tensor* const> grads, float max_
              sizeof total_push, {1, 1, 1}, "clip_grad_norm_total");
   for (Tensor* g : grads) {
     const ClipScalePush push{static_cast<uint32_t>(g->numel()), max_norm};
-    c.dispatch(detail::Kernel{"clip_grad_norm_scale", {local}, 2, sizeof push},
-               {{g, detail::Access::read_write}, {&total_norm, detail::Access::read}}, &push, sizeof push,
-               {detail::grid_stride_groups(c.device(), g->numel(), local), 1, 1}, "clip_grad_norm_scale");
+    // g is bound twice: read (through a texel buffer where the context uses them) and written.
+    const std::initializer_list<detail::BufferUse> uses{
+        {g, detail::Access::read}, {&total_norm, detail::Access::read}, {g, detail::Access::write}};
+    const detail::Kernel kernel =
+        detail::with_texel_loads(c.context(), {"clip_grad_norm_scale", {local}, 3, sizeof push}, 0b001, uses);
+    c.dispatch(kernel, uses, &push, sizeof push,
+               {detail::quad_grid_stride_groups(c.device(), g->numel(), local, detail::kCpuGridSteps), 1, 1},
+               "clip_grad_norm_scale");
   }
 }
 

@@ -34,9 +34,14 @@ void record_penalty(CommandList& cmd, Penalty kind, const Tensor& w, Tensor& gra
   if (w.numel() > UINT32_MAX) throw InvalidArgument("vkgrad: " + op + ": more than 2^32 - 1 elements");
   const PenaltyPush push{static_cast<uint32_t>(w.numel()), lambda};
   const uint32_t local = detail::default_local_size(c.device());
-  const detail::Kernel kernel{"penalty_accumulate", {local, static_cast<uint32_t>(kind)}, 2, sizeof push};
-  c.dispatch(kernel, {{&w, detail::Access::read}, {&grad, detail::Access::read_write}}, &push, sizeof push,
-             {detail::grid_stride_groups(c.device(), w.numel(), local), 1, 1}, op);
+  // grad is bound twice: read (through a texel buffer, as w, where the context uses them) and written.
+  const std::initializer_list<detail::BufferUse> uses{
+      {&w, detail::Access::read}, {&grad, detail::Access::read}, {&grad, detail::Access::write}};
+  const detail::Kernel kernel = detail::with_texel_loads(
+      c.context(), {"penalty_accumulate", {local, static_cast<uint32_t>(kind)}, 3, sizeof push}, 0b011, uses);
+  // 4 elements per vec4 step; on CPU devices up to kCpuGridSteps steps per invocation.
+  c.dispatch(kernel, uses, &push, sizeof push,
+             {detail::quad_grid_stride_groups(c.device(), w.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
 }
 
 }  // namespace

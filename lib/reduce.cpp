@@ -85,9 +85,16 @@ void record_matrix_reduce(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor
                           push.rows, push.cols, uses, &push, name);
     return;
   }
-  const uint32_t local = detail::default_local_size(c.device());
-  c.dispatch(detail::Kernel{name, {local, static_cast<uint32_t>(op)}, 2, sizeof push}, uses, &push, sizeof push,
-             {detail::grid_stride_groups(c.device(), push.cols, local), 1, 1}, name);
+  // The per-invocation layout (CPU devices): an invocation per 4 columns (vec4 loads) where the rows
+  // are whole vec4s, in groups of 64 so that the few invocations still spread over the threads; x
+  // through a texel buffer where the context uses them.
+  const bool quads = detail::per_invocation_reductions(c.device()) && push.cols % 4 == 0;
+  const uint32_t local = quads ? std::min<uint32_t>(64, detail::default_local_size(c.device()))
+                               : detail::default_local_size(c.device());
+  const detail::Kernel kernel = detail::with_texel_loads(
+      c.context(), {name, {local, static_cast<uint32_t>(op), quads ? 1u : 0u}, 2, sizeof push}, 0b01, uses);
+  c.dispatch(kernel, uses, &push, sizeof push,
+             {detail::grid_stride_groups(c.device(), quads ? push.cols / 4 : push.cols, local), 1, 1}, name);
 }
 
 }  // namespace
@@ -144,27 +151,34 @@ namespace detail {
 
 void record_reduce_all(CommandListImpl& c, ReduceAllOp op, bool mean, const Tensor& x, Tensor& partials, Tensor& out,
                        const std::string& label) {
-  struct Push {
-    uint32_t n;
-    float scale;
-  };
-  const uint32_t local = default_local_size(c.device());
   const uint32_t n = static_cast<uint32_t>(x.numel());
-  // One invocation per group of 4 elements; x through a texel buffer where the context uses them.
-  const uint32_t groups = std::min(kReduceAllPartials, quad_grid_stride_groups(c.device(), n, local));
-  const Push first{n, 1.0f};
-  const std::initializer_list<BufferUse> first_uses{{&x, Access::read}, {&partials, Access::write}};
-  c.dispatch(with_texel_loads(c.context(), {"reduce_all", {local, static_cast<uint32_t>(op)}, 2, sizeof first}, 0b01,
-                              first_uses),
-             first_uses, &first, sizeof first, {groups, 1, 1}, label + " (partials)");
+  const uint32_t groups = reduce_all_groups(c.device(), n, kReduceAllPartials);
+  record_reduce_all_partials(c, op, x, partials, 0, groups, label + " (partials)");
   // The mean's 1/n is applied once, to the total (float(n) is exact up to 2^24 and within half an
   // ulp above).
-  const Push second{groups, mean ? float(1.0 / double(n)) : 1.0f};
+  const ReduceAllPush second{groups, mean ? float(1.0 / double(n)) : 1.0f, 0};
   const ReduceAllOp second_op = op == ReduceAllOp::max ? ReduceAllOp::max : ReduceAllOp::sum;
+  const uint32_t local = default_local_size(c.device());
   const std::initializer_list<BufferUse> second_uses{{&partials, Access::read}, {&out, Access::write}};
   c.dispatch(with_texel_loads(c.context(), {"reduce_all", {local, static_cast<uint32_t>(second_op)}, 2, sizeof second},
                               0b01, second_uses),
              second_uses, &second, sizeof second, {1, 1, 1}, label + " (total)");
+}
+
+uint32_t reduce_all_groups(const DeviceInfo& info, uint64_t n, uint32_t max_groups) {
+  // One invocation per group of 4 elements.
+  return std::min(max_groups, quad_grid_stride_groups(info, n, default_local_size(info)));
+}
+
+void record_reduce_all_partials(CommandListImpl& c, ReduceAllOp op, const Tensor& x, Tensor& partials,
+                                uint32_t offset, uint32_t groups, const std::string& label) {
+  const uint32_t local = default_local_size(c.device());
+  const ReduceAllPush push{static_cast<uint32_t>(x.numel()), 1.0f, offset};
+  // x through a texel buffer where the context uses them.
+  const std::initializer_list<BufferUse> uses{{&x, Access::read}, {&partials, Access::write}};
+  c.dispatch(with_texel_loads(c.context(), {"reduce_all", {local, static_cast<uint32_t>(op)}, 2, sizeof push}, 0b01,
+                              uses),
+             uses, &push, sizeof push, {groups, 1, 1}, label);
 }
 
 }  // namespace detail

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "vkgrad/context.hpp"
 #include "vkgrad/tensor.hpp"
 
 namespace vkgrad::detail {
@@ -18,6 +19,22 @@ inline constexpr uint32_t kReduceAllPartials = 256;
 
 /// reduce_all.comp's OP values.
 enum class ReduceAllOp : uint32_t { sum = 0, sum_of_squares = 1, max = 2 };
+
+/// reduce_all.comp's push constants.
+struct ReduceAllPush {
+  uint32_t n;
+  float scale;
+  uint32_t offset;
+};
+
+/// Workgroups of the first pass over n elements: enough for one invocation per group of 4
+/// elements, at most `max_groups`. Depends only on the device and n, so the summation order does.
+uint32_t reduce_all_groups(const DeviceInfo& info, uint64_t n, uint32_t max_groups);
+
+/// Records the first pass alone: partials[offset + g] = the reduction (OP sum, sum of squares or
+/// max) of the elements of x assigned to workgroup g < groups. The caller has checked the tensors.
+void record_reduce_all_partials(CommandListImpl& c, ReduceAllOp op, const Tensor& x, Tensor& partials,
+                                uint32_t offset, uint32_t groups, const std::string& label);
 
 /// Records out[0] = the reduction of x's elements (times 1 / n when `mean`), through `partials`
 /// (kReduceAllPartials f32 elements, overwritten). The caller has checked the tensors.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "command_impl.hpp"
+#include "reduction_layout.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -17,8 +18,11 @@ struct TotalPush {
   uint32_t rows, features, row_chunks;
 };
 
-// Aim for about this many active threads in the first pass: features · row_chunks.
+// Aim for about this many active threads in the first pass: features · row_chunks. CPU devices
+// run a workgroup per host thread at a time, so fewer, longer chunks there: fewer partial counts
+// to write and for the one-workgroup second pass to add up.
 constexpr uint64_t kTargetThreads = 16384;
+constexpr uint64_t kCpuTargetThreads = 2048;
 
 }  // namespace
 
@@ -30,7 +34,8 @@ ActivationSparsity::ActivationSparsity(Context& context, uint64_t rows, uint64_t
   }
   // Enough row chunks to keep the device busy when there are few features; 65535 is the Vulkan
   // minimum of maxComputeWorkGroupCount[1].
-  const uint64_t chunks = std::clamp<uint64_t>((kTargetThreads + features - 1) / features, 1, std::min<uint64_t>(rows, 65535));
+  const uint64_t target = context.device().type == DeviceType::cpu ? kCpuTargetThreads : kTargetThreads;
+  const uint64_t chunks = std::clamp<uint64_t>((target + features - 1) / features, 1, std::min<uint64_t>(rows, 65535));
   const uint64_t rows_per_chunk = (rows + chunks - 1) / chunks;
   row_chunks_ = static_cast<uint32_t>((rows + rows_per_chunk - 1) / rows_per_chunk);
   result_ = Tensor(context, Shape{2 + features}, DType::i32);
@@ -49,10 +54,17 @@ void ActivationSparsity::record(CommandList& cmd, const Tensor& y, float eps) {
   const uint32_t rows_per_chunk = static_cast<uint32_t>((rows_ + row_chunks_ - 1) / row_chunks_);
   const uint32_t local = detail::default_local_size(c.device());
   const PartialPush partial_push{static_cast<uint32_t>(rows_), static_cast<uint32_t>(features_), rows_per_chunk, eps};
-  const uint32_t feature_groups = static_cast<uint32_t>((features_ + local - 1) / local);
-  c.dispatch(detail::Kernel{"sparsity_partial", {local}, 2, sizeof partial_push},
-             {{&y, detail::Access::read}, {&partial_, detail::Access::write}}, &partial_push, sizeof partial_push,
-             {feature_groups, row_chunks_, 1}, "sparsity_partial");
+  // The per-invocation layout (CPU devices): a thread per 4 features (vec4 loads) where the rows
+  // are whole vec4s; y through a texel buffer where the context uses them.
+  const bool quads = detail::per_invocation_reductions(c.device()) && features_ % 4 == 0;
+  const uint64_t threads = quads ? features_ / 4 : features_;
+  const uint32_t feature_groups = static_cast<uint32_t>((threads + local - 1) / local);
+  const std::initializer_list<detail::BufferUse> partial_uses{{&y, detail::Access::read},
+                                                              {&partial_, detail::Access::write}};
+  const detail::Kernel partial_kernel = detail::with_texel_loads(
+      c.context(), {"sparsity_partial", {local, quads ? 1u : 0u}, 2, sizeof partial_push}, 0b01, partial_uses);
+  c.dispatch(partial_kernel, partial_uses, &partial_push, sizeof partial_push, {feature_groups, row_chunks_, 1},
+             "sparsity_partial");
   const TotalPush total_push{static_cast<uint32_t>(rows_), static_cast<uint32_t>(features_), row_chunks_};
   c.dispatch(detail::Kernel{"sparsity_total", {local}, 2, sizeof total_push},
              {{&partial_, detail::Access::read}, {&result_, detail::Access::write}}, &total_push, sizeof total_push,

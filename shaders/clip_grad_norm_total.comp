@@ -1,6 +1,7 @@
 #version 450
 // clip_grad_norm_total: total[0] = sqrt(Σ partial[0 .. count)), the global 2-norm of all gradients
-// from the partial sums of clip_grad_norm_partial. One workgroup; thread t sums partials t, t + L,
+// from the partial sums of g² that clip_grad_norm's first pass (reduce_all.comp, sum of squares)
+// wrote per gradient tensor. One workgroup; thread t sums partials t, t + L,
 // ... in order, then a fixed tree: deterministic.
 //
 // Bindings (set 0): 0 partial: count floats, read; 1 total: 1 float, written.

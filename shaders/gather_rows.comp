@@ -10,7 +10,7 @@
 // Specialization:   0 local size x, 1 SOURCE_U8, 2 QUADS (features % 4 == 0).
 // Grid: x strides over groups of 4 features, y over the batch rows, so the row and its index are
 // the same in a whole workgroup (no division per element; llvmpipe loads a workgroup-uniform index
-// once). With QUADS a u8 source gives 4 features per 32-bit word, and the 4 results are stored
+// once). On CPU devices a workgroup takes up to 4 rows (fewer workgroups: each has a set-up cost). With QUADS a u8 source gives 4 features per 32-bit word, and the 4 results are stored
 // together (as 64-bit words in the _texel build, texel_io.glsl: what CPU devices store fastest).
 
 #include "texel_io.glsl"
@@ -29,30 +29,44 @@ float source(uint e) {
     return SOURCE_U8 ? float((src[e >> 2] >> (8u * (e & 3u))) & 0xffu) : uintBitsToFloat(src[e]);
 }
 
+// Output features 4q .. 4q + 3 of batch row b (those below `features`), from the source row that
+// starts at element `first` (valid: the index was in range; else NaN).
+void gather_quad(uint b, uint q, uint quads, bool valid, uint first) {
+    if (QUADS) {
+        vec4 v;
+        if (SOURCE_U8) {
+            const uint word = valid ? src[first / 4u + q] : 0u;
+            v = vec4(uvec4(word, word >> 8u, word >> 16u, word >> 24u) & 0xffu);
+        } else {
+            const uint e = first + 4u * q;
+            v = valid ? vec4(source(e), source(e + 1u), source(e + 2u), source(e + 3u)) : vec4(0.0);
+        }
+        dst_store4(b * quads + q, valid ? v * pc.scale + pc.shift : vec4(uintBitsToFloat(0x7fc00000u)));
+    } else {
+        for (uint f = 4u * q; f < min(4u * q + 4u, pc.features); ++f) {
+            dst_store(b * pc.features + f, valid ? source(first + f) * pc.scale + pc.shift : uintBitsToFloat(0x7fc00000u));
+        }
+    }
+}
+
 void main() {
     const uint quads = (pc.features + 3u) / 4u;
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    for (uint b = gl_WorkGroupID.y; b < pc.batch; b += gl_NumWorkGroups.y) {
+    // do-while loops: see activation_forward.comp (llvmpipe runs a for loop's body once more, masked
+    // off). On CPU devices each workgroup takes several batch rows (lib/data.cpp).
+    uint b = gl_WorkGroupID.y;
+    if (b >= pc.batch) return;
+    do {
         const int row = index[b];
         const bool valid = row >= 0 && uint(row) < pc.rows;
         const uint first = uint(row) * pc.features;  // element of (row, 0) in src
-        for (uint q = gl_GlobalInvocationID.x; q < quads; q += stride) {
-            if (QUADS) {
-                vec4 v;
-                if (SOURCE_U8) {
-                    const uint word = valid ? src[first / 4u + q] : 0u;
-                    v = vec4(uvec4(word, word >> 8u, word >> 16u, word >> 24u) & 0xffu);
-                } else {
-                    const uint e = first + 4u * q;
-                    v = valid ? vec4(source(e), source(e + 1u), source(e + 2u), source(e + 3u)) : vec4(0.0);
-                }
-                dst_store4(b * quads + q, valid ? v * pc.scale + pc.shift : vec4(uintBitsToFloat(0x7fc00000u)));
-            } else {
-                for (uint f = 4u * q; f < min(4u * q + 4u, pc.features); ++f) {
-                    dst_store(b * pc.features + f,
-                              valid ? source(first + f) * pc.scale + pc.shift : uintBitsToFloat(0x7fc00000u));
-                }
-            }
+        uint q = gl_GlobalInvocationID.x;
+        if (q < quads) {
+            do {
+                gather_quad(b, q, quads, valid, first);
+                q += stride;
+            } while (q < quads);
         }
-    }
+        b += gl_NumWorkGroups.y;
+    } while (b < pc.batch);
 }

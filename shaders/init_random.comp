@@ -10,11 +10,13 @@
 // The bits of element i are Philox4x32-10 of counter (i, 0, 0, 0) under key (seed_lo, seed_hi)
 // (init_rng.glsl): the same seed gives the same tensor on any device and any grid size.
 //
-// Bindings (set 0): 0 x: n floats, written.
+// Bindings (set 0): 0 x: n floats, written (texel_io.glsl: as 64-bit words in the _texel build).
 // Push constants:   n, seed_lo, seed_hi, p0, p1 (a, b for uniform; mean, std for normal).
 // Specialization:   0 local size x (default 256), 1 DIST.
-// Any grid size works (grid-stride loop).
+// Any grid size works (grid-stride loop): each invocation writes 4 adjacent elements per step (one
+// 16-byte store), then the last n % 4 one by one; each element's value depends only on i.
 
+#include "texel_io.glsl"
 #include "init_rng.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
@@ -22,20 +24,32 @@ layout(constant_id = 1) const uint DIST = 0;
 
 layout(push_constant) uniform Push { uint n; uint seed_lo; uint seed_hi; float p0; float p1; } pc;
 
-layout(set = 0, binding = 0) writeonly buffer X { float x[]; };
+VKGRAD_OUTPUT(0, x)
 
 const float PI = 3.14159265358979323846;
 
-void main() {
-    uvec2 key = uvec2(pc.seed_lo, pc.seed_hi);
-    for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
-        uvec4 bits = philox4x32_10(uvec4(i, 0u, 0u, 0u), key);
-        if (DIST == 0u) {
-            float v = pc.p0 + (pc.p1 - pc.p0) * rng_unit_open_high(bits.x);
-            x[i] = min(max(v, pc.p0), pc.p1);
-        } else {
-            float radius = sqrt(-2.0 * log(rng_unit_open_low(bits.x)));
-            x[i] = pc.p0 + pc.p1 * (radius * cos(PI * (2.0 * rng_unit_open_high(bits.y) - 1.0)));
-        }
+float sample_at(uint i, uvec2 key) {
+    uvec4 bits = philox4x32_10(uvec4(i, 0u, 0u, 0u), key);
+    if (DIST == 0u) {
+        float v = pc.p0 + (pc.p1 - pc.p0) * rng_unit_open_high(bits.x);
+        return min(max(v, pc.p0), pc.p1);
     }
+    float radius = sqrt(-2.0 * log(rng_unit_open_low(bits.x)));
+    return pc.p0 + pc.p1 * (radius * cos(PI * (2.0 * rng_unit_open_high(bits.y) - 1.0)));
+}
+
+void main() {
+    const uvec2 key = uvec2(pc.seed_lo, pc.seed_hi);
+    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    const uint n4 = pc.n / 4u;
+    // do-while: see activation_forward.comp (llvmpipe runs a for loop's body once more, masked off).
+    uint q = gl_GlobalInvocationID.x;
+    if (q < n4) {
+        do {
+            const uint i = 4u * q;
+            x_store4(q, vec4(sample_at(i, key), sample_at(i + 1u, key), sample_at(i + 2u, key), sample_at(i + 3u, key)));
+            q += stride;
+        } while (q < n4);
+    }
+    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) x_store(i, sample_at(i, key));
 }

@@ -1,28 +1,49 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // penalty_accumulate: adds the gradient of a weight or activity penalty to a gradient, in place:
 //   KIND 0 (L1): grad[i] += lambda·sign(w[i])   (sign(±0) = 0, sign(NaN) = NaN so NaN propagates)
 //   KIND 1 (L2): grad[i] += lambda·w[i]         (the gradient of (lambda/2)·Σ w²)
 // For the L1 activity penalty w is the activation y and grad its gradient dy.
 //
-// Bindings (set 0): 0 w: n floats, read; 1 grad: n floats, read/written.
+// Bindings (set 0): 0 w: n floats, read; 1 grad: n floats, read; 2 grad: the same tensor as 1,
+//                   written. Each element is read and then written by one invocation only, so the
+//                   two views never race; they are separate bindings so that the _texel build
+//                   (texel_io.glsl) can read through a texel buffer, which is read-only.
 // Push constants:   n, lambda.
 // Specialization:   0 local size x (default 256), 1 KIND.
-// Any grid size works (grid-stride loop).
+// Any grid size works (grid-stride loop). Each invocation takes 4 adjacent elements per step (one
+// 16-byte load / store: on CPU devices every per-invocation access is a gather), then the last
+// n % 4 one by one; each element is computed exactly as alone.
+
+#include "texel_io.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
 layout(constant_id = 1) const uint KIND = 0;
 
 layout(push_constant) uniform Push { uint n; float lambda; } pc;
 
-layout(set = 0, binding = 0) readonly buffer W { float w[]; };
-layout(set = 0, binding = 1) buffer Grad { float grad[]; };
+VKGRAD_INPUT(0, w)
+VKGRAD_INPUT(1, grad_in)
+VKGRAD_OUTPUT(2, grad_out)
 
 // GLSL's sign() leaves NaN unspecified.
 float sign_or_nan(float v) { return isnan(v) ? v : (v > 0.0 ? 1.0 : (v < 0.0 ? -1.0 : 0.0)); }
 
+float penalized(float g, float v) { return g + pc.lambda * (KIND == 0u ? sign_or_nan(v) : v); }
+
 void main() {
-    for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
-        float v = w[i];
-        grad[i] += pc.lambda * (KIND == 0u ? sign_or_nan(v) : v);
+    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    const uint n4 = pc.n / 4u;
+    // do-while: see activation_forward.comp (llvmpipe runs a for loop's body once more, masked off).
+    uint q = gl_GlobalInvocationID.x;
+    if (q < n4) {
+        do {
+            const vec4 v = w_load4(q), g = grad_in_load4(q);
+            grad_out_store4(q, vec4(penalized(g.x, v.x), penalized(g.y, v.y), penalized(g.z, v.z), penalized(g.w, v.w)));
+            q += stride;
+        } while (q < n4);
+    }
+    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
+        grad_out_store(i, penalized(grad_in_load(i), w_load(i)));
     }
 }

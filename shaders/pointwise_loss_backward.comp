@@ -27,9 +27,14 @@ float grad(float v, float t) { return KIND == 0u ? 2.0 * (v - t) * pc.scale : (m
 void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     const uint n4 = pc.n / 4u;
-    for (uint q = gl_GlobalInvocationID.x; q < n4; q += stride) {
-        const vec4 v = x_load4(q), t = target_load4(q);
-        dx_store4(q, vec4(grad(v.x, t.x), grad(v.y, t.y), grad(v.z, t.z), grad(v.w, t.w)));
+    // do-while: see activation_forward.comp (llvmpipe runs a for loop's body once more, masked off).
+    uint q = gl_GlobalInvocationID.x;
+    if (q < n4) {
+        do {
+            const vec4 v = x_load4(q), t = target_load4(q);
+            dx_store4(q, vec4(grad(v.x, t.x), grad(v.y, t.y), grad(v.z, t.z), grad(v.w, t.w)));
+            q += stride;
+        } while (q < n4);
     }
     for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) dx_store(i, grad(x_load(i), target_load(i)));
 }

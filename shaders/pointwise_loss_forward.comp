@@ -29,15 +29,21 @@ float term(float v, float t) {
         return d * d;
     }
     float positive = isnan(v) ? v : (v > 0.0 ? v : 0.0);
-    return positive - v * t + math_log1p(math_exp(-abs(v)));
+    // e^-|v| is in [0, 1] (or NaN): log1p_unit, without math_log1p's selects for other arguments.
+    return positive - v * t + log1p_unit(math_exp(-abs(v)));
 }
 
 void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     const uint n4 = pc.n / 4u;
-    for (uint q = gl_GlobalInvocationID.x; q < n4; q += stride) {
-        const vec4 v = x_load4(q), t = target_load4(q);
-        terms_store4(q, vec4(term(v.x, t.x), term(v.y, t.y), term(v.z, t.z), term(v.w, t.w)));
+    // do-while: see activation_forward.comp (llvmpipe runs a for loop's body once more, masked off).
+    uint q = gl_GlobalInvocationID.x;
+    if (q < n4) {
+        do {
+            const vec4 v = x_load4(q), t = target_load4(q);
+            terms_store4(q, vec4(term(v.x, t.x), term(v.y, t.y), term(v.z, t.z), term(v.w, t.w)));
+            q += stride;
+        } while (q < n4);
     }
     for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) terms_store(i, term(x_load(i), target_load(i)));
 }

@@ -10,8 +10,9 @@
 // Why quads: a 16-byte load per 4 elements (a texel fetch in the _texel build, texel_io.glsl) where
 // llvmpipe made every float load a loop over the lanes.
 //
-// Bindings (set 0): 0 x: n floats, read; 1 out: (number of workgroups) floats, written.
-// Push constants:   n, scale (applied to each workgroup's result).
+// Bindings (set 0): 0 x: n floats, read; 1 out: floats, written at [offset, offset + workgroups).
+// Push constants:   n, scale (applied to each workgroup's result), offset (the first slot of out:
+//                   clip_grad_norm puts the partial sums of several tensors in one workspace).
 // Specialization:   0 local size x; 1 OP (0 sum, 1 sum of squares, 2 max).
 
 #include "texel_io.glsl"
@@ -20,7 +21,7 @@
 layout(local_size_x = 256, local_size_x_id = 0) in;
 layout(constant_id = 1) const uint OP = 0;
 
-layout(push_constant) uniform Push { uint n; float scale; } pc;
+layout(push_constant) uniform Push { uint n; float scale; uint offset; } pc;
 
 VKGRAD_INPUT(0, x)
 layout(set = 0, binding = 1) writeonly buffer Out { float partial_out[]; };
@@ -66,5 +67,5 @@ void main() {
         }
         result = workgroup_sum(sum);
     }
-    if (t == 0u) partial_out[gl_WorkGroupID.x] = result * pc.scale;
+    if (t == 0u) partial_out[pc.offset + gl_WorkGroupID.x] = result * pc.scale;
 }

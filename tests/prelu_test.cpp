@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "harness.hpp"
+#include "reduction_layouts.hpp"
 #include "reference/activation_ref.hpp"
 
 namespace vkgrad::test {
@@ -71,10 +72,16 @@ TEST_CASE("prelu with one shared slope", "[activation][prelu]") {
 }
 
 TEST_CASE("prelu with one slope per channel", "[activation][prelu]") {
-  check_prelu({7, 3}, 3, 5);
-  check_prelu({128, 255}, 255, 6);
-  check_prelu({4, 13, 5, 7}, 13, 7);
-  check_prelu({1031, 1024}, 1024, 8);
+  // Both slope-gradient layouts (lib/activation.cpp: a workgroup per channel, or an invocation per 4
+  // channels, vec4 loads when inner is 1 and the channels a multiple of 4), on any device.
+  for_each_reduction_layout([] {
+    check_prelu({7, 3}, 3, 5);
+    check_prelu({128, 255}, 255, 6);
+    check_prelu({4, 17, 5, 7}, 17, 7);
+    check_prelu({4, 13, 5, 7}, 13, 7);
+    check_prelu({128, 512}, 512, 9);
+    check_prelu({1031, 1024}, 1024, 8);
+  });
 }
 
 TEST_CASE("prelu refuses a slope count that matches no channel dimension", "[activation][prelu]") {

@@ -248,6 +248,8 @@ TEST_CASE("sum, mean and max along rows and columns", "[softmax][reduce]") {
     check_matrix_reductions(7, 10, 52);
     check_matrix_reductions(13, 257, 53);
     check_matrix_reductions(3, 1031, 54);
+    check_matrix_reductions(5, 12, 56);     // columns in whole vec4s: the per-invocation
+    check_matrix_reductions(129, 512, 57);  // layout's vec4 path
     check_matrix_reductions(1031, 1031, 55);  // > 1M elements
   });
 }

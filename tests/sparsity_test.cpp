@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
+#include "reduction_layouts.hpp"
 #include "reference/sparsity_ref.hpp"
 #include "vkgrad/sparsity.hpp"
 
@@ -61,12 +62,18 @@ void check_sparsity(std::size_t rows, std::size_t features, float eps, uint64_t 
 }  // namespace
 
 TEST_CASE("activation sparsity counts match the reference", "[sparsity]") {
-  check_sparsity(1, 1, 1e-5f, 1);
-  check_sparsity(7, 13, 1e-5f, 2);
-  check_sparsity(255, 257, 1e-4f, 3);
-  check_sparsity(64, 1031, 0.0f, 4);
-  check_sparsity((1u << 20) + 3, 1, 1e-5f, 5);
-  check_sparsity(1031, 1024, 1e-5f, 6);
+  // Both first-pass layouts (lib/sparsity.cpp: a thread per feature, or per 4 features when the
+  // feature count is a multiple of 4), on any device.
+  for_each_reduction_layout([] {
+    check_sparsity(1, 1, 1e-5f, 1);
+    check_sparsity(7, 13, 1e-5f, 2);
+    check_sparsity(3, 4, 1e-5f, 7);
+    check_sparsity(129, 20, 1e-4f, 8);
+    check_sparsity(255, 257, 1e-4f, 3);
+    check_sparsity(64, 1031, 0.0f, 4);
+    check_sparsity((1u << 20) + 3, 1, 1e-5f, 5);
+    check_sparsity(1031, 1024, 1e-5f, 6);
+  });
 }
 
 TEST_CASE("activation sparsity: NaN is never zero, -0 is, and a feature with a NaN is not dead", "[sparsity]") {

@@ -1,10 +1,11 @@
 // The texel-load shader variants (shaders/texel_io.glsl: inputs through uniform texel buffers,
 // outputs as 64-bit words; the default on CPU devices) against the storage-buffer variants: the
-// same bits for every activation, GEMM path, optimizer update, dropout, pointwise loss and
-// whole-tensor reduction, with denormals, infinities, NaNs and every n % 4 tail in the inputs (NaN
-// outputs must be NaN on both; their sign and payload may differ). The conformance tests run the
-// default path against the references, and CTest reruns them with VKGRAD_TEXEL_LOADS=0
-// (tests/CMakeLists.txt), so both paths are also checked against the references.
+// same bits for every activation, prelu backward, random initializer, GEMM path, optimizer update,
+// penalty, gradient clipping, dropout, pointwise loss, whole-tensor and column reduction, with
+// denormals, infinities, NaNs and every n % 4 tail in the inputs (NaN outputs must be NaN on both;
+// their sign and payload may differ). The conformance tests run the default path against the
+// references, and CTest reruns them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both
+// paths are also checked against the references.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -59,6 +60,27 @@ struct Pair {
   Context texel{ContextOptions{}.set_texel_loads(true)};
   Context plain{ContextOptions{}.set_texel_loads(false)};
 };
+
+// Whether the device runs the texel variants; else WARNs that the calling test is skipped.
+bool texel_capable(const Pair& p) {
+  if (p.texel.texel_loads()) return true;
+  WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+  return false;
+}
+
+// bit_differences between what `run` (Context& -> std::vector<float>, the outputs to compare)
+// gives on the texel-load context and on the storage-buffer one.
+template <class F>
+std::string texel_vs_storage(Pair& p, F&& run) {
+  const std::vector<float> texel = run(p.texel);
+  return bit_differences(texel, run(p.plain));
+}
+
+// Appends t's elements to v.
+void append(std::vector<float>& v, const Tensor& t) {
+  const auto e = t.to_vector();
+  v.insert(v.end(), e.begin(), e.end());
+}
 
 TEST_CASE("texel loads: activations give the same bits as storage-buffer loads", "[activation][texel]") {
   Pair p;
@@ -275,6 +297,127 @@ TEST_CASE("texel loads: whole-tensor reductions give the same bits as storage-bu
       INFO("n=" << n << (std::isnan(x[0]) ? " (awkward values)" : "") << "; sum, mean, max, squared norm");
       CHECK(bit_differences(results[0], results[1]) == "");
     }
+  }
+}
+
+TEST_CASE("texel loads: weight and activity penalties give the same bits as storage-buffer loads",
+          "[optim][penalty][texel]") {
+  Pair p;
+  if (!texel_capable(p)) return;
+  for (int kind = 0; kind < 3; ++kind) {
+    for (std::size_t n : {1ul, 2ul, 3ul, 4ul, 5ul, 7ul, 257ul, 65539ul, (1ul << 20) + 1}) {
+      const auto w = awkward(n, 13 * n), g = awkward(n, 13 * n + 1);
+      INFO((kind == 0 ? "l1" : kind == 1 ? "l2" : "l1 activity") << " n=" << n);
+      CHECK(texel_vs_storage(p, [&](Context& ctx) {
+              Tensor tw = Tensor::from(ctx, {n}, w), tg = Tensor::from(ctx, {n}, g);
+              CommandList cmd(ctx);
+              if (kind == 0) l1_penalty_accumulate(cmd, tw, tg, 0.25f);
+              if (kind == 1) l2_penalty_accumulate(cmd, tw, tg, 0.25f);
+              if (kind == 2) l1_activity_penalty_accumulate(cmd, tw, tg, 1e-3f);
+              cmd.run();
+              return tg.to_vector();
+            }) == "");
+    }
+  }
+}
+
+TEST_CASE("texel loads: clip_grad_norm gives the same bits as storage-buffer loads", "[optim][clip][texel]") {
+  Pair p;
+  if (!texel_capable(p)) return;
+  // Several tensors per call (their partial sums side by side in the workspace), every n % 4 tail,
+  // finite gradients (a real clip) and the awkward ones (NaN decides the total).
+  const std::vector<std::vector<std::size_t>> size_sets = {
+      {1}, {2, 3}, {5, 7, 4}, {257, 1}, {65539, 255, 6}, {(1ul << 20) + 1, 13}};
+  for (const auto& sizes : size_sets) {
+    for (bool finite : {true, false}) {
+      std::vector<std::vector<float>> inputs;
+      for (std::size_t n : sizes) inputs.push_back(finite ? uniform(n, -1.0f, 1.0f, 17 * n) : awkward(n, 17 * n));
+      INFO(sizes.size() << " tensors, first " << sizes[0] << (finite ? "" : " (awkward values)")
+                        << "; total norm, then the clipped gradients");
+      CHECK(texel_vs_storage(p, [&](Context& ctx) {
+              std::vector<Tensor> grads;
+              for (const auto& v : inputs) grads.push_back(Tensor::from(ctx, {v.size()}, v));
+              std::vector<Tensor*> ptrs;
+              for (auto& t : grads) ptrs.push_back(&t);
+              CommandList cmd(ctx);
+              Tensor total(ctx, {1}), workspace(ctx, {clip_grad_norm_workspace_size(cmd, ptrs)});
+              clip_grad_norm(cmd, ptrs, 0.5f, total, workspace);
+              cmd.run();
+              std::vector<float> out = total.to_vector();
+              for (const auto& t : grads) append(out, t);
+              return out;
+            }) == "");
+    }
+  }
+}
+
+TEST_CASE("texel loads: prelu backward gives the same bits as storage-buffer loads", "[activation][prelu][texel]") {
+  Pair p;
+  if (!texel_capable(p)) return;
+  struct Case {
+    Shape shape;
+    uint64_t channels;
+  };
+  // Shared slope, channels wrapping inside a vec4 (3), inner blocks crossing vec4s (35), the vec4
+  // slope-gradient path (512), and n % 4 tails.
+  const Case cases[] = {{{1}, 1}, {{257}, 1}, {{(1u << 20) + 1}, 1}, {{7, 3}, 3}, {{4, 17, 5, 7}, 17},
+                        {{128, 255}, 255}, {{128, 512}, 512}, {{33, 20}, 20}};
+  for (const Case& cs : cases) {
+    const std::size_t n = cs.shape.numel();
+    const auto x = awkward(n, 19 * n), dy = awkward(n, 19 * n + 1), w = uniform(cs.channels, -0.5f, 1.0f, 19 * n + 2);
+    INFO("shape " << cs.shape.to_string() << ", " << cs.channels << " slopes; dx, then dweight");
+    CHECK(texel_vs_storage(p, [&](Context& ctx) {
+            Tensor tx = Tensor::from(ctx, cs.shape, x), tdy = Tensor::from(ctx, cs.shape, dy);
+            Tensor tw = Tensor::from(ctx, {cs.channels}, w), dx(ctx, cs.shape), dw(ctx, {cs.channels});
+            CommandList cmd(ctx);
+            prelu_backward(cmd, tx, tw, tdy, dx, dw);
+            cmd.run();
+            std::vector<float> out = dx.to_vector();
+            append(out, dw);
+            return out;
+          }) == "");
+  }
+}
+
+TEST_CASE("texel loads: column reductions give the same bits as storage-buffer loads", "[reduce][texel]") {
+  Pair p;
+  if (!texel_capable(p)) return;
+  struct Dims {
+    uint64_t rows, cols;
+  };
+  for (const Dims d : {Dims{1, 4}, Dims{5, 12}, Dims{129, 512}, Dims{7, 13}, Dims{3, 1031}}) {
+    const auto x = awkward(d.rows * d.cols, 23 * d.cols + d.rows);
+    INFO("(" << d.rows << ", " << d.cols << "); sum, mean, max");
+    CHECK(texel_vs_storage(p, [&](Context& ctx) {
+            Tensor tx = Tensor::from(ctx, {d.rows, d.cols}, x);
+            std::vector<float> out;
+            for (const auto op : {ReduceOp::sum, ReduceOp::mean, ReduceOp::max}) {
+              Tensor r(ctx, {d.cols});
+              CommandList cmd(ctx);
+              reduce_columns(cmd, op, tx, r);
+              cmd.run();
+              append(out, r);
+            }
+            return out;
+          }) == "");
+  }
+}
+
+TEST_CASE("texel loads: random initializers give the same bits as storage-buffer stores", "[init][texel]") {
+  Pair p;
+  if (!texel_capable(p)) return;
+  for (std::size_t n : {1ul, 2ul, 3ul, 4ul, 5ul, 7ul, 257ul, 65539ul}) {
+    INFO("n=" << n << "; uniform, then normal");
+    CHECK(texel_vs_storage(p, [&](Context& ctx) {
+            Tensor u(ctx, {n}), g(ctx, {n});
+            CommandList cmd(ctx);
+            init_uniform(cmd, u, -2.0f, 3.0f, 29 + n);
+            init_normal(cmd, g, 1.0f, 2.0f, 31 + n);
+            cmd.run();
+            std::vector<float> out = u.to_vector();
+            append(out, g);
+            return out;
+          }) == "");
   }
 }
 
