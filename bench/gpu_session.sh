@@ -64,7 +64,9 @@ run() {
     for f in "$stage"/debs/*.deb; do dpkg -x "$f" /; done
     ldconfig
     icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-    [ -z "${VK_DRIVER_FILES:-}" ] && [ -e "$icd" ] && export VK_DRIVER_FILES=$icd
+    # The driver's manifest is not where the loader looks by default (tool library: device/README.md);
+    # VK_ICD_FILENAMES is the older loaders' name for VK_DRIVER_FILES.
+    if [ -z "${VK_DRIVER_FILES:-}" ] && [ -e "$icd" ]; then export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd; fi
     vk_tests=$bin/vkgrad_tests vk_bench=$bin/vkgrad_bench vk_mnist=$bin/vkgrad-mnist
     data=$stage/data
     step "nvidia-smi" 20 nvidia-smi
