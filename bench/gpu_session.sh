@@ -29,7 +29,6 @@ prepare() {
   cp -rL data/mnist data/fashion "$stage/data/"
   # The device machine's image has no Vulkan loader (tool library: device/README.md).
   (cd "$stage/debs" && apt-get download libvulkan1)
-  grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >>.git/info/exclude
   du -sh "$stage"
   echo "staged; now: device run, command \"bash bench/gpu_session.sh run\", carry [\".gpu\"], timeout_s 590"
 }
