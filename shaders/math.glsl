@@ -6,13 +6,12 @@
 // built from +, -, *, / and bit manipulation only; results agree to a few ulp on every conforming
 // driver. Max relative error against double, measured over every float of the useful range
 // (normal results only) with this file compiled as C++ (tests/math_accuracy, `math_glsl_accuracy`
-// with stride 1, 2026-11-30; the ranges are in that program):
-//   exp 7.88e-8, expm1 1.17e-7, log1p 1.23e-7 (log1p_unit 8.58e-8), tanh 1.41e-7, erf 1.26e-7,
-//   sigmoid 1.77e-7; erfc 4.41e-7 and normal_cdf 4.59e-7 on their e^(-z^2) branch (z >= 0.5),
-//   where the rounding of t in erfc_scaled_tail is amplified; far below the 1e-5 the activations
-//   are held to. An earlier measurement also ran the file through glslang on lavapipe and found
-//   the same to two digits (then: log1p 1.2e-7, tanh 1.4e-7); that was not repeated after the
-//   branch-free rewrite below, which keeps the arithmetic.
+// with stride 1, 2026-12-01; the ranges are in that program):
+//   exp 8.84e-8, expm1 1.26e-7, log1p 1.23e-7 (log1p_unit 1.76e-7), tanh 1.48e-7, erf 1.15e-7,
+//   sigmoid 1.77e-7; erfc 4.00e-7 and normal_cdf 4.19e-7, where the rounding of t in erfc_scaled is
+//   amplified; far below the 1e-5 the activations are held to. An earlier measurement also ran the
+//   file through glslang on lavapipe and found the same to two digits; that was not repeated after
+//   the rewrites below.
 //
 // NaN and infinity: each function returns NaN for a NaN argument and the mathematical limit at
 // ±inf. Vulkan only promises to keep NaN and inf (and isnan() working) when the entry point
@@ -24,11 +23,13 @@
 // chosen with selects. llvmpipe runs both sides of a divergent branch anyway, under lane masks, and
 // the masks of early returns cost more than the selects: for 4 elements of gelu forward its JIT
 // emitted 1798 instructions before and 1274 after (gelu backward 2601 -> 1399, which also shares
-// e^(-x^2/2) between Phi and phi), counted in the JIT code of `vkgrad_bench -f "gelu forward"`. The
-// results are bit for bit those of the branching version (compared in C++ on every 7th float bit
-// pattern), except normal_pdf beyond |x| = 1.7e38 (where x + xh overflowed): now 0, before NaN. On a GPU the extra work is
-// hidden behind memory traffic in these elementwise shaders.
-//
+// e^(-x^2/2) between Phi and phi), counted in the JIT code of `vkgrad_bench -f "gelu forward"`. On a
+// GPU the extra work is hidden behind memory traffic in these elementwise shaders. On a CPU device
+// the transcendental activations are bound by these instructions, so the polynomials have the
+// lowest degree that keeps their truncation error near 1e-8, e^(-c x^2) takes one range reduction,
+// Phi one erfc fit over the whole line, and log1p on [0, 1] one division (2026-11-30, fifth session:
+// gelu forward about 1.3x and backward 1.4x faster on lavapipe, bench/RESULTS.md).
+
 // Steps whose rounding must happen exactly as written (range reduction, the log1p rounding
 // correction) are `precise`, which forbids the driver to contract or reassociate them. Without it
 // lavapipe rewrote 1 + expm1(r) in math_exp (1 ulp worse) and cancelled the Kahan compensation of
@@ -70,17 +71,17 @@ float scale_pow2(float v, int k) {
     return v * pow2i(half_k) * pow2i(k - half_k);
 }
 
-// e^r - 1 for |r| <= ln2 / 2: Taylor series to r^8 (truncation < 1e-9 relative). The leading r is
-// added last, so the result is accurate to ~0.5 ulp.
+// e^r - 1 for |r| <= ln2 / 2: r + r^2 q(r), q a degree-4 Chebyshev fit of (e^r - 1 - r) / r^2
+// (error 1.3e-7 relative to q, about 1e-8 of e^r; a truncated Taylor series needs a term more). The
+// leading r is added last, so the result is accurate to ~0.5 ulp. The fits of this file that name
+// scripts/fit_math_polynomials.py are recomputed by it.
 float expm1_kernel(float r) {
-    float p = 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    return r + r * r * p;
+    float q = 0.001392617589;
+    q = q * r + 0.008363173343;
+    q = q * r + 0.04166655615;
+    q = q * r + 0.1666657776;
+    q = q * r + 0.5;
+    return r + r * r * q;
 }
 
 // e^x = 2^k e^r with x = k ln2 + r, |r| <= ln2 / 2 (Cody-Waite reduction, k * MATH_LN2_HI exact).
@@ -151,19 +152,20 @@ float math_log1p(float x) {
     return isnan(x) ? x : y;
 }
 
-// log(1 + x) for x in [0, 1] or NaN: math_log1p without the selects for its other arguments (u =
-// 1 + x <= 2, so k is 0 or 1, and c = x - (u - 1) is exact). Bit for bit math_log1p on every float
-// of [0, 1] but 1 - 2^-24, where math_log1p's 1 - (u - x) is not exact (u = 2 > 2x) and this is
-// 0.3 ulp closer. For the log1p(e^-|z|) of softplus and logsigmoid.
+// log(1 + x) for x in [0, 1] or NaN, for the log1p(e^-|z|) of softplus and logsigmoid: 2 atanh(s)
+// with s = x / (2 + x) in [0, 1/3], i.e. 2s + 2s w R(w), w = s^2, R a degree-3 Chebyshev fit of
+// (atanh(s)/s - 1)/w over [0, 1/9] (error 4e-7 relative to R, under 2e-8 of the result;
+// scripts/fit_math_polynomials.py). Cheaper than math_log1p (one division, no rounding
+// correction); the rounding of s costs up to ~3 ulp.
 float log1p_unit(float x) {
-    precise float u = 1.0 + x;
-    bool high = u > 1.41421356;  // k = 1, m = u / 2
-    float f = 0.5 * u - 1.0;
-    float correction = log1p_correction(high ? f : x);
-    precise float c = x - (u - 1.0);
-    precise float small = correction - (MATH_LN2_LO + c / u);
-    precise float y = (MATH_LN2_HI + f) - small;
-    return high ? y : x - correction;
+    float s = x / (2.0 + x);
+    float w = s * s;
+    float r = 0.1342574954;
+    r = r * w + 0.1411830932;
+    r = r * w + 0.2000378072;
+    r = r * w + 0.3333331943;
+    float two_s = 2.0 * s;
+    return two_s + two_s * (w * r);
 }
 
 // tanh(x) for |x| >= 0.55 (and any NaN or inf): t / (t + 2) with t = expm1(2|x|), which cannot
@@ -198,18 +200,24 @@ float math_sigmoid(float x) { return sigmoid_given_exp(x, math_exp(-abs(x))); }
 
 float math_sigmoid_grad(float x) { return sigmoid_grad_given_exp(math_exp(-abs(x))); }
 
-// e^(-c x^2) for c a power of two, with x^2 formed exactly: xh keeps the top 12 significand bits
-// of x, so c xh^2 is exact and c (x - xh)(x + xh) is small. Plain e^(-c x*x) would inherit the
-// rounding of x*x, amplified by c x^2 (1e-6 relative at x = 4).
-// |x| is clamped to 15, where e^(-c x^2) is 0 for c >= 1/2 (as for inf); then
-// |c (x - xh)(x + xh)| < 2^-8 * 30 < ln2 / 2 (c <= 1), so e^ of it is 1 + expm1_kernel (what
-// math_exp computes for k = 0) without the range reduction.
+// e^(-c x^2) for c = 1/2 or 1, with x^2 formed exactly: xh keeps the top 12 significand bits of
+// x, so hi = -c xh^2 is exact and lo = -c (x - xh)(x + xh) is small. Plain e^(-c x*x) would
+// inherit the rounding of x*x, amplified by c x^2 (1e-6 relative at x = 4). One exponential of
+// hi + lo: k is taken from their sum and r = (hi - k ln2) + lo, so |r| <= ln2 / 2 as in math_exp.
+// |x| is clamped to 15 (then |lo| < 2^-8 * 30 c) and a sum below -104 gives 0, as math_exp does.
 float exp_neg_scaled_square(float x, float c) {
     float a = abs(x);
     a = a > 15.0 ? 15.0 : a;  // NaN stays NaN
     float ah = uintBitsToFloat(floatBitsToUint(a) & 0xfffff000u);
-    precise float low = 1.0 + expm1_kernel(-c * (a - ah) * (a + ah));
-    return math_exp(-c * ah * ah) * low;
+    float hi = -c * ah * ah;
+    float lo = -c * (a - ah) * (a + ah);
+    float sum = hi + lo;
+    float sc = sum > -104.0 ? sum : -104.0;  // NaN -> -104, so that int(k) is defined
+    float k = floor(sc * MATH_LOG2E + 0.5);
+    precise float r = ((hi - k * MATH_LN2_HI) - k * MATH_LN2_LO) + lo;
+    precise float e_r = 1.0 + expm1_kernel(r);
+    float y = scale_pow2(e_r, int(k));
+    return sum < -104.0 ? 0.0 : y;
 }
 
 // erf(z) for |z| < 0.875: z + z Q(z^2), Q a degree-6 Chebyshev fit of erf(z)/z - 1 (error 2.1e-10).
@@ -225,26 +233,29 @@ float erf_small(float z) {
     return z + z * q;
 }
 
-// erfc(z) e^(z^2) for z in [0.5, 10.1]: t P(t) with t = 1 / (1 + z/2), P a degree-9 Chebyshev fit
-// of erfc(z) e^(z^2) / t over that range (error 1.3e-9 relative).
-float erfc_scaled_tail(float z) {
+// erfc(z) e^(z^2) for z in [0, 10.1]: t P(t) with t = 1 / (1 + z/2), P a degree-10 Chebyshev fit
+// of erfc(z) e^(z^2) / t over that range, in powers of t - 1/2 (error 5e-9 relative, 2e-8 with the
+// coefficients rounded to float; scripts/fit_math_polynomials.py).
+float erfc_scaled(float z) {
     float t = 1.0 / (1.0 + 0.5 * z);
-    float p = -0.02592416558;
-    p = p * t + 0.04783297745;
-    p = p * t + 0.0982107525;
-    p = p * t - 0.3087800571;
-    p = p * t + 0.1762311178;
-    p = p * t + 0.008442550711;
-    p = p * t + 0.1957414931;
-    p = p * t + 0.2437734041;
-    p = p * t + 0.282363934;
-    p = p * t + 0.2820846697;
+    float u = t - 0.5;
+    float p = 0.03262555599;
+    p = p * u - 0.009867570363;
+    p = p * u - 0.07526366413;
+    p = p * u + 0.05264968798;
+    p = p * u + 0.09797403216;
+    p = p * u - 0.1035560295;
+    p = p * u - 0.1720457226;
+    p = p * u + 0.1457650065;
+    p = p * u + 0.5589435697;
+    p = p * u + 0.6871607304;
+    p = p * u + 0.5107913613;
     return t * p;
 }
 
-// erfc(z) for z >= 0.5, without the cancellation of 1 - erf(z); the product underflows to 0 by
-// itself beyond z = 10.1 (erfc_scaled_tail < 0.056 there, e^(-z^2) < 2^-147).
-float erfc_tail(float z) { return erfc_scaled_tail(z) * exp_neg_scaled_square(z, 1.0); }
+// erfc(z) for z >= 0, without the cancellation of 1 - erf(z); the product underflows to 0 by
+// itself beyond z = 10.1 (e^(-z^2) < 2^-147 there).
+float erfc_tail(float z) { return erfc_scaled(z) * exp_neg_scaled_square(z, 1.0); }
 
 // erf(z): polynomial below 0.875, 1 - erfc above (erfc < 0.22 there, so its error shrinks).
 float math_erf(float z) {
@@ -254,23 +265,19 @@ float math_erf(float z) {
     return a >= 0.875 ? y : erf_small(z);  // NaN takes the polynomial
 }
 
-// erfc(z) = 1 - erf(z), relative accuracy for large positive z. Below 0.5, 1 - erf(z) > 0.47, so
-// the subtraction loses at most a bit.
+// erfc(z) = 1 - erf(z), relative accuracy for large positive z; for z < 0, 2 - erfc(-z) (> 1).
 float math_erfc(float z) {
     float tail = erfc_tail(abs(z));
-    float y = z > 0.0 ? tail : 2.0 - tail;
-    return abs(z) >= 0.5 ? y : 1.0 - erf_small(z);
+    return z < 0.0 ? 2.0 - tail : tail;  // NaN gives NaN
 }
 
 // Standard normal CDF Phi(x) = erfc(-x / sqrt2) / 2 given e = e^(-x^2/2) (exp_neg_scaled_square(x,
-// 0.5), which callers needing the density as well compute once): 0.5 + erf/2 (> 0.24) for
-// |x| / sqrt2 < 0.5, else the erfc tail. There e^(-x^2/2) is formed from x itself, so the rounding
-// of x / sqrt2 is not amplified by x^2.
+// 0.5), which callers needing the density as well compute once): the erfc tail on both sides,
+// 1 - tail for x >= 0 (Phi >= 1/2 there, so the subtraction loses nothing). e^(-x^2/2) is formed
+// from x itself, so the rounding of x / sqrt2 is not amplified by x^2.
 float normal_cdf_given_exp(float x, float e) {
-    float z = abs(x) * MATH_SQRT1_2;
-    float tail = 0.5 * erfc_scaled_tail(z) * e;
-    float y = x < 0.0 ? tail : 1.0 - tail;
-    return z >= 0.5 ? y : 0.5 + 0.5 * erf_small(x * MATH_SQRT1_2);  // NaN takes the polynomial
+    float tail = 0.5 * erfc_scaled(abs(x) * MATH_SQRT1_2) * e;
+    return x < 0.0 ? tail : 1.0 - tail;  // NaN gives NaN
 }
 
 float math_normal_cdf(float x) { return normal_cdf_given_exp(x, exp_neg_scaled_square(x, 0.5)); }
