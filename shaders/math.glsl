@@ -27,9 +27,9 @@
 // GPU the extra work is hidden behind memory traffic in these elementwise shaders. On a CPU device
 // the transcendental activations are bound by these instructions, so the polynomials have the
 // lowest degree that keeps their truncation error near 1e-8, e^(-c x^2) takes one range reduction,
-// Phi one erfc fit over the whole line, and log1p on [0, 1] one division (2026-11-30, fifth session:
-// gelu forward about 1.3x and backward 1.4x faster on lavapipe, bench/RESULTS.md).
-
+// Phi one erfc fit over the whole line, and log1p on [0, 1] one division (2026-12-01: gelu forward
+// about 1.3x and backward 1.4x faster on lavapipe, bench/RESULTS.md).
+//
 // Steps whose rounding must happen exactly as written (range reduction, the log1p rounding
 // correction) are `precise`, which forbids the driver to contract or reassociate them. Without it
 // lavapipe rewrote 1 + expm1(r) in math_exp (1 ulp worse) and cancelled the Kahan compensation of
@@ -88,12 +88,17 @@ float expm1_kernel(float r) {
 // x is first clamped to [-104, 89], where the arithmetic alone gives the IEEE limits: k = -150
 // makes 2^k e^r round to 0 below ln(2^-150) = -103.97208, k = 128 makes it overflow to inf above
 // ln(FLT_MAX) = 88.72284 (and the clamp keeps int(k) defined); NaN is restored at the end.
+// 2^k e^r for the reduced argument r (|r| <= ln2 / 2) of math_exp and exp_neg_scaled_square.
+float exp_reduced(float r, float k) {
+    precise float e_r = 1.0 + expm1_kernel(r);
+    return scale_pow2(e_r, int(k));
+}
+
 float math_exp(float x) {
     float xc = x > -104.0 ? (x < 89.0 ? x : 89.0) : -104.0;  // NaN -> -104
     float k = floor(xc * MATH_LOG2E + 0.5);
     precise float r = (xc - k * MATH_LN2_HI) - k * MATH_LN2_LO;
-    precise float e_r = 1.0 + expm1_kernel(r);
-    float y = scale_pow2(e_r, int(k));
+    float y = exp_reduced(r, k);
     return isnan(x) ? x : y;
 }
 
@@ -215,8 +220,7 @@ float exp_neg_scaled_square(float x, float c) {
     float sc = sum > -104.0 ? sum : -104.0;  // NaN -> -104, so that int(k) is defined
     float k = floor(sc * MATH_LOG2E + 0.5);
     precise float r = ((hi - k * MATH_LN2_HI) - k * MATH_LN2_LO) + lo;
-    precise float e_r = 1.0 + expm1_kernel(r);
-    float y = scale_pow2(e_r, int(k));
+    float y = exp_reduced(r, k);
     return sum < -104.0 ? 0.0 : y;
 }
 
