@@ -1,5 +1,6 @@
 // vkgrad's benchmark suite: every op's GPU time from timestamps, as GB/s, next to the device's
-// buffer-copy bandwidth measured in the same run (the ceiling for elementwise ops).
+// buffer-copy bandwidth measured in the same run, alternately with each op (the ceiling for
+// elementwise ops).
 //
 //   vkgrad_bench [--elements N] [--repeat R] [--filter SUBSTRING] [--gemm-square 256,512] [--json FILE]
 //                [--gemm-path auto|tiled|direct|broadcast] [--reductions auto|subgroup|portable]
@@ -28,26 +29,47 @@ struct Entry {
   double flops = 0;  ///< floating-point operations of one run (GFLOP/s is reported when > 0)
 };
 
-// GPU time of one run of `entry`: the median over `repeat` back-to-back runs recorded into one
-// list (each ordered after the previous by the hazard on its output); a run that is several
-// dispatches is the sum of its dispatches' times.
-double median_ms(vkgrad::Context& ctx, const Entry& entry, int repeat) {
-  vkgrad::CommandList probe(ctx);
-  entry.record(probe);
-  const std::size_t per_run = probe.dispatch_count();
+// GPU time of one run of `entry`: the median over `repeat` runs recorded into one list (each
+// ordered after the previous by the hazard on its output); a run that is several dispatches is the
+// sum of its dispatches' times. With a `peer`, the list alternates a peer run and an entry run, and
+// the peer's median comes back too: both are timed in the same seconds, so a host whose speed
+// drifts during the suite (a shared or throttled CPU) moves both sides of the ratio alike.
+struct Timing {
+  double ms = 0;
+  double peer_ms = 0;
+};
+
+Timing median_ms(vkgrad::Context& ctx, const Entry& entry, int repeat, const Entry* peer = nullptr) {
+  auto dispatches = [&](const Entry& e) {
+    vkgrad::CommandList probe(ctx);
+    e.record(probe);
+    return probe.dispatch_count();
+  };
+  const std::size_t per_run = dispatches(entry), per_peer = peer ? dispatches(*peer) : 0;
   vkgrad::CommandList cmd(ctx, vkgrad::CommandListOptions{}.set_timestamps(true));
-  for (int i = 0; i < repeat; ++i) entry.record(cmd);
+  for (int i = 0; i < repeat; ++i) {
+    if (peer) peer->record(cmd);
+    entry.record(cmd);
+  }
   cmd.run();  // warm-up: pipelines, caches
   cmd.run();
   const auto timings = cmd.timings();
-  std::vector<double> ms;
-  for (std::size_t r = 0; r < timings.size() / per_run; ++r) {
-    double sum = 0;
-    for (std::size_t d = 0; d < per_run; ++d) sum += timings[r * per_run + d].milliseconds;
-    ms.push_back(sum);
+  std::vector<double> ms, peer_ms;
+  for (std::size_t at = 0; at + per_peer + per_run <= timings.size();) {
+    auto sum = [&](std::size_t count) {
+      double total = 0;
+      for (std::size_t d = 0; d < count; ++d) total += timings[at++].milliseconds;
+      return total;
+    };
+    if (peer) peer_ms.push_back(sum(per_peer));
+    ms.push_back(sum(per_run));
   }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  auto median = [](std::vector<double>& v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  return {median(ms), median(peer_ms)};
 }
 
 // One training step of the README's MNIST model, recorded once with timestamps and replayed:
@@ -366,22 +388,30 @@ int main(int argc, char** argv) try {
     gemm_tensors.push_back(std::move(c));
   }
 
+  // Each op with a byte count is timed alternately with the copy peer, and its "% copy" is
+  // against that paired copy; the first row is the copy alone, as the run's reference figure.
   nlohmann::json results = nlohmann::json::array();
-  double copy_gbs = 0;
-  std::printf("%-40s %10s %10s %9s %10s\n", "op", "ms", "GB/s", "% copy", "GFLOP/s");
+  const Entry& copy_peer = entries.front();
+  std::printf("%-40s %10s %10s %9s %10s %10s\n", "op", "ms", "GB/s", "% copy", "GFLOP/s", "copy GB/s");
   for (const auto& e : entries) {
-    if (!filter.empty() && e.name.find(filter) == std::string::npos && e.name.rfind("copy", 0) != 0) continue;
-    const double ms = median_ms(ctx, e, repeat);
-    nlohmann::json row = {{"op", e.name}, {"ms", ms}};
+    const bool is_peer = &e == &copy_peer;
+    if (!is_peer && !filter.empty() && e.name.find(filter) == std::string::npos) continue;
+    nlohmann::json row = {{"op", e.name}};
     if (e.bytes > 0) {
-      const double gbs = e.bytes / (ms * 1e-3) / 1e9;
-      if (copy_gbs == 0) copy_gbs = gbs;
-      std::printf("%-40s %10.4f %10.2f %8.1f%% %10s\n", e.name.c_str(), ms, gbs, 100.0 * gbs / copy_gbs, "");
+      const Timing t = median_ms(ctx, e, repeat, is_peer ? nullptr : &copy_peer);
+      const double gbs = e.bytes / (t.ms * 1e-3) / 1e9;
+      const double copy_gbs = is_peer ? gbs : copy_peer.bytes / (t.peer_ms * 1e-3) / 1e9;
+      std::printf("%-40s %10.4f %10.2f %8.1f%% %10s %10.2f\n", e.name.c_str(), t.ms, gbs, 100.0 * gbs / copy_gbs, "",
+                  copy_gbs);
+      row["ms"] = t.ms;
       row["gb_per_s"] = gbs;
+      row["copy_gb_per_s"] = copy_gbs;
       row["fraction_of_copy"] = gbs / copy_gbs;
     } else {
+      const double ms = median_ms(ctx, e, repeat).ms;
       const double gflops = e.flops / (ms * 1e-3) / 1e9;
       std::printf("%-40s %10.4f %10s %9s %10.2f\n", e.name.c_str(), ms, "", "", gflops);
+      row["ms"] = ms;
       row["gflop_per_s"] = gflops;
     }
     results.push_back(row);

@@ -3,9 +3,9 @@
 
 Each is a Chebyshev interpolant (close to the minimax polynomial) of a smooth function over the
 interval the shader evaluates it on, converted to powers of (t - t0) and rounded to float32, as
-the shader writes it (highest power first, Horner order). Prints, per fit, the truncation error in
-double and the error after rounding the coefficients to float32 (evaluated in double), both
-relative to the fitted function. The end-to-end error of each math.glsl function, float32 rounding
+the shader writes them (printed highest power first; the shader combines them in Estrin's
+scheme). Prints, per fit, the truncation error in double and the error after rounding the
+coefficients to float32 (evaluated in double), both relative to the fitted function. The end-to-end error of each math.glsl function, float32 rounding
 included, is measured by tests/math_accuracy (`build/tests/math_glsl_accuracy 1`).
 
 Usage: python3 scripts/fit_math_polynomials.py   (needs NumPy: Debian python3-numpy)

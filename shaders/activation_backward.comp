@@ -10,8 +10,8 @@
 //                   _texel build texel buffers and 64-bit stores).
 // Push constants:   n (element count), p0, p1 (activation parameters), theta (SPARSE cutoff).
 // Specialization:   0 local size x (default 256), 1 ACT_ID, 2 SPARSE.
-// Any grid size works (grid-stride loop); 4 elements per step through vec4 views, then the
-// n % 4 tail, as in activation_forward.comp.
+// Any grid size works (grid-stride loop); VKGRAD_STEP_GROUPS groups of 4 elements per step through
+// vec4 views, then the tail, as in activation_forward.comp.
 
 #include "texel_io.glsl"
 #include "activations.glsl"
@@ -30,14 +30,19 @@ float apply(float v, float g) { return (SPARSE && v <= pc.theta) ? 0.0 : activat
 
 void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    const uint n4 = pc.n / 4u;
-    uint i = gl_GlobalInvocationID.x;
-    if (i < n4) {  // do-while: see activation_forward.comp
+    const uint G = VKGRAD_STEP_GROUPS;
+    const uint steps = pc.n / (4u * G);
+    uint s = gl_GlobalInvocationID.x;
+    if (s < steps) {  // do-while: see activation_forward.comp
         do {
-            const vec4 v = x_load4(i), g = dy_load4(i);
-            dx_store4(i, vec4(apply(v.x, g.x), apply(v.y, g.y), apply(v.z, g.z), apply(v.w, g.w)));
-            i += stride;
-        } while (i < n4);
+            vec4 r[VKGRAD_STEP_GROUPS];
+            for (uint h = 0u; h < G; ++h) {
+                const vec4 v = x_load4(s * G + h), g = dy_load4(s * G + h);
+                r[h] = vec4(apply(v.x, g.x), apply(v.y, g.y), apply(v.z, g.z), apply(v.w, g.w));
+            }
+            dx_store_step(s, r);
+            s += stride;
+        } while (s < steps);
     }
-    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) dx_store(i, apply(x_load(i), dy_load(i)));
+    for (uint i = 4u * G * steps + gl_GlobalInvocationID.x; i < pc.n; i += stride) dx_store(i, apply(x_load(i), dy_load(i)));
 }

@@ -9,10 +9,11 @@
 //                   buffers, or in the _texel build a texel buffer and 64-bit stores).
 // Push constants:   n (element count), p0, p1 (activation parameters), theta (SPARSE cutoff).
 // Specialization:   0 local size x (default 256), 1 ACT_ID, 2 SPARSE.
-// Any grid size works (grid-stride loop). Each invocation handles 4 adjacent elements per step
-// through a vec4 view of the buffers (one 16-byte load and store instead of four: on CPU devices
-// every per-invocation access is a gather), then the last n % 4 elements one by one. Each element
-// is computed exactly as alone, so the results do not depend on the grouping.
+// Any grid size works (grid-stride loop). Each invocation handles VKGRAD_STEP_GROUPS groups of 4
+// adjacent elements per step (texel_io.glsl: 2 in the texel build, 1 elsewhere) through vec4 views
+// of the buffers (one 16-byte load instead of four, one store per step: on CPU devices every
+// per-invocation access is a gather), then the tail one by one. Each element is computed exactly
+// as alone, so the results do not depend on the grouping.
 
 #include "texel_io.glsl"
 #include "activations.glsl"
@@ -30,17 +31,22 @@ float apply(float v) { return (SPARSE && v <= pc.theta) ? 0.0 : activation_forwa
 
 void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    const uint n4 = pc.n / 4u;
+    const uint G = VKGRAD_STEP_GROUPS;
+    const uint steps = pc.n / (4u * G);
     // do-while, not for: llvmpipe tests a for loop's condition at the top of the next pass, and runs
     // that pass's body once more with every lane masked off before it leaves the loop (see
     // grid_stride_groups in lib/context.cpp, which also gives each invocation several steps there).
-    uint i = gl_GlobalInvocationID.x;
-    if (i < n4) {
+    uint s = gl_GlobalInvocationID.x;
+    if (s < steps) {
         do {
-            const vec4 v = x_load4(i);
-            y_store4(i, vec4(apply(v.x), apply(v.y), apply(v.z), apply(v.w)));
-            i += stride;
-        } while (i < n4);
+            vec4 r[VKGRAD_STEP_GROUPS];
+            for (uint g = 0u; g < G; ++g) {
+                const vec4 v = x_load4(s * G + g);
+                r[g] = vec4(apply(v.x), apply(v.y), apply(v.z), apply(v.w));
+            }
+            y_store_step(s, r);
+            s += stride;
+        } while (s < steps);
     }
-    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) y_store(i, apply(x_load(i)));
+    for (uint i = 4u * G * steps + gl_GlobalInvocationID.x; i < pc.n; i += stride) y_store(i, apply(x_load(i)));
 }

@@ -220,14 +220,10 @@ float act_logsigmoid_grad(float x, float p0, float p1) {
 // subtraction would cancel (at x = 0.1 it loses 9 bits)
 float act_tanhshrink(float x, float p0, float p1) {
     float w = x * x;
-    float p = -0.000142793188;
-    p = p * w + 0.000923500846;
-    p = p * w - 0.00320680339;
-    p = p * w + 0.00869784759;
-    p = p * w - 0.0218295488;
-    p = p * w + 0.0539634148;
-    p = p * w - 0.133333107;
-    p = p * w + 0.333333332;
+    float w2 = w * w;
+    float w4 = w2 * w2;
+    float p = ((0.333333332 - 0.133333107 * w) + w2 * (0.0539634148 - 0.0218295488 * w)) +
+              w4 * ((0.00869784759 - 0.00320680339 * w) + w2 * (0.000923500846 - 0.000142793188 * w));
     return abs(x) < 1.0 ? x * w * p : x - tanh_large(x);
 }
 // y' = tanh(x)^2

@@ -18,7 +18,8 @@
 // Push constants:   n, lr, beta1, beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay,
 //                   ln_beta1, ln_beta2, decay_factor (AdamW: 1 − lr·wd, rounded once on the host).
 // Specialization:   0 local size x (default 256), 1 DECOUPLED.
-// Any grid size works (grid-stride loop).
+// Any grid size works (grid-stride loop): VKGRAD_STEP_GROUPS groups of 4 elements per step
+// (texel_io.glsl), then the tail.
 
 #include "texel_io.glsl"
 #include "math.glsl"
@@ -60,29 +61,37 @@ void main() {
     step_size = pc.lr / bc1;
     bc2_sqrt = sqrt(bc2);
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    const uint n4 = pc.n / 4u;
+    const uint G = VKGRAD_STEP_GROUPS;
+    const uint steps = pc.n / (4u * G);
     // do-while loops, each entered only by the invocations that have work: llvmpipe tests a for
     // loop's condition at the top of the next pass and runs that pass once more with every lane
     // masked off (see grid_stride_groups in lib/context.cpp).
-    uint q = gl_GlobalInvocationID.x;
-    if (q < n4) {
+    uint s = gl_GlobalInvocationID.x;
+    if (s < steps) {
         do {
-            vec4 param = p_in_load4(q), m = m_in_load4(q), v = v_in_load4(q);
-            const vec4 g = grad_load4(q);
-            for (uint j = 0u; j < 4u; ++j) {
-                float pj = param[j], mj = m[j], vj = v[j];
-                update(pj, g[j], mj, vj);
-                param[j] = pj;
-                m[j] = mj;
-                v[j] = vj;
+            vec4 params[VKGRAD_STEP_GROUPS], ms[VKGRAD_STEP_GROUPS], vs[VKGRAD_STEP_GROUPS];
+            for (uint h = 0u; h < G; ++h) {
+                const uint q = s * G + h;
+                vec4 param = p_in_load4(q), m = m_in_load4(q), v = v_in_load4(q);
+                const vec4 g = grad_load4(q);
+                for (uint j = 0u; j < 4u; ++j) {
+                    float pj = param[j], mj = m[j], vj = v[j];
+                    update(pj, g[j], mj, vj);
+                    param[j] = pj;
+                    m[j] = mj;
+                    v[j] = vj;
+                }
+                params[h] = param;
+                ms[h] = m;
+                vs[h] = v;
             }
-            m_out_store4(q, m);
-            v_out_store4(q, v);
-            p_out_store4(q, param);
-            q += stride;
-        } while (q < n4);
+            m_out_store_step(s, ms);
+            v_out_store_step(s, vs);
+            p_out_store_step(s, params);
+            s += stride;
+        } while (s < steps);
     }
-    uint i = 4u * n4 + gl_GlobalInvocationID.x;
+    uint i = 4u * G * steps + gl_GlobalInvocationID.x;
     if (i < pc.n) {
         do {
             float param = p_in_load(i), m = m_in_load(i), v = v_in_load(i);

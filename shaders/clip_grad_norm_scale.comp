@@ -11,7 +11,8 @@
 //                   (texel_io.glsl) can read g through a texel buffer, which is read-only.
 // Push constants:   n (element count), max_norm.
 // Specialization:   0 local size x (default 256).
-// Any grid size works (grid-stride loop): 4 adjacent elements per step (vec4), then the last n % 4.
+// Any grid size works (grid-stride loop): VKGRAD_STEP_GROUPS groups of 4 adjacent elements per step
+// (vec4s; texel_io.glsl), then the tail.
 
 #include "texel_io.glsl"
 
@@ -27,14 +28,17 @@ void main() {
     float coef = pc.max_norm / (total[0] + 1e-6);
     if (!isnan(coef) && coef > 1.0) coef = 1.0;
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    const uint n4 = pc.n / 4u;
+    const uint G = VKGRAD_STEP_GROUPS;
+    const uint steps = pc.n / (4u * G);
     // do-while: see activation_forward.comp (llvmpipe runs a for loop's body once more, masked off).
-    uint q = gl_GlobalInvocationID.x;
-    if (q < n4) {
+    uint s = gl_GlobalInvocationID.x;
+    if (s < steps) {
         do {
-            g_out_store4(q, g_in_load4(q) * coef);
-            q += stride;
-        } while (q < n4);
+            vec4 r[VKGRAD_STEP_GROUPS];
+            for (uint h = 0u; h < G; ++h) r[h] = g_in_load4(s * G + h) * coef;
+            g_out_store_step(s, r);
+            s += stride;
+        } while (s < steps);
     }
-    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) g_out_store(i, g_in_load(i) * coef);
+    for (uint i = 4u * G * steps + gl_GlobalInvocationID.x; i < pc.n; i += stride) g_out_store(i, g_in_load(i) * coef);
 }

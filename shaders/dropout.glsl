@@ -6,7 +6,7 @@
 // The mask: element i uses word (i & 3) of philox4x32_10(counter = (i >> 2, 0, step, 0),
 // key = (seed_lo, seed_hi)); it is kept when that word's top 24 bits are >= drop_threshold, where
 // drop_threshold = round(p * 2^24) (so p = 1 gives 2^24: nothing kept). One thread computes one
-// Philox block of 4 consecutive elements (each of the last n % 4 elements recomputes its block), so
+// Philox block of 4 consecutive elements (each element of the tail recomputes its block), so
 // the mask depends only on (seed, step, i), never on the local size or the dispatch order. Exact integer comparison: the C++ reference reproduces the mask
 // bit for bit. Multiplying by 0 (not selecting 0) keeps PyTorch's behaviour: a dropped NaN or inf
 // gives NaN.
@@ -14,7 +14,8 @@
 // Bindings (set 0): 0 x: n floats, read; 1 y: n floats, written.
 // Push constants:   n, seed_lo, seed_hi, step, drop_threshold (0 .. 2^24), scale (1 / (1 - p); 0 when p = 1).
 // Specialization:   0 local size x (default 256).
-// Any grid size works (grid-stride loop over blocks of 4 elements).
+// Any grid size works (grid-stride loop over VKGRAD_STEP_GROUPS blocks of 4 elements per step;
+// texel_io.glsl).
 //
 // With DROPOUT_STEP_COUNTER defined (dropout_counter.comp) the step is read on the device:
 // step = counter[0] + push step, from binding 2 (1 int, read), so a replayed command list draws a
@@ -58,20 +59,23 @@ void main() {
     const uint step = pc.step;
 #endif
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    const uint full = pc.n / 4u;  // whole blocks
-    // Whole blocks in a do-while loop, and the last, partial block in a loop of its own rather than
-    // a branch inside the main loop: llvmpipe runs both sides of a branch under lane masks (the
-    // per-element side cost 4 texel fetches and 4 store loops per block), and runs a for loop's
-    // body once more with all lanes off before leaving it (see activation_forward.comp).
-    uint b = gl_GlobalInvocationID.x;
-    if (b < full) {
+    const uint G = VKGRAD_STEP_GROUPS;
+    const uint steps = pc.n / (4u * G);
+    // VKGRAD_STEP_GROUPS whole blocks per step in a do-while loop, and the rest in a loop of its own
+    // rather than a branch inside the main loop: llvmpipe runs both sides of a branch under lane
+    // masks (the per-element side cost 4 texel fetches and 4 store loops per block), and runs a for
+    // loop's body once more with all lanes off before leaving it (see activation_forward.comp).
+    uint s = gl_GlobalInvocationID.x;
+    if (s < steps) {
         do {
-            y_store4(b, x_load4(b) * block_scales(b, step));
-            b += stride;
-        } while (b < full);
+            vec4 r[VKGRAD_STEP_GROUPS];
+            for (uint h = 0u; h < G; ++h) r[h] = x_load4(s * G + h) * block_scales(s * G + h, step);
+            y_store_step(s, r);
+            s += stride;
+        } while (s < steps);
     }
-    for (uint i = 4u * full + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
-        y_store(i, x_load(i) * block_scales(full, step)[i & 3u]);
+    for (uint i = 4u * G * steps + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
+        y_store(i, x_load(i) * block_scales(i >> 2u, step)[i & 3u]);
     }
 }
 

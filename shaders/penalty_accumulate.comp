@@ -11,9 +11,9 @@
 //                   (texel_io.glsl) can read through a texel buffer, which is read-only.
 // Push constants:   n, lambda.
 // Specialization:   0 local size x (default 256), 1 KIND.
-// Any grid size works (grid-stride loop). Each invocation takes 4 adjacent elements per step (one
-// 16-byte load / store: on CPU devices every per-invocation access is a gather), then the last
-// n % 4 one by one; each element is computed exactly as alone.
+// Any grid size works (grid-stride loop). Each invocation takes VKGRAD_STEP_GROUPS groups of 4
+// adjacent elements per step (16-byte loads, one store: on CPU devices every per-invocation access
+// is a gather; texel_io.glsl), then the tail one by one; each element is computed exactly as alone.
 
 #include "texel_io.glsl"
 
@@ -33,17 +33,22 @@ float penalized(float g, float v) { return g + pc.lambda * (KIND == 0u ? sign_or
 
 void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    const uint n4 = pc.n / 4u;
+    const uint G = VKGRAD_STEP_GROUPS;
+    const uint steps = pc.n / (4u * G);
     // do-while: see activation_forward.comp (llvmpipe runs a for loop's body once more, masked off).
-    uint q = gl_GlobalInvocationID.x;
-    if (q < n4) {
+    uint s = gl_GlobalInvocationID.x;
+    if (s < steps) {
         do {
-            const vec4 v = w_load4(q), g = grad_in_load4(q);
-            grad_out_store4(q, vec4(penalized(g.x, v.x), penalized(g.y, v.y), penalized(g.z, v.z), penalized(g.w, v.w)));
-            q += stride;
-        } while (q < n4);
+            vec4 r[VKGRAD_STEP_GROUPS];
+            for (uint h = 0u; h < G; ++h) {
+                const vec4 v = w_load4(s * G + h), g = grad_in_load4(s * G + h);
+                r[h] = vec4(penalized(g.x, v.x), penalized(g.y, v.y), penalized(g.z, v.z), penalized(g.w, v.w));
+            }
+            grad_out_store_step(s, r);
+            s += stride;
+        } while (s < steps);
     }
-    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
+    for (uint i = 4u * G * steps + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
         grad_out_store(i, penalized(grad_in_load(i), w_load(i)));
     }
 }

@@ -3,8 +3,8 @@
 // pointwise_loss_backward: the input gradient of pointwise_loss_forward's terms times scale
 // (scale = dloss, divided by n for reduction='mean'):
 //   KIND 0 (mse): 2 (x - t) scale;   KIND 1 (bce): (sigmoid(x) - t) scale.
-// dx is OVERWRITTEN. One invocation per group of 4 elements (then the n % 4 tail), grid-stride;
-// inputs and output through texel_io.glsl.
+// dx is OVERWRITTEN. Grid-stride, VKGRAD_STEP_GROUPS groups of 4 elements per invocation and step
+// (texel_io.glsl), then the tail; inputs and output through texel_io.glsl.
 //
 // Bindings (set 0): 0 x: n floats, read; 1 target: n floats, read; 2 dx: n floats, written.
 // Push constants:   n, scale.
@@ -26,15 +26,20 @@ float grad(float v, float t) { return KIND == 0u ? 2.0 * (v - t) * pc.scale : (m
 
 void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    const uint n4 = pc.n / 4u;
+    const uint G = VKGRAD_STEP_GROUPS;
+    const uint steps = pc.n / (4u * G);
     // do-while: see activation_forward.comp (llvmpipe runs a for loop's body once more, masked off).
-    uint q = gl_GlobalInvocationID.x;
-    if (q < n4) {
+    uint s = gl_GlobalInvocationID.x;
+    if (s < steps) {
         do {
-            const vec4 v = x_load4(q), t = target_load4(q);
-            dx_store4(q, vec4(grad(v.x, t.x), grad(v.y, t.y), grad(v.z, t.z), grad(v.w, t.w)));
-            q += stride;
-        } while (q < n4);
+            vec4 r[VKGRAD_STEP_GROUPS];
+            for (uint h = 0u; h < G; ++h) {
+                const vec4 v = x_load4(s * G + h), t = target_load4(s * G + h);
+                r[h] = vec4(grad(v.x, t.x), grad(v.y, t.y), grad(v.z, t.z), grad(v.w, t.w));
+            }
+            dx_store_step(s, r);
+            s += stride;
+        } while (s < steps);
     }
-    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) dx_store(i, grad(x_load(i), target_load(i)));
+    for (uint i = 4u * G * steps + gl_GlobalInvocationID.x; i < pc.n; i += stride) dx_store(i, grad(x_load(i), target_load(i)));
 }

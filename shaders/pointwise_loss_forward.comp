@@ -4,8 +4,8 @@
 // mse_loss / binary_cross_entropy_with_logits with reduction='none':
 //   KIND 0 (mse):  (x - t)^2
 //   KIND 1 (bce):  max(x, 0) - x t + log1p(e^-|x|)      (stable for any x; NaN propagates)
-// One invocation per group of 4 elements (then the n % 4 tail), grid-stride; inputs and output
-// through texel_io.glsl. The mean / sum is reduce_all.comp, twice.
+// Grid-stride, VKGRAD_STEP_GROUPS groups of 4 elements per invocation and step (texel_io.glsl), then
+// the tail; inputs and output through texel_io.glsl. The mean / sum is reduce_all.comp, twice.
 //
 // Bindings (set 0): 0 x: n floats, read; 1 target: n floats, read; 2 terms: n floats, written.
 // Push constants:   n.
@@ -35,15 +35,20 @@ float term(float v, float t) {
 
 void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    const uint n4 = pc.n / 4u;
+    const uint G = VKGRAD_STEP_GROUPS;
+    const uint steps = pc.n / (4u * G);
     // do-while: see activation_forward.comp (llvmpipe runs a for loop's body once more, masked off).
-    uint q = gl_GlobalInvocationID.x;
-    if (q < n4) {
+    uint s = gl_GlobalInvocationID.x;
+    if (s < steps) {
         do {
-            const vec4 v = x_load4(q), t = target_load4(q);
-            terms_store4(q, vec4(term(v.x, t.x), term(v.y, t.y), term(v.z, t.z), term(v.w, t.w)));
-            q += stride;
-        } while (q < n4);
+            vec4 r[VKGRAD_STEP_GROUPS];
+            for (uint h = 0u; h < G; ++h) {
+                const vec4 v = x_load4(s * G + h), t = target_load4(s * G + h);
+                r[h] = vec4(term(v.x, t.x), term(v.y, t.y), term(v.z, t.z), term(v.w, t.w));
+            }
+            terms_store_step(s, r);
+            s += stride;
+        } while (s < steps);
     }
-    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) terms_store(i, term(x_load(i), target_load(i)));
+    for (uint i = 4u * G * steps + gl_GlobalInvocationID.x; i < pc.n; i += stride) terms_store(i, term(x_load(i), target_load(i)));
 }

@@ -17,7 +17,8 @@
 // Push constants:   n, lr, momentum, one_minus_dampening (1 − dampening, rounded once on the host),
 //                   weight_decay.
 // Specialization:   0 local size x (default 256), 1 MOMENTUM (momentum != 0), 2 NESTEROV.
-// Any grid size works (grid-stride loop).
+// Any grid size works (grid-stride loop): VKGRAD_STEP_GROUPS groups of 4 elements per step
+// (texel_io.glsl), then the tail.
 
 #include "texel_io.glsl"
 
@@ -51,28 +52,35 @@ void update(inout float param, float d, inout float b) {
 void main() {
     first = step[0] == 1;
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    const uint n4 = pc.n / 4u;
+    const uint G = VKGRAD_STEP_GROUPS;
+    const uint steps = pc.n / (4u * G);
     // do-while loops, each entered only by the invocations that have work: llvmpipe tests a for
     // loop's condition at the top of the next pass and runs that pass once more with every lane
     // masked off (see grid_stride_groups in lib/context.cpp).
-    uint q = gl_GlobalInvocationID.x;
-    if (q < n4) {
+    uint s = gl_GlobalInvocationID.x;
+    if (s < steps) {
         do {
-            vec4 param = p_in_load4(q);
-            vec4 b = MOMENTUM ? buf_in_load4(q) : vec4(0.0);
-            const vec4 d = g_load4(q);
-            for (uint j = 0u; j < 4u; ++j) {
-                float pj = param[j], bj = b[j];
-                update(pj, d[j], bj);
-                param[j] = pj;
-                b[j] = bj;
+            vec4 params[VKGRAD_STEP_GROUPS], bufs[VKGRAD_STEP_GROUPS];
+            for (uint h = 0u; h < G; ++h) {
+                const uint q = s * G + h;
+                vec4 param = p_in_load4(q);
+                vec4 b = MOMENTUM ? buf_in_load4(q) : vec4(0.0);
+                const vec4 d = g_load4(q);
+                for (uint j = 0u; j < 4u; ++j) {
+                    float pj = param[j], bj = b[j];
+                    update(pj, d[j], bj);
+                    param[j] = pj;
+                    b[j] = bj;
+                }
+                params[h] = param;
+                bufs[h] = b;
             }
-            if (MOMENTUM) buf_out_store4(q, b);
-            p_out_store4(q, param);
-            q += stride;
-        } while (q < n4);
+            if (MOMENTUM) buf_out_store_step(s, bufs);
+            p_out_store_step(s, params);
+            s += stride;
+        } while (s < steps);
     }
-    uint i = 4u * n4 + gl_GlobalInvocationID.x;
+    uint i = 4u * G * steps + gl_GlobalInvocationID.x;
     if (i < pc.n) {
         do {
             float param = p_in_load(i);

@@ -128,7 +128,7 @@ void run(Activation kind, bool backward) {
     check(act, backward, "near zero", near_zero());
     check(act, backward, "large", large_values());
     // Every size for the default parameters; the other variants skip the largest.
-    for (std::size_t n : {1ul, 7ul, 255ul, 256ul, 257ul, 65537ul, (1ul << 20) + 3}) {
+    for (std::size_t n : {1ul, 7ul, 13ul, 255ul, 256ul, 257ul, 65537ul, (1ul << 20) + 3}) {
       if (v > 0 && n > 65537) continue;
       check(act, backward, "uniform [-6, 6] + specials", mixed(n, act, n + v));
     }

@@ -59,7 +59,7 @@ TEST_CASE("penalty gradient references match finite differences of the penalties
 
 TEST_CASE("weight and activity penalties add the reference gradient", "[optim][penalty]") {
   uint64_t seed = 1;
-  for (std::size_t n : {std::size_t(1), std::size_t(7), std::size_t(257), std::size_t((1u << 20) + 3)}) {
+  for (std::size_t n : {std::size_t(1), std::size_t(7), std::size_t(255), std::size_t(257), std::size_t((1u << 20) + 3)}) {
     for (Kind kind : {l1, l2, l1_activity}) {
       check_penalty(kind, n, 1e-3f, seed++);
       if (n == 257) check_penalty(kind, n, 0.5f, seed++);
