@@ -13,9 +13,11 @@ namespace vkgrad::detail {
 class CommandListImpl;
 
 /// Partial results of the first pass: a fixed count, so the combination order (and the result)
-/// depends only on n and the local size. 256 groups keep a large GPU busy; the second pass is one
-/// workgroup combining 256 numbers.
+/// depends only on n, the local size and whether the device is a CPU (kCpuReduceAllGroups). 256
+/// groups keep a large GPU busy; the second pass is one workgroup combining 256 numbers.
 inline constexpr uint32_t kReduceAllPartials = 256;
+/// reduce_all_groups' cap on CPU devices (measured there).
+inline constexpr uint32_t kCpuReduceAllGroups = 32;
 
 /// reduce_all.comp's OP values.
 enum class ReduceAllOp : uint32_t { sum = 0, sum_of_squares = 1, max = 2 };
@@ -28,7 +30,8 @@ struct ReduceAllPush {
 };
 
 /// Workgroups of the first pass over n elements: enough for one invocation per group of 4
-/// elements, at most `max_groups`. Depends only on the device and n, so the summation order does.
+/// elements, at most `max_groups` (and kCpuReduceAllGroups on CPU devices). Depends only on the
+/// device and n, so the summation order does.
 uint32_t reduce_all_groups(const DeviceInfo& info, uint64_t n, uint32_t max_groups);
 
 /// Records the first pass alone: partials[offset + g] = the reduction (OP sum, sum of squares or

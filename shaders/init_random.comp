@@ -13,8 +13,9 @@
 // Bindings (set 0): 0 x: n floats, written (texel_io.glsl: as 64-bit words in the _texel build).
 // Push constants:   n, seed_lo, seed_hi, p0, p1 (a, b for uniform; mean, std for normal).
 // Specialization:   0 local size x (default 256), 1 DIST.
-// Any grid size works (grid-stride loop): each invocation writes 4 adjacent elements per step (one
-// 16-byte store), then the last n % 4 one by one; each element's value depends only on i.
+// Any grid size works (grid-stride loop): each invocation writes VKGRAD_STEP_GROUPS groups of 4
+// adjacent elements per step (one store; texel_io.glsl), then the tail one by one; each element's
+// value depends only on i.
 
 #include "texel_io.glsl"
 #include "init_rng.glsl"
@@ -41,15 +42,20 @@ float sample_at(uint i, uvec2 key) {
 void main() {
     const uvec2 key = uvec2(pc.seed_lo, pc.seed_hi);
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    const uint n4 = pc.n / 4u;
+    const uint G = VKGRAD_STEP_GROUPS;
+    const uint steps = pc.n / (4u * G);
     // do-while: see activation_forward.comp (llvmpipe runs a for loop's body once more, masked off).
-    uint q = gl_GlobalInvocationID.x;
-    if (q < n4) {
+    uint s = gl_GlobalInvocationID.x;
+    if (s < steps) {
         do {
-            const uint i = 4u * q;
-            x_store4(q, vec4(sample_at(i, key), sample_at(i + 1u, key), sample_at(i + 2u, key), sample_at(i + 3u, key)));
-            q += stride;
-        } while (q < n4);
+            vec4 r[VKGRAD_STEP_GROUPS];
+            for (uint h = 0u; h < G; ++h) {
+                const uint i = 4u * (s * G + h);
+                r[h] = vec4(sample_at(i, key), sample_at(i + 1u, key), sample_at(i + 2u, key), sample_at(i + 3u, key));
+            }
+            x_store_step(s, r);
+            s += stride;
+        } while (s < steps);
     }
-    for (uint i = 4u * n4 + gl_GlobalInvocationID.x; i < pc.n; i += stride) x_store(i, sample_at(i, key));
+    for (uint i = 4u * G * steps + gl_GlobalInvocationID.x; i < pc.n; i += stride) x_store(i, sample_at(i, key));
 }

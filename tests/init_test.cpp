@@ -89,7 +89,7 @@ TEST_CASE("philox4x32-10 reference matches the Random123 known-answer vectors", 
 
 TEST_CASE("init_uniform draws exactly the reference generator's samples", "[init]") {
   const uint64_t seed = 0x123456789abcdefull;
-  for (uint64_t n : {uint64_t(1), uint64_t(257), kMillion + 3}) {
+  for (uint64_t n : {uint64_t(1), uint64_t(13), uint64_t(257), kMillion + 3}) {
     const auto got = run_init([&](CommandList& c, Tensor& t) { init_uniform(c, t, -2.0f, 3.0f, seed); }, {n});
     std::vector<double> expected(n);
     for (uint32_t i = 0; i < n; ++i) expected[i] = ref::init_uniform_sample(seed, i, -2.0, 3.0);
