@@ -33,4 +33,4 @@ for m, n, k, ta, tb in shapes:
     print(f"gemm {m}x{n}x{k}{tag:7s} {ms:10.4f} ms {2.0 * m * n * k / (ms * 1e-3) / 1e9:10.2f} GFLOP/s")
 PY
 echo "== vkgrad on the default device"
-"$build/bench/vkgrad_bench" --filter gemm --repeat 3 --gemm-square "$sizes"
+"$build/bench/vkgrad_bench" --filter gemm --repeat 10 --gemm-square "$sizes"

@@ -7,13 +7,16 @@
 //                [--reduction-layout auto|workgroup|invocation] [--training-step]
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 #include <vkgrad/vkgrad.hpp>
 
@@ -71,6 +74,40 @@ Timing median_ms(vkgrad::Context& ctx, const Entry& entry, int repeat, const Ent
   };
   return {median(ms), median(peer_ms)};
 }
+
+// The host's copy bandwidth (bytes read + written per second) with every hardware thread copying a
+// share of the buffer: the median over `repeat` copies (thread start-up included; a few tens of us
+// against milliseconds). On a CPU device this is the machine's ceiling for elementwise ops, and a
+// stricter peer than the device's copy: lavapipe runs vkCmdCopyBuffer as a memcpy on one thread
+// while its compute dispatches use every core.
+class HostCopy {
+ public:
+  explicit HostCopy(std::size_t bytes) : src_(bytes, 1), dst_(bytes, 0) {}  // written: no page faults when timed
+
+  static unsigned threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+  double gbs(int repeat) {
+    const std::size_t bytes = src_.size();
+    std::vector<double> seconds;
+    for (int r = 0; r <= repeat; ++r) {  // run 0 warms up
+      const auto start = std::chrono::steady_clock::now();
+      std::vector<std::thread> pool;
+      for (unsigned t = 0; t < threads(); ++t) {
+        pool.emplace_back([this, t, bytes] {
+          const std::size_t begin = bytes * t / threads(), end = bytes * (t + 1) / threads();
+          std::memcpy(dst_.data() + begin, src_.data() + begin, end - begin);
+        });
+      }
+      for (auto& thread : pool) thread.join();
+      if (r > 0) seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(seconds.begin(), seconds.end());
+    return 2.0 * double(bytes) / seconds[seconds.size() / 2] / 1e9;
+  }
+
+ private:
+  std::vector<char> src_, dst_;
+};
 
 // One training step of the README's MNIST model, recorded once with timestamps and replayed:
 // GPU time per dispatch label (median over the replays), in recording order, and the step's total.
@@ -392,27 +429,46 @@ int main(int argc, char** argv) try {
   // the copy peer, and its "% copy" is against that paired copy. Smaller ops (the 128-row shapes)
   // are timed back to back and compared with the first row, the copy alone: a 32 MiB copy between
   // their runs would evict the working set they keep in cache from one run to the next.
+  // On CPU devices "% host" is against the host's own copy bandwidth (HostCopy, as many bytes as
+  // the device copy), measured at the start and again right before each paired op. On GPUs the
+  // device copy is the ceiling, and the host columns stay empty.
   nlohmann::json results = nlohmann::json::array();
   const Entry& copy_peer = entries.front();
   double reference_copy_gbs = 0;
-  std::printf("%-40s %10s %10s %9s %10s %10s\n", "op", "ms", "GB/s", "% copy", "GFLOP/s", "copy GB/s");
+  const bool cpu_device = dev.type == vkgrad::DeviceType::cpu;
+  std::unique_ptr<HostCopy> host_copy;
+  double reference_host_gbs = 0;
+  if (cpu_device) {
+    host_copy = std::make_unique<HostCopy>(static_cast<std::size_t>(copy_peer.bytes / 2));
+    reference_host_gbs = host_copy->gbs(repeat);
+    std::printf("host memcpy (%u threads): %.2f GB/s (read + write)\n\n", HostCopy::threads(), reference_host_gbs);
+  }
+  std::printf("%-40s %10s %10s %9s %10s %10s %8s %9s\n", "op", "ms", "GB/s", "% copy", "GFLOP/s", "copy GB/s",
+              cpu_device ? "% host" : "", cpu_device ? "host GB/s" : "");
   for (const auto& e : entries) {
     const bool is_peer = &e == &copy_peer;
     if (!is_peer && !filter.empty() && e.name.find(filter) == std::string::npos) continue;
     nlohmann::json row = {{"op", e.name}};
     if (e.bytes > 0) {
       const bool paired = !is_peer && 2 * e.bytes >= copy_peer.bytes;
+      const double host_gbs = !cpu_device ? 0 : paired ? host_copy->gbs(repeat) : reference_host_gbs;
       const Timing t = median_ms(ctx, e, repeat, paired ? &copy_peer : nullptr);
       const double gbs = e.bytes / (t.ms * 1e-3) / 1e9;
       if (is_peer) reference_copy_gbs = gbs;
       const double copy_gbs = paired ? copy_peer.bytes / (t.peer_ms * 1e-3) / 1e9 : reference_copy_gbs;
-      std::printf("%-40s %10.4f %10.2f %8.1f%% %10s %10.2f\n", e.name.c_str(), t.ms, gbs, 100.0 * gbs / copy_gbs, "",
+      std::printf("%-40s %10.4f %10.2f %8.1f%% %10s %10.2f", e.name.c_str(), t.ms, gbs, 100.0 * gbs / copy_gbs, "",
                   copy_gbs);
+      if (cpu_device) std::printf(" %7.1f%% %9.2f", 100.0 * gbs / host_gbs, host_gbs);
+      std::printf("\n");
       row["ms"] = t.ms;
       row["gb_per_s"] = gbs;
       row["copy_gb_per_s"] = copy_gbs;
       row["copy_paired"] = paired;
       row["fraction_of_copy"] = gbs / copy_gbs;
+      if (cpu_device) {
+        row["host_copy_gb_per_s"] = host_gbs;
+        row["fraction_of_host_copy"] = gbs / host_gbs;
+      }
     } else {
       const double ms = median_ms(ctx, e, repeat).ms;
       const double gflops = e.flops / (ms * 1e-3) / 1e9;
@@ -429,6 +485,7 @@ int main(int argc, char** argv) try {
                           {"repeat", repeat},
                           {"reductions", ctx.subgroup_reductions() ? "subgroup" : "portable"},
                           {"results", results}};
+    if (cpu_device) doc["host_copy_gb_per_s"] = reference_host_gbs;
     std::ofstream(json_path) << doc.dump(2) << "\n";
   }
   return 0;
