@@ -137,7 +137,7 @@ void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tenso
   const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read}, {&y, detail::Access::write}};
   const auto kernel = detail::with_texel_loads(c.context(), activation_kernel(c, "activation_forward", act, 2), 0b1, uses);
   const auto push = push_for(act, x.numel());
-  // 4 elements per vec4 step; on CPU devices up to kCpuSteps steps per invocation.
+  // One invocation per group of 4 elements; on CPU devices up to kCpuSteps groups per invocation.
   const uint32_t groups = detail::quad_grid_stride_groups(c.device(), x.numel(), kernel.specialization[0], kCpuSteps);
   c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
 }
@@ -155,7 +155,7 @@ void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tens
   const auto kernel =
       detail::with_texel_loads(c.context(), activation_kernel(c, "activation_backward", act, 3), 0b11, uses);
   const auto push = push_for(act, x.numel());
-  // 4 elements per vec4 step; on CPU devices up to kCpuSteps steps per invocation.
+  // One invocation per group of 4 elements; on CPU devices up to kCpuSteps groups per invocation.
   const uint32_t groups = detail::quad_grid_stride_groups(c.device(), x.numel(), kernel.specialization[0], kCpuSteps);
   c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
 }
@@ -210,7 +210,7 @@ void prelu_backward(CommandList& cmd, const Tensor& x, const Tensor& weight, con
       {&x, detail::Access::read}, {&weight, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}};
   const detail::Kernel dgrad = detail::with_texel_loads(
       c.context(), {"prelu_backward", {local}, 4, sizeof(PreluPush)}, 0b0111, dgrad_uses);
-  // 4 elements per vec4 step; on CPU devices up to kCpuSteps steps per invocation.
+  // One invocation per group of 4 elements; on CPU devices up to kCpuSteps groups per invocation.
   c.dispatch(dgrad, dgrad_uses, &push, sizeof push,
              {detail::quad_grid_stride_groups(c.device(), x.numel(), local, kCpuSteps), 1, 1}, op);
 }

@@ -109,7 +109,9 @@ uint32_t grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local, 
 /// of 256 at that size) hurts the memory-bound ops was not found.
 inline constexpr uint32_t kCpuGridSteps = 4;
 /// grid_stride_groups for a kernel with one invocation per group of 4 elements (the last group may
-/// be partial): what the texel-path shaders run.
+/// be partial): cpu_steps counts groups of 4 per invocation. The elementwise shaders' texel builds
+/// take VKGRAD_STEP_GROUPS = 2 groups per loop step (shaders/texel_io.glsl), so kCpuGridSteps
+/// gives them 2 steps of 8 elements each: the grid the 32-byte stores were measured with.
 inline uint32_t quad_grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local, uint32_t cpu_steps = 1) {
   return grid_stride_groups(info, (n + 3) / 4, local, cpu_steps);
 }

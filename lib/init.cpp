@@ -35,7 +35,7 @@ void record_random(CommandList& cmd, Tensor& tensor, Distribution dist, double p
   const std::initializer_list<detail::BufferUse> uses{{&tensor, detail::Access::write}};
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(), {"init_random", {local, static_cast<uint32_t>(dist)}, 1, sizeof push}, 0, uses);
-  // 4 elements per step; on CPU devices up to kCpuGridSteps steps per invocation.
+  // One invocation per group of 4 elements; on CPU devices up to kCpuGridSteps groups per invocation.
   c.dispatch(kernel, uses, &push, sizeof push,
              {detail::quad_grid_stride_groups(c.device(), tensor.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
 }

@@ -39,7 +39,7 @@ void record_penalty(CommandList& cmd, Penalty kind, const Tensor& w, Tensor& gra
       {&w, detail::Access::read}, {&grad, detail::Access::read}, {&grad, detail::Access::write}};
   const detail::Kernel kernel = detail::with_texel_loads(
       c.context(), {"penalty_accumulate", {local, static_cast<uint32_t>(kind)}, 3, sizeof push}, 0b011, uses);
-  // 4 elements per vec4 step; on CPU devices up to kCpuGridSteps steps per invocation.
+  // One invocation per group of 4 elements; on CPU devices up to kCpuGridSteps groups per invocation.
   c.dispatch(kernel, uses, &push, sizeof push,
              {detail::quad_grid_stride_groups(c.device(), w.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
 }
