@@ -288,6 +288,11 @@ int main(int argc, char** argv) try {
   entries.push_back({"batchnorm1d backward 128x512", 3.0 * 4 * batch * features, [&](vkgrad::CommandList& c) {
                        vkgrad::batchnorm_backward(c, h, h, save_mean, save_invstd, ones, h_grad, dgamma, dbeta);
                      }});
+  // f16 storage: 4 bytes read and 2 written per element, or the other way round.
+  vkgrad::Tensor x16(ctx, {n}, vkgrad::DType::f16);
+  x16.fill(0.5f);
+  entries.push_back({"cast f32 -> f16", 1.5 * f32, [&](vkgrad::CommandList& c) { vkgrad::cast(c, x, x16); }});
+  entries.push_back({"cast f16 -> f32", 1.5 * f32, [&](vkgrad::CommandList& c) { vkgrad::cast(c, x16, y); }});
   entries.push_back({"dropout(0.2) forward", 2 * f32, [&](vkgrad::CommandList& c) {
                        vkgrad::dropout_forward(c, x, y, vkgrad::DropoutOptions{}.set_p(0.2f).set_seed(7));
                      }});
@@ -399,21 +404,27 @@ int main(int argc, char** argv) try {
   // GEMM: C (M x N) = A (M x K) · B, or · Bᵀ for the linear layer's weight layout.
   // The MLP's products as linear_forward / linear_backward issue them: Y = X·Wᵀ (B^T), dX = dY·W,
   // dW = dYᵀ·X (A^T).
-  struct GemmShape { uint64_t m, n, k; bool transpose_b; bool transpose_a = false; };
+  // f16: A and B in binary16 (vkgrad::gemm's f16 inputs, f32 accumulation and result).
+  struct GemmShape { uint64_t m, n, k; bool transpose_b; bool transpose_a = false; bool f16 = false; };
   std::vector<GemmShape> shapes = {{128, 512, 784, true},  {128, 256, 512, true},  {128, 10, 256, true},
                                    {128, 784, 512, false}, {128, 512, 256, false}, {128, 256, 10, false},
                                    {512, 784, 128, false, true}, {256, 512, 128, false, true},
                                    {10, 256, 128, false, true}};
   for (uint64_t s : gemm_square) shapes.push_back({s, s, s, false});
+  shapes.push_back({128, 512, 784, true, false, true});
+  for (uint64_t s : gemm_square) shapes.push_back({s, s, s, false, false, true});
   std::vector<std::unique_ptr<vkgrad::Tensor>> gemm_tensors;
   for (const auto& g : shapes) {
-    auto a = std::make_unique<vkgrad::Tensor>(ctx, g.transpose_a ? vkgrad::Shape{g.k, g.m} : vkgrad::Shape{g.m, g.k});
-    auto b = std::make_unique<vkgrad::Tensor>(ctx, g.transpose_b ? vkgrad::Shape{g.n, g.k} : vkgrad::Shape{g.k, g.n});
+    const vkgrad::DType in_type = g.f16 ? vkgrad::DType::f16 : vkgrad::DType::f32;
+    auto a = std::make_unique<vkgrad::Tensor>(ctx, g.transpose_a ? vkgrad::Shape{g.k, g.m} : vkgrad::Shape{g.m, g.k},
+                                              in_type);
+    auto b = std::make_unique<vkgrad::Tensor>(ctx, g.transpose_b ? vkgrad::Shape{g.n, g.k} : vkgrad::Shape{g.k, g.n},
+                                              in_type);
     auto c = std::make_unique<vkgrad::Tensor>(ctx, vkgrad::Shape{g.m, g.n});
     a->fill(0.5f);
     b->fill(0.25f);
     char name[96];
-    std::snprintf(name, sizeof name, "gemm %llux%llux%llu%s", static_cast<unsigned long long>(g.m),
+    std::snprintf(name, sizeof name, "gemm%s %llux%llux%llu%s", g.f16 ? " f16" : "", static_cast<unsigned long long>(g.m),
                   static_cast<unsigned long long>(g.n), static_cast<unsigned long long>(g.k),
                   g.transpose_b ? " (B^T)" : g.transpose_a ? " (A^T)" : "");
     auto *pa = a.get(), *pb = b.get(), *pc = c.get();

@@ -44,6 +44,13 @@ function(vkgrad_embed_shaders target)
         list(APPEND variants "${name}_texel_subgroup|${src}|-DVKGRAD_TEXEL=1|-DVKGRAD_SUBGROUP=1")
       endif()
     endif()
+    # Shaders marked "// vkgrad-variant: f16" are also built with -DVKGRAD_F16_INPUTS=1 as <name>_f16:
+    # their inputs in binary16, two per 32-bit word (gemm's f16 path on storage buffers; the texel
+    # build reads f16 through the tensor's R16G16B16A16_SFLOAT view and needs no variant).
+    file(STRINGS ${src} has_f16 REGEX "^// vkgrad-variant: f16")
+    if(has_f16)
+      list(APPEND variants "${name}_f16|${src}|-DVKGRAD_F16_INPUTS=1")
+    endif()
   endforeach()
   foreach(variant IN LISTS variants)
     string(REPLACE "|" ";" parts "${variant}")

@@ -199,7 +199,10 @@ Kernel with_texel_loads(const ContextImpl& context, Kernel kernel, uint32_t texe
   if (!context.use_texel_loads) return kernel;
   uint32_t b = 0;
   for (const auto& u : uses) {
-    if (((texel_bindings >> b++) & 1u) && (u.access != Access::read || !u.tensor->buffer().texel_readable())) return kernel;
+    if (((texel_bindings >> b++) & 1u) &&
+        (u.access != Access::read || !u.tensor->buffer().texel_readable(u.tensor->dtype()))) {
+      return kernel;
+    }
   }
   const std::string variant = std::string(kernel.shader) + "_texel";
   if (!has_shader_binary(variant)) return kernel;
@@ -236,10 +239,11 @@ void CommandListImpl::dispatch(const Kernel& kernel, std::initializer_list<Buffe
     Buffer& b = u.tensor->buffer();
     infos.emplace_back(*b.buffer, 0, VK_WHOLE_SIZE);
     const bool texel = (kernel.texel_bindings >> views.size()) & 1u;
-    if (texel && (u.access != Access::read || !b.texel_readable())) {
+    const bool raw = (kernel.raw_texel_bindings >> views.size()) & 1u;
+    if (texel && (u.access != Access::read || !b.texel_readable(u.tensor->dtype(), raw))) {
       throw Error("vkgrad: internal error: " + std::string(label) + " binds a tensor as a texel buffer that cannot be one");
     }
-    views.push_back(texel ? b.texel_view() : vk::BufferView{});
+    views.push_back(texel ? b.texel_view(u.tensor->dtype(), raw) : vk::BufferView{});
     tracked.push_back({*b.buffer, u.access});
   }
   std::vector<vk::WriteDescriptorSet> writes;

@@ -58,6 +58,10 @@ DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
   d.shader_int64 = pd.getFeatures().shaderInt64 == VK_TRUE;
   d.texel_buffer_rgba32f = static_cast<bool>(pd.getFormatProperties(vk::Format::eR32G32B32A32Sfloat).bufferFeatures &
                                              vk::FormatFeatureFlagBits::eUniformTexelBuffer);
+  d.texel_buffer_rgba32ui = static_cast<bool>(pd.getFormatProperties(vk::Format::eR32G32B32A32Uint).bufferFeatures &
+                                              vk::FormatFeatureFlagBits::eUniformTexelBuffer);
+  d.texel_buffer_rgba16f = static_cast<bool>(pd.getFormatProperties(vk::Format::eR16G16B16A16Sfloat).bufferFeatures &
+                                             vk::FormatFeatureFlagBits::eUniformTexelBuffer);
   for (int i = 0; i < 3; ++i) {
     d.max_workgroup_count[i] = lim.maxComputeWorkGroupCount[i];
     d.max_workgroup_size[i] = lim.maxComputeWorkGroupSize[i];

@@ -10,6 +10,7 @@
 #include "command_impl.hpp"
 #include "gemm_tiles.hpp"
 #include "reduction_layout.hpp"
+#include "shader_registry.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -163,6 +164,14 @@ void require_f32_matrix(const Tensor& t, std::string_view op, std::string_view r
   }
 }
 
+// gemm's A and B: f32, or f16 (read as binary16, accumulated in f32).
+void require_gemm_input(const Tensor& t, std::string_view op, std::string_view role) {
+  if ((t.dtype() != DType::f32 && t.dtype() != DType::f16) || t.shape().rank() != 2) {
+    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(role) +
+                          "' must be a 2-D f32 or f16 tensor, got " + to_string(t.dtype()) + " " + t.shape().to_string());
+  }
+}
+
 void require_distinct(const Tensor& out, std::string_view out_role, const Tensor& in, std::string_view in_role,
                       std::string_view op) {
   if (&out.buffer() == &in.buffer()) {
@@ -228,12 +237,15 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
   const auto c_access = beta != 0.0f ? detail::Access::read_write : detail::Access::write;
   const std::initializer_list<detail::BufferUse> uses{
       {loop.a, detail::Access::read}, {loop.b, detail::Access::read}, {&C, c_access}};
-  // The direct paths read A and B through texel buffers where the context does (texel_io.glsl).
-  const detail::Kernel kernel = detail::with_texel_loads(
-      c.context(),
-      {tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm",
-       gemm_specialization(tiles, loop, K), 3, sizeof(GemmPush)},
-      0b11, uses);
+  // The direct paths read A and B through texel buffers where the context does (texel_io.glsl);
+  // f16 inputs through their R16G16B16A16_SFLOAT views there (the same shader: the texel fetch
+  // converts), else the shader's _f16 build.
+  const std::string_view shader = tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm";
+  detail::Kernel kernel = detail::with_texel_loads(
+      c.context(), {shader, gemm_specialization(tiles, loop, K), 3, sizeof(GemmPush)}, 0b11, uses);
+  if (A.dtype() == DType::f16 && kernel.texel_bindings == 0) {
+    kernel.shader = detail::shader_binary(std::string(shader) + "_f16").name;
+  }
   c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, loop), label);
 }
 
@@ -245,9 +257,13 @@ void gemm_impl(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bo
   c.check_tensor(A, op, "A");
   c.check_tensor(B, op, "B");
   c.check_tensor(C, op, "C");
-  require_f32_matrix(A, op, "A");
-  require_f32_matrix(B, op, "B");
+  require_gemm_input(A, op, "A");
+  require_gemm_input(B, op, "B");
   require_f32_matrix(C, op, "C");
+  if (A.dtype() != B.dtype()) {
+    throw InvalidArgument("vkgrad: gemm: 'A' is " + std::string(to_string(A.dtype())) + " but 'B' is " +
+                          to_string(B.dtype()) + "; both must be f32 or both f16 (convert one with cast)");
+  }
   const uint64_t M = transpose_a ? A.shape()[1] : A.shape()[0];
   const uint64_t K = transpose_a ? A.shape()[0] : A.shape()[1];
   const uint64_t KB = transpose_b ? B.shape()[1] : B.shape()[0];

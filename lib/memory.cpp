@@ -204,22 +204,32 @@ Buffer::Buffer(std::shared_ptr<ContextImpl> ctx, vk::DeviceSize bytes, MemoryUsa
   vk_call("binding buffer memory", [&] { buffer.bindMemory(allocation.memory, allocation.offset); });
 }
 
-bool Buffer::texel_readable() const {
-  return context->use_texel_loads && vk_size % 16 == 0 && vk_size / 16 <= context->info.max_texel_buffer_elements;
+bool Buffer::texel_readable(DType type, bool raw) const {
+  if (!context->use_texel_loads) return false;
+  if (raw ? !context->info.texel_buffer_rgba32ui : type == DType::u8) return false;
+  if (!raw && type == DType::f16 && !context->info.texel_buffer_rgba16f) return false;
+  const vk::DeviceSize texel_bytes = raw ? 16 : 4 * dtype_size(type);
+  return vk_size % texel_bytes == 0 && vk_size / texel_bytes <= context->info.max_texel_buffer_elements;
 }
 
-vk::BufferView Buffer::texel_view() {
+vk::BufferView Buffer::texel_view(DType type, bool raw) {
+  const bool f16 = !raw && type == DType::f16;
   std::lock_guard lock(view_mutex_);
-  if (!*texel_view_) {
-    texel_view_ = vk_call("creating a texel-buffer view of " + format_bytes(vk_size), [&] {
-      return context->device.createBufferView(
-          vk::BufferViewCreateInfo({}, *buffer, vk::Format::eR32G32B32A32Sfloat, 0, VK_WHOLE_SIZE));
+  vk::raii::BufferView& view = raw ? raw_texel_view_ : f16 ? half_texel_view_ : texel_view_;
+  const vk::Format format = raw   ? vk::Format::eR32G32B32A32Uint
+                            : f16 ? vk::Format::eR16G16B16A16Sfloat
+                                  : vk::Format::eR32G32B32A32Sfloat;
+  if (!*view) {
+    view = vk_call("creating a texel-buffer view of " + format_bytes(vk_size), [&] {
+      return context->device.createBufferView(vk::BufferViewCreateInfo({}, *buffer, format, 0, VK_WHOLE_SIZE));
     });
   }
-  return *texel_view_;
+  return *view;
 }
 
 Buffer::~Buffer() {
+  raw_texel_view_.clear();
+  half_texel_view_.clear();
   texel_view_.clear();
   buffer.clear();  // the VkBuffer goes before its memory range is handed out again
   context->allocator->free(allocation);

@@ -82,12 +82,14 @@ struct Buffer {
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
-  /// Whether the whole buffer can be read as R32G32B32A32_SFLOAT texels: its VkBuffer size is a
-  /// multiple of 16 bytes (the last, partial group of 4 floats is then readable too) within the
-  /// device's texel-count limit.
-  bool texel_readable() const;
-  /// The R32G32B32A32_SFLOAT view of the whole buffer, created on first use (needs texel_readable()).
-  vk::BufferView texel_view();
+  /// Whether the whole buffer can be read as texels of 4 elements of `type`: R32G32B32A32_SFLOAT
+  /// (f32 and the other 4-byte types) or R16G16B16A16_SFLOAT (f16, where the device supports it;
+  /// never for u8). Its VkBuffer size is then a whole number of texels (the last, partial group of
+  /// 4 elements is readable too) within the device's texel-count limit.
+  /// With `raw`: as R32G32B32A32_UINT texels (the bits of any dtype, 16 bytes per texel).
+  bool texel_readable(DType type = DType::f32, bool raw = false) const;
+  /// The view of the whole buffer texel_readable(type, raw) describes, created on first use.
+  vk::BufferView texel_view(DType type = DType::f32, bool raw = false);
 
   std::shared_ptr<ContextImpl> context;
   vk::raii::Buffer buffer{nullptr};
@@ -98,7 +100,9 @@ struct Buffer {
 
  private:
   std::mutex view_mutex_;
-  vk::raii::BufferView texel_view_{nullptr};
+  vk::raii::BufferView texel_view_{nullptr};       // R32G32B32A32_SFLOAT
+  vk::raii::BufferView half_texel_view_{nullptr};  // R16G16B16A16_SFLOAT
+  vk::raii::BufferView raw_texel_view_{nullptr};   // R32G32B32A32_UINT
 };
 
 /// The 32-bit pattern vkCmdFillBuffer repeats to set every element of a `type` tensor to `value`

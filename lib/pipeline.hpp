@@ -25,9 +25,13 @@ struct Kernel {
   std::vector<uint32_t> specialization;
   uint32_t bindings = 0;
   uint32_t push_constant_bytes = 0;
-  /// Bit b set: binding b is a uniform texel buffer (the tensor's R32G32B32A32_SFLOAT view) instead
-  /// of a storage buffer. Set by with_texel_loads() for a shader's _texel variant.
+  /// Bit b set: binding b is a uniform texel buffer (the tensor's R32G32B32A32_SFLOAT view, or
+  /// R16G16B16A16_SFLOAT for f16) instead of a storage buffer. Set by with_texel_loads() for a
+  /// shader's _texel variant.
   uint32_t texel_bindings = 0;
+  /// Bit b set (only with texel_bindings bit b): the texel buffer is the R32G32B32A32_UINT view, the
+  /// tensor's bits (usamplerBuffer), whatever its dtype.
+  uint32_t raw_texel_bindings = 0;
 };
 
 struct Pipeline {

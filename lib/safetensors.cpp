@@ -42,6 +42,7 @@ const char* safetensors_dtype(DType t) {
     case DType::f32: return "F32";
     case DType::i32: return "I32";
     case DType::u8: return "U8";
+    case DType::f16: return "F16";
   }
   return "?";
 }
@@ -80,6 +81,7 @@ bool write_all(int fd, const void* data, std::size_t size) {
 std::size_t safetensors_dtype_size(std::string_view dtype) {
   if (dtype == "F32" || dtype == "I32") return 4;
   if (dtype == "I64") return 8;
+  if (dtype == "F16") return 2;
   if (dtype == "U8") return 1;
   return 0;
 }
@@ -353,6 +355,7 @@ HostTensor to_host(const Tensor& tensor) {
       tensor.download(std::span<int32_t>(reinterpret_cast<int32_t*>(h.bytes.data()), tensor.numel()));
       break;
     case DType::u8: tensor.download(std::span<uint8_t>(h.bytes.data(), tensor.numel())); break;
+    case DType::f16: tensor.download(std::span<half>(reinterpret_cast<half*>(h.bytes.data()), tensor.numel())); break;
   }
   return h;
 }
@@ -377,6 +380,9 @@ void load_into(const HostTensor& host, Tensor& tensor, std::string_view name) {
       tensor.upload(std::span<const int32_t>(reinterpret_cast<const int32_t*>(host.bytes.data()), tensor.numel()));
       break;
     case DType::u8: tensor.upload(std::span<const uint8_t>(host.bytes.data(), tensor.numel())); break;
+    case DType::f16:
+      tensor.upload(std::span<const half>(reinterpret_cast<const half*>(host.bytes.data()), tensor.numel()));
+      break;
   }
 }
 

@@ -14,6 +14,7 @@ const char* to_string(DType type) {
     case DType::f32: return "f32";
     case DType::i32: return "i32";
     case DType::u8: return "u8";
+    case DType::f16: return "f16";
   }
   return "?";
 }
@@ -23,6 +24,7 @@ std::size_t dtype_size(DType type) {
     case DType::f32: return 4;
     case DType::i32: return 4;
     case DType::u8: return 1;
+    case DType::f16: return 2;
   }
   return 0;
 }
@@ -104,6 +106,7 @@ uint32_t fill_pattern(DType type, float value) {
     case DType::f32: std::memcpy(&pattern, &value, 4); break;
     case DType::i32: pattern = static_cast<uint32_t>(static_cast<int32_t>(value)); break;
     case DType::u8: pattern = 0x01010101u * static_cast<uint8_t>(value); break;
+    case DType::f16: pattern = 0x00010001u * to_half(value).bits; break;
   }
   return pattern;
 }

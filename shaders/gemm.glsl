@@ -1,4 +1,5 @@
-// gemm: C = alpha · op(A) · op(B) + beta · C, f32 in, f32 accumulate. C is M×N row-major;
+// gemm: C = alpha · op(A) · op(B) + beta · C, f32 in (binary16 A and B in the _f16 builds, see
+// gemm_tile.glsl and texel_io.glsl), f32 accumulate, f32 C. C is M×N row-major;
 // op(A) (M×K) and op(B) (K×N) as described in gemm_tile.glsl. With beta == 0, C is not read, so
 // whatever it held (NaN included) does not leak into the result (BLAS convention).
 //

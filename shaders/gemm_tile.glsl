@@ -16,7 +16,8 @@
 // works and a NaN in A reaches only its own row of the result.
 //
 // The includer declares, before including this file: the push constant block `pc` with uint fields
-// M, N, K, and the function store_result. This file declares bindings 0 (A) and 1 (B).
+// M, N, K, and the function store_result. This file declares bindings 0 (A) and 1 (B): f32, or
+// binary16 in the _f16 build (-DVKGRAD_F16_INPUTS=1), which converts each element as it is staged.
 // Specialization: 0 local size x = (TILE_M / REG_M) · (TILE_N / REG_N), 1 TILE_M, 2 TILE_N,
 // 3 TILE_K, 4 TRANS_A, 5 TRANS_B. TILE_M and TILE_N must be multiples of 4. The C++ side
 // (lib/linear.cpp, choose_gemm_tiles) picks them from the device's limits.
@@ -31,8 +32,19 @@ layout(constant_id = 5) const bool TRANS_B = false;
 const uint REG_M = 4;
 const uint REG_N = 4;
 
+#if defined(VKGRAD_F16_INPUTS) && VKGRAD_F16_INPUTS
+// The _f16 build: A and B hold binary16 values, two per 32-bit word (half.glsl converts exactly).
+#include "half.glsl"
+layout(set = 0, binding = 0) readonly buffer MatrixA { uint a_words[]; };
+layout(set = 0, binding = 1) readonly buffer MatrixB { uint b_words[]; };
+float a_at(uint i) { const uint w = a_words[i >> 1u]; return vkgrad_from_half((i & 1u) != 0u ? w >> 16u : w & 0xffffu); }
+float b_at(uint i) { const uint w = b_words[i >> 1u]; return vkgrad_from_half((i & 1u) != 0u ? w >> 16u : w & 0xffffu); }
+#else
 layout(set = 0, binding = 0) readonly buffer MatrixA { float a[]; };
 layout(set = 0, binding = 1) readonly buffer MatrixB { float b[]; };
+float a_at(uint i) { return a[i]; }
+float b_at(uint i) { return b[i]; }
+#endif
 
 const uint A_STRIDE = TILE_M + 1;  // padded row of the k-major A slice
 const uint B_STRIDE = TILE_N + 1;
@@ -60,7 +72,7 @@ void main() {
             uint k = TRANS_A ? e / TILE_M : e % TILE_K;
             uint gm = row0 + m, gk = k0 + k;
             float v = 0.0;
-            if (gm < pc.M && gk < pc.K) v = TRANS_A ? a[gk * pc.M + gm] : a[gm * pc.K + gk];
+            if (gm < pc.M && gk < pc.K) v = TRANS_A ? a_at(gk * pc.M + gm) : a_at(gm * pc.K + gk);
             a_tile[k * A_STRIDE + m] = v;
         }
         // Stage op(B)[k0 .. +TILE_K, col0 .. +TILE_N].
@@ -69,7 +81,7 @@ void main() {
             uint k = TRANS_B ? e % TILE_K : e / TILE_N;
             uint gn = col0 + n, gk = k0 + k;
             float v = 0.0;
-            if (gn < pc.N && gk < pc.K) v = TRANS_B ? b[gn * pc.K + gk] : b[gk * pc.N + gn];
+            if (gn < pc.N && gk < pc.K) v = TRANS_B ? b_at(gn * pc.K + gk) : b_at(gk * pc.N + gn);
             b_tile[k * B_STRIDE + n] = v;
         }
         barrier();

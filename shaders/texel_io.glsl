@@ -30,6 +30,9 @@
 #ifndef VKGRAD_TEXEL
 #define VKGRAD_TEXEL 0
 #endif
+#ifndef VKGRAD_F16_INPUTS
+#define VKGRAD_F16_INPUTS 0
+#endif
 
 #if VKGRAD_TEXEL
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
@@ -58,11 +61,29 @@
 
 #define VKGRAD_STEP_GROUPS 1u
 
+#if VKGRAD_F16_INPUTS
+// The _f16 build (gemm's f16 inputs on the storage-buffer path): each input holds binary16 values,
+// two per 32-bit word, converted exactly by half.glsl (the texel build needs no variant: the host
+// binds an f16 tensor's R16G16B16A16_SFLOAT view, and the texel fetch converts).
+#include "half.glsl"
+#define VKGRAD_INPUT(B, NAME)                                                                        \
+    layout(set = 0, binding = B) readonly buffer NAME##_Words { uint NAME##_words[]; };             \
+    layout(set = 0, binding = B) readonly buffer NAME##_Quads { uvec2 NAME##_quads[]; };            \
+    vec4 NAME##_load4(uint q) {                                                                      \
+        const uvec2 w = NAME##_quads[q];                                                             \
+        return vec4(vkgrad_unpack_halves(w.x), vkgrad_unpack_halves(w.y));                           \
+    }                                                                                                \
+    float NAME##_load(uint i) {                                                                      \
+        const uint w = NAME##_words[i >> 1u];                                                        \
+        return vkgrad_from_half((i & 1u) != 0u ? w >> 16u : w & 0xffffu);                            \
+    }
+#else
 #define VKGRAD_INPUT(B, NAME)                                                                        \
     layout(set = 0, binding = B) readonly buffer NAME##_Floats { float NAME##_floats[]; };          \
     layout(set = 0, binding = B) readonly buffer NAME##_Quads { vec4 NAME##_quads[]; };             \
     vec4 NAME##_load4(uint q) { return NAME##_quads[q]; }                                            \
     float NAME##_load(uint i) { return NAME##_floats[i]; }
+#endif
 
 #define VKGRAD_OUTPUT(B, NAME)                                                                       \
     layout(set = 0, binding = B) writeonly buffer NAME##_Floats { float NAME##_floats[]; };         \

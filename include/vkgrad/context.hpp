@@ -54,6 +54,11 @@ struct DeviceInfo {
   bool shader_int64 = false;               ///< 64-bit integers in shaders (shaderInt64)
   /// R32G32B32A32_SFLOAT can be read as a uniform texel buffer (what texel-buffer loads need).
   bool texel_buffer_rgba32f = false;
+  /// R16G16B16A16_SFLOAT can be read as a uniform texel buffer (texel-buffer loads of f16 tensors;
+  /// without it gemm reads f16 through storage buffers).
+  bool texel_buffer_rgba16f = false;
+  /// R32G32B32A32_UINT can be read as a uniform texel buffer (cast's texel loads of raw bits).
+  bool texel_buffer_rgba32ui = false;
   /// maxComputeWorkGroupCount: workgroups per dispatch in x, y, z.
   uint32_t max_workgroup_count[3] = {0, 0, 0};
   /// maxComputeWorkGroupSize: invocations per workgroup in x, y, z.

@@ -1,5 +1,5 @@
 /// \file
-/// Matrix products: a general f32 GEMM, and nn.Linear forward (with a fused bias + activation
+/// Matrix products: a general GEMM (f32 or f16 inputs, f32 accumulation and result), and nn.Linear forward (with a fused bias + activation
 /// epilogue) and backward built on it.
 #pragma once
 
@@ -11,9 +11,10 @@ namespace vkgrad {
 
 /// Records C = alpha · op(A) · op(B) + beta · C, where op(A) = Aᵀ when transpose_a, else A (same for B).
 ///
-/// All three are 2-D f32 tensors: op(A) is M×K, op(B) is K×N and C is M×N, with any M, N, K ≥ 1;
-/// A is stored M×K (K×M when transpose_a), B stored K×N (N×K when transpose_b). Accumulation is in
-/// f32. With beta == 0, C is only written, never read (a NaN left in C does not reach the result).
+/// All three are 2-D tensors: op(A) is M×K, op(B) is K×N and C is M×N, with any M, N, K ≥ 1;
+/// A is stored M×K (K×M when transpose_a), B stored K×N (N×K when transpose_b). A and B are both f32
+/// or both f16 (binary16 storage: each value is converted exactly to f32 as it is read); C is f32.
+/// Accumulation is in f32, in the same order for both input types. With beta == 0, C is only written, never read (a NaN left in C does not reach the result).
 /// C must not be the same tensor as A or B. Throws InvalidArgument, naming every shape, when the
 /// shapes do not fit together.
 void gemm(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a = false,

@@ -22,7 +22,7 @@ namespace vkgrad {
 
 /// A tensor in host memory as stored in a safetensors file.
 struct HostTensor {
-  /// "F32", "I32", "I64" or "U8" (the dtypes vkgrad reads and writes).
+  /// "F32", "F16", "I32", "I64" or "U8" (the dtypes vkgrad reads and writes).
   std::string dtype;
   /// Dimensions; empty for a scalar (one element).
   std::vector<uint64_t> shape;
@@ -41,7 +41,7 @@ struct HostTensor {
   int64_t to_i64(std::string_view name) const;
 };
 
-/// The safetensors dtype name of a vkgrad dtype: "F32", "I32", "U8".
+/// The safetensors dtype name of a vkgrad dtype: "F32", "I32", "U8", "F16".
 const char* safetensors_dtype(DType type);
 
 /// Bytes per element of a safetensors dtype name; 0 when vkgrad does not support it.

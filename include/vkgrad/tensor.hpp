@@ -18,21 +18,43 @@ namespace detail {
 struct Buffer;
 }
 
-/// Element type. f32 for activations and parameters; i32 for labels and indices; u8 for datasets.
-enum class DType : uint32_t { f32, i32, u8 };
+/// Element type. f32 for activations and parameters; i32 for labels and indices; u8 for datasets;
+/// f16 (IEEE 754 binary16) as a storage format: cast converts to and from f32, gemm reads it (f32
+/// accumulation); every other op takes f32.
+enum class DType : uint32_t { f32, i32, u8, f16 };
 
-/// "f32", "i32" or "u8".
+/// "f32", "i32", "u8" or "f16".
 const char* to_string(DType type);
-/// Bytes per element: 4, 4 or 1.
+/// Bytes per element: 4, 4, 1 or 2.
 std::size_t dtype_size(DType type);
 
-/// The DType of a C++ element type: float → f32, int32_t → i32, uint8_t → u8 (the primary template
-/// has no definition). Tensor::from, upload and download use it to check host data.
+/// One IEEE 754 binary16 value on the host, as its 16 bits: the element type of f16 tensors
+/// (Tensor::from, upload, download). Convert with to_half / to_float.
+struct half {
+  uint16_t bits = 0;  ///< sign (bit 15), exponent (bits 10-14, bias 15), mantissa (bits 0-9)
+  /// Same bits (so +0 and -0 differ, and a NaN equals itself).
+  friend bool operator==(half, half) = default;
+};
+/// `value` rounded to the nearest binary16 value, ties to even; beyond ±65504 rounds to ±inf as
+/// IEEE 754 prescribes (from 65520 on), values below 2^-25 in magnitude to ±0; NaN stays NaN (quiet,
+/// sign and the top 9 payload bits kept). The device's cast computes the same bits.
+half to_half(float value);
+/// The exact float value of `value` (every binary16 value is a float; NaN payloads are kept).
+float to_float(half value);
+/// to_half / to_float of every element.
+///@{
+std::vector<half> to_half(std::span<const float> values);
+std::vector<float> to_float(std::span<const half> values);
+///@}
+
+/// The DType of a C++ element type: float → f32, int32_t → i32, uint8_t → u8, half → f16 (the
+/// primary template has no definition). Tensor::from, upload and download use it to check host data.
 ///@{
 template <class T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::f32; }
 template <> constexpr DType dtype_of<int32_t>() { return DType::i32; }
 template <> constexpr DType dtype_of<uint8_t>() { return DType::u8; }
+template <> constexpr DType dtype_of<half>() { return DType::f16; }
 ///@}
 
 /// A shape of 1 to 4 dimensions, each >= 1. Row-major (the last dimension is contiguous).
@@ -128,7 +150,7 @@ class Tensor {
     return out;
   }
   /// Sets every element to `value` (converted to the dtype; for f32 the bit pattern is kept, so NaN
-  /// payloads survive).
+  /// payloads survive; for f16 rounded as to_half).
   void fill(float value);
   /// Same dtype and element count: reinterpret as another shape (no copy). Throws InvalidArgument
   /// when the element counts differ.

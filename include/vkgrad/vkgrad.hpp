@@ -4,6 +4,7 @@
 
 #include "vkgrad/activation.hpp"
 #include "vkgrad/batchnorm.hpp"
+#include "vkgrad/cast.hpp"
 #include "vkgrad/command.hpp"
 #include "vkgrad/context.hpp"
 #include "vkgrad/data.hpp"

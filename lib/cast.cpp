@@ -1,0 +1,41 @@
+// cast (vkgrad/cast.hpp): one shader, cast.comp, with half.glsl's integer conversions.
+#include "vkgrad/cast.hpp"
+
+#include "checks.hpp"
+#include "command_impl.hpp"
+#include "vkgrad/error.hpp"
+
+namespace vkgrad {
+
+void cast(CommandList& cmd, const Tensor& src, Tensor& dst) {
+  auto& c = cmd.impl();
+  const std::string op = "cast";
+  c.check_tensor(src, op, "src");
+  c.check_tensor(dst, op, "dst");
+  const bool to_half = src.dtype() == DType::f32 && dst.dtype() == DType::f16;
+  const bool from_half = src.dtype() == DType::f16 && dst.dtype() == DType::f32;
+  if (!to_half && !from_half) {
+    detail::fail_argument(op, std::string("converts f32 to f16 or f16 to f32, got '") + to_string(src.dtype()) +
+                                  "' src and '" + to_string(dst.dtype()) + "' dst");
+  }
+  detail::require_same_shape(src, "src", dst, "dst", op);
+  if (&src.buffer() == &dst.buffer()) detail::fail_argument(op, "'src' and 'dst' must be different tensors");
+  if (src.numel() > UINT32_MAX) detail::fail_argument(op, "more than 2^32 - 1 elements");
+  const uint32_t push = static_cast<uint32_t>(src.numel());
+  // An f16 dst of odd length keeps the upper half of its last word (the shader reads it back).
+  const auto dst_access = to_half && push % 2 != 0 ? detail::Access::read_write : detail::Access::write;
+  const uint32_t local = detail::default_local_size(c.device());
+  detail::Kernel kernel{"cast", {local, to_half ? 1u : 0u}, 2, sizeof push};
+  // Where the context reads through texel buffers, src's bits come through its R32G32B32A32_UINT
+  // view (cast.comp's _texel build).
+  if (src.buffer().texel_readable(src.dtype(), true)) {
+    kernel.shader = "cast_texel";
+    kernel.texel_bindings = kernel.raw_texel_bindings = 0b01;
+  }
+  // Steps of 8 elements; on CPU devices up to 2 steps per invocation (the elementwise ops' grid).
+  const uint64_t steps = (src.numel() + 7) / 8;
+  c.dispatch(kernel, {{&src, detail::Access::read}, {&dst, dst_access}}, &push, sizeof push,
+             {detail::grid_stride_groups(c.device(), steps, local, detail::kCpuGridSteps / 2), 1, 1}, op);
+}
+
+}  // namespace vkgrad
