@@ -58,6 +58,8 @@ def main():
         torch.set_float32_matmul_precision("highest")
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
+        # The f16 GEMM peer accumulates in f32 throughout, as vkgrad's f16 path does.
+        torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False
     rows = []
 
     def add(op, ms, nbytes=None, flops=None):
