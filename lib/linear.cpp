@@ -226,6 +226,9 @@ std::vector<uint32_t> gemm_specialization(const GemmTiles& t, const GemmLoop& lo
   return spec;
 }
 
+// Specialization id of the _f16 builds' mask: bit 0 binding 0 (the loop's A) is f16, bit 1 binding 1.
+constexpr std::size_t kGemmF16MaskId = 14;
+
 // Records C = alpha·op(A)·op(B) + beta·C after the caller has checked shapes: M×K times K×N.
 void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
                  bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K, std::string_view label,
@@ -243,8 +246,11 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
   const std::string_view shader = tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm";
   detail::Kernel kernel = detail::with_texel_loads(
       c.context(), {shader, gemm_specialization(tiles, loop, K), 3, sizeof(GemmPush)}, 0b11, uses);
-  if (A.dtype() == DType::f16 && kernel.texel_bindings == 0) {
+  const uint32_t f16_mask = (loop.a->dtype() == DType::f16 ? 1u : 0u) | (loop.b->dtype() == DType::f16 ? 2u : 0u);
+  if (f16_mask != 0 && kernel.texel_bindings == 0) {
     kernel.shader = detail::shader_binary(std::string(shader) + "_f16").name;
+    kernel.specialization.resize(kGemmF16MaskId + 1, 0);  // ids up to 13 the loops do not use are ignored
+    kernel.specialization[kGemmF16MaskId] = f16_mask;
   }
   c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, loop), label);
 }
@@ -260,10 +266,6 @@ void gemm_impl(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bo
   require_gemm_input(A, op, "A");
   require_gemm_input(B, op, "B");
   require_f32_matrix(C, op, "C");
-  if (A.dtype() != B.dtype()) {
-    throw InvalidArgument("vkgrad: gemm: 'A' is " + std::string(to_string(A.dtype())) + " but 'B' is " +
-                          to_string(B.dtype()) + "; both must be f32 or both f16 (convert one with cast)");
-  }
   const uint64_t M = transpose_a ? A.shape()[1] : A.shape()[0];
   const uint64_t K = transpose_a ? A.shape()[0] : A.shape()[1];
   const uint64_t KB = transpose_b ? B.shape()[1] : B.shape()[0];

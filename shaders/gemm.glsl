@@ -7,7 +7,8 @@
 //                   (only when beta != 0) and written.
 // Push constants:   M, N, K, alpha, beta.
 // Specialization:   0 local size x, 1 TILE_M, 2 TILE_N, 3 TILE_K, 4 TRANS_A, 5 TRANS_B (see
-//                   gemm_tile.glsl); the direct and broadcast variants take more (their .glsl).
+//                   gemm_tile.glsl); the direct and broadcast variants take more (their .glsl);
+//                   the _f16 builds 14, the mask of bindings (bit 0 A, bit 1 B) that hold f16.
 // With GEMM_DIRECT defined (the _direct variant) the main loop is gemm_direct.glsl's instead, with
 // GEMM_BROADCAST (the _broadcast variant) gemm_broadcast.glsl's, which with SWAP_OUT takes B at
 // binding 0 and A at binding 1 (see there).

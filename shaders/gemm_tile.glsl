@@ -33,12 +33,17 @@ const uint REG_M = 4;
 const uint REG_N = 4;
 
 #if defined(VKGRAD_F16_INPUTS) && VKGRAD_F16_INPUTS
-// The _f16 build: A and B hold binary16 values, two per 32-bit word (half.glsl converts exactly).
+// The _f16 build: A (bit 0 of the specialization constant F16_MASK, id 14) and B (bit 1) hold
+// binary16 values, two per 32-bit word (half.glsl converts exactly), or f32 where the bit is clear.
 #include "half.glsl"
-layout(set = 0, binding = 0) readonly buffer MatrixA { uint a_words[]; };
-layout(set = 0, binding = 1) readonly buffer MatrixB { uint b_words[]; };
-float a_at(uint i) { const uint w = a_words[i >> 1u]; return vkgrad_from_half((i & 1u) != 0u ? w >> 16u : w & 0xffffu); }
-float b_at(uint i) { const uint w = b_words[i >> 1u]; return vkgrad_from_half((i & 1u) != 0u ? w >> 16u : w & 0xffffu); }
+layout(constant_id = 14) const uint F16_MASK = 3u;
+layout(set = 0, binding = 0) readonly buffer MatrixA { float a[]; };
+layout(set = 0, binding = 1) readonly buffer MatrixB { float b[]; };
+layout(set = 0, binding = 0) readonly buffer MatrixAHalves { uint a_words[]; };
+layout(set = 0, binding = 1) readonly buffer MatrixBHalves { uint b_words[]; };
+float half_at(uint w, uint i) { return vkgrad_from_half((i & 1u) != 0u ? w >> 16u : w & 0xffffu); }
+float a_at(uint i) { return (F16_MASK & 1u) != 0u ? half_at(a_words[i >> 1u], i) : a[i]; }
+float b_at(uint i) { return (F16_MASK & 2u) != 0u ? half_at(b_words[i >> 1u], i) : b[i]; }
 #else
 layout(set = 0, binding = 0) readonly buffer MatrixA { float a[]; };
 layout(set = 0, binding = 1) readonly buffer MatrixB { float b[]; };

@@ -62,18 +62,25 @@
 #define VKGRAD_STEP_GROUPS 1u
 
 #if VKGRAD_F16_INPUTS
-// The _f16 build (gemm's f16 inputs on the storage-buffer path): each input holds binary16 values,
-// two per 32-bit word, converted exactly by half.glsl (the texel build needs no variant: the host
-// binds an f16 tensor's R16G16B16A16_SFLOAT view, and the texel fetch converts).
+// The _f16 build (gemm's f16 inputs on the storage-buffer path): input binding B holds binary16
+// values, two per 32-bit word, converted exactly by half.glsl, where bit B of the specialization
+// constant VKGRAD_F16_MASK (id 14) is set, else f32 as in the plain build; the test folds away at
+// pipeline creation. (The texel build needs no variant: the host binds an f16 tensor's
+// R16G16B16A16_SFLOAT view, and the texel fetch converts.)
 #include "half.glsl"
+layout(constant_id = 14) const uint VKGRAD_F16_MASK = 0xffffffffu;
 #define VKGRAD_INPUT(B, NAME)                                                                        \
+    layout(set = 0, binding = B) readonly buffer NAME##_Floats { float NAME##_floats[]; };          \
+    layout(set = 0, binding = B) readonly buffer NAME##_Quads { vec4 NAME##_quads[]; };             \
     layout(set = 0, binding = B) readonly buffer NAME##_Words { uint NAME##_words[]; };             \
-    layout(set = 0, binding = B) readonly buffer NAME##_Quads { uvec2 NAME##_quads[]; };            \
+    layout(set = 0, binding = B) readonly buffer NAME##_HalfQuads { uvec2 NAME##_half_quads[]; };   \
     vec4 NAME##_load4(uint q) {                                                                      \
-        const uvec2 w = NAME##_quads[q];                                                             \
+        if (((VKGRAD_F16_MASK >> B) & 1u) == 0u) return NAME##_quads[q];                            \
+        const uvec2 w = NAME##_half_quads[q];                                                        \
         return vec4(vkgrad_unpack_halves(w.x), vkgrad_unpack_halves(w.y));                           \
     }                                                                                                \
     float NAME##_load(uint i) {                                                                      \
+        if (((VKGRAD_F16_MASK >> B) & 1u) == 0u) return NAME##_floats[i];                           \
         const uint w = NAME##_words[i >> 1u];                                                        \
         return vkgrad_from_half((i & 1u) != 0u ? w >> 16u : w & 0xffffu);                            \
     }

@@ -12,8 +12,9 @@ namespace vkgrad {
 /// Records C = alpha · op(A) · op(B) + beta · C, where op(A) = Aᵀ when transpose_a, else A (same for B).
 ///
 /// All three are 2-D tensors: op(A) is M×K, op(B) is K×N and C is M×N, with any M, N, K ≥ 1;
-/// A is stored M×K (K×M when transpose_a), B stored K×N (N×K when transpose_b). A and B are both f32
-/// or both f16 (binary16 storage: each value is converted exactly to f32 as it is read); C is f32.
+/// A is stored M×K (K×M when transpose_a), B stored K×N (N×K when transpose_b). A and B are each f32
+/// or f16 (binary16 storage, e.g. f16 weights times f32 activations: each value is converted exactly
+/// to f32 as it is read); C is f32.
 /// Accumulation is in f32, in the same order for both input types. With beta == 0, C is only written, never read (a NaN left in C does not reach the result).
 /// C must not be the same tensor as A or B. Throws InvalidArgument, naming every shape, when the
 /// shapes do not fit together.
