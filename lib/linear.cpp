@@ -229,6 +229,16 @@ std::vector<uint32_t> gemm_specialization(const GemmTiles& t, const GemmLoop& lo
 // Specialization id of the _f16 builds' mask: bit 0 binding 0 (the loop's A) is f16, bit 1 binding 1.
 constexpr std::size_t kGemmF16MaskId = 14;
 
+// Where the loop reads an f16 input through a storage buffer (no texel view), the shader's _f16
+// build with the mask of f16 bindings; texel views convert f16 themselves (the same shader).
+void with_f16_inputs(detail::Kernel& kernel, std::string_view shader, const GemmLoop& loop) {
+  const uint32_t f16_mask = (loop.a->dtype() == DType::f16 ? 1u : 0u) | (loop.b->dtype() == DType::f16 ? 2u : 0u);
+  if (f16_mask == 0 || kernel.texel_bindings != 0) return;
+  kernel.shader = detail::shader_binary(std::string(shader) + "_f16").name;
+  kernel.specialization.resize(kGemmF16MaskId + 1, 0);  // ids up to 13 the loops do not use are ignored
+  kernel.specialization[kGemmF16MaskId] = f16_mask;
+}
+
 // Records C = alpha·op(A)·op(B) + beta·C after the caller has checked shapes: M×K times K×N.
 void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
                  bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K, std::string_view label,
@@ -246,12 +256,7 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
   const std::string_view shader = tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm";
   detail::Kernel kernel = detail::with_texel_loads(
       c.context(), {shader, gemm_specialization(tiles, loop, K), 3, sizeof(GemmPush)}, 0b11, uses);
-  const uint32_t f16_mask = (loop.a->dtype() == DType::f16 ? 1u : 0u) | (loop.b->dtype() == DType::f16 ? 2u : 0u);
-  if (f16_mask != 0 && kernel.texel_bindings == 0) {
-    kernel.shader = detail::shader_binary(std::string(shader) + "_f16").name;
-    kernel.specialization.resize(kGemmF16MaskId + 1, 0);  // ids up to 13 the loops do not use are ignored
-    kernel.specialization[kGemmF16MaskId] = f16_mask;
-  }
+  with_f16_inputs(kernel, shader, loop);
   c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, loop), label);
 }
 
@@ -309,8 +314,8 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   c.check_tensor(X, op, "X");
   c.check_tensor(W, op, "W");
   c.check_tensor(Y, op, "Y");
-  require_f32_matrix(X, op, "X");
-  require_f32_matrix(W, op, "W");
+  require_gemm_input(X, op, "X");
+  require_gemm_input(W, op, "W");
   require_f32_matrix(Y, op, "Y");
   const bool has_bias = !b.empty();
   if (has_bias) {
@@ -344,11 +349,11 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
                                                       {&bias, detail::Access::read},
                                                       {&Y, detail::Access::write}};
   // The direct paths read X and W through texel buffers where the context does (texel_io.glsl).
-  const detail::Kernel kernel = detail::with_texel_loads(
-      c.context(),
-      {tiles.broadcast ? "linear_forward_broadcast" : tiles.direct ? "linear_forward_direct" : "linear_forward",
-       std::move(spec), 4, sizeof(LinearPush)},
-      0b11, uses);
+  const std::string_view shader =
+      tiles.broadcast ? "linear_forward_broadcast" : tiles.direct ? "linear_forward_direct" : "linear_forward";
+  detail::Kernel kernel =
+      detail::with_texel_loads(c.context(), {shader, std::move(spec), 4, sizeof(LinearPush)}, 0b11, uses);
+  with_f16_inputs(kernel, shader, loop);
   const LinearPush push{static_cast<uint32_t>(batch),
                         static_cast<uint32_t>(out),
                         static_cast<uint32_t>(in),
@@ -366,8 +371,8 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
   c.check_tensor(W, op, "W");
   c.check_tensor(dY, op, "dY");
   c.check_tensor(dW, op, "dW");
-  require_f32_matrix(X, op, "X");
-  require_f32_matrix(W, op, "W");
+  require_gemm_input(X, op, "X");
+  require_gemm_input(W, op, "W");
   require_f32_matrix(dY, op, "dY");
   require_f32_matrix(dW, op, "dW");
   const bool want_dx = !dX.empty(), want_db = !db.empty();
