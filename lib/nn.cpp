@@ -1,5 +1,5 @@
-// Modules, Sequential, the CrossEntropyLoss wrapper and the optimizers of include/vkgrad/nn.hpp.
-// The Trainer is in nn_trainer.cpp.
+// Modules and Sequential of include/vkgrad/nn.hpp. The CrossEntropyLoss wrapper and the optimizers
+// are in nn_optim.cpp, the Trainer in nn_trainer.cpp, the state-dict helpers in nn_state.cpp.
 #include "vkgrad/nn.hpp"
 
 #include <cmath>
@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "checks.hpp"
+#include "nn_state.hpp"
 #include "command_impl.hpp"
 #include "vkgrad/error.hpp"
 #include "vkgrad/init.hpp"
@@ -16,11 +17,9 @@
 
 namespace vkgrad::nn {
 
-namespace {
+using namespace state;
 
-[[noreturn]] void fail(std::string_view where, const std::string& what) {
-  throw InvalidArgument("vkgrad: " + std::string(where) + ": " + what);
-}
+namespace {
 
 // Seeds for layer i of a model seeded with `seed`: SplitMix64 of the pair, so neighbouring layers
 // (and neighbouring model seeds) get unrelated streams.
@@ -29,13 +28,6 @@ uint64_t mix_seed(uint64_t seed, uint64_t i) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
-}
-
-// PyTorch's repr of a float argument: "0.001", "1e-05", "0.2".
-std::string fmt(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
 }
 
 uint64_t features_of(const Tensor& t, std::string_view where, std::string_view role) {
@@ -48,67 +40,6 @@ uint64_t features_of(const Tensor& t, std::string_view where, std::string_view r
 void check_model_io(CommandList& cmd, const Tensor& t, std::string_view where, std::string_view role) {
   cmd.impl().check_tensor(t, where, role);
   detail::require_f32(t, where, role);
-}
-
-int32_t read_counter(const Tensor& counter) { return counter.to_vector<int32_t>().at(0); }
-
-void write_counter(Tensor& counter, int64_t value, std::string_view name) {
-  if (value < 0 || value > 0x7fffffff) fail("load_state_dict", "'" + std::string(name) + "' is out of range: " + std::to_string(value));
-  counter.upload<int32_t>(std::vector<int32_t>{static_cast<int32_t>(value)});
-}
-
-using StateDict = std::vector<std::pair<std::string, HostTensor>>;
-
-// Checks that `state` holds exactly `expected` (name → tensor it will be loaded into, or null for
-// names handled by the caller), each with the tensor's dtype and shape; throws one message listing
-// every problem. Nothing is modified.
-void validate_state(const StateDict& state, const std::vector<std::pair<std::string, Tensor*>>& expected,
-                    const std::set<std::string>& extra_names, std::string_view where) {
-  std::map<std::string, const HostTensor*> given;
-  std::vector<std::string> problems;
-  for (const auto& [name, h] : state) {
-    if (!given.emplace(name, &h).second) problems.push_back("'" + name + "' appears twice");
-  }
-  std::set<std::string> known(extra_names);
-  for (const auto& [name, tensor] : expected) {
-    known.insert(name);
-    auto it = given.find(name);
-    if (it == given.end()) {
-      problems.push_back("missing '" + name + "'");
-      continue;
-    }
-    const HostTensor& h = *it->second;
-    const std::string want_dtype = safetensors_dtype(tensor->dtype());
-    const auto dims = tensor->shape().dims();
-    if (h.dtype != want_dtype || !std::equal(h.shape.begin(), h.shape.end(), dims.begin(), dims.end())) {
-      std::string got = "[";
-      for (std::size_t i = 0; i < h.shape.size(); ++i) got += (i ? ", " : "") + std::to_string(h.shape[i]);
-      got += "]";
-      problems.push_back("'" + name + "' is " + h.dtype + " " + got + " but the model expects " + want_dtype + " " +
-                         tensor->shape().to_string());
-    }
-  }
-  for (const auto& name : extra_names) {
-    if (!given.count(name)) problems.push_back("missing '" + name + "'");
-  }
-  for (const auto& [name, h] : given) {
-    if (!known.count(name)) problems.push_back("unexpected '" + name + "'");
-  }
-  if (!problems.empty()) {
-    std::string msg = "the checkpoint does not match this model/optimizer (" + std::to_string(problems.size()) +
-                      " problem" + (problems.size() > 1 ? "s" : "") + "): ";
-    for (std::size_t i = 0; i < problems.size() && i < 8; ++i) msg += (i ? "; " : "") + problems[i];
-    if (problems.size() > 8) msg += "; ...";
-    msg += ". Was it saved from a model built with the same layers and sizes?";
-    fail(where, msg);
-  }
-}
-
-const HostTensor& find_state(const StateDict& state, const std::string& name) {
-  for (const auto& [n, h] : state) {
-    if (n == name) return h;
-  }
-  fail("load_state_dict", "missing '" + name + "'");
 }
 
 }  // namespace
@@ -483,125 +414,6 @@ void Sequential::load_state_dict(const std::vector<std::pair<std::string, HostTe
     const std::string& name = *counters.begin();
     write_counter(step_, find_state(state, name).to_i64(name), name);
   }
-}
-
-// --- CrossEntropyLoss ---
-
-CrossEntropyLoss::CrossEntropyLoss(Context& context, CrossEntropyOptions options)
-    : context_(&context), options_(options) {
-  if (options.reduction != Reduction::mean) {
-    fail("nn::CrossEntropyLoss", "only reduction='mean' is supported by the nn wrapper (use vkgrad::CrossEntropyLoss)");
-  }
-}
-
-vkgrad::CrossEntropyLoss& CrossEntropyLoss::for_rows(uint64_t rows) {
-  auto it = losses_.find(rows);
-  if (it == losses_.end()) it = losses_.emplace(rows, vkgrad::CrossEntropyLoss(*context_, rows, options_)).first;
-  return it->second;
-}
-
-void CrossEntropyLoss::forward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& loss) {
-  for_rows(logits.shape()[0]).forward(cmd, logits, labels, loss);
-}
-
-void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& dlogits) {
-  for_rows(logits.shape()[0]).backward(cmd, logits, labels, dlogits);
-}
-
-void CrossEntropyLoss::check_labels() const {
-  for (const auto& [rows, loss] : losses_) loss.check_labels();
-}
-
-// --- Optimizers ---
-
-int64_t Optimizer::steps() const { return read_counter(*counter_); }
-
-namespace {
-
-std::vector<ParamRef> refs(const std::vector<Parameter>& params) {
-  std::vector<ParamRef> r;
-  for (const auto& p : params) r.push_back({p.value, p.grad});
-  return r;
-}
-
-std::vector<Parameter> checked_params(Module& model, std::string_view where) {
-  auto params = model.parameters();
-  if (params.empty()) fail(where, "the model has no parameters to optimize");
-  return params;
-}
-
-}  // namespace
-
-SGD::SGD(Module& model, SgdOptions options) {
-  params_ = checked_params(model, "SGD");
-  impl_ = std::make_unique<vkgrad::Sgd>(model.context(), refs(params_), options);
-  counter_ = &impl_->step_count();
-}
-
-void SGD::record_step(CommandList& cmd) { impl_->record_step(cmd); }
-
-std::string SGD::to_string() const {
-  const auto& o = impl_->options();
-  return "SGD(lr=" + fmt(o.lr) + ", momentum=" + fmt(o.momentum) + ", dampening=" + fmt(o.dampening) +
-         ", weight_decay=" + fmt(o.weight_decay) + ", nesterov=" + (o.nesterov ? "True" : "False") + ")";
-}
-
-std::vector<std::pair<std::string, HostTensor>> SGD::state_dict() {
-  StateDict state{{"step", HostTensor::scalar_i64(steps())}};
-  if (impl_->options().momentum != 0) {
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      state.emplace_back(params_[i].name + ".momentum_buffer", to_host(impl_->state(i).momentum_buffer));
-    }
-  }
-  return state;
-}
-
-void SGD::load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) {
-  std::vector<std::pair<std::string, Tensor*>> expected;
-  if (impl_->options().momentum != 0) {
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      expected.emplace_back(params_[i].name + ".momentum_buffer", &impl_->state(i).momentum_buffer);
-    }
-  }
-  validate_state(state, expected, {"step"}, "SGD::load_state_dict");
-  const int64_t step = find_state(state, "step").to_i64("step");
-  for (auto& [name, tensor] : expected) load_into(find_state(state, name), *tensor, name);
-  write_counter(const_cast<Tensor&>(impl_->step_count()), step, "step");
-}
-
-Adam::Adam(Module& model, AdamOptions options) {
-  params_ = checked_params(model, options.decoupled ? "AdamW" : "Adam");
-  impl_ = std::make_unique<vkgrad::Adam>(model.context(), refs(params_), options);
-  counter_ = &impl_->step_count();
-}
-
-void Adam::record_step(CommandList& cmd) { impl_->record_step(cmd); }
-
-std::string Adam::to_string() const {
-  const auto& o = impl_->options();
-  return std::string(o.decoupled ? "AdamW" : "Adam") + "(lr=" + fmt(o.lr) + ", betas=(" + fmt(o.beta1) + ", " +
-         fmt(o.beta2) + "), eps=" + fmt(o.eps) + ", weight_decay=" + fmt(o.weight_decay) + ")";
-}
-
-std::vector<std::pair<std::string, HostTensor>> Adam::state_dict() {
-  StateDict state{{"step", HostTensor::scalar_i64(steps())}};
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    state.emplace_back(params_[i].name + ".exp_avg", to_host(impl_->state(i).exp_avg));
-    state.emplace_back(params_[i].name + ".exp_avg_sq", to_host(impl_->state(i).exp_avg_sq));
-  }
-  return state;
-}
-
-void Adam::load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) {
-  std::vector<std::pair<std::string, Tensor*>> expected;
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    expected.emplace_back(params_[i].name + ".exp_avg", &impl_->state(i).exp_avg);
-    expected.emplace_back(params_[i].name + ".exp_avg_sq", &impl_->state(i).exp_avg_sq);
-  }
-  validate_state(state, expected, {"step"}, "Adam::load_state_dict");
-  const int64_t step = find_state(state, "step").to_i64("step");
-  for (auto& [name, tensor] : expected) load_into(find_state(state, name), *tensor, name);
-  write_counter(const_cast<Tensor&>(impl_->step_count()), step, "step");
 }
 
 }  // namespace vkgrad::nn

@@ -1,0 +1,130 @@
+// The CrossEntropyLoss wrapper and the optimizers (SGD, Adam / AdamW) of include/vkgrad/nn.hpp:
+// thin owners of vkgrad::CrossEntropyLoss / vkgrad::Sgd / vkgrad::Adam with PyTorch's reprs and
+// state dicts.
+#include "nn_state.hpp"
+#include "vkgrad/nn.hpp"
+
+namespace vkgrad::nn {
+
+using namespace state;
+
+// --- CrossEntropyLoss ---
+
+CrossEntropyLoss::CrossEntropyLoss(Context& context, CrossEntropyOptions options)
+    : context_(&context), options_(options) {
+  if (options.reduction != Reduction::mean) {
+    fail("nn::CrossEntropyLoss", "only reduction='mean' is supported by the nn wrapper (use vkgrad::CrossEntropyLoss)");
+  }
+}
+
+vkgrad::CrossEntropyLoss& CrossEntropyLoss::for_rows(uint64_t rows) {
+  auto it = losses_.find(rows);
+  if (it == losses_.end()) it = losses_.emplace(rows, vkgrad::CrossEntropyLoss(*context_, rows, options_)).first;
+  return it->second;
+}
+
+void CrossEntropyLoss::forward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& loss) {
+  for_rows(logits.shape()[0]).forward(cmd, logits, labels, loss);
+}
+
+void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& dlogits) {
+  for_rows(logits.shape()[0]).backward(cmd, logits, labels, dlogits);
+}
+
+void CrossEntropyLoss::check_labels() const {
+  for (const auto& [rows, loss] : losses_) loss.check_labels();
+}
+
+// --- Optimizers ---
+
+int64_t Optimizer::steps() const { return read_counter(*counter_); }
+
+namespace {
+
+std::vector<ParamRef> refs(const std::vector<Parameter>& params) {
+  std::vector<ParamRef> r;
+  for (const auto& p : params) r.push_back({p.value, p.grad});
+  return r;
+}
+
+std::vector<Parameter> checked_params(Module& model, std::string_view where) {
+  auto params = model.parameters();
+  if (params.empty()) fail(where, "the model has no parameters to optimize");
+  return params;
+}
+
+}  // namespace
+
+SGD::SGD(Module& model, SgdOptions options) {
+  params_ = checked_params(model, "SGD");
+  impl_ = std::make_unique<vkgrad::Sgd>(model.context(), refs(params_), options);
+  counter_ = &impl_->step_count();
+}
+
+void SGD::record_step(CommandList& cmd) { impl_->record_step(cmd); }
+
+std::string SGD::to_string() const {
+  const auto& o = impl_->options();
+  return "SGD(lr=" + fmt(o.lr) + ", momentum=" + fmt(o.momentum) + ", dampening=" + fmt(o.dampening) +
+         ", weight_decay=" + fmt(o.weight_decay) + ", nesterov=" + (o.nesterov ? "True" : "False") + ")";
+}
+
+std::vector<std::pair<std::string, HostTensor>> SGD::state_dict() {
+  StateDict state{{"step", HostTensor::scalar_i64(steps())}};
+  if (impl_->options().momentum != 0) {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      state.emplace_back(params_[i].name + ".momentum_buffer", to_host(impl_->state(i).momentum_buffer));
+    }
+  }
+  return state;
+}
+
+void SGD::load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) {
+  std::vector<std::pair<std::string, Tensor*>> expected;
+  if (impl_->options().momentum != 0) {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      expected.emplace_back(params_[i].name + ".momentum_buffer", &impl_->state(i).momentum_buffer);
+    }
+  }
+  validate_state(state, expected, {"step"}, "SGD::load_state_dict");
+  const int64_t step = find_state(state, "step").to_i64("step");
+  for (auto& [name, tensor] : expected) load_into(find_state(state, name), *tensor, name);
+  write_counter(const_cast<Tensor&>(impl_->step_count()), step, "step");
+}
+
+Adam::Adam(Module& model, AdamOptions options) {
+  params_ = checked_params(model, options.decoupled ? "AdamW" : "Adam");
+  impl_ = std::make_unique<vkgrad::Adam>(model.context(), refs(params_), options);
+  counter_ = &impl_->step_count();
+}
+
+void Adam::record_step(CommandList& cmd) { impl_->record_step(cmd); }
+
+std::string Adam::to_string() const {
+  const auto& o = impl_->options();
+  return std::string(o.decoupled ? "AdamW" : "Adam") + "(lr=" + fmt(o.lr) + ", betas=(" + fmt(o.beta1) + ", " +
+         fmt(o.beta2) + "), eps=" + fmt(o.eps) + ", weight_decay=" + fmt(o.weight_decay) + ")";
+}
+
+std::vector<std::pair<std::string, HostTensor>> Adam::state_dict() {
+  StateDict state{{"step", HostTensor::scalar_i64(steps())}};
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    state.emplace_back(params_[i].name + ".exp_avg", to_host(impl_->state(i).exp_avg));
+    state.emplace_back(params_[i].name + ".exp_avg_sq", to_host(impl_->state(i).exp_avg_sq));
+  }
+  return state;
+}
+
+void Adam::load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) {
+  std::vector<std::pair<std::string, Tensor*>> expected;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    expected.emplace_back(params_[i].name + ".exp_avg", &impl_->state(i).exp_avg);
+    expected.emplace_back(params_[i].name + ".exp_avg_sq", &impl_->state(i).exp_avg_sq);
+  }
+  validate_state(state, expected, {"step"}, "Adam::load_state_dict");
+  const int64_t step = find_state(state, "step").to_i64("step");
+  for (auto& [name, tensor] : expected) load_into(find_state(state, name), *tensor, name);
+  write_counter(const_cast<Tensor&>(impl_->step_count()), step, "step");
+}
+
+}  // namespace vkgrad::nn

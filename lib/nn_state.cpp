@@ -1,0 +1,81 @@
+// State-dict and formatting helpers shared by the nn modules (nn.cpp) and optimizers (nn_optim.cpp).
+#include "nn_state.hpp"
+
+#include <map>
+#include <sstream>
+
+#include "vkgrad/error.hpp"
+
+namespace vkgrad::nn::state {
+
+[[noreturn]] void fail(std::string_view where, const std::string& what) {
+  throw InvalidArgument("vkgrad: " + std::string(where) + ": " + what);
+}
+
+// PyTorch's repr of a float argument: "0.001", "1e-05", "0.2".
+std::string fmt(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+int32_t read_counter(const Tensor& counter) { return counter.to_vector<int32_t>().at(0); }
+
+void write_counter(Tensor& counter, int64_t value, std::string_view name) {
+  if (value < 0 || value > 0x7fffffff) fail("load_state_dict", "'" + std::string(name) + "' is out of range: " + std::to_string(value));
+  counter.upload<int32_t>(std::vector<int32_t>{static_cast<int32_t>(value)});
+}
+
+// Checks that `state` holds exactly `expected` (name → tensor it will be loaded into, or null for
+// names handled by the caller), each with the tensor's dtype and shape; throws one message listing
+// every problem. Nothing is modified.
+void validate_state(const StateDict& state, const std::vector<std::pair<std::string, Tensor*>>& expected,
+                    const std::set<std::string>& extra_names, std::string_view where) {
+  std::map<std::string, const HostTensor*> given;
+  std::vector<std::string> problems;
+  for (const auto& [name, h] : state) {
+    if (!given.emplace(name, &h).second) problems.push_back("'" + name + "' appears twice");
+  }
+  std::set<std::string> known(extra_names);
+  for (const auto& [name, tensor] : expected) {
+    known.insert(name);
+    auto it = given.find(name);
+    if (it == given.end()) {
+      problems.push_back("missing '" + name + "'");
+      continue;
+    }
+    const HostTensor& h = *it->second;
+    const std::string want_dtype = safetensors_dtype(tensor->dtype());
+    const auto dims = tensor->shape().dims();
+    if (h.dtype != want_dtype || !std::equal(h.shape.begin(), h.shape.end(), dims.begin(), dims.end())) {
+      std::string got = "[";
+      for (std::size_t i = 0; i < h.shape.size(); ++i) got += (i ? ", " : "") + std::to_string(h.shape[i]);
+      got += "]";
+      problems.push_back("'" + name + "' is " + h.dtype + " " + got + " but the model expects " + want_dtype + " " +
+                         tensor->shape().to_string());
+    }
+  }
+  for (const auto& name : extra_names) {
+    if (!given.count(name)) problems.push_back("missing '" + name + "'");
+  }
+  for (const auto& [name, h] : given) {
+    if (!known.count(name)) problems.push_back("unexpected '" + name + "'");
+  }
+  if (!problems.empty()) {
+    std::string msg = "the checkpoint does not match this model/optimizer (" + std::to_string(problems.size()) +
+                      " problem" + (problems.size() > 1 ? "s" : "") + "): ";
+    for (std::size_t i = 0; i < problems.size() && i < 8; ++i) msg += (i ? "; " : "") + problems[i];
+    if (problems.size() > 8) msg += "; ...";
+    msg += ". Was it saved from a model built with the same layers and sizes?";
+    fail(where, msg);
+  }
+}
+
+const HostTensor& find_state(const StateDict& state, const std::string& name) {
+  for (const auto& [n, h] : state) {
+    if (n == name) return h;
+  }
+  fail("load_state_dict", "missing '" + name + "'");
+}
+
+}  // namespace vkgrad::nn::state
