@@ -19,8 +19,9 @@ struct Buffer;
 }
 
 /// Element type. f32 for activations and parameters; i32 for labels and indices; u8 for datasets;
-/// f16 (IEEE 754 binary16) as a storage format: cast converts to and from f32, gemm reads it (f32
-/// accumulation); every other op takes f32.
+/// f16 (IEEE 754 binary16) as a storage format: cast converts to and from f32; gemm,
+/// linear_forward and linear_backward read it for their matrix inputs (f32 accumulation); every
+/// other op takes f32.
 enum class DType : uint32_t { f32, i32, u8, f16 };
 
 /// "f32", "i32", "u8" or "f16".
