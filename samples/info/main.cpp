@@ -66,6 +66,10 @@ int main() {
     std::printf("  matrix products: %s\n", d.type == vkgrad::DeviceType::cpu
                                                ? "direct (no shared memory: CPU device)"
                                                : "shared-memory tiles sized from the device's limits");
+    std::printf("  loads: %s\n", ctx.texel_loads() ? "texel buffers (elementwise ops and GEMM)" : "storage buffers");
+    std::printf("  f16 tensors: storage only, read by gemm / linear through %s; cast converts (integer code)\n",
+                ctx.texel_loads() && d.texel_buffer_rgba16f ? "R16G16B16A16_SFLOAT texel views"
+                                                            : "storage buffers (integer conversion)");
     std::printf("  f16 arithmetic and cooperative matrices: not used yet (all math is f32)\n");
     const auto cache = ctx.pipeline_cache_path();
     std::printf("  pipeline cache: %s\n", cache.empty() ? "off (VKGRAD_PIPELINE_CACHE=0)" : cache.c_str());
