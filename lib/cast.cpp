@@ -25,16 +25,14 @@ void cast(CommandList& cmd, const Tensor& src, Tensor& dst) {
   // An f16 dst of odd length keeps the upper half of its last word (the shader reads it back).
   const auto dst_access = to_half && push % 2 != 0 ? detail::Access::read_write : detail::Access::write;
   const uint32_t local = detail::default_local_size(c.device());
-  detail::Kernel kernel{"cast", {local, to_half ? 1u : 0u}, 2, sizeof push};
+  const std::initializer_list<detail::BufferUse> uses{{&src, detail::Access::read}, {&dst, dst_access}};
   // Where the context reads through texel buffers, src's bits come through its R32G32B32A32_UINT
   // view (cast.comp's _texel build).
-  if (src.buffer().texel_readable(src.dtype(), true)) {
-    kernel.shader = "cast_texel";
-    kernel.texel_bindings = kernel.raw_texel_bindings = 0b01;
-  }
+  const detail::Kernel kernel =
+      detail::with_texel_loads(c.context(), {"cast", {local, to_half ? 1u : 0u}, 2, sizeof push}, 0b01, uses, 0b01);
   // Steps of 8 elements; on CPU devices up to 2 steps per invocation (the elementwise ops' grid).
   const uint64_t steps = (src.numel() + 7) / 8;
-  c.dispatch(kernel, {{&src, detail::Access::read}, {&dst, dst_access}}, &push, sizeof push,
+  c.dispatch(kernel, uses, &push, sizeof push,
              {detail::grid_stride_groups(c.device(), steps, local, detail::kCpuGridSteps / 2), 1, 1}, op);
 }
 

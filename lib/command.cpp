@@ -195,12 +195,13 @@ void CommandListImpl::timestamp_end() {
 }
 
 Kernel with_texel_loads(const ContextImpl& context, Kernel kernel, uint32_t texel_bindings,
-                        std::initializer_list<BufferUse> uses) {
+                        std::initializer_list<BufferUse> uses, uint32_t raw_bindings) {
   if (!context.use_texel_loads) return kernel;
   uint32_t b = 0;
   for (const auto& u : uses) {
+    const bool raw = (raw_bindings >> b) & 1u;
     if (((texel_bindings >> b++) & 1u) &&
-        (u.access != Access::read || !u.tensor->buffer().texel_readable(u.tensor->dtype()))) {
+        (u.access != Access::read || !u.tensor->buffer().texel_readable(u.tensor->dtype(), raw))) {
       return kernel;
     }
   }
@@ -208,6 +209,7 @@ Kernel with_texel_loads(const ContextImpl& context, Kernel kernel, uint32_t texe
   if (!has_shader_binary(variant)) return kernel;
   kernel.shader = shader_binary(variant).name;  // the registry's name outlives the Kernel
   kernel.texel_bindings = texel_bindings;
+  kernel.raw_texel_bindings = raw_bindings & texel_bindings;
   return kernel;
 }
 

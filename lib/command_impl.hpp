@@ -49,9 +49,11 @@ class BarrierTracker {
 /// `kernel` switched to its <shader>_texel variant (cmake/VkgradShaders.cmake builds one for every
 /// shader that includes texel_io.glsl), with binding b read through a texel buffer for every bit b
 /// of `texel_bindings`, where the context uses texel loads and every such tensor is texel-readable;
-/// otherwise `kernel` unchanged. `uses` are the dispatch's bindings in order.
+/// otherwise `kernel` unchanged. `uses` are the dispatch's bindings in order. Bits of
+/// `raw_bindings` (a subset of texel_bindings) read the tensor's bits through its
+/// R32G32B32A32_UINT view instead of its dtype's float view (Kernel::raw_texel_bindings).
 Kernel with_texel_loads(const ContextImpl& context, Kernel kernel, uint32_t texel_bindings,
-                        std::initializer_list<BufferUse> uses);
+                        std::initializer_list<BufferUse> uses, uint32_t raw_bindings = 0);
 
 struct CommandListImpl {
   CommandListImpl(std::shared_ptr<ContextImpl> context, CommandListOptions options);

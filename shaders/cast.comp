@@ -71,8 +71,7 @@ void main() {
         }
     } else {
         for (uint i = first + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
-            const uint word = src_word(i / 2u);
-            dst_words[i] = vkgrad_f32_bits((i & 1u) != 0u ? word >> 16u : word & 0xffffu);
+            dst_words[i] = vkgrad_f32_bits(vkgrad_half_of(src_word(i / 2u), i));
         }
     }
 }

@@ -41,9 +41,8 @@ layout(set = 0, binding = 0) readonly buffer MatrixA { float a[]; };
 layout(set = 0, binding = 1) readonly buffer MatrixB { float b[]; };
 layout(set = 0, binding = 0) readonly buffer MatrixAHalves { uint a_words[]; };
 layout(set = 0, binding = 1) readonly buffer MatrixBHalves { uint b_words[]; };
-float half_at(uint w, uint i) { return vkgrad_from_half((i & 1u) != 0u ? w >> 16u : w & 0xffffu); }
-float a_at(uint i) { return (F16_MASK & 1u) != 0u ? half_at(a_words[i >> 1u], i) : a[i]; }
-float b_at(uint i) { return (F16_MASK & 2u) != 0u ? half_at(b_words[i >> 1u], i) : b[i]; }
+float a_at(uint i) { return (F16_MASK & 1u) != 0u ? vkgrad_from_half(vkgrad_half_of(a_words[i >> 1u], i)) : a[i]; }
+float b_at(uint i) { return (F16_MASK & 2u) != 0u ? vkgrad_from_half(vkgrad_half_of(b_words[i >> 1u], i)) : b[i]; }
 #else
 layout(set = 0, binding = 0) readonly buffer MatrixA { float a[]; };
 layout(set = 0, binding = 1) readonly buffer MatrixB { float b[]; };

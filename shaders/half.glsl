@@ -47,6 +47,9 @@ uint vkgrad_f32_bits(uint h) {
 
 float vkgrad_from_half(uint h) { return uintBitsToFloat(vkgrad_f32_bits(h)); }
 
+// The 16 bits of element i of an f16 array, from the 32-bit word holding it (word i / 2).
+uint vkgrad_half_of(uint word, uint i) { return (i & 1u) != 0u ? word >> 16u : word & 0xffffu; }
+
 // Elements 2i and 2i + 1 of an f16 array from its i-th 32-bit word, and back.
 vec2 vkgrad_unpack_halves(uint word) { return vec2(vkgrad_from_half(word & 0xffffu), vkgrad_from_half(word >> 16u)); }
 uint vkgrad_pack_halves(uvec2 f32_bits) { return vkgrad_half_bits(f32_bits.x) | (vkgrad_half_bits(f32_bits.y) << 16u); }

@@ -81,8 +81,7 @@ layout(constant_id = 14) const uint VKGRAD_F16_MASK = 0xffffffffu;
     }                                                                                                \
     float NAME##_load(uint i) {                                                                      \
         if (((VKGRAD_F16_MASK >> B) & 1u) == 0u) return NAME##_floats[i];                           \
-        const uint w = NAME##_words[i >> 1u];                                                        \
-        return vkgrad_from_half((i & 1u) != 0u ? w >> 16u : w & 0xffffu);                            \
+        return vkgrad_from_half(vkgrad_half_of(NAME##_words[i >> 1u], i));                           \
     }
 #else
 #define VKGRAD_INPUT(B, NAME)                                                                        \
