@@ -21,7 +21,6 @@
 #include <vkgrad/vkgrad.hpp>
 
 #include "gemm_tiles.hpp"        // internal: to force a GEMM path
-#include "reduction_layout.hpp"  // internal: to force the BatchNorm / cross-entropy layout
 
 namespace {
 
@@ -203,7 +202,7 @@ int main(int argc, char** argv) try {
   app.add_option("--json", json_path, "also write the results as JSON to this file");
   std::string gemm_path = "auto";
   app.add_option("--gemm-path", gemm_path,
-                 "GEMM main loop: auto (chosen from the device's properties), tiled, direct, broadcast (direct with "
+                 "GEMM main loop: auto (the kernel set's: tiled for gpu, broadcast for cpu), tiled, direct, broadcast (direct with "
                  "op(A) rows shared through subgroup broadcasts; falls back to direct where unsupported)")
       ->check(CLI::IsMember({"auto", "tiled", "direct", "broadcast"}))
       ->capture_default_str();
@@ -213,31 +212,33 @@ int main(int argc, char** argv) try {
                "BatchNorm1d, ReLU, dropout 0.2, cross-entropy, Adam; batch 128), GPU time per dispatch kind");
   std::string reductions = "auto";
   app.add_option("--reductions", reductions,
-                 "reduction shaders (softmax, losses, sums): auto (the context's default: subgroup variant on GPUs "
-                 "that support it, portable on CPU devices), subgroup (wherever supported), portable")
+                 "reduction shaders (softmax, losses, sums): auto (the kernel set's: subgroup variant for gpu where "
+                 "supported, portable for cpu), subgroup (wherever supported), portable")
       ->check(CLI::IsMember({"auto", "subgroup", "portable"}))
       ->capture_default_str();
   std::string reduction_layout = "auto";
   app.add_option("--reduction-layout", reduction_layout,
-                 "BatchNorm and cross-entropy: auto (invocation on CPU devices, else workgroup), workgroup "
+                 "BatchNorm and cross-entropy: auto (the kernel set's: workgroup for gpu, invocation for cpu), workgroup "
                  "(a workgroup per channel tile / row, shared-memory sums), invocation (an invocation per channel "
                  "quad / row, no barriers)")
       ->check(CLI::IsMember({"auto", "workgroup", "invocation"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  vkgrad::detail::set_reduction_layout(reduction_layout == "workgroup"    ? vkgrad::detail::ReductionLayout::workgroup
-                                       : reduction_layout == "invocation" ? vkgrad::detail::ReductionLayout::invocation
-                                                                          : vkgrad::detail::ReductionLayout::automatic);
-  vkgrad::detail::set_gemm_path(gemm_path == "tiled"    ? vkgrad::detail::GemmPath::tiled
-                                : gemm_path == "direct" ? vkgrad::detail::GemmPath::direct
-                                : gemm_path == "broadcast" ? vkgrad::detail::GemmPath::broadcast
-                                                        : vkgrad::detail::GemmPath::automatic);
-
   vkgrad::ContextOptions options;
+  if (reduction_layout != "auto") {
+    options.set_row_reductions(reduction_layout == "workgroup" ? vkgrad::RowReductions::workgroup
+                                                               : vkgrad::RowReductions::per_invocation);
+  }
+  if (gemm_path != "auto") {
+    options.set_gemm_path(gemm_path == "tiled"    ? vkgrad::GemmPath::tiled
+                          : gemm_path == "direct" ? vkgrad::GemmPath::direct
+                                                  : vkgrad::GemmPath::broadcast);
+  }
   if (reductions != "auto") options.set_subgroup_reductions(reductions == "subgroup");
   vkgrad::Context ctx(options);
   const auto& dev = ctx.device();
   if (!dev.timestamps) throw vkgrad::UnsupportedError(dev.name + " has no timestamp queries; cannot benchmark");
+  std::printf("kernels: %s (%s)\n", vkgrad::to_string(ctx.kernels().set), ctx.kernels().reason.c_str());
   std::printf("device: %s (%s), driver: %s %s\nelements: %llu, repeat: %d\nreductions: %s (subgroup size %u)\n\n",
               dev.name.c_str(), vkgrad::to_string(dev.type), dev.driver_name.c_str(), dev.driver_info.c_str(),
               static_cast<unsigned long long>(n), repeat, ctx.subgroup_reductions() ? "subgroup" : "portable",
@@ -495,6 +496,7 @@ int main(int argc, char** argv) try {
                           {"elements", n},
                           {"repeat", repeat},
                           {"reductions", ctx.subgroup_reductions() ? "subgroup" : "portable"},
+                          {"kernels", vkgrad::to_string(ctx.kernels().set)},
                           {"results", results}};
     if (cpu_device) doc["host_copy_gb_per_s"] = reference_host_gbs;
     std::ofstream(json_path) << doc.dump(2) << "\n";

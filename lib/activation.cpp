@@ -135,10 +135,10 @@ void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tenso
   detail::check_f32(c, y, op, "y");
   require_same_count(x, "x", y, "y", op);
   const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read}, {&y, detail::Access::write}};
-  const auto kernel = detail::with_texel_loads(c.context(), activation_kernel(c, "activation_forward", act, 2), 0b1, uses);
+  const auto kernel = activation_kernel(c, "activation_forward", act, 2);
   const auto push = push_for(act, x.numel());
   // One invocation per group of 4 elements; on CPU devices up to kCpuSteps groups per invocation.
-  const uint32_t groups = detail::quad_grid_stride_groups(c.device(), x.numel(), kernel.specialization[0], kCpuSteps);
+  const uint32_t groups = detail::quad_grid_stride_groups(c.context(), x.numel(), kernel.specialization[0], kCpuSteps);
   c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
 }
 
@@ -153,10 +153,10 @@ void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tens
   const std::initializer_list<detail::BufferUse> uses{
       {&x, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}};
   const auto kernel =
-      detail::with_texel_loads(c.context(), activation_kernel(c, "activation_backward", act, 3), 0b11, uses);
+      activation_kernel(c, "activation_backward", act, 3);
   const auto push = push_for(act, x.numel());
   // One invocation per group of 4 elements; on CPU devices up to kCpuSteps groups per invocation.
-  const uint32_t groups = detail::quad_grid_stride_groups(c.device(), x.numel(), kernel.specialization[0], kCpuSteps);
+  const uint32_t groups = detail::quad_grid_stride_groups(c.context(), x.numel(), kernel.specialization[0], kCpuSteps);
   c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
 }
 
@@ -172,7 +172,7 @@ void prelu_forward(CommandList& cmd, const Tensor& x, const Tensor& weight, Tens
   const detail::Kernel kernel{"prelu_forward", {local}, 3, sizeof(PreluPush)};
   c.dispatch(kernel,
              {{&x, detail::Access::read}, {&weight, detail::Access::read}, {&y, detail::Access::write}}, &push,
-             sizeof push, {detail::grid_stride_groups(c.device(), x.numel(), local), 1, 1}, op);
+             sizeof push, {detail::grid_stride_groups(c.context(), x.numel(), local), 1, 1}, op);
 }
 
 void prelu_backward(CommandList& cmd, const Tensor& x, const Tensor& weight, const Tensor& dy, Tensor& dx,
@@ -192,15 +192,14 @@ void prelu_backward(CommandList& cmd, const Tensor& x, const Tensor& weight, con
   // dweight first: it reads dy, which dx may alias.
   const std::initializer_list<detail::BufferUse> wgrad_uses{
       {&x, detail::Access::read}, {&dy, detail::Access::read}, {&dweight, detail::Access::write}};
-  if (detail::per_invocation_reductions(c.device()) && push.channels >= kPreluColumnsMinChannels) {
+  if (detail::per_invocation_reductions(c) && push.channels >= kPreluColumnsMinChannels) {
     // An invocation per 4 channels, adding their elements in order (no barriers); x and dy through
     // texel buffers where the context uses them.
     const uint32_t columns_local = std::min<uint32_t>(64, local);
     const uint32_t vec = push.inner == 1 && push.channels % 4 == 0 ? 1u : 0u;
-    const detail::Kernel wgrad = detail::with_texel_loads(
-        c.context(), {"prelu_weight_grad_columns", {columns_local, vec}, 3, sizeof(PreluPush)}, 0b011, wgrad_uses);
+    const detail::Kernel wgrad{"prelu_weight_grad_columns", {columns_local, vec}, 3, sizeof(PreluPush)};
     c.dispatch(wgrad, wgrad_uses, &push, sizeof push,
-               {detail::quad_grid_stride_groups(c.device(), push.channels, columns_local), 1, 1},
+               {detail::quad_grid_stride_groups(c.context(), push.channels, columns_local), 1, 1},
                "prelu_weight_grad");
   } else {
     const detail::Kernel wgrad{"prelu_weight_grad", {local}, 3, sizeof(PreluPush)};
@@ -208,11 +207,10 @@ void prelu_backward(CommandList& cmd, const Tensor& x, const Tensor& weight, con
   }
   const std::initializer_list<detail::BufferUse> dgrad_uses{
       {&x, detail::Access::read}, {&weight, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}};
-  const detail::Kernel dgrad = detail::with_texel_loads(
-      c.context(), {"prelu_backward", {local}, 4, sizeof(PreluPush)}, 0b0111, dgrad_uses);
+  const detail::Kernel dgrad{"prelu_backward", {local}, 4, sizeof(PreluPush)};
   // One invocation per group of 4 elements; on CPU devices up to kCpuSteps groups per invocation.
   c.dispatch(dgrad, dgrad_uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.device(), x.numel(), local, kCpuSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.context(), x.numel(), local, kCpuSteps), 1, 1}, op);
 }
 
 }  // namespace vkgrad

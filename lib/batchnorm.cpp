@@ -88,9 +88,9 @@ struct ColumnGrid {
   uint32_t local, groups;
 };
 
-ColumnGrid column_grid(const DeviceInfo& info, uint64_t channels) {
-  const uint32_t local = std::min(kColumnLocal, detail::default_local_size(info));
-  return {local, detail::quad_grid_stride_groups(info, channels, local)};
+ColumnGrid column_grid(const detail::ContextImpl& context, uint64_t channels) {
+  const uint32_t local = std::min(kColumnLocal, detail::default_local_size(context.info));
+  return {local, detail::quad_grid_stride_groups(context, channels, local)};
 }
 
 // Records a training-mode pass over the channels' statistics (8 bindings, `uses`): on the
@@ -100,11 +100,10 @@ template <class Push>
 void dispatch_statistics(detail::CommandListImpl& c, std::string_view tiled_shader, std::string_view columns_shader,
                          uint32_t texel_bindings, bool affine, uint64_t channels, const Push& push,
                          std::initializer_list<detail::BufferUse> uses, const std::string& op) {
-  if (detail::per_invocation_reductions(c.device())) {
-    const auto grid = column_grid(c.device(), channels);
+  if (detail::per_invocation_reductions(c)) {
+    const auto grid = column_grid(c.context(), channels);
     const uint32_t aligned = channels % 4 == 0 ? 1u : 0u;
-    const detail::Kernel kernel = detail::with_texel_loads(
-        c.context(), {columns_shader, {grid.local, affine ? 1u : 0u, aligned}, 8, sizeof push}, texel_bindings, uses);
+    const detail::Kernel kernel{columns_shader, {grid.local, affine ? 1u : 0u, aligned}, 8, sizeof push};
     c.dispatch(kernel, uses, &push, sizeof push, {grid.groups, 1, 1}, op);
     return;
   }
@@ -151,7 +150,7 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
                 {&running_mean, detail::Access::read},
                 {&running_var, detail::Access::read},
                 {&y, detail::Access::write}},
-               &push, sizeof push, {detail::grid_stride_groups(c.device(), x.numel(), local), 1, 1}, op);
+               &push, sizeof push, {detail::grid_stride_groups(c.context(), x.numel(), local), 1, 1}, op);
     return;
   }
 

@@ -29,11 +29,11 @@ void cast(CommandList& cmd, const Tensor& src, Tensor& dst) {
   // Where the context reads through texel buffers, src's bits come through its R32G32B32A32_UINT
   // view (cast.comp's _texel build).
   const detail::Kernel kernel =
-      detail::with_texel_loads(c.context(), {"cast", {local, to_half ? 1u : 0u}, 2, sizeof push}, 0b01, uses, 0b01);
+      detail::Kernel{"cast", {local, to_half ? 1u : 0u}, 2, sizeof push};
   // Steps of 8 elements; on CPU devices up to 2 steps per invocation (the elementwise ops' grid).
   const uint64_t steps = (src.numel() + 7) / 8;
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::grid_stride_groups(c.device(), steps, local, detail::kCpuGridSteps / 2), 1, 1}, op);
+             {detail::grid_stride_groups(c.context(), steps, local, detail::kCpuGridSteps / 2), 1, 1}, op);
 }
 
 }  // namespace vkgrad

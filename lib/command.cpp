@@ -1,6 +1,7 @@
 #include <cstring>
 
 #include "command_impl.hpp"
+#include "kernel_select.hpp"
 #include "shader_registry.hpp"
 #include "errors.hpp"
 
@@ -157,7 +158,7 @@ vk::DescriptorSet CommandListImpl::allocate_set(const Pipeline& p) {
     const std::array<vk::DescriptorPoolSize, 2> sizes{
         vk::DescriptorPoolSize(vk::DescriptorType::eStorageBuffer, kDescriptorsPerPool),
         vk::DescriptorPoolSize(vk::DescriptorType::eUniformTexelBuffer, kDescriptorsPerPool)};
-    const uint32_t kinds = ctx->use_texel_loads ? 2 : 1;
+    const uint32_t kinds = ctx->kernels.texel_loads ? 2 : 1;
     descriptor_pools_.push_back(vk_call("creating a descriptor pool", [&] {
       return ctx->device.createDescriptorPool(
           vk::DescriptorPoolCreateInfo({}, kSetsPerPool, vk::ArrayProxyNoTemporaries<const vk::DescriptorPoolSize>(kinds, sizes.data())));
@@ -194,26 +195,7 @@ void CommandListImpl::timestamp_end() {
   cb().writeTimestamp(Stage::eBottomOfPipe, *query_pools_.back(), queries_used_++);
 }
 
-Kernel with_texel_loads(const ContextImpl& context, Kernel kernel, uint32_t texel_bindings,
-                        std::initializer_list<BufferUse> uses, uint32_t raw_bindings) {
-  if (!context.use_texel_loads) return kernel;
-  uint32_t b = 0;
-  for (const auto& u : uses) {
-    const bool raw = (raw_bindings >> b) & 1u;
-    if (((texel_bindings >> b++) & 1u) &&
-        (u.access != Access::read || !u.tensor->buffer().texel_readable(u.tensor->dtype(), raw))) {
-      return kernel;
-    }
-  }
-  const std::string variant = std::string(kernel.shader) + "_texel";
-  if (!has_shader_binary(variant)) return kernel;
-  kernel.shader = shader_binary(variant).name;  // the registry's name outlives the Kernel
-  kernel.texel_bindings = texel_bindings;
-  kernel.raw_texel_bindings = raw_bindings & texel_bindings;
-  return kernel;
-}
-
-void CommandListImpl::dispatch(const Kernel& kernel, std::initializer_list<BufferUse> uses, const void* push,
+void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<BufferUse> uses, const void* push,
                                uint32_t push_bytes, std::array<uint32_t, 3> groups, std::string_view label) {
   require_recording(label);
   const DeviceInfo& dev = ctx->info;
@@ -224,12 +206,13 @@ void CommandListImpl::dispatch(const Kernel& kernel, std::initializer_list<Buffe
                              "'s limit of " + std::to_string(dev.max_workgroup_count[i]));
     }
   }
-  if (push_bytes != kernel.push_constant_bytes || uses.size() != kernel.bindings) {
+  if (push_bytes != requested.push_constant_bytes || uses.size() != requested.bindings) {
     throw Error("vkgrad: internal error: " + std::string(label) + " dispatched with a mismatching layout");
   }
   // Every op checks its tensors first; this catches one that forgot (a foreign buffer in a
   // descriptor set would be undefined behaviour).
   for (const auto& u : uses) check_tensor(*u.tensor, label, "binding");
+  const Kernel kernel = resolve_kernel(*ctx, requested, uses);
   const Pipeline& p = ctx->pipelines->get(kernel);
   const vk::DescriptorSet set = allocate_set(p);
   std::vector<vk::DescriptorBufferInfo> infos;

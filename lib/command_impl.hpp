@@ -46,14 +46,6 @@ class BarrierTracker {
   vk::PipelineStageFlags read_stages_, write_stages_;
 };
 
-/// `kernel` switched to its <shader>_texel variant (cmake/VkgradShaders.cmake builds one for every
-/// shader that includes texel_io.glsl), with binding b read through a texel buffer for every bit b
-/// of `texel_bindings`, where the context uses texel loads and every such tensor is texel-readable;
-/// otherwise `kernel` unchanged. `uses` are the dispatch's bindings in order. Bits of
-/// `raw_bindings` (a subset of texel_bindings) read the tensor's bits through its
-/// R32G32B32A32_UINT view instead of its dtype's float view (Kernel::raw_texel_bindings).
-Kernel with_texel_loads(const ContextImpl& context, Kernel kernel, uint32_t texel_bindings,
-                        std::initializer_list<BufferUse> uses, uint32_t raw_bindings = 0);
 
 struct CommandListImpl {
   CommandListImpl(std::shared_ptr<ContextImpl> context, CommandListOptions options);
@@ -61,8 +53,10 @@ struct CommandListImpl {
 
   enum class State { recording, executable, pending };
 
-  /// Records one compute dispatch of `kernel` over `groups` workgroups with `uses` bound to
-  /// bindings 0..n-1 in order. Checks the tensors belong to this context and the list is recording.
+  /// Records one compute dispatch of `kernel` (a shader as written: the build that runs is the one
+  /// resolve_kernel picks for this context and these tensors) over `groups` workgroups with `uses`
+  /// bound to bindings 0..n-1 in order. Checks the tensors belong to this context and the list is
+  /// recording.
   void dispatch(const Kernel& kernel, std::initializer_list<BufferUse> uses, const void* push, uint32_t push_bytes,
                 std::array<uint32_t, 3> groups, std::string_view label);
   /// Records a transfer command (fill, copy) touching `uses`.

@@ -9,6 +9,7 @@
 #include "context_impl.hpp"
 #include "device_select.hpp"
 #include "errors.hpp"
+#include "gemm_tiles.hpp"
 
 namespace vkgrad {
 
@@ -22,7 +23,50 @@ const char* to_string(DeviceType type) {
   }
 }
 
+const char* to_string(KernelSet set) {
+  switch (set) {
+    case KernelSet::gpu: return "gpu";
+    case KernelSet::cpu: return "cpu";
+    default: return "auto";
+  }
+}
+
 namespace detail {
+
+KernelChoice resolve_kernels(const ContextOptions& options, const DeviceInfo& info) {
+  KernelChoice k;
+  KernelSet set = KernelSet::automatic;
+  if (options.kernels) {
+    set = *options.kernels;
+    k.reason = std::string("ContextOptions::kernels = ") + to_string(set);
+  } else if (const char* v = std::getenv("VKGRAD_KERNELS"); v && *v) {
+    const std::string value = v;
+    if (value == "gpu") {
+      set = KernelSet::gpu;
+    } else if (value == "cpu") {
+      set = KernelSet::cpu;
+    } else if (value != "auto") {
+      throw SetupError("vkgrad: VKGRAD_KERNELS=" + value + " is not a kernel set: use auto, gpu or cpu (or unset it)");
+    }
+    k.reason = "VKGRAD_KERNELS=" + value;
+  }
+  if (set == KernelSet::automatic) {
+    set = info.type == DeviceType::cpu ? KernelSet::cpu : KernelSet::gpu;
+    k.reason = (k.reason.empty() ? std::string("auto") : k.reason) + ": " + info.name + " is " +
+               (info.type == DeviceType::cpu ? "a CPU device" : std::string("a ") + to_string(info.type) + " device");
+  }
+  k.set = set;
+  const bool cpu = set == KernelSet::cpu;
+  // Texel loads need 64-bit stores (shaderInt64) and R32G32B32A32_SFLOAT texel buffers.
+  const bool texel_capable = info.shader_int64 && info.texel_buffer_rgba32f && info.max_texel_buffer_elements > 0;
+  k.texel_loads = texel_capable && options.texel_loads.value_or(cpu);
+  k.subgroup_reductions = info.subgroup_arithmetic && options.subgroup_reductions.value_or(!cpu);
+  k.gemm_path = options.gemm_path.value_or(cpu ? GemmPath::broadcast : GemmPath::tiled);
+  if (k.gemm_path == GemmPath::broadcast && !gemm_broadcast_supported(info)) k.gemm_path = GemmPath::direct;
+  k.row_reductions = options.row_reductions.value_or(cpu ? RowReductions::per_invocation : RowReductions::workgroup);
+  return k;
+}
+
 namespace {
 
 const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
@@ -225,15 +269,7 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
       cache_file = dir / name;
     }
   }
-  // Subgroup reductions by default only on GPUs: llvmpipe (Mesa 22.3) turns every subgroup
-  // operation into a loop over the lanes, and the portable shared-memory path ran softmax and row
-  // sums 2-2.5x faster there (bench/RESULTS.md).
-  use_subgroup_reductions = info.subgroup_arithmetic && options.subgroup_reductions.value_or(
-                                                            env_flag("VKGRAD_SUBGROUPS", info.type != DeviceType::cpu));
-  const bool texel_capable = info.shader_int64 && info.texel_buffer_rgba32f && info.max_texel_buffer_elements > 0;
-  const auto texel_env = env("VKGRAD_TEXEL_LOADS");
-  const bool texel_wanted = options.texel_loads.value_or(texel_env.empty() ? info.type == DeviceType::cpu : texel_env != "0");
-  use_texel_loads = texel_capable && texel_wanted;
+  kernels = resolve_kernels(options, info);
   pipelines = std::make_unique<PipelineCache>(*this, cache_file);
   transfer_pool = device.createCommandPool(
       vk::CommandPoolCreateInfo(vk::CommandPoolCreateFlagBits::eResetCommandBuffer |
@@ -385,11 +421,12 @@ uint32_t default_local_size(const DeviceInfo& info) {
   return std::min<uint32_t>({256, info.max_workgroup_invocations, info.max_workgroup_size[0]});
 }
 
-uint32_t grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local, uint32_t cpu_steps) {
+uint32_t grid_stride_groups(const ContextImpl& context, uint64_t n, uint32_t local, uint32_t cpu_steps) {
+  const DeviceInfo& info = context.info;
   // Enough groups to cover n once, capped so a huge tensor loops instead of exceeding the device's
   // workgroup-count limit; 65535 is the Vulkan minimum for maxComputeWorkGroupCount[0].
   uint64_t groups = (n + local - 1) / local;
-  if (info.type == DeviceType::cpu && cpu_steps > 1) {
+  if (context.kernels.set == KernelSet::cpu && cpu_steps > 1) {
     // Up to cpu_steps loop steps per invocation, but at least 4 groups per host thread (llvmpipe
     // runs one workgroup per thread) so that the threads stay balanced.
     const uint64_t threads = std::max(1u, std::thread::hardware_concurrency());
@@ -418,7 +455,8 @@ Context& Context::operator=(Context&&) noexcept = default;
 
 const DeviceInfo& Context::device() const { return impl_->info; }
 bool Context::validation_enabled() const { return impl_->validation; }
-bool Context::subgroup_reductions() const { return impl_->use_subgroup_reductions; }
+const KernelChoice& Context::kernels() const { return impl_->kernels; }
+bool Context::subgroup_reductions() const { return impl_->kernels.subgroup_reductions; }
 std::vector<std::string> Context::validation_messages() const {
   std::lock_guard lock(impl_->messages_mutex);
   return impl_->messages;
@@ -432,7 +470,7 @@ void Context::clear_validation_messages() {
   impl_->messages.clear();
 }
 std::filesystem::path Context::pipeline_cache_path() const { return impl_->pipelines->file(); }
-bool Context::texel_loads() const { return impl_->use_texel_loads; }
+bool Context::texel_loads() const { return impl_->kernels.texel_loads; }
 uint64_t Context::allocated_bytes() const { return impl_->allocator->allocated_bytes(); }
 uint64_t Context::reserved_bytes() const { return impl_->allocator->reserved_bytes(); }
 uint64_t Context::memory_limit() const { return impl_->allocator->limit(); }

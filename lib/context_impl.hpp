@@ -54,10 +54,8 @@ struct ContextImpl {
   // Declaration order is destruction order reversed: the device goes after everything made from it.
   // Validation state first: the layer may still report while the instance is destroyed.
   bool validation = false;
-  /// Reductions use the <shader>_subgroup variants (see ContextOptions::subgroup_reductions).
-  bool use_subgroup_reductions = false;
-  /// Elementwise ops and GEMM use their <shader>_texel variants (see ContextOptions::texel_loads).
-  bool use_texel_loads = false;
+  /// The kernel set and what it implies (resolve_kernels, from ContextOptions and VKGRAD_KERNELS).
+  KernelChoice kernels;
   mutable std::mutex messages_mutex;
   std::vector<std::string> messages;
   std::function<void(std::string_view)> message_callback;
@@ -95,13 +93,18 @@ struct ContextImpl {
 void inject_fault(ContextImpl& context, Fault fault, vk::Result result = vk::Result::eErrorUnknown,
                   uint32_t after = 0);
 
+/// The kernel set `options` (else VKGRAD_KERNELS, else the device's type) selects on `info`, with
+/// the finer overrides applied and each choice limited to what the device supports. Throws
+/// SetupError for a VKGRAD_KERNELS value that is not auto, gpu or cpu.
+KernelChoice resolve_kernels(const ContextOptions& options, const DeviceInfo& info);
+
 /// The default local workgroup size for 1-D kernels on this device.
 uint32_t default_local_size(const DeviceInfo& info);
 /// Workgroups for a grid-stride loop over n elements with `local` threads each. On CPU devices, up
 /// to cpu_steps loop steps per invocation: llvmpipe runs a loop body at least once even with every
 /// lane masked off (a shader's tail loop, a for loop's last test) and pays a setup per workgroup,
 /// so several steps per invocation amortise both (how many: measured, see lib/activation.cpp).
-uint32_t grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local, uint32_t cpu_steps = 1);
+uint32_t grid_stride_groups(const ContextImpl& context, uint64_t n, uint32_t local, uint32_t cpu_steps = 1);
 /// The cpu_steps of the memory-bound elementwise ops. On lavapipe (2 shared cores, `vkgrad_bench -n
 /// 4194304 -r 10`, two sweeps over 1, 2, 4, 8 steps with the do-while shaders): identity backward
 /// 7.9 / 6.8 / 7.2 / 15-21 ms, gelu backward 21.3 / 19.3 / 19.2 / 23-33 ms, gelu forward 19-20.5 /
@@ -112,8 +115,9 @@ inline constexpr uint32_t kCpuGridSteps = 4;
 /// be partial): cpu_steps counts groups of 4 per invocation. The elementwise shaders' texel builds
 /// take VKGRAD_STEP_GROUPS = 2 groups per loop step (shaders/texel_io.glsl), so kCpuGridSteps
 /// gives them 2 steps of 8 elements each: the grid the 32-byte stores were measured with.
-inline uint32_t quad_grid_stride_groups(const DeviceInfo& info, uint64_t n, uint32_t local, uint32_t cpu_steps = 1) {
-  return grid_stride_groups(info, (n + 3) / 4, local, cpu_steps);
+inline uint32_t quad_grid_stride_groups(const ContextImpl& context, uint64_t n, uint32_t local,
+                                        uint32_t cpu_steps = 1) {
+  return grid_stride_groups(context, (n + 3) / 4, local, cpu_steps);
 }
 
 }  // namespace vkgrad::detail

@@ -62,15 +62,14 @@ void gather_rows(CommandList& cmd, const Tensor& src, const Tensor& index, Tenso
   const std::initializer_list<detail::BufferUse> uses{
       {&src, detail::Access::read}, {&index, detail::Access::read}, {&out, detail::Access::write}};
   const uint32_t quads_flag = features % 4 == 0 ? 1u : 0u;
-  const auto kernel = detail::with_texel_loads(
-      c.context(), {"gather_rows", {local, src.dtype() == DType::u8 ? 1u : 0u, quads_flag}, 3, sizeof push}, 0, uses);
+  const detail::Kernel kernel{"gather_rows", {local, src.dtype() == DType::u8 ? 1u : 0u, quads_flag}, 3, sizeof push};
   // On CPU devices up to kCpuGridSteps batch rows per workgroup (on lavapipe, 128 x 784 u8 with the
   // do-while shader: 1.03-1.10 ms with one row per workgroup, 0.48-0.70 ms with 4; 16 was no faster).
   const uint32_t groups_y = static_cast<uint32_t>(std::min<uint64_t>(
-      {detail::grid_stride_groups(c.device(), batch, 1, detail::kCpuGridSteps), c.device().max_workgroup_count[1],
+      {detail::grid_stride_groups(c.context(), batch, 1, detail::kCpuGridSteps), c.device().max_workgroup_count[1],
        65535}));
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.device(), features, local), std::max<uint32_t>(groups_y, 1), 1},
+             {detail::quad_grid_stride_groups(c.context(), features, local), std::max<uint32_t>(groups_y, 1), 1},
              op);
 }
 
@@ -90,7 +89,7 @@ void gather_labels(CommandList& cmd, const Tensor& labels, const Tensor& index, 
   const uint32_t local = detail::default_local_size(c.device());
   const detail::Kernel kernel{"gather_labels", {local, labels.dtype() == DType::u8 ? 1u : 0u}, 3, sizeof push};
   c.dispatch(kernel, {{&labels, detail::Access::read}, {&index, detail::Access::read}, {&out, detail::Access::write}},
-             &push, sizeof push, {detail::grid_stride_groups(c.device(), index.numel(), local), 1, 1}, op);
+             &push, sizeof push, {detail::grid_stride_groups(c.context(), index.numel(), local), 1, 1}, op);
 }
 
 void select_batch(CommandList& cmd, const Tensor& permutation, const Tensor& cursor, uint32_t stride, Tensor& index) {
@@ -109,7 +108,7 @@ void select_batch(CommandList& cmd, const Tensor& permutation, const Tensor& cur
   const detail::Kernel kernel{"select_batch", {local}, 3, sizeof push};
   c.dispatch(kernel,
              {{&permutation, detail::Access::read}, {&cursor, detail::Access::read}, {&index, detail::Access::write}},
-             &push, sizeof push, {detail::grid_stride_groups(c.device(), index.numel(), local), 1, 1}, op);
+             &push, sizeof push, {detail::grid_stride_groups(c.context(), index.numel(), local), 1, 1}, op);
 }
 
 void one_hot(CommandList& cmd, const Tensor& labels, Tensor& out, float on, float off) {
@@ -127,7 +126,7 @@ void one_hot(CommandList& cmd, const Tensor& labels, Tensor& out, float on, floa
   const uint32_t local = detail::default_local_size(c.device());
   const detail::Kernel kernel{"one_hot", {local}, 2, sizeof push};
   c.dispatch(kernel, {{&labels, detail::Access::read}, {&out, detail::Access::write}}, &push, sizeof push,
-             {detail::grid_stride_groups(c.device(), out.numel(), local), 1, 1}, op);
+             {detail::grid_stride_groups(c.context(), out.numel(), local), 1, 1}, op);
 }
 
 }  // namespace vkgrad

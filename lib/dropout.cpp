@@ -59,16 +59,16 @@ void record(CommandList& cmd, const Tensor& in, Tensor& out, const DropoutOption
   const uint64_t blocks = (in.numel() + 3) / 4;  // one thread per Philox block of 4 elements
   // On CPU devices up to kCpuGridSteps blocks per invocation (lib/context_impl.hpp, where the
   // dropout timings are).
-  const std::array<uint32_t, 3> groups{detail::grid_stride_groups(info, blocks, local, detail::kCpuGridSteps), 1, 1};
+  const std::array<uint32_t, 3> groups{detail::grid_stride_groups(c.context(), blocks, local, detail::kCpuGridSteps), 1, 1};
   // The input is read through a texel buffer where the context does (texel_io.glsl).
   if (o.step_counter != nullptr) {
     const std::initializer_list<detail::BufferUse> uses{
         {&in, detail::Access::read}, {&out, detail::Access::write}, {o.step_counter, detail::Access::read}};
-    const auto kernel = detail::with_texel_loads(c.context(), {"dropout_counter", {local}, 3, sizeof push}, 0b1, uses);
+    const detail::Kernel kernel{"dropout_counter", {local}, 3, sizeof push};
     c.dispatch(kernel, uses, &push, sizeof push, groups, op);
   } else {
     const std::initializer_list<detail::BufferUse> uses{{&in, detail::Access::read}, {&out, detail::Access::write}};
-    const auto kernel = detail::with_texel_loads(c.context(), {"dropout", {local}, 2, sizeof push}, 0b1, uses);
+    const detail::Kernel kernel{"dropout", {local}, 2, sizeof push};
     c.dispatch(kernel, uses, &push, sizeof push, groups, op);
   }
 }

@@ -48,19 +48,12 @@ struct GemmTiles {
   uint64_t shared_bytes() const { return direct ? 0 : uint64_t(k) * ((m + 1) + (n + 1)) * sizeof(float); }
 };
 
-/// Which main loop choose_gemm_tiles picks: by device properties (automatic: on CPU devices the
-/// broadcast variant of the direct path where subgroups are 8 wide with ballot operations, else the
-/// direct path; tiled elsewhere), or forced, so tests and benchmarks can run every path on any
-/// device (a forced broadcast falls back to direct where the device cannot run it). Process-wide.
-enum class GemmPath { automatic, tiled, direct, broadcast };
-
 /// Whether `dev` can run gemm_broadcast.glsl (8-wide subgroups with subgroupBroadcast).
 bool gemm_broadcast_supported(const DeviceInfo& dev);
-void set_gemm_path(GemmPath path);
-GemmPath gemm_path();
 
-/// The tile for an M × N result on `dev` (see the comment at the definition for the policy).
-GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N);
+/// The tile of `path`'s main loop for an M × N result on `dev` (see the comment at the definition
+/// for the policy). A broadcast path on a device that cannot run it gets the direct path's tile.
+GemmTiles choose_gemm_tiles(const DeviceInfo& dev, GemmPath path, uint64_t M, uint64_t N);
 
 /// Whether the shader can run `tiles` on `dev`: m and n multiples of kGemmRegister, k ≥ 1, the
 /// thread count and shared memory within the device's limits.

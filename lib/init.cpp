@@ -33,11 +33,10 @@ void record_random(CommandList& cmd, Tensor& tensor, Distribution dist, double p
   const uint32_t local = detail::default_local_size(c.device());
   // The _texel build where the context uses texel loads (64-bit stores; nothing is read).
   const std::initializer_list<detail::BufferUse> uses{{&tensor, detail::Access::write}};
-  const detail::Kernel kernel = detail::with_texel_loads(
-      c.context(), {"init_random", {local, static_cast<uint32_t>(dist)}, 1, sizeof push}, 0, uses);
+  const detail::Kernel kernel{"init_random", {local, static_cast<uint32_t>(dist)}, 1, sizeof push};
   // One invocation per group of 4 elements; on CPU devices up to kCpuGridSteps groups per invocation.
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.device(), tensor.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.context(), tensor.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
 }
 
 double fan(const Shape& shape, FanMode mode) {

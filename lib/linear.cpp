@@ -47,13 +47,6 @@ namespace detail {
 // until shared memory fits, and widen the tile while the workgroup is smaller than one subgroup
 // (a smaller workgroup would leave subgroup lanes idle on every wave). CPU devices get the direct
 // path instead (see below).
-namespace {
-std::atomic<GemmPath> forced_gemm_path{GemmPath::automatic};
-}  // namespace
-
-void set_gemm_path(GemmPath path) { forced_gemm_path = path; }
-GemmPath gemm_path() { return forced_gemm_path; }
-
 bool gemm_broadcast_supported(const DeviceInfo& dev) {
   return dev.subgroup_size == kGemmBroadcastLanes && dev.subgroup_ballot;
 }
@@ -92,10 +85,8 @@ GemmTiles choose_broadcast_tiles(uint64_t M, uint64_t N) {
 
 }  // namespace
 
-GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
-  const GemmPath path = forced_gemm_path;
-  const bool cpu_auto = path == GemmPath::automatic && dev.type == DeviceType::cpu;
-  if (path == GemmPath::direct || path == GemmPath::broadcast || cpu_auto) {
+GemmTiles choose_gemm_tiles(const DeviceInfo& dev, GemmPath path, uint64_t M, uint64_t N) {
+  if (path != GemmPath::tiled) {
     // CPU devices (lavapipe, SwiftShader) run a workgroup on one core with invocations as SIMD
     // lanes: there a barrier is a coroutine switch and shared memory is plain memory behind gathers,
     // so the direct path, which has neither, is 3-5x faster on lavapipe (bench/RESULTS.md). Where
@@ -107,7 +98,7 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, uint64_t M, uint64_t N) {
     // than one SIMD width, within the device's limits.
     const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
     const uint32_t min_threads = std::max<uint32_t>(dev.subgroup_size, 1);
-    const bool broadcast = (path == GemmPath::broadcast || cpu_auto) && gemm_broadcast_supported(dev);
+    const bool broadcast = path == GemmPath::broadcast && gemm_broadcast_supported(dev);
     if (broadcast && max_threads >= kGemmBroadcastLanes) return choose_broadcast_tiles(M, N);
     uint32_t threads = 64;
     while (threads > min_threads && uint64_t(threads / 2) * kGemmDirectCols >= N) threads /= 2;
@@ -226,37 +217,22 @@ std::vector<uint32_t> gemm_specialization(const GemmTiles& t, const GemmLoop& lo
   return spec;
 }
 
-// Specialization id of the _f16 builds' mask: bit 0 binding 0 (the loop's A) is f16, bit 1 binding 1.
-constexpr std::size_t kGemmF16MaskId = 14;
-
-// Where the loop reads an f16 input through a storage buffer (no texel view), the shader's _f16
-// build with the mask of f16 bindings; texel views convert f16 themselves (the same shader).
-void with_f16_inputs(detail::Kernel& kernel, std::string_view shader, const GemmLoop& loop) {
-  const uint32_t f16_mask = (loop.a->dtype() == DType::f16 ? 1u : 0u) | (loop.b->dtype() == DType::f16 ? 2u : 0u);
-  if (f16_mask == 0 || kernel.texel_bindings != 0) return;
-  kernel.shader = detail::shader_binary(std::string(shader) + "_f16").name;
-  kernel.specialization.resize(kGemmF16MaskId + 1, 0);  // ids up to 13 the loops do not use are ignored
-  kernel.specialization[kGemmF16MaskId] = f16_mask;
-}
-
 // Records C = alpha·op(A)·op(B) + beta·C after the caller has checked shapes: M×K times K×N.
 void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
                  bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K, std::string_view label,
                  const GemmTiles* forced_tiles = nullptr) {
-  const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), M, N);
+  const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), c.context().kernels.gemm_path, M, N);
   const GemmLoop loop = gemm_loop(tiles, A, B, transpose_a, transpose_b, M, N);
   const GemmPush push{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K), alpha, beta};
   // beta == 0 never reads C, so C is declared write-only to the barrier tracker.
   const auto c_access = beta != 0.0f ? detail::Access::read_write : detail::Access::write;
   const std::initializer_list<detail::BufferUse> uses{
       {loop.a, detail::Access::read}, {loop.b, detail::Access::read}, {&C, c_access}};
-  // The direct paths read A and B through texel buffers where the context does (texel_io.glsl);
-  // f16 inputs through their R16G16B16A16_SFLOAT views there (the same shader: the texel fetch
-  // converts), else the shader's _f16 build.
+  // dispatch picks the build (lib/kernel_select.cpp): the direct paths' _texel builds read A and B
+  // through texel buffers where the context does (f16 inputs through their R16G16B16A16_SFLOAT
+  // views: the texel fetch converts); elsewhere f16 inputs take the shader's _f16 build.
   const std::string_view shader = tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm";
-  detail::Kernel kernel = detail::with_texel_loads(
-      c.context(), {shader, gemm_specialization(tiles, loop, K), 3, sizeof(GemmPush)}, 0b11, uses);
-  with_f16_inputs(kernel, shader, loop);
+  const detail::Kernel kernel{shader, gemm_specialization(tiles, loop, K), 3, sizeof(GemmPush)};
   c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, loop), label);
 }
 
@@ -338,7 +314,7 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   require_32bit_indexable(W, op, "W");
   require_32bit_indexable(Y, op, "Y");
 
-  const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), batch, out);
+  const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), c.context().kernels.gemm_path, batch, out);
   const GemmLoop loop = gemm_loop(tiles, X, W, false, true, batch, out);
   auto spec = gemm_specialization(tiles, loop, in,
                                   {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
@@ -348,12 +324,10 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
                                                       {loop.b, detail::Access::read},
                                                       {&bias, detail::Access::read},
                                                       {&Y, detail::Access::write}};
-  // The direct paths read X and W through texel buffers where the context does (texel_io.glsl).
+  // dispatch picks the build, as for gemm.
   const std::string_view shader =
       tiles.broadcast ? "linear_forward_broadcast" : tiles.direct ? "linear_forward_direct" : "linear_forward";
-  detail::Kernel kernel =
-      detail::with_texel_loads(c.context(), {shader, std::move(spec), 4, sizeof(LinearPush)}, 0b11, uses);
-  with_f16_inputs(kernel, shader, loop);
+  const detail::Kernel kernel{shader, std::move(spec), 4, sizeof(LinearPush)};
   const LinearPush push{static_cast<uint32_t>(batch),
                         static_cast<uint32_t>(out),
                         static_cast<uint32_t>(in),
@@ -411,17 +385,14 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
   record_gemm(c, dY, X, dW, true, false, 1.0f, accumulate ? 1.0f : 0.0f, out, in, batch, op + " dW");
   // dX (N × in) = dY (N × out) · W (out × in).
   if (want_dx) record_gemm(c, dY, W, dX, false, false, 1.0f, 0.0f, batch, in, out, op + " dX");
-  if (want_db && detail::per_invocation_reductions(c.device())) {
+  if (want_db && detail::per_invocation_reductions(c)) {
     // CPU devices: an invocation per group of 4 columns, adding the rows in order (no barriers).
     const uint32_t local = std::min<uint32_t>(64, detail::default_local_size(c.device()));
     const BiasGradPush push{static_cast<uint32_t>(batch), static_cast<uint32_t>(out)};
     const std::initializer_list<detail::BufferUse> uses{
         {&dY, detail::Access::read}, {&db, accumulate ? detail::Access::read_write : detail::Access::write}};
-    const detail::Kernel kernel = detail::with_texel_loads(
-        c.context(),
-        {"linear_bias_grad_columns", {local, out % 4 == 0 ? 1u : 0u, accumulate ? 1u : 0u}, 2, sizeof push}, 0b01,
-        uses);
-    c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.device(), out, local), 1, 1},
+    const detail::Kernel kernel{"linear_bias_grad_columns", {local, out % 4 == 0 ? 1u : 0u, accumulate ? 1u : 0u}, 2, sizeof push};
+    c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.context(), out, local), 1, 1},
                op + " db");
   } else if (want_db) {
     const uint32_t local =

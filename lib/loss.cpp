@@ -51,7 +51,7 @@ constexpr uint32_t kSingleGroupLocalCpu = 8;
 
 uint32_t single_group_local(const detail::CommandListImpl& c) {
   const uint32_t most = detail::default_local_size(c.device());
-  return detail::per_invocation_reductions(c.device()) ? std::min(kSingleGroupLocalCpu, most) : most;
+  return detail::per_invocation_reductions(c) ? std::min(kSingleGroupLocalCpu, most) : most;
 }
 
 // Logits / log-probabilities (rows, C) f32 and labels (rows) i32.
@@ -191,7 +191,7 @@ void NllLoss::forward(CommandList& cmd, const Tensor& log_probs, const Tensor& l
   const LabelsPush push{static_cast<uint32_t>(rows_), cols, options_.ignore_index};
   c.dispatch(detail::Kernel{"nll_loss_forward", {local}, 3, sizeof push},
              {{&log_probs, detail::Access::read}, {&labels, detail::Access::read}, {&row_loss, detail::Access::write}},
-             &push, sizeof push, {detail::grid_stride_groups(c.device(), rows_, local), 1, 1}, name);
+             &push, sizeof push, {detail::grid_stride_groups(c.context(), rows_, local), 1, 1}, name);
   if (options_.reduction != Reduction::none) record_row_reduce(cmd, rows_, options_.reduction, row_loss_, status_, loss);
 }
 
@@ -212,7 +212,7 @@ void NllLoss::backward(CommandList& cmd, const Tensor& log_probs, const Tensor& 
   const uint32_t mean = options_.reduction == Reduction::mean ? 1u : 0u;
   c.dispatch(detail::Kernel{"nll_loss_backward", {local, mean}, 3, sizeof push},
              {{&labels, detail::Access::read}, {&status_, detail::Access::read}, {&dlog_probs, detail::Access::write}},
-             &push, sizeof push, {detail::grid_stride_groups(c.device(), dlog_probs.numel(), local), 1, 1}, name);
+             &push, sizeof push, {detail::grid_stride_groups(c.context(), dlog_probs.numel(), local), 1, 1}, name);
 }
 
 void NllLoss::check_labels() const { check_label_status(status_, options_.ignore_index); }

@@ -62,10 +62,9 @@ void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& tar
   // through texel buffers where the context uses them.
   const std::initializer_list<detail::BufferUse> uses{
       {&x, detail::Access::read}, {&target, detail::Access::read}, {&terms, detail::Access::write}};
-  const auto kernel = detail::with_texel_loads(
-      c.context(), {"pointwise_loss_forward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof n}, 0b11, uses);
+  const detail::Kernel kernel{"pointwise_loss_forward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof n};
   c.dispatch(kernel, uses, &n, sizeof n,
-             {detail::quad_grid_stride_groups(c.device(), n, local, detail::kCpuGridSteps), 1, 1}, name);
+             {detail::quad_grid_stride_groups(c.context(), n, local, detail::kCpuGridSteps), 1, 1}, name);
   if (reduction_ == Reduction::none) return;
 
   detail::record_reduce_all(c, detail::ReduceAllOp::sum, reduction_ == Reduction::mean, terms_, partials_, loss,
@@ -82,10 +81,9 @@ void PointwiseLoss::backward(CommandList& cmd, const Tensor& x, const Tensor& ta
                      reduction_ == Reduction::mean ? float(double(dloss) / double(elements_)) : dloss};
   const std::initializer_list<detail::BufferUse> uses{
       {&x, detail::Access::read}, {&target, detail::Access::read}, {&dx, detail::Access::write}};
-  const auto kernel = detail::with_texel_loads(
-      c.context(), {"pointwise_loss_backward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof push}, 0b11, uses);
+  const detail::Kernel kernel{"pointwise_loss_backward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof push};
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.device(), elements_, local, detail::kCpuGridSteps), 1, 1}, name);
+             {detail::quad_grid_stride_groups(c.context(), elements_, local, detail::kCpuGridSteps), 1, 1}, name);
 }
 
 }  // namespace vkgrad

@@ -196,7 +196,7 @@ Buffer::Buffer(std::shared_ptr<ContextImpl> ctx, vk::DeviceSize bytes, MemoryUsa
   if (rounded > context->info.max_storage_buffer_range) rounded = align_up(std::max<vk::DeviceSize>(bytes, 4), 4);
   vk_size = rounded;
   vk::BufferUsageFlags flags = U::eStorageBuffer | U::eTransferSrc | U::eTransferDst;
-  if (usage == MemoryUsage::device && context->use_texel_loads) flags |= U::eUniformTexelBuffer;
+  if (usage == MemoryUsage::device && context->kernels.texel_loads) flags |= U::eUniformTexelBuffer;
   buffer = vk_call("creating a buffer of " + format_bytes(rounded), [&] {
     return context->device.createBuffer(vk::BufferCreateInfo({}, rounded, flags));
   });
@@ -205,7 +205,7 @@ Buffer::Buffer(std::shared_ptr<ContextImpl> ctx, vk::DeviceSize bytes, MemoryUsa
 }
 
 bool Buffer::texel_readable(DType type, bool raw) const {
-  if (!context->use_texel_loads) return false;
+  if (!context->kernels.texel_loads) return false;
   if (raw ? !context->info.texel_buffer_rgba32ui : type == DType::u8) return false;
   if (!raw && type == DType::f16 && !context->info.texel_buffer_rgba16f) return false;
   const vk::DeviceSize texel_bytes = raw ? 16 : 4 * dtype_size(type);

@@ -64,7 +64,9 @@ Tensor zeros_like(Context& context, const Tensor& t) {
   return z;
 }
 
-uint32_t clip_groups(const DeviceInfo& info, uint64_t n) { return detail::reduce_all_groups(info, n, kClipMaxGroups); }
+uint32_t clip_groups(const detail::ContextImpl& context, uint64_t n) {
+  return detail::reduce_all_groups(context, n, kClipMaxGroups);
+}
 
 }  // namespace
 
@@ -115,10 +117,9 @@ void sgd_update(CommandList& cmd, const SgdOptions& o, Tensor& param, const Tens
       {&step, detail::Access::read},
       {&param, detail::Access::write},
       {&state.momentum_buffer, momentum ? detail::Access::write : detail::Access::read}};
-  const detail::Kernel kernel = detail::with_texel_loads(
-      c.context(), {"sgd_update", {local, momentum ? 1u : 0u, o.nesterov ? 1u : 0u}, 6, sizeof push}, 0b111, uses);
+  const detail::Kernel kernel{"sgd_update", {local, momentum ? 1u : 0u, o.nesterov ? 1u : 0u}, 6, sizeof push};
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.device(), param.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.context(), param.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
 }
 
 void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Tensor& grad, AdamState& state,
@@ -156,10 +157,9 @@ void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Te
       {&state.exp_avg, detail::Access::read},  {&state.exp_avg_sq, detail::Access::read},
       {&step, detail::Access::read},           {&param, detail::Access::write},
       {&state.exp_avg, detail::Access::write}, {&state.exp_avg_sq, detail::Access::write}};
-  const detail::Kernel kernel = detail::with_texel_loads(
-      c.context(), {"adam_update", {local, o.decoupled ? 1u : 0u}, 8, sizeof push}, 0b1111, uses);
+  const detail::Kernel kernel{"adam_update", {local, o.decoupled ? 1u : 0u}, 8, sizeof push};
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.device(), param.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.context(), param.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
 }
 
 namespace {
@@ -202,7 +202,7 @@ uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<Tensor*
   uint64_t total = 0;
   for (const Tensor* g : grads) {
     if (!g) fail("clip_grad_norm_workspace_size", "a gradient pointer is null");
-    total += clip_groups(cmd.impl().device(), g->numel());
+    total += clip_groups(cmd.impl().context(), g->numel());
   }
   return total;
 }
@@ -235,7 +235,7 @@ void clip_grad_norm(CommandList& cmd, std::span<Tensor* const> grads, float max_
   // Per tensor, partial sums of g² (the whole-tensor reduction's first pass) side by side in the workspace.
   uint32_t offset = 0;
   for (Tensor* g : grads) {
-    const uint32_t groups = clip_groups(c.device(), g->numel());
+    const uint32_t groups = clip_groups(c.context(), g->numel());
     detail::record_reduce_all_partials(c, detail::ReduceAllOp::sum_of_squares, *g, workspace, offset, groups,
                                        "clip_grad_norm_partial");
     offset += groups;
@@ -250,9 +250,9 @@ void clip_grad_norm(CommandList& cmd, std::span<Tensor* const> grads, float max_
     const std::initializer_list<detail::BufferUse> uses{
         {g, detail::Access::read}, {&total_norm, detail::Access::read}, {g, detail::Access::write}};
     const detail::Kernel kernel =
-        detail::with_texel_loads(c.context(), {"clip_grad_norm_scale", {local}, 3, sizeof push}, 0b001, uses);
+        detail::Kernel{"clip_grad_norm_scale", {local}, 3, sizeof push};
     c.dispatch(kernel, uses, &push, sizeof push,
-               {detail::quad_grid_stride_groups(c.device(), g->numel(), local, detail::kCpuGridSteps), 1, 1},
+               {detail::quad_grid_stride_groups(c.context(), g->numel(), local, detail::kCpuGridSteps), 1, 1},
                "clip_grad_norm_scale");
   }
 }

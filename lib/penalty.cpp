@@ -37,11 +37,10 @@ void record_penalty(CommandList& cmd, Penalty kind, const Tensor& w, Tensor& gra
   // grad is bound twice: read (through a texel buffer, as w, where the context uses them) and written.
   const std::initializer_list<detail::BufferUse> uses{
       {&w, detail::Access::read}, {&grad, detail::Access::read}, {&grad, detail::Access::write}};
-  const detail::Kernel kernel = detail::with_texel_loads(
-      c.context(), {"penalty_accumulate", {local, static_cast<uint32_t>(kind)}, 3, sizeof push}, 0b011, uses);
+  const detail::Kernel kernel{"penalty_accumulate", {local, static_cast<uint32_t>(kind)}, 3, sizeof push};
   // One invocation per group of 4 elements; on CPU devices up to kCpuGridSteps groups per invocation.
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.device(), w.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.context(), w.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
 }
 
 }  // namespace

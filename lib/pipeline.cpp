@@ -81,15 +81,7 @@ bool has_shader_binary(std::string_view name) {
   return false;
 }
 
-const Pipeline& PipelineCache::get(const Kernel& requested) {
-  // A shader built with a subgroup-reduction variant (cmake/VkgradShaders.cmake) runs as that
-  // variant where the context uses subgroup reductions.
-  Kernel kernel = requested;
-  std::string variant;
-  if (context_.use_subgroup_reductions) {
-    variant = std::string(kernel.shader) + "_subgroup";
-    if (has_shader_binary(variant)) kernel.shader = variant;
-  }
+const Pipeline& PipelineCache::get(const Kernel& kernel) {
   const std::string key = pipeline_key(kernel);
   std::lock_guard lock(mutex_);
   if (auto it = pipelines_.find(key); it != pipelines_.end()) return *it->second;

@@ -26,8 +26,8 @@ struct Kernel {
   uint32_t bindings = 0;
   uint32_t push_constant_bytes = 0;
   /// Bit b set: binding b is a uniform texel buffer (the tensor's R32G32B32A32_SFLOAT view, or
-  /// R16G16B16A16_SFLOAT for f16) instead of a storage buffer. Set by with_texel_loads() for a
-  /// shader's _texel variant.
+  /// R16G16B16A16_SFLOAT for f16) instead of a storage buffer. Set by resolve_kernel
+  /// (lib/kernel_select.hpp) from the chosen module's declarations.
   uint32_t texel_bindings = 0;
   /// Bit b set (only with texel_bindings bit b): the texel buffer is the R32G32B32A32_UINT view, the
   /// tensor's bits (usamplerBuffer), whatever its dtype.

@@ -88,13 +88,12 @@ void record_matrix_reduce(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor
   // The per-invocation layout (CPU devices): an invocation per 4 columns (vec4 loads) where the rows
   // are whole vec4s, in groups of 64 so that the few invocations still spread over the threads; x
   // through a texel buffer where the context uses them.
-  const bool quads = detail::per_invocation_reductions(c.device()) && push.cols % 4 == 0;
+  const bool quads = detail::per_invocation_reductions(c) && push.cols % 4 == 0;
   const uint32_t local = quads ? std::min<uint32_t>(64, detail::default_local_size(c.device()))
                                : detail::default_local_size(c.device());
-  const detail::Kernel kernel = detail::with_texel_loads(
-      c.context(), {name, {local, static_cast<uint32_t>(op), quads ? 1u : 0u}, 2, sizeof push}, 0b01, uses);
+  const detail::Kernel kernel{name, {local, static_cast<uint32_t>(op), quads ? 1u : 0u}, 2, sizeof push};
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::grid_stride_groups(c.device(), quads ? push.cols / 4 : push.cols, local), 1, 1}, name);
+             {detail::grid_stride_groups(c.context(), quads ? push.cols / 4 : push.cols, local), 1, 1}, name);
 }
 
 }  // namespace
@@ -152,7 +151,7 @@ namespace detail {
 void record_reduce_all(CommandListImpl& c, ReduceAllOp op, bool mean, const Tensor& x, Tensor& partials, Tensor& out,
                        const std::string& label) {
   const uint32_t n = static_cast<uint32_t>(x.numel());
-  const uint32_t groups = reduce_all_groups(c.device(), n, kReduceAllPartials);
+  const uint32_t groups = reduce_all_groups(c.context(), n, kReduceAllPartials);
   record_reduce_all_partials(c, op, x, partials, 0, groups, label + " (partials)");
   // The mean's 1/n is applied once, to the total (float(n) is exact up to 2^24 and within half an
   // ulp above).
@@ -160,21 +159,21 @@ void record_reduce_all(CommandListImpl& c, ReduceAllOp op, bool mean, const Tens
   const ReduceAllOp second_op = op == ReduceAllOp::max ? ReduceAllOp::max : ReduceAllOp::sum;
   const uint32_t local = default_local_size(c.device());
   const std::initializer_list<BufferUse> second_uses{{&partials, Access::read}, {&out, Access::write}};
-  c.dispatch(with_texel_loads(c.context(), {"reduce_all", {local, static_cast<uint32_t>(second_op)}, 2, sizeof second},
-                              0b01, second_uses),
+  c.dispatch(Kernel{"reduce_all", {local, static_cast<uint32_t>(second_op)}, 2, sizeof second},
              second_uses, &second, sizeof second, {1, 1, 1}, label + " (total)");
 }
 
-uint32_t reduce_all_groups(const DeviceInfo& info, uint64_t n, uint32_t max_groups) {
+uint32_t reduce_all_groups(const ContextImpl& context, uint64_t n, uint32_t max_groups) {
+  const DeviceInfo& info = context.info;
   // On CPU devices at most kCpuReduceAllGroups workgroups: each workgroup ends in a shared-memory
   // tree whose barriers llvmpipe runs by switching between the coroutines of its 8-lane batches,
   // about 40 us of CPU time per workgroup of 256 (lavapipe, 2 cores, `vkgrad_bench -f "sum (whole
   // tensor)"` at 4 Mi floats, alternated medians, 2026-12-01: 1024 groups 23.0 ms, 256 7.8 ms, 64
   // 4.5 ms, 32 5.0 ms, 16 4.6 ms). A constant, not a per-thread count, so that the summation order
   // (and the bits of the result) stays the same on every CPU device whatever its core count.
-  if (info.type == DeviceType::cpu) max_groups = std::min(max_groups, kCpuReduceAllGroups);
+  if (context.kernels.set == KernelSet::cpu) max_groups = std::min(max_groups, kCpuReduceAllGroups);
   // One invocation per group of 4 elements.
-  return std::min(max_groups, quad_grid_stride_groups(info, n, default_local_size(info)));
+  return std::min(max_groups, quad_grid_stride_groups(context, n, default_local_size(info)));
 }
 
 void record_reduce_all_partials(CommandListImpl& c, ReduceAllOp op, const Tensor& x, Tensor& partials,
@@ -183,8 +182,7 @@ void record_reduce_all_partials(CommandListImpl& c, ReduceAllOp op, const Tensor
   const ReduceAllPush push{static_cast<uint32_t>(x.numel()), 1.0f, offset};
   // x through a texel buffer where the context uses them.
   const std::initializer_list<BufferUse> uses{{&x, Access::read}, {&partials, Access::write}};
-  c.dispatch(with_texel_loads(c.context(), {"reduce_all", {local, static_cast<uint32_t>(op)}, 2, sizeof push}, 0b01,
-                              uses),
+  c.dispatch(Kernel{"reduce_all", {local, static_cast<uint32_t>(op)}, 2, sizeof push},
              uses, &push, sizeof push, {groups, 1, 1}, label);
 }
 

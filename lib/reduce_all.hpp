@@ -30,9 +30,9 @@ struct ReduceAllPush {
 };
 
 /// Workgroups of the first pass over n elements: enough for one invocation per group of 4
-/// elements, at most `max_groups` (and kCpuReduceAllGroups on CPU devices). Depends only on the
-/// device and n, so the summation order does.
-uint32_t reduce_all_groups(const DeviceInfo& info, uint64_t n, uint32_t max_groups);
+/// elements, at most `max_groups` (and kCpuReduceAllGroups with the cpu kernel set). Depends only on
+/// the device, the kernel set and n, so the summation order does.
+uint32_t reduce_all_groups(const ContextImpl& context, uint64_t n, uint32_t max_groups);
 
 /// Records the first pass alone: partials[offset + g] = the reduction (OP sum, sum of squares or
 /// max) of the elements of x assigned to workgroup g < groups. The caller has checked the tensors.

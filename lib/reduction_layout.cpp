@@ -1,19 +1,14 @@
 #include "reduction_layout.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 
 namespace vkgrad::detail {
 
 namespace {
-std::atomic<ReductionLayout> forced_layout{ReductionLayout::automatic};
 
-// The per-row shaders run kRowLayoutLocal rows per workgroup, whatever the column count: on lavapipe
-// that was faster than a workgroup per row at every shape tried, from 128 x 10 (cross-entropy: 0.07
-// ms vs 4 ms forward) to 1 x 65536 (1.9 ms vs 5.9 ms, forward + backward).
+// The per-row shaders run kRowLayoutLocal rows per workgroup, whatever the column count.
 constexpr uint32_t kRowLayoutLocal = 64;
-
 
 // Threads per row of a workgroup-per-row shader: enough to cover a short row once (at least 32), at
 // most the device default. A 7-column row does not need 256 threads waiting at every barrier.
@@ -24,25 +19,20 @@ uint32_t row_local_size(const DeviceInfo& dev, uint64_t cols) {
 }
 }  // namespace
 
-void set_reduction_layout(ReductionLayout layout) { forced_layout = layout; }
-ReductionLayout reduction_layout() { return forced_layout; }
-
-bool per_invocation_reductions(const DeviceInfo& dev) {
-  const ReductionLayout layout = forced_layout;
-  return layout == ReductionLayout::invocation || (layout == ReductionLayout::automatic && dev.type == DeviceType::cpu);
+bool per_invocation_reductions(const CommandListImpl& c) {
+  return c.context().kernels.row_reductions == RowReductions::per_invocation;
 }
 
 void dispatch_rows(CommandListImpl& c, const RowKernels& k, uint64_t rows, uint64_t cols,
                    std::initializer_list<BufferUse> uses, const void* push, std::string_view label) {
   const auto bindings = static_cast<uint32_t>(uses.size());
-  const bool per_row = per_invocation_reductions(c.device());
+  const bool per_row = per_invocation_reductions(c);
   const uint32_t local =
       per_row ? std::min(kRowLayoutLocal, default_local_size(c.device())) : row_local_size(c.device(), cols);
   Kernel kernel{per_row ? k.per_row : k.workgroup, {local}, bindings, k.push_constant_bytes};
   kernel.specialization.insert(kernel.specialization.end(), k.spec.begin(), k.spec.end());
-  if (per_row) kernel = with_texel_loads(c.context(), std::move(kernel), k.per_row_texel_bindings, uses);
   const uint64_t invocations = per_row ? rows : rows * local;
-  c.dispatch(kernel, uses, push, k.push_constant_bytes, {grid_stride_groups(c.device(), invocations, local), 1, 1},
+  c.dispatch(kernel, uses, push, k.push_constant_bytes, {grid_stride_groups(c.context(), invocations, local), 1, 1},
              label);
 }
 

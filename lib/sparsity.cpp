@@ -34,7 +34,7 @@ ActivationSparsity::ActivationSparsity(Context& context, uint64_t rows, uint64_t
   }
   // Enough row chunks to keep the device busy when there are few features; 65535 is the Vulkan
   // minimum of maxComputeWorkGroupCount[1].
-  const uint64_t target = context.device().type == DeviceType::cpu ? kCpuTargetThreads : kTargetThreads;
+  const uint64_t target = context.kernels().set == KernelSet::cpu ? kCpuTargetThreads : kTargetThreads;
   const uint64_t chunks = std::clamp<uint64_t>((target + features - 1) / features, 1, std::min<uint64_t>(rows, 65535));
   const uint64_t rows_per_chunk = (rows + chunks - 1) / chunks;
   row_chunks_ = static_cast<uint32_t>((rows + rows_per_chunk - 1) / rows_per_chunk);
@@ -56,13 +56,12 @@ void ActivationSparsity::record(CommandList& cmd, const Tensor& y, float eps) {
   const PartialPush partial_push{static_cast<uint32_t>(rows_), static_cast<uint32_t>(features_), rows_per_chunk, eps};
   // The per-invocation layout (CPU devices): a thread per 4 features (vec4 loads) where the rows
   // are whole vec4s; y through a texel buffer where the context uses them.
-  const bool quads = detail::per_invocation_reductions(c.device()) && features_ % 4 == 0;
+  const bool quads = detail::per_invocation_reductions(c) && features_ % 4 == 0;
   const uint64_t threads = quads ? features_ / 4 : features_;
   const uint32_t feature_groups = static_cast<uint32_t>((threads + local - 1) / local);
   const std::initializer_list<detail::BufferUse> partial_uses{{&y, detail::Access::read},
                                                               {&partial_, detail::Access::write}};
-  const detail::Kernel partial_kernel = detail::with_texel_loads(
-      c.context(), {"sparsity_partial", {local, quads ? 1u : 0u}, 2, sizeof partial_push}, 0b01, partial_uses);
+  const detail::Kernel partial_kernel{"sparsity_partial", {local, quads ? 1u : 0u}, 2, sizeof partial_push};
   c.dispatch(partial_kernel, partial_uses, &partial_push, sizeof partial_push, {feature_groups, row_chunks_, 1},
              "sparsity_partial");
   const TotalPush total_push{static_cast<uint32_t>(rows_), static_cast<uint32_t>(features_), row_chunks_};

@@ -17,6 +17,7 @@ packages=(
   nlohmann-json3-dev       # JSON (benchmark results, checkpoint headers)
   zlib1g-dev               # reading gzip-compressed IDX datasets
   doxygen                  # API reference; the api_docs test fails on any undocumented public declaration
+  clang-format             # clang-format 14: the format test checks the C++ sources against .clang-format
   "$@"
 )
 

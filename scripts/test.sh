@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds vkgrad (Release) and runs the whole test suite under the Khronos
-# validation layer with synchronization validation, after fuzzing the file readers for a bounded
-# time (scripts/fuzz.sh) and running the suite once more built with AddressSanitizer, LeakSanitizer
-# and UndefinedBehaviorSanitizer (scripts/sanitize.sh). Usage: scripts/test.sh [ctest arguments...]
-# (they go to both suites).
+# validation layer with synchronization validation twice: with the default kernel set (on a CPU
+# device such as lavapipe, the CPU specialisation; the run includes the conformance and nn tests on
+# the GPU kernels at subgroup width 4, the "width4:" tests) and with VKGRAD_KERNELS=gpu, the kernels
+# GPUs run. Before that it fuzzes the file readers for a bounded time (scripts/fuzz.sh) and runs the
+# suite on the GPU kernels built with AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer
+# (scripts/sanitize.sh). Usage: scripts/test.sh [ctest arguments...] (they go to every run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -21,15 +23,23 @@ fi
 sanitizers=skipped
 if [ "${VKGRAD_SANITIZERS:-1}" != 0 ]; then
   echo "== the test suite under AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer"
-  if scripts/sanitize.sh "$@"; then sanitizers=passed; else sanitizers=failed; fi
-  echo "== the test suite"
+  if VKGRAD_KERNELS=gpu scripts/sanitize.sh "$@"; then sanitizers=passed; else sanitizers=failed; fi
 fi
 export VKGRAD_VALIDATION=${VKGRAD_VALIDATION:-1}
 # Tests share one machine-wide pipeline cache only if asked to; keep runs independent.
 export VKGRAD_CACHE_DIR=${VKGRAD_CACHE_DIR:-$PWD/$build/cache}
 status=0
-ctest --test-dir "$build" -j "$jobs" --output-on-failure "$@" || status=$?
-echo "Under the sanitizers (scripts/sanitize.sh): $sanitizers"
+echo "== the test suite on the kernels VKGRAD_KERNELS=gpu selects (tests labelled host_only ran below)"
+gpu=passed
+VKGRAD_KERNELS=gpu VKGRAD_CACHE_DIR="$VKGRAD_CACHE_DIR/gpu" \
+  ctest --test-dir "$build" -j "$jobs" --label-exclude "host_only|width4" --output-on-failure "$@" || gpu=failed
+echo "== the test suite on the default kernels, and the width4 tests"
+env -u VKGRAD_KERNELS ctest --test-dir "$build" -j "$jobs" --output-on-failure "$@" || status=$?
+echo "On VKGRAD_KERNELS=gpu: $gpu"
+echo "Under the sanitizers (scripts/sanitize.sh, VKGRAD_KERNELS=gpu): $sanitizers"
+if [ "$gpu" = failed ]; then
+  [ "$status" != 0 ] || status=1
+fi
 if [ "$sanitizers" = failed ]; then
   [ "$status" != 0 ] || status=1
 fi

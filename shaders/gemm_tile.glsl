@@ -33,10 +33,11 @@ const uint REG_M = 4;
 const uint REG_N = 4;
 
 #if defined(VKGRAD_F16_INPUTS) && VKGRAD_F16_INPUTS
-// The _f16 build: A (bit 0 of the specialization constant F16_MASK, id 14) and B (bit 1) hold
+// The _f16 build: A (bit 0 of the specialization constant F16_MASK, spec_ids.h) and B (bit 1) hold
 // binary16 values, two per 32-bit word (half.glsl converts exactly), or f32 where the bit is clear.
 #include "half.glsl"
-layout(constant_id = 14) const uint F16_MASK = 3u;
+#include "spec_ids.h"
+layout(constant_id = VKGRAD_SPEC_F16_MASK) const uint F16_MASK = 3u;
 layout(set = 0, binding = 0) readonly buffer MatrixA { float a[]; };
 layout(set = 0, binding = 1) readonly buffer MatrixB { float b[]; };
 layout(set = 0, binding = 0) readonly buffer MatrixAHalves { uint a_words[]; };

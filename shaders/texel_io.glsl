@@ -64,11 +64,12 @@
 #if VKGRAD_F16_INPUTS
 // The _f16 build (gemm's f16 inputs on the storage-buffer path): input binding B holds binary16
 // values, two per 32-bit word, converted exactly by half.glsl, where bit B of the specialization
-// constant VKGRAD_F16_MASK (id 14) is set, else f32 as in the plain build; the test folds away at
+// constant VKGRAD_F16_MASK (spec_ids.h) is set, else f32 as in the plain build; the test folds away at
 // pipeline creation. (The texel build needs no variant: the host binds an f16 tensor's
 // R16G16B16A16_SFLOAT view, and the texel fetch converts.)
 #include "half.glsl"
-layout(constant_id = 14) const uint VKGRAD_F16_MASK = 0xffffffffu;
+#include "spec_ids.h"
+layout(constant_id = VKGRAD_SPEC_F16_MASK) const uint VKGRAD_F16_MASK = 0xffffffffu;
 #define VKGRAD_INPUT(B, NAME)                                                                        \
     layout(set = 0, binding = B) readonly buffer NAME##_Floats { float NAME##_floats[]; };          \
     layout(set = 0, binding = B) readonly buffer NAME##_Quads { vec4 NAME##_quads[]; };             \

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "context_impl.hpp"
 #include "gemm_tiles.hpp"
 #include "harness.hpp"
 #include "reference/activation_ref.hpp"
@@ -177,7 +178,10 @@ TEST_CASE("gemm tile choice fits made-up devices' limits", "[gemm]") {
     for (DeviceType type : {DeviceType::discrete_gpu, DeviceType::cpu}) {
     dev.type = type;
     for (const auto& [M, N] : {std::pair<uint64_t, uint64_t>{1, 1}, {1, 1000}, {1000, 1}, {1000, 1000}}) {
-      const auto t = detail::choose_gemm_tiles(dev, M, N);
+      // The automatic kernel set's path for this device type (explicitly automatic: VKGRAD_KERNELS
+      // may be set for the run).
+      const GemmPath path = detail::resolve_kernels(ContextOptions{}.set_kernels(KernelSet::automatic), dev).gemm_path;
+      const auto t = detail::choose_gemm_tiles(dev, path, M, N);
       INFO(l.what << ", M=" << M << " N=" << N << ": tile " << t.m << "×" << t.n << "×" << t.k);
       CHECK(detail::gemm_tiles_fit(dev, t));
       CHECK(t.direct == (type == DeviceType::cpu));  // CPU devices take the shared-memory-free path
@@ -203,7 +207,7 @@ TEST_CASE("gemm tile choice on a CPU device with 8-wide subgroups leaves few lan
   dev.subgroup_ballot = true;
   for (const auto& [M, N] : {std::pair<uint64_t, uint64_t>{128, 512}, {128, 256}, {128, 10}, {128, 784},
                             {512, 784}, {256, 512}, {10, 256}, {96, 512}}) {
-    const auto t = detail::choose_gemm_tiles(dev, M, N);
+    const auto t = detail::choose_gemm_tiles(dev, GemmPath::broadcast, M, N);
     const uint64_t m = t.swap ? N : M, n = t.swap ? M : N;
     const uint64_t lanes = (m + t.m - 1) / t.m * t.m * ((n + t.n - 1) / t.n * t.n);
     INFO("M=" << M << " N=" << N << ": block " << t.m << "×" << t.n << (t.swap ? " (swapped)" : "") << ", " << lanes

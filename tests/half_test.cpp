@@ -281,8 +281,8 @@ std::string f16_vs_f32(Context& ctx, uint64_t M, uint64_t N, uint64_t K, bool ta
   return differences(C16.to_vector(), C32.to_vector());
 }
 
-const char* path_name(detail::GemmPath p) {
-  return p == detail::GemmPath::tiled ? "tiled" : p == detail::GemmPath::direct ? "direct" : "broadcast";
+const char* path_name(GemmPath p) {
+  return p == GemmPath::tiled ? "tiled" : p == GemmPath::direct ? "direct" : "broadcast";
 }
 
 }  // namespace
@@ -295,28 +295,25 @@ TEST_CASE("gemm with f16 inputs gives the f32 path's bits on every GEMM path and
   // Extremes an f16 holds: the largest, the smallest subnormal, zeros, infinities, NaN.
   const std::vector<float> specials = {65504.0f, -65504.0f, 0x1p-24f, -0x1p-24f, 0.0f, -0.0f, inf, -inf,
                                        std::numeric_limits<float>::quiet_NaN()};
-  Context texel{ContextOptions{}.set_texel_loads(true)};
-  Context plain{ContextOptions{}.set_texel_loads(false)};
   uint64_t seed = 100;
-  for (Context* ctx : {&texel, &plain}) {
-    for (const auto path : {detail::GemmPath::tiled, detail::GemmPath::direct, detail::GemmPath::broadcast}) {
-      detail::set_gemm_path(path);
+  for (const bool texel_loads : {true, false}) {
+    for (const auto path : {GemmPath::tiled, GemmPath::direct, GemmPath::broadcast}) {
+      Context ctx{ContextOptions{}.set_texel_loads(texel_loads).set_gemm_path(path)};
       for (const Dims s : {Dims{1, 1, 1}, Dims{7, 5, 3}, Dims{33, 17, 12}, Dims{37, 44, 33}, Dims{128, 10, 256},
                            Dims{10, 256, 128}}) {
         for (bool ta : {false, true}) {
           for (bool tb : {false, true}) {
             const bool with_specials = s.M == 33;
-            INFO((ctx == &texel ? (texel.texel_loads() ? "texel loads" : "texel loads unsupported") : "storage loads")
+            INFO((texel_loads ? (ctx.texel_loads() ? "texel loads" : "texel loads unsupported") : "storage loads")
                  << ", path " << path_name(path) << ", M=" << s.M << " N=" << s.N << " K=" << s.K << " ta=" << ta
                  << " tb=" << tb << (with_specials ? " with specials" : ""));
-            CHECK(f16_vs_f32(*ctx, s.M, s.N, s.K, ta, tb, 1.5f, ta ? 0.25f : 0.0f,
+            CHECK(f16_vs_f32(ctx, s.M, s.N, s.K, ta, tb, 1.5f, ta ? 0.25f : 0.0f,
                              with_specials ? specials : std::vector<float>{}, seed++) == "");
           }
         }
       }
     }
   }
-  detail::set_gemm_path(detail::GemmPath::automatic);
 }
 
 TEST_CASE("gemm with one input f16 and the other f32 gives the f32 path's bits", "[gemm][half]") {
@@ -326,10 +323,9 @@ TEST_CASE("gemm with one input f16 and the other f32 gives the f32 path's bits",
   // own, compiled by llvmpipe in up to a second or two, hence fewer shapes than above).
   const std::vector<float> specials = {65504.0f, 0x1p-24f, -0.0f, std::numeric_limits<float>::infinity(),
                                        std::numeric_limits<float>::quiet_NaN()};
-  Context plain{ContextOptions{}.set_texel_loads(false)};
   uint64_t seed = 300;
-  for (const auto path : {detail::GemmPath::tiled, detail::GemmPath::direct, detail::GemmPath::broadcast}) {
-    detail::set_gemm_path(path);
+  for (const auto path : {GemmPath::tiled, GemmPath::direct, GemmPath::broadcast}) {
+    Context plain{ContextOptions{}.set_texel_loads(false).set_gemm_path(path)};
     for (const bool a16 : {true, false}) {
       // K % 4 == 0 with the specials (the vec4 loads), then K and M odd (the scalar ones).
       INFO("storage loads, path " << path_name(path) << ", A " << (a16 ? "f16" : "f32") << ", B "
@@ -338,8 +334,7 @@ TEST_CASE("gemm with one input f16 and the other f32 gives the f32 path's bits",
       CHECK(f16_vs_f32(plain, 37, 44, 33, true, false, 1.5f, 0.25f, {}, seed++, a16, !a16) == "");
     }
   }
-  detail::set_gemm_path(detail::GemmPath::automatic);
-  Context& ctx = context();  // the device's default loads and path
+  Context& ctx = context();  // the kernel set's loads and path
   CHECK(f16_vs_f32(ctx, 33, 17, 12, false, true, 1.5f, 0.0f, specials, seed++, true, false) == "");
   CHECK(f16_vs_f32(ctx, 37, 44, 33, true, false, 1.5f, 0.25f, {}, seed++, false, true) == "");
 }
@@ -353,13 +348,16 @@ TEST_CASE("linear forward and backward with f16 X and/or W give the f32 path's b
   const uint64_t N = 19, in = 36, out = 10;
   const auto x = half_inputs(N * in, 400), w = half_inputs(out * in, 401);
   const auto bias = uniform(out, -1, 1, 402), dy = uniform(N * out, -1, 1, 403);
-  Context plain{ContextOptions{}.set_texel_loads(false)};
-  for (Context* ctx : {&context(), &plain}) {
-    for (const auto path : {detail::GemmPath::tiled, detail::GemmPath::direct, detail::GemmPath::broadcast}) {
-      if (path == detail::GemmPath::tiled && ctx != &plain) continue;
-      detail::set_gemm_path(path);
+  for (const bool storage_loads : {false, true}) {
+    for (const auto path : {GemmPath::tiled, GemmPath::direct, GemmPath::broadcast}) {
+      if (path == GemmPath::tiled && !storage_loads) continue;
+      ContextOptions options;
+      options.set_gemm_path(path);
+      if (storage_loads) options.set_texel_loads(false);
+      Context context_for_path{options};
+      Context* ctx = &context_for_path;
       for (const auto& [x16, w16] : {std::pair{true, true}, std::pair{false, true}, std::pair{true, false}}) {
-        INFO((ctx == &plain ? "storage loads" : "default loads") << ", path " << path_name(path) << ", X "
+        INFO((storage_loads ? "storage loads" : "default loads") << ", path " << path_name(path) << ", X "
                                                                  << (x16 ? "f16" : "f32") << ", W " << (w16 ? "f16" : "f32"));
         std::vector<float> results[2];
         for (int f = 0; f < 2; ++f) {
@@ -381,7 +379,6 @@ TEST_CASE("linear forward and backward with f16 X and/or W give the f32 path's b
       }
     }
   }
-  detail::set_gemm_path(detail::GemmPath::automatic);
 }
 
 TEST_CASE("gemm with f16 inputs matches the double reference on an MLP shape", "[gemm][half]") {

@@ -18,20 +18,39 @@ std::unique_ptr<Context>& context_slot() {
 // Messages reported while destroy_context() runs: the context's own list goes with it.
 std::vector<std::string> destruction_messages;
 bool destroying = false;
+
+
+ContextOptions test_options() {
+  ContextOptions options;
+  // As the default (print to stderr), and also kept if the context is being destroyed.
+  options.on_validation_message = [](std::string_view message) {
+    std::fprintf(stderr, "vkgrad: %.*s\n", static_cast<int>(message.size()), message.data());
+    if (destroying) destruction_messages.emplace_back(message);
+  };
+  return options;
+}
 }  // namespace
 
 Context& context() {
   auto& slot = context_slot();
-  if (!slot) {
-    ContextOptions options;
-    // As the default (print to stderr), and also kept if the context is being destroyed.
-    options.on_validation_message = [](std::string_view message) {
-      std::fprintf(stderr, "vkgrad: %.*s\n", static_cast<int>(message.size()), message.data());
-      if (destroying) destruction_messages.emplace_back(message);
-    };
-    slot = std::make_unique<Context>(options);
-  }
+  if (!slot) slot = std::make_unique<Context>(test_options());
   return *slot;
+}
+
+ScopedContext::ScopedContext(const std::function<void(ContextOptions&)>& adjust) {
+  ContextOptions options = test_options();
+  adjust(options);
+  auto scoped = std::make_unique<Context>(options);
+  saved_ = std::move(context_slot());
+  context_slot() = std::move(scoped);
+}
+
+ScopedContext::~ScopedContext() {
+  // Its validation messages fail the test that made it, as the test context's would.
+  const auto messages = context_slot()->validation_messages();
+  context_slot() = std::move(saved_);
+  for (const auto& m : messages) UNSCOPED_INFO(m);
+  CHECK(messages.empty());
 }
 
 Context* existing_context() { return context_slot().get(); }

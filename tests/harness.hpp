@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,21 @@ Context* existing_context();
 /// alive, for one), and a line if anything (a tensor or command list kept in a static) still holds the
 /// device so that it could not be destroyed. Empty when all is well or no test created a context.
 std::vector<std::string> destroy_context();
+
+/// While it lives, context() is a context created with the test context's options changed by
+/// `adjust` (a GEMM path, a row-reduction layout), so a test body that uses context() runs on that
+/// path; the previous context comes back when it goes away. Tensors made in its lifetime must go
+/// with it.
+class ScopedContext {
+ public:
+  explicit ScopedContext(const std::function<void(ContextOptions&)>& adjust);
+  ~ScopedContext();
+  ScopedContext(const ScopedContext&) = delete;
+  ScopedContext& operator=(const ScopedContext&) = delete;
+
+ private:
+  std::unique_ptr<Context> saved_;
+};
 
 /// Fails the current test if the validation layer reported anything since the last call, printing
 /// every message; then clears them.

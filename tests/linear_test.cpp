@@ -170,17 +170,10 @@ void check_linear_backward(std::size_t N, std::size_t in, std::size_t out, bool 
 // conformance-tested whichever this device would pick.
 template <class F>
 void for_each_gemm_path(F&& body) {
-  for (const auto path : {detail::GemmPath::tiled, detail::GemmPath::direct, detail::GemmPath::broadcast}) {
-    detail::set_gemm_path(path);
-    INFO((path == detail::GemmPath::tiled ? "tiled" : path == detail::GemmPath::direct ? "direct" : "broadcast")
-         << " GEMM path");
-    try {
-      body();
-    } catch (...) {
-      detail::set_gemm_path(detail::GemmPath::automatic);
-      throw;
-    }
-    detail::set_gemm_path(detail::GemmPath::automatic);
+  for (const auto path : {GemmPath::tiled, GemmPath::direct, GemmPath::broadcast}) {
+    INFO((path == GemmPath::tiled ? "tiled" : path == GemmPath::direct ? "direct" : "broadcast") << " GEMM path");
+    ScopedContext scoped([path](ContextOptions& o) { o.gemm_path = path; });
+    body();
   }
 }
 

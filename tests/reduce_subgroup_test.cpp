@@ -1,8 +1,8 @@
 // The two reduction paths: subgroup arithmetic (the <shader>_subgroup variants, the default on GPUs
 // that have it) and the portable shared-memory tree (the default on CPU devices). Both are checked
-// here against the double references in one process: one context per path. (CTest also reruns the
-// reduction-using tests with VKGRAD_SUBGROUPS=1: see tests/CMakeLists.txt.) The later cases put NaN and ±inf at every
-// position relative to a subgroup and check the environment switch and determinism.
+// here against the double references in one process: one context per path (the whole suite also
+// runs with VKGRAD_KERNELS=gpu). The later cases put NaN and ±inf at every position relative to a
+// subgroup and check the environment switch and determinism.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -23,14 +23,6 @@ constexpr float inf = std::numeric_limits<float>::infinity();
 
 std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
-// What a Context without options chooses: VKGRAD_SUBGROUPS when set, else subgroup reductions on
-// GPUs only (where the device has subgroup arithmetic).
-bool subgroups_by_default(const DeviceInfo& dev) {
-  const char* v = std::getenv("VKGRAD_SUBGROUPS");
-  const std::string s = v != nullptr ? v : "";
-  const bool wanted = s.empty() ? dev.type != DeviceType::cpu : !(s == "0" || s == "false" || s == "off" || s == "no");
-  return dev.subgroup_arithmetic && wanted;
-}
 
 // Runs the reductions on `ctx` and compares with the references.
 void check_reductions(Context& ctx) {
@@ -164,7 +156,8 @@ class ScopedEnv {
 
 TEST_CASE("reductions use subgroup operations where the device has them, and can be told not to", "[reduce][subgroup]") {
   Context& ctx = context();
-  CHECK(ctx.subgroup_reductions() == subgroups_by_default(ctx.device()));
+  CHECK(ctx.subgroup_reductions() == ctx.kernels().subgroup_reductions);
+  CHECK(ctx.subgroup_reductions() == (ctx.device().subgroup_arithmetic && ctx.kernels().set == KernelSet::gpu));
   Context portable(ContextOptions{}.set_subgroup_reductions(false));
   CHECK_FALSE(portable.subgroup_reductions());
   if (ctx.device().subgroup_arithmetic) {
@@ -183,26 +176,58 @@ TEST_CASE("both reduction paths match the references on awkward sizes and non-fi
   }
 }
 
-TEST_CASE("VKGRAD_SUBGROUPS chooses the reduction path and an explicit option wins over it", "[reduce][subgroup]") {
-  const bool supported = context().device().subgroup_arithmetic;
-  if (context().device().name.find("llvmpipe") != std::string::npos) {
-    CHECK(supported);  // lavapipe has subgroup arithmetic (size 8): CI must exercise both paths
+TEST_CASE("LP_NATIVE_VECTOR_WIDTH=128 gives lavapipe 4-wide subgroups", "[reduce][subgroup]") {
+  // The width4 CTest copies rely on it to catch kernels that assume a subgroup width.
+  const DeviceInfo& dev = context().device();
+  const char* width = std::getenv("LP_NATIVE_VECTOR_WIDTH");
+  if (dev.name.find("llvmpipe") == std::string::npos || width == nullptr) return;
+  CHECK(dev.subgroup_size == (std::string(width) == "128" ? 4u : 8u));
+}
+
+TEST_CASE("VKGRAD_KERNELS chooses the kernel set and explicit options win over it", "[reduce][subgroup][kernels]") {
+  const DeviceInfo& dev = context().device();
+  const bool supported = dev.subgroup_arithmetic;
+  if (dev.name.find("llvmpipe") != std::string::npos) {
+    CHECK(supported);  // lavapipe has subgroup arithmetic: CI must exercise both reduction paths
   }
   {
-    ScopedEnv off("VKGRAD_SUBGROUPS", "0");
-    CHECK_FALSE(Context().subgroup_reductions());
+    ScopedEnv gpu("VKGRAD_KERNELS", "gpu");
+    Context ctx;
+    CHECK(ctx.kernels().set == KernelSet::gpu);
+    CHECK(ctx.kernels().reason == "VKGRAD_KERNELS=gpu");
+    CHECK(ctx.subgroup_reductions() == supported);
+    CHECK_FALSE(ctx.texel_loads());
+    CHECK(ctx.kernels().gemm_path == GemmPath::tiled);
+    CHECK(ctx.kernels().row_reductions == RowReductions::workgroup);
+    // A finer override wins over the set's choice.
+    CHECK_FALSE(Context(ContextOptions{}.set_subgroup_reductions(false)).subgroup_reductions());
+    // ContextOptions::kernels wins over the environment.
+    Context cpu(ContextOptions{}.set_kernels(KernelSet::cpu));
+    CHECK(cpu.kernels().set == KernelSet::cpu);
+    CHECK_FALSE(cpu.subgroup_reductions());
+    CHECK(cpu.kernels().gemm_path != GemmPath::tiled);
+    CHECK(cpu.kernels().row_reductions == RowReductions::per_invocation);
+  }
+  {
+    ScopedEnv cpu("VKGRAD_KERNELS", "cpu");
+    Context ctx;
+    CHECK(ctx.kernels().set == KernelSet::cpu);
+    CHECK_FALSE(ctx.subgroup_reductions());
+    CHECK(ctx.texel_loads() == (dev.shader_int64 && dev.texel_buffer_rgba32f));
     CHECK(Context(ContextOptions{}.set_subgroup_reductions(true)).subgroup_reductions() == supported);
   }
   {
-    ScopedEnv on("VKGRAD_SUBGROUPS", "1");
-    CHECK(Context().subgroup_reductions() == supported);
-    CHECK_FALSE(Context(ContextOptions{}.set_subgroup_reductions(false)).subgroup_reductions());
+    ScopedEnv bad("VKGRAD_KERNELS", "fast");
+    CHECK_THROWS_WITH(Context(), Catch::Contains("VKGRAD_KERNELS=fast") && Catch::Contains("auto, gpu or cpu"));
   }
-  {
-    ScopedEnv unset("VKGRAD_SUBGROUPS", nullptr);
-    CHECK_FALSE(ContextOptions{}.subgroup_reductions.has_value());
-    // Unset: GPUs use them, CPU devices (where they are slower) do not.
-    CHECK(Context().subgroup_reductions() == (supported && context().device().type != DeviceType::cpu));
+  for (const char* value : {"auto", static_cast<const char*>(nullptr)}) {
+    ScopedEnv automatic("VKGRAD_KERNELS", value);
+    CHECK_FALSE(ContextOptions{}.kernels.has_value());
+    // Automatic: the cpu set on CPU devices, gpu elsewhere.
+    Context ctx;
+    CHECK(ctx.kernels().set == (dev.type == DeviceType::cpu ? KernelSet::cpu : KernelSet::gpu));
+    CHECK(ctx.kernels().reason.find(dev.name) != std::string::npos);
+    CHECK(ctx.subgroup_reductions() == (supported && dev.type != DeviceType::cpu));
   }
 }
 

@@ -1,27 +1,20 @@
-// for_each_reduction_layout: runs a test body once per ReductionLayout (lib/reduction_layout.hpp),
-// so that BatchNorm, cross-entropy, softmax and the row reductions are checked in both layouts on
-// any device (the default is the per-invocation layout on CPU devices and the workgroup layout on
-// GPUs).
+// for_each_reduction_layout: runs a test body once per row-reduction layout (RowReductions), each on
+// a context of its own (ScopedContext), so that BatchNorm, cross-entropy, softmax and the row
+// reductions are checked in both layouts whatever the kernel set would pick.
 #pragma once
 
 #include <catch2/catch.hpp>
 
-#include "reduction_layout.hpp"
+#include "harness.hpp"
 
 namespace vkgrad::test {
 
 template <class F>
 void for_each_reduction_layout(F&& body) {
-  for (const auto layout : {detail::ReductionLayout::workgroup, detail::ReductionLayout::invocation}) {
-    detail::set_reduction_layout(layout);
-    INFO((layout == detail::ReductionLayout::workgroup ? "workgroup" : "invocation") << " reduction layout");
-    try {
-      body();
-    } catch (...) {
-      detail::set_reduction_layout(detail::ReductionLayout::automatic);
-      throw;
-    }
-    detail::set_reduction_layout(detail::ReductionLayout::automatic);
+  for (const auto layout : {RowReductions::workgroup, RowReductions::per_invocation}) {
+    INFO((layout == RowReductions::workgroup ? "workgroup" : "per-invocation") << " reduction layout");
+    ScopedContext scoped([layout](ContextOptions& o) { o.row_reductions = layout; });
+    body();
   }
 }
 

@@ -57,8 +57,9 @@ std::vector<float> awkward(std::size_t n, uint64_t seed) {
 }
 
 struct Pair {
-  Context texel{ContextOptions{}.set_texel_loads(true)};
-  Context plain{ContextOptions{}.set_texel_loads(false)};
+  Context texel, plain;
+  explicit Pair(ContextOptions options = {})
+      : texel(ContextOptions(options).set_texel_loads(true)), plain(ContextOptions(options).set_texel_loads(false)) {}
 };
 
 // Whether the device runs the texel variants; else WARNs that the calling test is skipped.
@@ -117,16 +118,15 @@ TEST_CASE("texel loads: activations give the same bits as storage-buffer loads",
 }
 
 TEST_CASE("texel loads: every GEMM path gives the same bits as storage-buffer loads", "[gemm][texel]") {
-  Pair p;
-  if (!p.texel.texel_loads()) {
-    WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
-    return;
-  }
   struct Dims {
     uint64_t M, N, K;
   };
-  for (const auto path : {detail::GemmPath::direct, detail::GemmPath::broadcast}) {
-    detail::set_gemm_path(path);
+  for (const auto path : {GemmPath::direct, GemmPath::broadcast}) {
+    Pair p(ContextOptions{}.set_gemm_path(path));
+    if (!p.texel.texel_loads()) {
+      WARN("skipped: " << p.texel.device().name << " cannot read through texel buffers");
+      return;
+    }
     for (const Dims s : {Dims{1, 1, 1}, Dims{7, 5, 3}, Dims{33, 17, 12}, Dims{128, 64, 784}, Dims{10, 256, 128}}) {
       for (bool ta : {false, true}) {
         for (bool tb : {false, true}) {
@@ -145,13 +145,12 @@ TEST_CASE("texel loads: every GEMM path gives the same bits as storage-buffer lo
             results[c] = C.to_vector();
           }
           INFO("M=" << s.M << " N=" << s.N << " K=" << s.K << " ta=" << ta << " tb=" << tb
-                    << " path=" << (path == detail::GemmPath::direct ? "direct" : "broadcast"));
+                    << " path=" << (path == GemmPath::direct ? "direct" : "broadcast"));
           CHECK(bit_differences(results[0], results[1]) == "");
         }
       }
     }
   }
-  detail::set_gemm_path(detail::GemmPath::automatic);
 }
 
 TEST_CASE("texel loads: optimizer updates give the same bits as storage-buffer loads", "[optim][texel]") {

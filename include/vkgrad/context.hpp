@@ -25,6 +25,43 @@ enum class DeviceType { other, integrated_gpu, discrete_gpu, virtual_gpu, cpu };
 /// "discrete GPU", "integrated GPU", "virtual GPU", "CPU" or "other".
 const char* to_string(DeviceType type);
 
+/// Which kernels a context runs (ContextOptions::kernels, VKGRAD_KERNELS).
+///  - gpu: the kernels written for GPUs: storage-buffer loads, the tiled shared-memory GEMM, a
+///    workgroup per row for row reductions, subgroup arithmetic where the device has it.
+///  - cpu: the specialisation for CPU Vulkan drivers (lavapipe, SwiftShader), where a workgroup is
+///    one thread whose invocations are SIMD lanes: texel-buffer loads, a GEMM without shared memory
+///    or barriers, one invocation per row, no subgroup operations.
+///  - automatic: cpu on CPU devices, gpu on every other device.
+///
+/// Both sets compute the same results within each op's documented tolerance; every op has both.
+enum class KernelSet { automatic, gpu, cpu };
+
+/// "auto", "gpu" or "cpu" (the VKGRAD_KERNELS spelling).
+const char* to_string(KernelSet set);
+
+/// The main loop of gemm / linear_forward / linear_backward. tiled: workgroup tiles staged through
+/// shared memory (the gpu kernel set). direct: each invocation computes a few columns of a block
+/// of rows straight from memory, no shared memory or barriers (cpu). broadcast: the direct loop
+/// with op(A) shared across an 8-lane subgroup by subgroupBroadcast (cpu, where the device has
+/// 8-wide subgroups with ballot operations; elsewhere it runs as direct).
+enum class GemmPath { tiled, direct, broadcast };
+
+/// How row-wise reductions (softmax, cross-entropy, row sums, BatchNorm's per-channel statistics)
+/// are laid out. workgroup: a workgroup cooperates on each row or channel tile through shared
+/// memory and barriers (gpu). per_invocation: each invocation owns whole rows or channel columns
+/// and loops over them itself (cpu).
+enum class RowReductions { workgroup, per_invocation };
+
+/// The kernels a context uses, and why (Context::kernels()).
+struct KernelChoice {
+  KernelSet set = KernelSet::gpu;  ///< gpu or cpu, never automatic
+  std::string reason;              ///< e.g. "VKGRAD_KERNELS=gpu", "auto: llvmpipe is a CPU device"
+  bool texel_loads = false;        ///< elementwise ops and GEMM read through texel buffers
+  bool subgroup_reductions = false;  ///< reductions use subgroup arithmetic
+  GemmPath gemm_path = GemmPath::tiled;  ///< as run (broadcast already resolved to direct where unsupported)
+  RowReductions row_reductions = RowReductions::workgroup;
+};
+
 /// What vkgrad knows about one Vulkan physical device.
 struct DeviceInfo {
   uint32_t index = 0;             ///< position in the loader's enumeration (what VKGRAD_DEVICE=N picks)
@@ -94,19 +131,24 @@ struct ContextOptions {
   /// Keep tensors in host-visible memory and transfer by memcpy. Unset: only on unified-memory
   /// devices (integrated GPUs, CPUs). false forces the staging-buffer path everywhere.
   std::optional<bool> mapped_tensors;
-  /// Reductions (softmax, losses, sums, maxima, ...) with subgroup operations where the device
-  /// supports subgroup arithmetic in compute shaders. Unset: VKGRAD_SUBGROUPS (0 = off, 1 = on),
-  /// else on for GPUs and off for CPU devices (llvmpipe runs subgroup operations as loops over the
-  /// lanes, slower than the shared-memory path); false forces the portable shared-memory path.
+  /// The kernel set (see KernelSet). Unset: VKGRAD_KERNELS (auto, gpu or cpu), else automatic.
+  std::optional<KernelSet> kernels;
+  /// Finer overrides of the kernel set's choices, for tests and benchmarks that run one path on any
+  /// device. Unset: what the kernel set implies. Results are the same whichever is chosen, within
+  /// each op's tolerance.
+  ///@{
+  /// Reductions with subgroup operations (only where the device supports subgroup arithmetic in
+  /// compute shaders). Kernel set default: on for gpu, off for cpu.
   std::optional<bool> subgroup_reductions;
-  /// Elementwise ops and GEMM read their inputs through uniform texel buffers (texelFetch) and write
-  /// 64-bit words, on devices where that is the faster path: CPU devices (llvmpipe compiles every
-  /// storage-buffer access into a branchy loop over the SIMD lanes, a texel fetch into one vector
-  /// gather). Unset: on for CPU devices unless VKGRAD_TEXEL_LOADS=0 (=1 also turns it on for
-  /// GPUs); needs shaderInt64 and texel-buffer support for R32G32B32A32_SFLOAT. Results are
-  /// the same either way (bit for bit, except the sign and payload bits of a NaN, which IEEE 754
-  /// leaves unspecified).
+  /// Elementwise ops and GEMM read their inputs through uniform texel buffers and write 64-bit
+  /// words (needs shaderInt64 and R32G32B32A32_SFLOAT texel buffers). Kernel set default: on for
+  /// cpu, off for gpu.
   std::optional<bool> texel_loads;
+  /// The GEMM main loop. Kernel set default: tiled for gpu, broadcast for cpu.
+  std::optional<GemmPath> gemm_path;
+  /// The row-reduction layout. Kernel set default: workgroup for gpu, per_invocation for cpu.
+  std::optional<RowReductions> row_reductions;
+  ///@}
   /// Most bytes of device memory vkgrad may reserve from the driver (tensor blocks and staging
   /// buffers together); an allocation beyond it throws OutOfMemoryError. Unset: VKGRAD_MEMORY_LIMIT
   /// (bytes, or with a K/M/G/T suffix: "512M", "2G"), else no limit; 0 means no limit.
@@ -121,7 +163,10 @@ struct ContextOptions {
   ContextOptions& set_validation(bool on) { validation = on; return *this; }
   ContextOptions& set_pipeline_cache(bool on) { pipeline_cache = on; return *this; }
   ContextOptions& set_mapped_tensors(bool on) { mapped_tensors = on; return *this; }
+  ContextOptions& set_kernels(KernelSet k) { kernels = k; return *this; }
   ContextOptions& set_subgroup_reductions(bool on) { subgroup_reductions = on; return *this; }
+  ContextOptions& set_gemm_path(GemmPath p) { gemm_path = p; return *this; }
+  ContextOptions& set_row_reductions(RowReductions r) { row_reductions = r; return *this; }
   ContextOptions& set_texel_loads(bool on) { texel_loads = on; return *this; }
   ContextOptions& set_memory_limit(uint64_t bytes) { memory_limit = bytes; return *this; }
   ContextOptions& set_cache_dir(std::filesystem::path dir) { cache_dir = std::move(dir); return *this; }
@@ -163,6 +208,8 @@ class Context {
   void clear_validation_messages();
   /// The pipeline-cache file, or empty when the cache is disabled.
   std::filesystem::path pipeline_cache_path() const;
+  /// The kernel set in use and what it implies (ContextOptions::kernels, VKGRAD_KERNELS).
+  const KernelChoice& kernels() const;
   /// Whether reductions use subgroup operations (see ContextOptions::subgroup_reductions).
   bool subgroup_reductions() const;
   /// Whether elementwise ops and GEMM read through texel buffers (see ContextOptions::texel_loads).

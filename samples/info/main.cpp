@@ -61,12 +61,17 @@ int main() {
     std::printf("\nvkgrad uses [%u] %s: %s\n", d.index, d.name.c_str(),
                 env && *env ? ("chosen by VKGRAD_DEVICE=" + std::string(env)).c_str()
                             : "the first usable device of the best type (discrete > integrated > virtual > CPU)");
-    std::printf("  reductions: %s\n", ctx.subgroup_reductions() ? "subgroup arithmetic"
-                                                                 : "portable shared-memory tree");
-    std::printf("  matrix products: %s\n", d.type == vkgrad::DeviceType::cpu
-                                               ? "direct (no shared memory: CPU device)"
-                                               : "shared-memory tiles sized from the device's limits");
-    std::printf("  loads: %s\n", ctx.texel_loads() ? "texel buffers (elementwise ops and GEMM)" : "storage buffers");
+    const auto& k = ctx.kernels();
+    std::printf("  kernels: %s (%s; VKGRAD_KERNELS=auto|gpu|cpu chooses)\n", vkgrad::to_string(k.set), k.reason.c_str());
+    std::printf("  reductions: %s; row reductions: %s\n",
+                k.subgroup_reductions ? "subgroup arithmetic" : "portable shared-memory tree",
+                k.row_reductions == vkgrad::RowReductions::workgroup ? "a workgroup per row"
+                                                                     : "an invocation per row");
+    std::printf("  matrix products: %s\n",
+                k.gemm_path == vkgrad::GemmPath::tiled    ? "shared-memory tiles sized from the device's limits"
+                : k.gemm_path == vkgrad::GemmPath::direct ? "direct (no shared memory)"
+                                                          : "direct with 8-lane subgroup broadcasts (no shared memory)");
+    std::printf("  loads: %s\n", k.texel_loads ? "texel buffers (elementwise ops and GEMM)" : "storage buffers");
     std::printf("  f16 tensors: storage only, read by gemm / linear through %s; cast converts (integer code)\n",
                 ctx.texel_loads() && d.texel_buffer_rgba16f ? "R16G16B16A16_SFLOAT texel views"
                                                             : "storage buffers (integer conversion)");

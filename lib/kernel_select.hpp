@@ -1,0 +1,42 @@
+// Which compiled module a dispatch runs. Every shader is built in a few variants
+// (cmake/VkgradShaders.cmake): as written, and where the source opts in, _texel (inputs through
+// uniform texel buffers), _subgroup (reductions with subgroup arithmetic) and _f16 (binary16 inputs on
+// storage buffers). An op names the shader and its bindings; resolve_kernel picks the variant from
+// the context's kernel set (KernelChoice) and the bound tensors' dtypes and access, and reads each
+// binding's descriptor type from the module itself, so no op states which bindings are texel buffers.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <vector>
+
+#include "command_impl.hpp"
+#include "pipeline.hpp"
+
+namespace vkgrad::detail {
+
+/// How a module declares one binding of descriptor set 0.
+enum class BindingKind : uint8_t {
+  none,         ///< not declared (the module does not use it)
+  storage,      ///< storage buffer
+  texel_float,  ///< uniform texel buffer of floats (samplerBuffer): the tensor's float view
+  texel_uint,   ///< uniform texel buffer of unsigned integers (usamplerBuffer): the tensor's raw bits
+};
+
+/// The bindings of set 0 declared by a SPIR-V module, indexed by binding number. Throws
+/// vkgrad::Error for a module it cannot read or a descriptor kind vkgrad never binds (a build
+/// problem).
+std::vector<BindingKind> reflect_bindings(std::span<const uint32_t> words);
+
+/// `requested` (a shader as written, its specialization constants and binding count) turned into
+/// what runs on `context` with `uses` bound in order:
+///  - the _texel variant where the context uses texel loads, the shader has one and every binding it
+///    reads as a texel buffer is a read-only tensor with a texel view of its dtype;
+///  - else the _f16 variant where a read-only binding holds an f16 tensor, with bit b of
+///    specialization constant VKGRAD_SPEC_F16_MASK set for each f16 binding b;
+///  - plus _subgroup where the context uses subgroup reductions and the shader has such a variant.
+/// The result's texel_bindings / raw_texel_bindings come from the chosen module's declarations.
+Kernel resolve_kernel(const ContextImpl& context, const Kernel& requested, std::initializer_list<BufferUse> uses);
+
+}  // namespace vkgrad::detail
