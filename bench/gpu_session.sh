@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Every GPU check of issue 5 in one prepared run, for a session that is lent a GPU machine through
-# the tool library's `device` tool (15 minutes of device time, each start costing minutes): build and
-# stage here, then spend the device time measuring.
+# The GPU measurements of bench/RESULTS.md in one run: vkgrad's op table and GEMM against PyTorch's
+# (cuBLAS f32 with TF32 off, and f16), the MNIST model against PyTorch eager and CUDA graphs, and
+# the conformance suite with the default kernels, all on one NVIDIA GPU. It is built and staged on
+# a machine with the toolchain, then run on the GPU machine, which needs neither a compiler nor a
+# network connection nor an installed Vulkan loader; `run` takes under 10 minutes.
 #
-#   bash bench/gpu_session.sh prepare     # here: Release build, Vulkan loader .deb, data -> .gpu/
-#   device run: command "bash bench/gpu_session.sh run", carry [".gpu"], timeout_s 590
-#   bash bench/gpu_session.sh dry-run     # here, on lavapipe + PyTorch-CPU, small sizes: checks the
-#                                         # script itself end to end (results in gpu-out/)
+#   bash bench/gpu_session.sh prepare   # Release build, Vulkan loader .deb and datasets -> .gpu/
+#   bash bench/gpu_session.sh run       # on the GPU machine, in a copy of this checkout with .gpu/
+#   bash bench/gpu_session.sh dry-run   # on this machine's build, lavapipe and PyTorch-CPU (at every
+#                                       # thread count), small sizes: checks the script end to end
 #
 # `run` writes to $OUT (or gpu-out/): summary.md (the tables for bench/RESULTS.md: elementwise GB/s
 # against both copy peers, GEMM against cuBLAS f32 with TF32 off and f16, MNIST epochs against
@@ -27,10 +29,10 @@ prepare() {
   rm -rf "$stage" && mkdir -p "$stage/debs" "$stage/data"
   cp "$build/tests/vkgrad_tests" "$build/bench/vkgrad_bench" "$build/samples/mnist/vkgrad-mnist" "$stage/"
   cp -rL data/mnist data/fashion "$stage/data/"
-  # The device machine's image has no Vulkan loader (tool library: device/README.md).
+  # `run` unpacks the Vulkan loader from this package where the GPU machine has none.
   (cd "$stage/debs" && apt-get download libvulkan1)
   du -sh "$stage"
-  echo "staged; now: device run, command \"bash bench/gpu_session.sh run\", carry [\".gpu\"], timeout_s 590"
+  echo "staged in $stage/; on the GPU machine, in a copy of this checkout with $stage/: bash bench/gpu_session.sh run"
 }
 
 # step NAME SECONDS COMMAND...: runs one step with a time limit, its output into the log.
@@ -53,8 +55,9 @@ run() {
   export PYTHONUNBUFFERED=1
   threads=$(nproc)
   if [ "$dry" = 1 ]; then
-    # Here: this checkout's build, lavapipe, PyTorch-CPU (Debian's, under /usr/bin/python3).
-    bin=${VKGRAD_BUILD_DIR:-build}
+    # This checkout's build, lavapipe, PyTorch-CPU (Debian's, under /usr/bin/python3) at every
+    # thread count from 1 to nproc.
+    bin=${VKGRAD_BUILD_DIR:-build} threads=all
     py=/usr/bin/python3 torch_dev=cpu n=$((1 << 20)) squares=256 epochs=1 tests=("gemm on awkward shapes")
     dataset=mnist
     vk_tests=$bin/tests/vkgrad_tests vk_bench=$bin/bench/vkgrad_bench vk_mnist=$bin/samples/mnist/vkgrad-mnist
@@ -63,8 +66,8 @@ run() {
     for f in "$stage"/debs/*.deb; do dpkg -x "$f" /; done
     ldconfig
     icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-    # The driver's manifest is not where the loader looks by default (tool library: device/README.md);
-    # VK_ICD_FILENAMES is the older loaders' name for VK_DRIVER_FILES.
+    # NVIDIA's driver manifest may sit outside the loader's default search path (a container's
+    # /usr/local/nvidia); VK_ICD_FILENAMES is the older loaders' name for VK_DRIVER_FILES.
     if [ -z "${VK_DRIVER_FILES:-}" ] && [ -e "$icd" ]; then export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd; fi
     vk_tests=$bin/vkgrad_tests vk_bench=$bin/vkgrad_bench vk_mnist=$bin/vkgrad-mnist
     data=$stage/data
@@ -82,7 +85,9 @@ run() {
     --device "$torch_dev" --threads "$threads" --json "$out/mnist_eager.json"
   step "PyTorch MNIST CUDA graphs" 100 "$py" bench/mnist_pytorch.py "${model[@]}" --data "$data/$dataset" \
     --device "$torch_dev" --threads "$threads" --cuda-graphs --json "$out/mnist_graphs.json"
-  step "conformance suite" 200 "$vk_tests" -r junit -o "$out/tests.xml" "${tests[@]}"
+  # The default kernels: VKGRAD_KERNELS unset (auto) picks the gpu set on a GPU.
+  step "conformance suite (default kernels)" 200 env -u VKGRAD_KERNELS "$vk_tests" -r junit -o "$out/tests.xml" \
+    "${tests[@]}"
   "$py" - "$out" <<'PY' 2>&1 | tee -a "$out/log.txt"
 import json, os, sys, xml.etree.ElementTree as ET
 out = sys.argv[1]
@@ -99,7 +104,9 @@ if bench:
     lines.append(f"vkgrad: {bench['device']} ({bench['driver'].strip()}), {bench['elements']} elements, "
                  f"median of {bench['repeat']}")
 if peers:
-    lines.append(f"PyTorch {peers['torch']} (CUDA {peers['cuda']}) on {peers['device']}, TF32 off")
+    swept = peers.get("threads_swept")
+    lines.append(f"PyTorch {peers['torch']} (CUDA {peers['cuda']}) on {peers['device']}, TF32 off"
+                 + (f"; each op at its fastest of {swept[0]}..{swept[-1]} CPU threads" if swept else ""))
 rows = {r["op"]: r for r in (bench or {}).get("results", [])}
 prow = {r["op"]: r for r in (peers or {}).get("results", [])}
 torch_copy = prow.get("copy (device to device)", {}).get("gb_per_s")
@@ -132,6 +139,9 @@ if runs["vkgrad"]:
         lines.append(f"| {e['epoch']} | {e['seconds']:.2f} | {sec('eager')} | {sec('graphs')} | {100 * e['test_acc']:.2f} % |")
     total = {k: sum(e["seconds"] for e in r["epochs"]) for k, r in runs.items() if r}
     for k in ("eager", "graphs"):
+        if runs[k] and runs[k].get("sweep"):
+            lines.append(f"\nPyTorch {k} at {runs[k]['threads']} CPU threads, its fastest: "
+                         + ", ".join(f"{s['threads']} threads {s['total_seconds']:.2f} s" for s in runs[k]["sweep"]))
         if k in total:
             lines.append(f"\nvkgrad / PyTorch {k}, all epochs: {total['vkgrad'] / total[k]:.3f} "
                          f"({total['vkgrad']:.2f} s vs {total[k]:.2f} s)")

@@ -3,11 +3,21 @@
 trained in PyTorch eager mode, timed per epoch (training only, as vkgrad-mnist reports it).
 
 Batches are index slices of tensors already on the device (no DataLoader workers, no Python objects
-per sample), so PyTorch is measured at its best. The last partial batch is kept (drop_last=False), as
+per sample), and --warmup training steps on a throwaway copy of the model run before the timed
+epochs, so PyTorch is measured at its best. The last partial batch is kept (drop_last=False), as
 vkgrad does. Writes the same JSON schema as `vkgrad-mnist --metrics-json`.
 
+On the CPU the run is repeated for each thread count of --threads (default: every count from 1 to
+the number of available cores), each in its own process with OMP_NUM_THREADS and
+OPENBLAS_NUM_THREADS set to it as well, from the same seed. The figures of every count are printed
+and kept under "sweep" in the JSON; the top-level epochs are those of the fastest count (least
+total training time), named by "threads" and "best_threads". On CUDA one run is made.
+
 --cuda-graphs (on a CUDA device) captures the training step in a CUDA graph; it needs a full batch, so
-the last partial batch then runs eagerly. Untested here: no CUDA device was available to write it on.
+the last partial batch then runs eagerly.
+
+Usage: bench/mnist_pytorch.py [--dataset mnist|fashion] [--epochs N] [--threads all|N|N,M,...]
+                              [--device cpu|cuda] [--cuda-graphs] [--json FILE]
 """
 import argparse
 import gzip
@@ -34,6 +44,23 @@ def read_idx(path):
     raise SystemExit(f"{path} not found: run scripts/fetch-data.sh")
 
 
+def available_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def thread_counts(spec):
+    """`all` (or None): 1 .. the available cores; otherwise one count or a comma-separated list."""
+    if spec in (None, "", "all"):
+        return list(range(1, available_cores() + 1))
+    counts = [int(v) for v in str(spec).split(",") if v]
+    if not counts or min(counts) < 1:
+        raise SystemExit(f"--threads {spec}: expected all, N or N,M,...")
+    return counts
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=None, help="IDX directory (default data/<dataset>)")
@@ -45,14 +72,67 @@ def main():
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--no-batchnorm", action="store_true")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", default=None,
+                   help="CPU thread counts to time: all (default on the CPU: 1 .. cores), N, or N,M,...; "
+                        "on CUDA one count (default: all cores)")
+    p.add_argument("--warmup", type=int, default=20,
+                   help="untimed training steps on a copy of the model before the timed epochs")
     p.add_argument("--device", default="cpu")
     p.add_argument("--cuda-graphs", action="store_true")
     p.add_argument("--json", default=None, help="write per-epoch figures here")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one count of a CPU sweep
     a = p.parse_args()
 
+    if torch.device(a.device).type == "cpu" and not a.worker:
+        sweep(a)
+        return
+    counts = thread_counts(a.threads) if a.threads not in (None, "", "all") else [available_cores()]
+    if len(counts) != 1:
+        raise SystemExit(f"--threads {a.threads}: one thread count on {a.device}")
+    result = train(a, counts[0])
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(result, f, indent=2)
+
+
+def sweep(a):
+    """Runs the training once per thread count, each in a child process whose OpenMP and OpenBLAS
+    pools are sized by the environment before torch loads, and keeps the fastest as the result."""
+    import subprocess
+    import sys
+    import tempfile
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for t in thread_counts(a.threads):
+            print(f"== PyTorch on the CPU, {t} thread{'s' if t > 1 else ''}", flush=True)
+            out = os.path.join(tmp, f"threads{t}.json")
+            env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t))
+            # The last occurrence of an option wins, so these override the caller's.
+            cmd = [sys.executable, os.path.abspath(__file__), *sys.argv[1:], "--worker", "--threads", str(t),
+                   "--json", out]
+            subprocess.run(cmd, env=env, check=True)
+            with open(out) as f:
+                runs.append(json.load(f))
+    total = {r["threads"]: sum(e["seconds"] for e in r["epochs"]) for r in runs}
+    best = min(runs, key=lambda r: total[r["threads"]])
+    print("\nPyTorch training time by thread count (all epochs):")
+    for r in runs:
+        mark = "  <- fastest" if r is best else ""
+        per_epoch = ", ".join(f"{e['seconds']:.2f}" for e in r["epochs"])
+        print(f"  {r['threads']:>3} threads: {total[r['threads']]:8.2f} s  (per epoch {per_epoch}){mark}")
+    result = dict(best)
+    result["best_threads"] = best["threads"]
+    result["sweep"] = [{"threads": r["threads"], "total_seconds": total[r["threads"]], "epochs": r["epochs"]}
+                       for r in runs]
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(result, f, indent=2)
+
+
+def train(a, threads):
     torch.manual_seed(a.seed)
-    torch.set_num_threads(a.threads)
+    torch.set_num_threads(threads)
     dev = torch.device(a.device)
     data = a.data or os.path.join("data", a.dataset)
     mean, std = (0.2860, 0.3530) if a.dataset == "fashion" else (0.1307, 0.3081)
@@ -66,27 +146,55 @@ def main():
     xtr, ytr = load("train")
     xte, yte = load("t10k")
 
-    layers, f = [], xtr.shape[1]
-    for h in [int(v) for v in a.hidden.split(",") if v]:
-        layers.append(torch.nn.Linear(f, h))
-        if not a.no_batchnorm:
-            layers.append(torch.nn.BatchNorm1d(h))
-        layers.append(torch.nn.ReLU())
-        if a.dropout > 0:
-            layers.append(torch.nn.Dropout(a.dropout))
-        f = h
-    layers.append(torch.nn.Linear(f, 10))
-    model = torch.nn.Sequential(*layers).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    def build():
+        layers, f = [], xtr.shape[1]
+        for h in [int(v) for v in a.hidden.split(",") if v]:
+            layers.append(torch.nn.Linear(f, h))
+            if not a.no_batchnorm:
+                layers.append(torch.nn.BatchNorm1d(h))
+            layers.append(torch.nn.ReLU())
+            if a.dropout > 0:
+                layers.append(torch.nn.Dropout(a.dropout))
+            f = h
+        layers.append(torch.nn.Linear(f, 10))
+        model = torch.nn.Sequential(*layers).to(dev)
+        return model, torch.optim.Adam(model.parameters(), lr=a.lr)
+
     loss_fn = torch.nn.CrossEntropyLoss()
 
-    def step(xb, yb):
-        opt.zero_grad(set_to_none=True)
-        out = model(xb)
-        loss = loss_fn(out, yb)
-        loss.backward()
-        opt.step()
-        return loss.detach(), (out.argmax(1) == yb).sum()
+    def make_step(model, opt):
+        def step(xb, yb):
+            opt.zero_grad(set_to_none=True)
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            loss.backward()
+            opt.step()
+            return loss.detach(), (out.argmax(1) == yb).sum()
+        return step
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    model, opt = build()
+    step = make_step(model, opt)
+
+    # Warm-up on a throwaway model (thread pools, allocator, kernels); the random state is restored
+    # afterwards, so the timed run draws the same permutations and dropout masks as without it.
+    if a.warmup > 0:
+        rng = torch.get_rng_state()
+        cuda_rng = torch.cuda.get_rng_state_all() if dev.type == "cuda" else None
+        warm_model, warm_opt = build()
+        warm_step = make_step(warm_model, warm_opt)
+        warm_model.train()
+        for i in range(a.warmup):
+            s = (i * a.batch) % max(1, xtr.shape[0] - a.batch)
+            warm_step(xtr[s:s + a.batch], ytr[s:s + a.batch])
+        sync()
+        del warm_model, warm_opt, warm_step
+        torch.set_rng_state(rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state_all(cuda_rng)
 
     graph = None
     if a.cuda_graphs and dev.type == "cuda":
@@ -103,13 +211,9 @@ def main():
         with torch.cuda.graph(graph):
             static_loss, static_correct = step(static_x, static_y)
 
-    def sync():
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-
     result = {"framework": "pytorch", "torch_version": torch.__version__, "device": str(dev),
               "threads": torch.get_num_threads(), "dataset": a.dataset, "batch": a.batch,
-              "cuda_graphs": graph is not None, "epochs": []}
+              "cuda_graphs": graph is not None, "warmup_steps": a.warmup, "epochs": []}
     n = xtr.shape[0]
     for epoch in range(1, a.epochs + 1):
         model.train()
@@ -140,10 +244,8 @@ def main():
              "train_acc": correct.item() / n, "test_loss": test_loss, "test_acc": test_acc}
         result["epochs"].append(e)
         print(f"pytorch epoch {epoch}/{a.epochs}  train loss {e['train_loss']:.4f}  train acc {100 * e['train_acc']:.2f}%"
-              f"  test acc {100 * test_acc:.2f}%  ({seconds:.2f} s)", flush=True)
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(result, f, indent=2)
+              f"  test acc {100 * test_acc:.2f}%  ({seconds:.2f} s, {result['threads']} threads)", flush=True)
+    return result
 
 
 if __name__ == "__main__":

@@ -1,19 +1,29 @@
 #!/usr/bin/env python3
-"""PyTorch peers of vkgrad_bench, measured on the same device in the same run (issue 5's GPU table).
+"""PyTorch peers of vkgrad_bench, measured on the same device in the same run.
 
 - copy: a device-to-device copy of n floats (bytes read + written, as vkgrad_bench counts its own
   copy peer): the ceiling for elementwise ops.
 - relu forward / backward at n floats: PyTorch's own elementwise kernels, for reference.
 - GEMM: the MLP's products under the names vkgrad_bench gives them (X·Wᵀ "(B^T)", dY·W, dYᵀ·X
   "(A^T)") and the square sizes, in f32 with TF32 off (cuBLAS SGEMM, what vkgrad's f32 path is
-  held to) and, on CUDA, in f16 with f32 accumulation (the cooperative-matrix target).
+  held to) and, on CUDA, in f16 with f32 accumulation (cuBLAS FP16 with reduced-precision
+  reduction off).
 
-Timed with CUDA events on CUDA (median of --repeat after warm-up runs); on a CPU device (the dry run
-of bench/gpu_session.sh) with perf_counter. Writes JSON rows like vkgrad_bench's: op, ms and
-gb_per_s or gflop_per_s.
+Timed with CUDA events on CUDA (median of --repeat after warm-up runs); on the CPU with
+perf_counter, at every thread count of --threads (default: 1 to the number of available cores),
+each in its own process with OMP_NUM_THREADS and OPENBLAS_NUM_THREADS set to it; each op's row
+is then its fastest count's, with "threads" naming that count and "by_threads" every count's ms.
+Writes JSON rows like vkgrad_bench's: op, ms and gb_per_s or gflop_per_s.
+
+Usage: bench/torch_peers.py [--device cuda|cpu] [-n ELEMENTS] [-r REPEAT] [--gemm-square 256,1024]
+                            [--threads all|N|N,M,...] [--json FILE]
 """
 import argparse
 import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 
 import torch
@@ -43,17 +53,68 @@ def median_ms(fn, repeat, cuda):
     return times[len(times) // 2]
 
 
+def thread_counts(spec):
+    """`all`: 1 .. the available cores; otherwise one count or a comma-separated list."""
+    if spec in (None, "", "all"):
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:
+            cores = os.cpu_count() or 1
+        return list(range(1, cores + 1))
+    counts = [int(v) for v in str(spec).split(",") if v]
+    if not counts or min(counts) < 1:
+        raise SystemExit(f"--threads {spec}: expected all, N or N,M,...")
+    return counts
+
+
+def cpu_sweep(a):
+    """Measures every op once per thread count, each count in a child process whose OpenMP and
+    OpenBLAS pools are sized by the environment before torch loads; keeps each op's fastest."""
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for t in thread_counts(a.threads):
+            print(f"== PyTorch on the CPU, {t} thread{'s' if t > 1 else ''}", flush=True)
+            out = os.path.join(tmp, f"threads{t}.json")
+            env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t))
+            # The last occurrence of an option wins, so these override the caller's.
+            subprocess.run([sys.executable, os.path.abspath(__file__), *sys.argv[1:], "--worker", "--threads", str(t),
+                            "--json", out], env=env, check=True)
+            with open(out) as f:
+                runs.append(json.load(f))
+    doc = dict(runs[0], threads_swept=[r["threads"] for r in runs], results=[])
+    print("\nfastest thread count per op:")
+    for i, row in enumerate(runs[0]["results"]):
+        rate = "gb_per_s" if "gb_per_s" in row else "gflop_per_s"
+        best = max(runs, key=lambda r: r["results"][i][rate])
+        merged = dict(best["results"][i], threads=best["threads"],
+                      by_threads={str(r["threads"]): r["results"][i]["ms"] for r in runs})
+        doc["results"].append(merged)
+        unit = "GB/s" if rate == "gb_per_s" else "GFLOP/s"
+        print(f"{row['op']:44s} {merged['ms']:10.4f} ms {merged[rate]:10.2f} {unit} at {best['threads']} threads",
+              flush=True)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(doc, f, indent=2)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cuda")
     p.add_argument("-n", "--elements", type=int, default=64 << 20)
     p.add_argument("-r", "--repeat", type=int, default=20)
     p.add_argument("--gemm-square", default="256,1024,2048,4096")
+    p.add_argument("--threads", default="all", help="CPU thread counts: all (1 .. cores), N or N,M,...")
     p.add_argument("--json", default=None)
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one count of a CPU sweep
     a = p.parse_args()
 
     dev = torch.device(a.device)
     cuda = dev.type == "cuda"
+    if not cuda:
+        if not a.worker:
+            cpu_sweep(a)
+            return
+        torch.set_num_threads(thread_counts(a.threads)[0])
     if cuda:
         torch.set_float32_matmul_precision("highest")
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -99,7 +160,8 @@ def main():
 
     if a.json:
         doc = {"device": torch.cuda.get_device_name(dev) if cuda else "cpu", "torch": torch.__version__,
-               "cuda": torch.version.cuda, "tf32": False, "elements": n, "repeat": a.repeat, "results": rows}
+               "cuda": torch.version.cuda, "tf32": False, "elements": n, "repeat": a.repeat,
+               "threads": torch.get_num_threads(), "results": rows}
         with open(a.json, "w") as f:
             json.dump(doc, f, indent=2)
 

@@ -166,10 +166,9 @@ void record_reduce_all(CommandListImpl& c, ReduceAllOp op, bool mean, const Tens
 uint32_t reduce_all_groups(const ContextImpl& context, uint64_t n, uint32_t max_groups) {
   const DeviceInfo& info = context.info;
   // On CPU devices at most kCpuReduceAllGroups workgroups: each workgroup ends in a shared-memory
-  // tree whose barriers llvmpipe runs by switching between the coroutines of its 8-lane batches,
-  // about 40 us of CPU time per workgroup of 256 (lavapipe, 2 cores, `vkgrad_bench -f "sum (whole
-  // tensor)"` at 4 Mi floats, alternated medians, 2026-12-01: 1024 groups 23.0 ms, 256 7.8 ms, 64
-  // 4.5 ms, 32 5.0 ms, 16 4.6 ms). A constant, not a per-thread count, so that the summation order
+  // tree whose barriers llvmpipe runs by switching between the coroutines of its 8-lane batches, a
+  // fixed CPU cost per workgroup that dominates a sum with hundreds of workgroups; beyond 32 fewer
+  // workgroups gain nothing there. A constant, not a per-thread count, so that the summation order
   // (and the bits of the result) stays the same on every CPU device whatever its core count.
   if (context.kernels.set == KernelSet::cpu) max_groups = std::min(max_groups, kCpuReduceAllGroups);
   // One invocation per group of 4 elements.

@@ -16,13 +16,10 @@
 // row of A holding 4 rows of op(A) for one k) every invocation loads its own op(A) values, the
 // same addresses in all lanes. Otherwise (scalar op(A) loads) lane l of a subgroup loads op(A)
 // rows row0 + 8t + l (t < TILE_M / 8) only and subgroupBroadcast hands every row to all 8 lanes.
-// Measured on lavapipe (Mesa 22.3, AVX2): subgroupBroadcast is not a register shuffle there but a
-// scalar loop over the 8 lanes per component (it looks for the last active lane), about as dear
-// as a whole texel fetch of 4 floats, so with vec4 loads at hand loading beats broadcasting: 2-3x
-// on the Aᵀ (dW) shapes, where the 4 scalar op(A) loads per row were texel fetches as well. With
-// 8 columns instead of 4 the texel fetches per multiply-add dropped by about a third: 1.5-2x again
-// on dW, about even on the forward shapes (A/B medians of vkgrad_bench on a loaded lavapipe,
-// 2026-11-30).
+// On llvmpipe subgroupBroadcast is not a register shuffle but a scalar loop over the 8 lanes per
+// component (it looks for the last active lane), about as dear as a whole texel fetch of 4 floats,
+// so where vec4 loads are at hand loading beats broadcasting. 8 columns per invocation rather than
+// 4 cut the texel fetches per multiply-add by about a third.
 //
 // Requires: subgroups of exactly 8 invocations (the host picks this path only where the device
 // reports subgroup size 8 and the local size is a multiple of 8) and subgroup ballot operations.
@@ -220,12 +217,12 @@ void main() {
 
     // The epilogue is a loop, not unrolled by hand like the main loop: the compiler unrolls it (the
     // indices into acc are constants again), but only after inlining the store functions once.
-    // Unrolled by macros it had 256 call sites, and linear_forward's epilogue (bias + the activation
-    // switch, which is folded only after inlining) made llvmpipe take 2-4 s to create each pipeline
-    // instead of 0.1-0.3 s. Where N % 4 == 0 (VEC_OUT) each group of 4 columns (col0 is a multiple of
-    // 8) is wholly inside or outside the result and goes out in one store_result4: llvmpipe turns
-    // every store into a loop over the lanes, and per-element stores were ~30 % of a dW kernel's
-    // time and most of its JIT compile time (2-3 s of the 3.5 s at 16 rows).
+    // Unrolled by macros it would have 256 call sites, and linear_forward's epilogue (bias + the
+    // activation switch, which is folded only after inlining) would make pipeline creation on
+    // llvmpipe many times slower. Where N % 4 == 0 (VEC_OUT) each group of 4 columns (col0 is a
+    // multiple of 8) is wholly inside or outside the result and goes out in one store_result4:
+    // llvmpipe turns every store into a loop over the lanes, so per-element stores would cost much
+    // of a dW kernel's run and JIT compile time.
     for (uint i = 0u; i < MAX_ROWS; ++i) {
         const uint row = row0 + i;
         if (i < TILE_M && row < GEMM_M) {

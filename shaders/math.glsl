@@ -4,14 +4,10 @@
 // 3 + 2|x| ulp, log has only 2^-21 absolute accuracy near 1, and tanh may be computed as
 // (e^2x - 1) / (e^2x + 1), which is NaN for large |x| on some drivers. So everything here is
 // built from +, -, *, / and bit manipulation only; results agree to a few ulp on every conforming
-// driver. Max relative error against double, measured over every float of the useful range
-// (normal results only) with this file compiled as C++ (tests/math_accuracy, `math_glsl_accuracy`
-// with stride 1, 2026-12-01; the ranges are in that program):
-//   exp 8.84e-8, expm1 1.26e-7, log1p 1.23e-7 (log1p_unit 1.76e-7), tanh 1.48e-7, erf 1.15e-7,
-//   sigmoid 1.77e-7; erfc 4.00e-7 and normal_cdf 4.19e-7, where the rounding of t in erfc_scaled is
-//   amplified; far below the 1e-5 the activations are held to. An earlier measurement also ran the
-//   file through glslang on lavapipe and found the same to two digits; that was not repeated after
-//   the rewrites below.
+// driver. The maximum relative error of each function against double, over every float of its
+// useful range, is measured by tests/math_accuracy (`math_glsl_accuracy`, this file compiled as
+// C++); the figures are in bench/RESULTS.md. All are far below the 1e-5 the activations are held
+// to; erfc and normal_cdf are the least accurate, as the rounding of t in erfc_scaled is amplified.
 //
 // NaN and infinity: each function returns NaN for a NaN argument and the mathematical limit at
 // ±inf. Vulkan only promises to keep NaN and inf (and isnan() working) when the entry point
@@ -21,22 +17,18 @@
 //
 // No data-dependent branches: special cases (NaN, overflow, the pieces of erf) are computed and then
 // chosen with selects. llvmpipe runs both sides of a divergent branch anyway, under lane masks, and
-// the masks of early returns cost more than the selects: for 4 elements of gelu forward its JIT
-// emitted 1798 instructions before and 1274 after (gelu backward 2601 -> 1399, which also shares
-// e^(-x^2/2) between Phi and phi), counted in the JIT code of `vkgrad_bench -f "gelu forward"`. On a
-// GPU the extra work is hidden behind memory traffic in these elementwise shaders. On a CPU device
-// the transcendental activations are bound by these instructions, so the polynomials have the
-// lowest degree that keeps their truncation error near 1e-8, e^(-c x^2) takes one range reduction,
-// Phi one erfc fit over the whole line, and log1p on [0, 1] one division (2026-12-01: gelu forward
-// about 1.3x and backward 1.4x faster on lavapipe, bench/RESULTS.md).
+// the masks of early returns cost more than the selects. On a GPU the extra work is hidden behind
+// memory traffic in these elementwise shaders. On a CPU device the transcendental activations are
+// bound by these instructions, so the polynomials have the lowest degree that keeps their
+// truncation error near 1e-8, e^(-c x^2) takes one range reduction, Phi one erfc fit over the whole
+// line, and log1p on [0, 1] one division.
 //
 // Polynomials are evaluated in Estrin's scheme, (c0 + c1 x) + x^2 (c2 + c3 x) + x^4 (...): the
 // same coefficients as Horner's rule, but a dependency chain of logarithmic instead of linear depth.
 // On a CPU device one invocation's four elements are not enough independent work to hide the Horner
-// chains (2026-12-01, lavapipe: about 7 % less CPU time for gelu and softplus forward). Where the
-// lowest terms dominate and the result's accuracy rests on their rounding (expm1_kernel's q,
-// erfc_scaled), those are still added last, Horner-style, onto an Estrin-evaluated upper part: the
-// all-Estrin forms measured 1.29e-7 for expm1 (1.26e-7) and 4.37e-7 for erfc (4.00e-7).
+// chains. Where the lowest terms dominate and the result's accuracy rests on their rounding
+// (expm1_kernel's q, erfc_scaled), those are still added last, Horner-style, onto an
+// Estrin-evaluated upper part: the all-Estrin forms are measurably less accurate there.
 //
 // Steps whose rounding must happen exactly as written (range reduction, the log1p rounding
 // correction) are `precise`, which forbids the driver to contract or reassociate them. Without it

@@ -5,8 +5,8 @@
 // over the tensor's R32G32B32A32_SFLOAT view and each output is written as pairs of 64-bit words.
 // Why: llvmpipe compiles every storage-buffer access into a loop over the SIMD lanes with a branch
 // and a bounds check per lane and per 32-bit component, while a texel fetch becomes one vector
-// gather per component and a 64-bit store halves the lanes × components loop. On llvmpipe (2
-// cores, AVX2) that made a relu 4-5x faster. The values are the same bits either way.
+// gather per component and a 64-bit store halves the lanes × components loop, several times faster
+// for memory-bound shaders there. The values are the same bits either way.
 // The host binds a tensor as a texel input only when its buffer is a whole number of 16-byte
 // groups (lib/memory.cpp pads it), so the last, partial group of an input is readable; padding
 // components are never stored.
@@ -23,9 +23,8 @@
 // the texel build, stored as one 32-byte vector per lane, 1 group elsewhere. Why 2 on CPU devices:
 // llvmpipe's store loop pays a trip per lane and store instruction plus a branch per component,
 // so one 4-component store of 64-bit words per 8 elements instead of a 2-component one per 4
-// halves its trips per element (lavapipe, `vkgrad_bench -n 4194304`, alternated medians,
-// 2026-12-01: relu forward 4.4 -> 2.5 ms, gelu forward 8.0 -> 6.7 ms). GPUs keep one vec4 per
-// invocation, what their coalescing is tuned for.
+// halves its trips per element. GPUs keep one vec4 per invocation, what their coalescing is tuned
+// for.
 
 #ifndef VKGRAD_TEXEL
 #define VKGRAD_TEXEL 0

@@ -1,5 +1,5 @@
 // Soak test, outside the default run (hidden tag): trains a small MLP (BatchNorm, Dropout, Adam,
-// check_finite on) for VKGRAD_SOAK_EPOCHS epochs (default 80, about 1.5 min on lavapipe) twice with the same seeds and checks
+// check_finite on) for VKGRAD_SOAK_EPOCHS epochs (default 80) twice with the same seeds and checks
 //   - device memory (Context::allocated_bytes / reserved_bytes) is the same after every epoch as
 //     after the first, and allocated_bytes returns to its starting value once the run is gone;
 //   - the two runs are bit-identical (per-epoch training loss, evaluation metrics, final
