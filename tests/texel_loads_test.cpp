@@ -1,11 +1,10 @@
 // The texel-load shader variants (shaders/texel_io.glsl: inputs through uniform texel buffers,
-// outputs as 64-bit words; the default on CPU devices) against the storage-buffer variants: the
+// outputs as 64-bit words; the cpu kernel set's) against the storage-buffer variants: the
 // same bits for every activation, prelu backward, random initializer, GEMM path, optimizer update,
 // penalty, gradient clipping, dropout, pointwise loss, whole-tensor and column reduction, with
 // denormals, infinities, NaNs and every n % 4 tail in the inputs (NaN outputs must be NaN on both;
-// their sign and payload may differ). The conformance tests run the default path against the
-// references, and CTest reruns them with VKGRAD_TEXEL_LOADS=0 (tests/CMakeLists.txt), so both
-// paths are also checked against the references.
+// their sign and payload may differ). The conformance tests check both paths against the
+// references: scripts/test.sh runs them with the default kernel set and with VKGRAD_KERNELS=gpu.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
