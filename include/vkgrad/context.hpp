@@ -59,7 +59,7 @@ struct KernelChoice {
   bool texel_loads = false;        ///< elementwise ops and GEMM read through texel buffers
   bool subgroup_reductions = false;  ///< reductions use subgroup arithmetic
   GemmPath gemm_path = GemmPath::tiled;  ///< as run (broadcast already resolved to direct where unsupported)
-  RowReductions row_reductions = RowReductions::workgroup;
+  RowReductions row_reductions = RowReductions::workgroup;  ///< the row-reduction layout
 };
 
 /// What vkgrad knows about one Vulkan physical device.
