@@ -9,7 +9,6 @@
 #include "vkgrad/loss.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 #include "checks.hpp"
 #include "command_impl.hpp"

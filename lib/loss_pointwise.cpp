@@ -1,8 +1,6 @@
 // MSE and BCE-with-logits: shaders/pointwise_loss_forward.comp (per-element terms), then
 // shaders/reduce_all.comp twice for mean / sum (n terms -> a fixed number of partial sums -> 1), and
 // shaders/pointwise_loss_backward.comp.
-#include <algorithm>
-
 #include "checks.hpp"
 #include "command_impl.hpp"
 #include "reduce_all.hpp"

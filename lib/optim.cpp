@@ -1,6 +1,5 @@
 #include "vkgrad/optim.hpp"
 
-#include <algorithm>
 #include <cmath>
 
 #include "checks.hpp"
