@@ -6,12 +6,12 @@
 #include "checks.hpp"
 #include "command_impl.hpp"
 #include "reduction_layout.hpp"
-#include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
 namespace {
 
+using detail::fail_argument;
 using detail::require_same_count;
 
 constexpr uint32_t count_params(std::string_view p0, std::string_view p1) {
@@ -57,8 +57,7 @@ PreluPush prelu_layout(const Tensor& x, const Tensor& weight, std::string_view o
   uint64_t inner = 1;
   if (channels != 1) {
     if (x.shape().rank() < 2 || x.shape()[1] != channels) {
-      throw InvalidArgument("vkgrad: " + std::string(op) + ": weight has " + std::to_string(channels) +
-                            " slopes but x " + x.shape().to_string() +
+      fail_argument(op, "'weight' has " + std::to_string(channels) + " slopes but 'x' " + x.shape().to_string() +
                             " has no matching channel dimension (dimension 1); use 1 shared slope or one per channel");
     }
     for (std::size_t d = 2; d < x.shape().rank(); ++d) inner *= x.shape()[d];
@@ -72,7 +71,7 @@ std::span<const ActivationInfo> activations() { return kActivations; }
 
 const ActivationInfo& activation_info(Activation kind) {
   const auto i = static_cast<uint32_t>(kind);
-  if (i >= std::size(kActivations)) throw InvalidArgument("vkgrad: unknown activation id " + std::to_string(i));
+  if (i >= std::size(kActivations)) fail_argument("activation_info", "unknown activation id " + std::to_string(i));
   return kActivations[i];
 }
 
@@ -101,8 +100,9 @@ ActivationSpec& ActivationSpec::set(std::string_view param_name, float value) {
   }
   std::string valid;
   for (uint32_t i = 0; i < info.param_count; ++i) valid += std::string(i ? ", " : "") + info.param_names[i];
-  throw InvalidArgument("vkgrad: activation " + std::string(info.name) + " has no parameter '" +
-                        std::string(param_name) + "'" + (valid.empty() ? " (it takes none)" : "; it takes: " + valid));
+  fail_argument("ActivationSpec::set", "activation " + std::string(info.name) + " has no parameter '" +
+                                          std::string(param_name) + "'" +
+                                          (valid.empty() ? " (it takes none)" : "; it takes: " + valid));
 }
 
 std::string ActivationSpec::to_string() const {

@@ -12,6 +12,9 @@ namespace vkgrad {
 
 namespace {
 
+using detail::fail_argument;
+using detail::require_per_channel;
+using detail::require_same_shape;
 
 // Push constants of batchnorm_forward.comp.
 struct ForwardPush {
@@ -28,37 +31,10 @@ struct BackwardPush {
   uint32_t rows, channels;
 };
 
-[[noreturn]] void fail(std::string_view op, const std::string& what) {
-  throw InvalidArgument("vkgrad: " + std::string(op) + ": " + what);
-}
-
-// 'role' (built by appending: GCC 12 warns falsely on "'" + std::string, its PR 105329).
-std::string quoted(std::string_view role) {
-  std::string s = "'";
-  s += role;
-  s += "'";
-  return s;
-}
-
 // x must be (N, C); returns {N, C}.
 std::pair<uint64_t, uint64_t> rows_channels(const Tensor& x, std::string_view op) {
-  if (x.shape().rank() != 2) fail(op, "x must be (N, C), got " + x.shape().to_string());
+  detail::require_matrix(x, op, "x", {DType::f32}, "(N, C)");
   return {x.shape()[0], x.shape()[1]};
-}
-
-void require_matrix(const Tensor& t, std::string_view role, const Tensor& x, std::string_view op) {
-  if (!(t.shape() == x.shape())) {
-    fail(op, quoted(role) + " " + t.shape().to_string() + " must have the shape of x " +
-                 x.shape().to_string());
-  }
-}
-
-void require_per_channel(const Tensor& t, std::string_view role, uint64_t channels, const Tensor& x,
-                         std::string_view op) {
-  if (t.numel() != channels) {
-    fail(op, quoted(role) + " " + t.shape().to_string() + " must have one element per channel of x " +
-                 x.shape().to_string() + " (" + std::to_string(channels) + ")");
-  }
 }
 
 // The column-reduction workgroup: TX threads along channels (coalesced row segments; a tile never
@@ -124,16 +100,16 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
   detail::check_f32(c, running_mean, op, "running_mean");
   detail::check_f32(c, running_var, op, "running_var");
   const auto [rows, channels] = rows_channels(x, op);
-  require_matrix(y, "y", x, op);
-  require_per_channel(running_mean, "running_mean", channels, x, op);
-  require_per_channel(running_var, "running_var", channels, x, op);
+  require_same_shape(y, "y", x, "x", op);
+  require_per_channel(running_mean, "running_mean", x, "x", op);
+  require_per_channel(running_var, "running_var", x, "x", op);
   if (options.affine) {
     detail::check_f32(c, gamma, op, "gamma");
     detail::check_f32(c, beta, op, "beta");
-    require_per_channel(gamma, "gamma", channels, x, op);
-    require_per_channel(beta, "beta", channels, x, op);
+    require_per_channel(gamma, "gamma", x, "x", op);
+    require_per_channel(beta, "beta", x, "x", op);
   }
-  if (!(options.eps >= 0) || !std::isfinite(options.eps)) fail(op, "eps must be finite and >= 0");
+  if (!(options.eps >= 0) || !std::isfinite(options.eps)) fail_argument(op, "eps must be finite and >= 0");
   // Without affine, x stands in for gamma and beta: the bindings must hold some buffer, and the
   // shader never reads them (AFFINE is a specialization constant).
   const Tensor& g = options.affine ? gamma : x;
@@ -155,13 +131,13 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
   }
 
   if (rows < 2) {
-    fail(op, "expected more than 1 value per channel when training, got x " + x.shape().to_string());
+    fail_argument(op, "expected more than 1 value per channel when training, got x " + x.shape().to_string());
   }
-  if (!(options.momentum >= 0 && options.momentum <= 1)) fail(op, "momentum must be in [0, 1]");
+  if (!(options.momentum >= 0 && options.momentum <= 1)) fail_argument(op, "momentum must be in [0, 1]");
   detail::check_f32(c, save_mean, op, "save_mean");
   detail::check_f32(c, save_invstd, op, "save_invstd");
-  require_per_channel(save_mean, "save_mean", channels, x, op);
-  require_per_channel(save_invstd, "save_invstd", channels, x, op);
+  require_per_channel(save_mean, "save_mean", x, "x", op);
+  require_per_channel(save_invstd, "save_invstd", x, "x", op);
   const ForwardPush push{static_cast<uint32_t>(rows), static_cast<uint32_t>(channels), options.eps,
                          options.momentum};
   const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read},
@@ -187,17 +163,17 @@ void batchnorm_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, con
   detail::check_f32(c, save_mean, op, "save_mean");
   detail::check_f32(c, save_invstd, op, "save_invstd");
   const auto [rows, channels] = rows_channels(x, op);
-  require_matrix(dy, "dy", x, op);
-  require_matrix(dx, "dx", x, op);
-  require_per_channel(save_mean, "save_mean", channels, x, op);
-  require_per_channel(save_invstd, "save_invstd", channels, x, op);
+  require_same_shape(dy, "dy", x, "x", op);
+  require_same_shape(dx, "dx", x, "x", op);
+  require_per_channel(save_mean, "save_mean", x, "x", op);
+  require_per_channel(save_invstd, "save_invstd", x, "x", op);
   if (options.affine) {
     detail::check_f32(c, gamma, op, "gamma");
     detail::check_f32(c, dgamma, op, "dgamma");
     detail::check_f32(c, dbeta, op, "dbeta");
-    require_per_channel(gamma, "gamma", channels, x, op);
-    require_per_channel(dgamma, "dgamma", channels, x, op);
-    require_per_channel(dbeta, "dbeta", channels, x, op);
+    require_per_channel(gamma, "gamma", x, "x", op);
+    require_per_channel(dgamma, "dgamma", x, "x", op);
+    require_per_channel(dbeta, "dbeta", x, "x", op);
   }
   // Without affine, x stands in for gamma and dx for dgamma / dbeta; the shader never touches them.
   const Tensor& g = options.affine ? gamma : x;

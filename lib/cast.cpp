@@ -3,7 +3,6 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
-#include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
@@ -19,8 +18,8 @@ void cast(CommandList& cmd, const Tensor& src, Tensor& dst) {
                                   "' src and '" + to_string(dst.dtype()) + "' dst");
   }
   detail::require_same_shape(src, "src", dst, "dst", op);
-  if (&src.buffer() == &dst.buffer()) detail::fail_argument(op, "'src' and 'dst' must be different tensors");
-  if (src.numel() > UINT32_MAX) detail::fail_argument(op, "more than 2^32 - 1 elements");
+  detail::require_distinct(dst, "dst", src, "src", op);
+  detail::require_32bit_indexable(src, op, "src");
   const uint32_t push = static_cast<uint32_t>(src.numel());
   // An f16 dst of odd length keeps the upper half of its last word (the shader reads it back).
   const auto dst_access = to_half && push % 2 != 0 ? detail::Access::read_write : detail::Access::write;

@@ -40,9 +40,7 @@ void gather_rows(CommandList& cmd, const Tensor& src, const Tensor& index, Tenso
   c.check_tensor(src, op, "src");
   c.check_tensor(index, op, "index");
   c.check_tensor(out, op, "out");
-  if (src.dtype() != DType::f32 && src.dtype() != DType::u8) {
-    fail_argument(op, "'src' must be f32 or u8, got " + std::string(to_string(src.dtype())));
-  }
+  require_dtype(src, {DType::f32, DType::u8}, op, "src");
   if (src.shape().rank() < 2) fail_argument(op, "'src' " + src.shape().to_string() + " must be (rows, features...)");
   require_dtype(index, DType::i32, op, "index");
   require_f32(out, op, "out");
@@ -79,9 +77,7 @@ void gather_labels(CommandList& cmd, const Tensor& labels, const Tensor& index, 
   c.check_tensor(labels, op, "labels");
   c.check_tensor(index, op, "index");
   c.check_tensor(out, op, "out");
-  if (labels.dtype() != DType::i32 && labels.dtype() != DType::u8) {
-    fail_argument(op, "'labels' must be u8 or i32, got " + std::string(to_string(labels.dtype())));
-  }
+  require_dtype(labels, {DType::u8, DType::i32}, op, "labels");
   require_dtype(index, DType::i32, op, "index");
   require_dtype(out, DType::i32, op, "out");
   require_same_count(index, "index", out, "out", op);
@@ -101,7 +97,7 @@ void select_batch(CommandList& cmd, const Tensor& permutation, const Tensor& cur
   require_dtype(permutation, DType::i32, op, "permutation");
   require_dtype(cursor, DType::i32, op, "cursor");
   require_dtype(index, DType::i32, op, "index");
-  if (cursor.numel() != 1) fail_argument(op, "'cursor' must hold 1 element, got " + cursor.shape().to_string());
+  detail::require_numel(cursor, 1, op, "cursor");
   if (permutation.numel() > 0x7fffffffu) fail_argument(op, "'permutation' holds more than 2^31 - 1 indices");
   const SelectPush push{static_cast<uint32_t>(permutation.numel()), stride, static_cast<uint32_t>(index.numel())};
   const uint32_t local = detail::default_local_size(c.device());

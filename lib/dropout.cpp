@@ -3,8 +3,8 @@
 #include <array>
 #include <cmath>
 
+#include "checks.hpp"
 #include "command_impl.hpp"
-#include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
@@ -20,38 +20,20 @@ struct DropoutPush {
 void record(CommandList& cmd, const Tensor& in, Tensor& out, const DropoutOptions& o, const std::string& op,
             std::string_view in_role, std::string_view out_role) {
   auto& c = cmd.impl();
-  c.check_tensor(in, op, in_role);
-  c.check_tensor(out, op, out_role);
-  for (const Tensor* t : {&in, static_cast<const Tensor*>(&out)}) {
-    if (t->dtype() != DType::f32) {
-      throw InvalidArgument("vkgrad: " + op + ": '" + std::string(t == &in ? in_role : out_role) +
-                            "' must be f32, got " + to_string(t->dtype()) + " " + t->shape().to_string());
-    }
-  }
-  if (in.numel() != out.numel()) {
-    throw InvalidArgument("vkgrad: " + op + ": '" + std::string(in_role) + "' " + in.shape().to_string() + " and '" +
-                          std::string(out_role) + "' " + out.shape().to_string() +
-                          " must have the same number of elements");
-  }
-  if (!(o.p >= 0.0f && o.p <= 1.0f)) {
-    throw InvalidArgument("vkgrad: " + op + ": p must be in [0, 1], got " + std::to_string(o.p));
-  }
+  detail::check_f32(c, in, op, in_role);
+  detail::check_f32(c, out, op, out_role);
+  detail::require_same_count(in, in_role, out, out_role, op);
+  if (!(o.p >= 0.0f && o.p <= 1.0f)) detail::fail_argument(op, "p must be in [0, 1], got " + std::to_string(o.p));
   const auto& info = c.device();
   if (o.local_size > info.max_workgroup_size[0] || o.local_size > info.max_workgroup_invocations) {
-    throw InvalidArgument("vkgrad: " + op + ": local_size " + std::to_string(o.local_size) +
-                          " exceeds the device's limit " + std::to_string(info.max_workgroup_size[0]));
+    detail::fail_argument(op, "local_size " + std::to_string(o.local_size) + " exceeds the device's limit " +
+                                  std::to_string(info.max_workgroup_size[0]));
   }
   if (!o.training || o.p == 0.0f) {  // the identity
     if (&in.buffer() != &out.buffer()) cmd.copy(in, out);
     return;
   }
-  if (o.step_counter != nullptr) {
-    c.check_tensor(*o.step_counter, op, "step_counter");
-    if (o.step_counter->dtype() != DType::i32 || o.step_counter->numel() != 1) {
-      throw InvalidArgument("vkgrad: " + op + ": 'step_counter' must be an i32 [1] counter (make_step_counter), got " +
-                            to_string(o.step_counter->dtype()) + " " + o.step_counter->shape().to_string());
-    }
-  }
+  if (o.step_counter != nullptr) detail::check_step_counter(c, *o.step_counter, op, "step_counter");
   const uint32_t local = o.local_size ? o.local_size : detail::default_local_size(info);
   const DropoutPush push{static_cast<uint32_t>(in.numel()), static_cast<uint32_t>(o.seed),
                          static_cast<uint32_t>(o.seed >> 32), o.step, dropout_threshold(o.p),
@@ -76,7 +58,9 @@ void record(CommandList& cmd, const Tensor& in, Tensor& out, const DropoutOption
 }  // namespace
 
 uint32_t dropout_threshold(float p) {
-  if (!(p >= 0.0f && p <= 1.0f)) throw InvalidArgument("vkgrad: dropout: p must be in [0, 1]");
+  if (!(p >= 0.0f && p <= 1.0f)) {
+    detail::fail_argument("dropout_threshold", "p must be in [0, 1], got " + std::to_string(p));
+  }
   return static_cast<uint32_t>(std::lround(double(p) * 16777216.0));
 }
 

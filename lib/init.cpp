@@ -4,12 +4,12 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
-#include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
 namespace {
 
+using detail::fail_argument;
 using detail::require_f32;
 
 // Push constants of init_random.comp.
@@ -23,11 +23,8 @@ enum class Distribution : uint32_t { uniform = 0, normal = 1 };
 void record_random(CommandList& cmd, Tensor& tensor, Distribution dist, double p0, double p1, uint64_t seed,
                    const std::string& op) {
   auto& c = cmd.impl();
-  c.check_tensor(tensor, op, "tensor");
-  require_f32(tensor, op, "tensor");
-  if (tensor.numel() > UINT32_MAX) {
-    throw InvalidArgument("vkgrad: " + op + ": more than 2^32 - 1 elements: " + tensor.shape().to_string());
-  }
+  detail::check_f32(c, tensor, op, "tensor");
+  detail::require_32bit_indexable(tensor, op, "tensor");
   const InitPush push{static_cast<uint32_t>(tensor.numel()), static_cast<uint32_t>(seed),
                       static_cast<uint32_t>(seed >> 32), static_cast<float>(p0), static_cast<float>(p1)};
   const uint32_t local = detail::default_local_size(c.device());
@@ -55,14 +52,14 @@ double calculate_gain(Nonlinearity nonlinearity, double param) {
     case Nonlinearity::leaky_relu: return std::sqrt(2.0 / (1.0 + param * param));
     case Nonlinearity::selu: return 3.0 / 4.0;
   }
-  throw InvalidArgument("vkgrad: calculate_gain: unknown nonlinearity " +
-                        std::to_string(static_cast<int>(nonlinearity)));
+  fail_argument("calculate_gain", "unknown nonlinearity " + std::to_string(static_cast<int>(nonlinearity)));
 }
 
 Fans calculate_fans(const Shape& shape) {
   if (shape.rank() < 2) {
-    throw InvalidArgument("vkgrad: fan in and fan out can not be computed for a tensor with fewer than 2 dimensions, got " +
-                          shape.to_string());
+    fail_argument("calculate_fans",
+                  "fan in and fan out can not be computed for a tensor with fewer than 2 dimensions, got " +
+                      shape.to_string());
   }
   uint64_t receptive_field = 1;
   for (std::size_t d = 2; d < shape.rank(); ++d) receptive_field *= shape[d];
@@ -87,14 +84,13 @@ void init_ones(CommandList& cmd, Tensor& tensor) { init_constant(cmd, tensor, 1.
 
 void init_uniform(CommandList& cmd, Tensor& tensor, float a, float b, uint64_t seed) {
   if (!(a <= b)) {
-    throw InvalidArgument("vkgrad: init_uniform: needs a <= b, got a = " + std::to_string(a) +
-                          ", b = " + std::to_string(b));
+    fail_argument("init_uniform", "needs a <= b, got a = " + std::to_string(a) + ", b = " + std::to_string(b));
   }
   record_random(cmd, tensor, Distribution::uniform, a, b, seed, "init_uniform");
 }
 
 void init_normal(CommandList& cmd, Tensor& tensor, float mean, float std, uint64_t seed) {
-  if (!(std >= 0)) throw InvalidArgument("vkgrad: init_normal: needs std >= 0, got " + std::to_string(std));
+  if (!(std >= 0)) fail_argument("init_normal", "needs std >= 0, got " + std::to_string(std));
   record_random(cmd, tensor, Distribution::normal, mean, std, seed, "init_normal");
 }
 

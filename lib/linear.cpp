@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "checks.hpp"
 #include "command_impl.hpp"
 #include "gemm_tiles.hpp"
 #include "reduction_layout.hpp"
 #include "shader_registry.hpp"
-#include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
@@ -147,37 +147,14 @@ bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& t) {
 namespace {
 
 using detail::GemmTiles;
-
-void require_f32_matrix(const Tensor& t, std::string_view op, std::string_view role) {
-  if (t.dtype() != DType::f32 || t.shape().rank() != 2) {
-    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(role) +
-                          "' must be a 2-D f32 tensor, got " + to_string(t.dtype()) + " " + t.shape().to_string());
-  }
-}
+using detail::fail_argument;
+using detail::require_32bit_indexable;
+using detail::require_distinct;
+using detail::require_matrix;
 
 // gemm's A and B: f32, or f16 (read as binary16, accumulated in f32).
 void require_gemm_input(const Tensor& t, std::string_view op, std::string_view role) {
-  if ((t.dtype() != DType::f32 && t.dtype() != DType::f16) || t.shape().rank() != 2) {
-    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(role) +
-                          "' must be a 2-D f32 or f16 tensor, got " + to_string(t.dtype()) + " " + t.shape().to_string());
-  }
-}
-
-void require_distinct(const Tensor& out, std::string_view out_role, const Tensor& in, std::string_view in_role,
-                      std::string_view op) {
-  if (&out.buffer() == &in.buffer()) {
-    throw InvalidArgument("vkgrad: " + std::string(op) + ": '" + std::string(out_role) +
-                          "' must not be the same tensor as '" + std::string(in_role) +
-                          "' (the product reads its inputs while writing the output)");
-  }
-}
-
-// The shaders index with 32-bit integers.
-void require_32bit_indexable(const Tensor& t, std::string_view op, std::string_view role) {
-  if (t.numel() > UINT32_MAX) {
-    throw UnsupportedError("vkgrad: " + std::string(op) + ": '" + std::string(role) + "' " + t.shape().to_string() +
-                           " has more than 2^32 - 1 elements");
-  }
+  require_matrix(t, op, role, {DType::f32, DType::f16});
 }
 
 // What the main loop multiplies: op(A)·op(B) (M × N), or with tiles.swap op(B)ᵀ·op(A)ᵀ (N × M):
@@ -246,13 +223,13 @@ void gemm_impl(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bo
   c.check_tensor(C, op, "C");
   require_gemm_input(A, op, "A");
   require_gemm_input(B, op, "B");
-  require_f32_matrix(C, op, "C");
+  require_matrix(C, op, "C");
   const uint64_t M = transpose_a ? A.shape()[1] : A.shape()[0];
   const uint64_t K = transpose_a ? A.shape()[0] : A.shape()[1];
   const uint64_t KB = transpose_b ? B.shape()[1] : B.shape()[0];
   const uint64_t N = transpose_b ? B.shape()[0] : B.shape()[1];
   if (K != KB || C.shape()[0] != M || C.shape()[1] != N) {
-    throw InvalidArgument("vkgrad: gemm: shapes do not fit C = op(A)·op(B): A " + A.shape().to_string() +
+    fail_argument(op, "shapes do not fit C = op(A)·op(B): A " + A.shape().to_string() +
                           (transpose_a ? " (transposed)" : "") + ", B " + B.shape().to_string() +
                           (transpose_b ? " (transposed)" : "") + ", C " + C.shape().to_string() + "; op(A) is " +
                           std::to_string(M) + "×" + std::to_string(K) + ", op(B) is " + std::to_string(KB) + "×" +
@@ -277,8 +254,8 @@ void gemm(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool tr
 void detail::gemm_with_tiles(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
                              bool transpose_b, float alpha, float beta, const GemmTiles& tiles) {
   if (!gemm_tiles_fit(cmd.impl().device(), tiles)) {
-    throw InvalidArgument("vkgrad: gemm: tile " + std::to_string(tiles.m) + "×" + std::to_string(tiles.n) + "×" +
-                          std::to_string(tiles.k) + " does not fit the shader or " + cmd.impl().device().name);
+    fail_argument("gemm", "tile " + std::to_string(tiles.m) + "×" + std::to_string(tiles.n) + "×" +
+                              std::to_string(tiles.k) + " does not fit the shader or " + cmd.impl().device().name);
   }
   gemm_impl(cmd, A, B, C, transpose_a, transpose_b, alpha, beta, &tiles);
 }
@@ -292,19 +269,16 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
   c.check_tensor(Y, op, "Y");
   require_gemm_input(X, op, "X");
   require_gemm_input(W, op, "W");
-  require_f32_matrix(Y, op, "Y");
+  require_matrix(Y, op, "Y");
   const bool has_bias = !b.empty();
   if (has_bias) {
     c.check_tensor(b, op, "b");
-    if (b.dtype() != DType::f32) {
-      throw InvalidArgument("vkgrad: " + op + ": 'b' must be f32, got " + to_string(b.dtype()));
-    }
+    detail::require_f32(b, op, "b");
   }
   const uint64_t batch = X.shape()[0], in = X.shape()[1], out = W.shape()[0];
   if (W.shape()[1] != in || Y.shape()[0] != batch || Y.shape()[1] != out || (has_bias && b.numel() != out)) {
-    throw InvalidArgument("vkgrad: " + op + ": shapes do not fit Y = X·Wᵀ + b: X " + X.shape().to_string() + ", W " +
-                          W.shape().to_string() + ", b " + (has_bias ? b.shape().to_string() : "(none)") + ", Y " +
-                          Y.shape().to_string() +
+    fail_argument(op, "shapes do not fit Y = X·Wᵀ + b: X " + X.shape().to_string() + ", W " + W.shape().to_string() +
+                          ", b " + (has_bias ? b.shape().to_string() : "(none)") + ", Y " + Y.shape().to_string() +
                           "; expected X (N × in), W (out × in), b (out), Y (N × out) as in nn.Linear");
   }
   require_distinct(Y, "Y", X, "X", op);
@@ -347,25 +321,24 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
   c.check_tensor(dW, op, "dW");
   require_gemm_input(X, op, "X");
   require_gemm_input(W, op, "W");
-  require_f32_matrix(dY, op, "dY");
-  require_f32_matrix(dW, op, "dW");
+  require_matrix(dY, op, "dY");
+  require_matrix(dW, op, "dW");
   const bool want_dx = !dX.empty(), want_db = !db.empty();
   if (want_dx) {
     c.check_tensor(dX, op, "dX");
-    require_f32_matrix(dX, op, "dX");
+    require_matrix(dX, op, "dX");
   }
   if (want_db) {
     c.check_tensor(db, op, "db");
-    if (db.dtype() != DType::f32)
-      throw InvalidArgument("vkgrad: " + op + ": 'db' must be f32, got " + to_string(db.dtype()));
+    detail::require_f32(db, op, "db");
   }
   const uint64_t batch = X.shape()[0], in = X.shape()[1], out = W.shape()[0];
   if (W.shape()[1] != in || dY.shape()[0] != batch || dY.shape()[1] != out || !(dW.shape() == W.shape()) ||
       (want_dx && !(dX.shape() == X.shape())) || (want_db && db.numel() != out)) {
-    throw InvalidArgument("vkgrad: " + op + ": shapes do not fit: X " + X.shape().to_string() + ", W " +
-                          W.shape().to_string() + ", dY " + dY.shape().to_string() + ", dX " +
-                          (want_dx ? dX.shape().to_string() : "(skipped)") + ", dW " + dW.shape().to_string() +
-                          ", db " + (want_db ? db.shape().to_string() : "(skipped)") +
+    fail_argument(op, "shapes do not fit: X " + X.shape().to_string() + ", W " + W.shape().to_string() + ", dY " +
+                          dY.shape().to_string() + ", dX " + (want_dx ? dX.shape().to_string() : "(skipped)") +
+                          ", dW " + dW.shape().to_string() + ", db " +
+                          (want_db ? db.shape().to_string() : "(skipped)") +
                           "; expected X (N × in), W (out × in), dY (N × out), dX like X, dW like W, db (out)");
   }
   for (const Tensor* in_t : {&X, &W, &dY}) {

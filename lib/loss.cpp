@@ -9,15 +9,16 @@
 #include "vkgrad/loss.hpp"
 
 #include <algorithm>
-#include <cmath>
 
+#include "checks.hpp"
 #include "command_impl.hpp"
 #include "reduction_layout.hpp"
-#include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
 namespace {
+
+using detail::fail_argument;
 
 struct LabelsPush {
   uint32_t rows, cols;
@@ -61,35 +62,32 @@ void check_class_inputs(CommandList& cmd, uint64_t rows, const Tensor& scores, c
   c.check_tensor(scores, name, scores_role);
   c.check_tensor(labels, name, "labels");
   if (scores.dtype() != DType::f32 || labels.dtype() != DType::i32) {
-    throw InvalidArgument("vkgrad: " + name + ": " + scores_role + " must be f32 and labels i32, got " + scores_role +
-                          " " + to_string(scores.dtype()) + " " + scores.shape().to_string() + " and labels " +
-                          to_string(labels.dtype()) + " " + labels.shape().to_string());
+    fail_argument(name, std::string(scores_role) + " must be f32 and labels i32, got " + scores_role + " " +
+                            to_string(scores.dtype()) + " " + scores.shape().to_string() + " and labels " +
+                            to_string(labels.dtype()) + " " + labels.shape().to_string());
   }
   if (scores.shape().rank() != 2 || scores.shape()[0] != rows || labels.numel() != rows) {
-    throw InvalidArgument("vkgrad: " + name + ": expected " + scores_role + " (" + std::to_string(rows) +
-                          ", C) and labels (" + std::to_string(rows) + ") for this loss object, got " + scores_role +
-                          " " + scores.shape().to_string() + " and labels " + labels.shape().to_string());
+    fail_argument(name, "expected " + std::string(scores_role) + " (" + std::to_string(rows) + ", C) and labels (" +
+                            std::to_string(rows) + ") for this loss object, got " + scores_role + " " +
+                            scores.shape().to_string() + " and labels " + labels.shape().to_string());
   }
 }
 
 void check_loss_output(CommandList& cmd, uint64_t rows, Reduction reduction, const Tensor& loss,
                        const std::string& name) {
-  cmd.impl().check_tensor(loss, name, "loss");
-  const uint64_t want = reduction == Reduction::none ? rows : 1;
-  if (loss.dtype() != DType::f32 || loss.numel() != want) {
-    throw InvalidArgument("vkgrad: " + name + ": loss must be f32 with " + std::to_string(want) +
-                          " element(s) for this reduction, got " + to_string(loss.dtype()) + " " +
-                          loss.shape().to_string());
+  detail::check_f32(cmd.impl(), loss, name, "loss");
+  if (reduction == Reduction::none) {
+    detail::require_numel(loss, rows, name, "loss", "one per row for reduction none");
+  } else {
+    detail::require_numel(loss, 1, name, "loss", "the mean or sum");
   }
 }
 
+// The gradient of `like` (role `like_role`): f32 of its shape.
 void check_gradient(CommandList& cmd, const Tensor& grad, const Tensor& like, const std::string& name,
-                    const char* role) {
-  cmd.impl().check_tensor(grad, name, role);
-  if (grad.dtype() != DType::f32 || !(grad.shape() == like.shape())) {
-    throw InvalidArgument("vkgrad: " + name + ": " + role + " must be f32 of shape " + like.shape().to_string() +
-                          ", got " + to_string(grad.dtype()) + " " + grad.shape().to_string());
-  }
+                    const char* role, const char* like_role) {
+  detail::check_f32(cmd.impl(), grad, name, role);
+  detail::require_same_shape(grad, role, like, like_role, name);
 }
 
 Tensor make_status(Context& context) {
@@ -125,10 +123,10 @@ void record_row_reduce(CommandList& cmd, uint64_t rows, Reduction reduction, con
 
 CrossEntropyLoss::CrossEntropyLoss(Context& context, uint64_t rows, CrossEntropyOptions options)
     : rows_(rows), options_(options) {
-  if (rows == 0) throw InvalidArgument("vkgrad: CrossEntropyLoss: rows must be >= 1");
+  if (rows == 0) fail_argument("CrossEntropyLoss", "rows must be >= 1");
   if (!(options.label_smoothing >= 0.0f && options.label_smoothing < 1.0f)) {
-    throw InvalidArgument("vkgrad: CrossEntropyLoss: label_smoothing must be in [0, 1), got " +
-                          std::to_string(options.label_smoothing));
+    fail_argument("CrossEntropyLoss",
+                  "label_smoothing must be in [0, 1), got " + std::to_string(options.label_smoothing));
   }
   if (options.reduction != Reduction::none) row_loss_ = Tensor(context, {rows});
   status_ = make_status(context);
@@ -156,7 +154,7 @@ void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Te
   auto& c = cmd.impl();
   const std::string name = op_name("backward");
   check_class_inputs(cmd, rows_, logits, labels, name, "logits");
-  check_gradient(cmd, dlogits, logits, name, "dlogits");
+  check_gradient(cmd, dlogits, logits, name, "dlogits", "logits");
   const uint32_t cols = static_cast<uint32_t>(logits.shape()[1]);
   record_label_check(cmd, rows_, labels, cols, options_.ignore_index, status_);
   const BackwardPush push{static_cast<uint32_t>(rows_), cols, options_.ignore_index, options_.label_smoothing,
@@ -174,7 +172,7 @@ void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Te
 void CrossEntropyLoss::check_labels() const { check_label_status(status_, options_.ignore_index); }
 
 NllLoss::NllLoss(Context& context, uint64_t rows, NllOptions options) : rows_(rows), options_(options) {
-  if (rows == 0) throw InvalidArgument("vkgrad: NllLoss: rows must be >= 1");
+  if (rows == 0) fail_argument("NllLoss", "rows must be >= 1");
   if (options.reduction != Reduction::none) row_loss_ = Tensor(context, {rows});
   status_ = make_status(context);
 }
@@ -200,7 +198,7 @@ void NllLoss::backward(CommandList& cmd, const Tensor& log_probs, const Tensor& 
   auto& c = cmd.impl();
   const std::string name = "nll backward";
   check_class_inputs(cmd, rows_, log_probs, labels, name, "log_probs");
-  check_gradient(cmd, dlog_probs, log_probs, name, "dlog_probs");
+  check_gradient(cmd, dlog_probs, log_probs, name, "dlog_probs", "log_probs");
   const uint32_t cols = static_cast<uint32_t>(log_probs.shape()[1]);
   record_label_check(cmd, rows_, labels, cols, options_.ignore_index, status_);
   struct {
@@ -218,15 +216,13 @@ void NllLoss::backward(CommandList& cmd, const Tensor& log_probs, const Tensor& 
 void NllLoss::check_labels() const { check_label_status(status_, options_.ignore_index); }
 
 void check_label_status(const Tensor& status, int32_t ignore_index) {
-  if (status.dtype() != DType::i32 || status.numel() != kStatusSize) {
-    throw InvalidArgument("vkgrad: check_label_status: expected an i32 status tensor of 4 elements, got " +
-                          std::string(to_string(status.dtype())) + " " + status.shape().to_string());
-  }
+  detail::require_dtype(status, DType::i32, "check_label_status", "status");
+  detail::require_numel(status, kStatusSize, "check_label_status", "status", "a loss object's label status");
   const auto s = status.to_vector<int32_t>();
   if (s[0] < 0) return;
-  throw InvalidArgument("vkgrad: loss label check: row " + std::to_string(s[0]) + " has label " + std::to_string(s[1]) +
-                        ", outside [0, " + std::to_string(s[3]) + ") and not ignore_index " +
-                        std::to_string(ignore_index) + "; its loss and gradient are NaN");
+  fail_argument("loss label check", "row " + std::to_string(s[0]) + " has label " + std::to_string(s[1]) +
+                                        ", outside [0, " + std::to_string(s[3]) + ") and not ignore_index " +
+                                        std::to_string(ignore_index) + "; its loss and gradient are NaN");
 }
 
 }  // namespace vkgrad

@@ -1,11 +1,9 @@
 // MSE and BCE-with-logits: shaders/pointwise_loss_forward.comp (per-element terms), then
 // shaders/reduce_all.comp twice for mean / sum (n terms -> a fixed number of partial sums -> 1), and
 // shaders/pointwise_loss_backward.comp.
-#include <algorithm>
-
+#include "checks.hpp"
 #include "command_impl.hpp"
 #include "reduce_all.hpp"
-#include "vkgrad/error.hpp"
 #include "vkgrad/loss.hpp"
 
 namespace vkgrad {
@@ -19,25 +17,21 @@ struct SumPush {
 
 const char* kind_name(PointwiseLossKind kind) { return kind == PointwiseLossKind::mse ? "mse" : "bce_with_logits"; }
 
+// x and `other`: f32 of the same shape, with this loss object's element count.
 void check_pair(CommandList& cmd, const Tensor& x, const Tensor& other, uint64_t elements, const std::string& name,
                 const char* other_role) {
   auto& c = cmd.impl();
-  c.check_tensor(x, name, "x");
-  c.check_tensor(other, name, other_role);
-  if (x.dtype() != DType::f32 || other.dtype() != DType::f32 || x.numel() != elements ||
-      !(x.shape() == other.shape())) {
-    throw InvalidArgument("vkgrad: " + name + ": x and " + other_role + " must be f32 of the same shape with " +
-                          std::to_string(elements) + " elements (this loss object's size), got x " +
-                          to_string(x.dtype()) + " " + x.shape().to_string() + " and " + other_role + " " +
-                          to_string(other.dtype()) + " " + other.shape().to_string());
-  }
+  detail::check_f32(c, x, name, "x");
+  detail::check_f32(c, other, name, other_role);
+  detail::require_same_shape(x, "x", other, other_role, name);
+  detail::require_numel(x, elements, name, "x", "this loss object's size");
 }
 
 }  // namespace
 
 PointwiseLoss::PointwiseLoss(Context& context, PointwiseLossKind kind, uint64_t elements, Reduction reduction)
     : kind_(kind), elements_(elements), reduction_(reduction) {
-  if (elements == 0) throw InvalidArgument("vkgrad: PointwiseLoss: elements must be >= 1");
+  if (elements == 0) detail::fail_argument("PointwiseLoss", "elements must be >= 1");
   if (reduction != Reduction::none) {
     terms_ = Tensor(context, {elements});
     partials_ = Tensor(context, {detail::kReduceAllPartials});
@@ -48,12 +42,11 @@ void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& tar
   auto& c = cmd.impl();
   const std::string name = std::string(kind_name(kind_)) + " forward";
   check_pair(cmd, x, target, elements_, name, "target");
-  c.check_tensor(loss, name, "loss");
-  const uint64_t want = reduction_ == Reduction::none ? elements_ : 1;
-  if (loss.dtype() != DType::f32 || loss.numel() != want) {
-    throw InvalidArgument("vkgrad: " + name + ": loss must be f32 with " + std::to_string(want) +
-                          " element(s) for this reduction, got " + to_string(loss.dtype()) + " " +
-                          loss.shape().to_string());
+  detail::check_f32(c, loss, name, "loss");
+  if (reduction_ == Reduction::none) {
+    detail::require_numel(loss, elements_, name, "loss", "one per element for reduction none");
+  } else {
+    detail::require_numel(loss, 1, name, "loss", "the mean or sum");
   }
   const uint32_t local = detail::default_local_size(c.device());
   const uint32_t n = static_cast<uint32_t>(elements_);

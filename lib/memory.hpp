@@ -45,8 +45,6 @@ class MemoryAllocator {
   uint64_t allocated_bytes() const;
   uint64_t reserved_bytes() const;
   uint64_t limit() const { return limit_; }
-  /// Whether tensors (MemoryUsage::device) are host-visible and mapped.
-  bool device_memory_mapped() const { return device_mapped_; }
 
  private:
   struct Block {
@@ -65,7 +63,7 @@ class MemoryAllocator {
   const vk::raii::Device& device_;
   vk::PhysicalDeviceMemoryProperties props_;
   bool unified_;
-  bool device_mapped_ = false;
+  bool device_mapped_ = false;  ///< tensors (MemoryUsage::device) are host-visible and mapped
   vk::DeviceSize block_size_;
   uint64_t limit_ = 0;
   mutable std::mutex mutex_;

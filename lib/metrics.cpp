@@ -18,8 +18,8 @@ void accumulate_metrics(CommandList& cmd, const Tensor& loss, const Tensor& pred
   detail::require_dtype(predictions, DType::i32, op, "predictions");
   detail::require_dtype(labels, DType::i32, op, "labels");
   detail::require_same_count(predictions, "predictions", labels, "labels", op);
-  if (loss.numel() != 1) detail::fail_argument(op, "'loss' must hold 1 element (a mean loss), got " + loss.shape().to_string());
-  if (totals.numel() != 4) detail::fail_argument(op, "'totals' must hold 4 elements, got " + totals.shape().to_string());
+  detail::require_numel(loss, 1, op, "loss", "a mean loss");
+  detail::require_numel(totals, 4, op, "totals");
   const uint32_t batch = static_cast<uint32_t>(predictions.numel());
   // The tree reduction halves the width each round: it needs a power-of-two workgroup.
   const uint32_t local = std::bit_floor(detail::default_local_size(c.device()));

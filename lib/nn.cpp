@@ -3,7 +3,7 @@
 #include "vkgrad/nn.hpp"
 
 #include <cmath>
-#include <cstring>
+#include <cstdio>
 #include <set>
 #include <sstream>
 #include <tuple>

@@ -41,14 +41,14 @@ void record_nonfinite_check(CommandList& cmd, std::span<const Tensor* const> ten
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const std::string role = "tensors[" + std::to_string(i) + "]";
     check_f32(c, *tensors[i], op, role);
-    if (tensors[i]->numel() > UINT32_MAX) fail_argument(op, "'" + role + "' has more than 2^32 - 1 elements");
+    require_32bit_indexable(*tensors[i], op, role);
   }
-  if (loss_index < tensors.size() && tensors[loss_index]->numel() != 1) {
-    fail_argument(op, "the loss must hold 1 element, got " + tensors[loss_index]->shape().to_string());
+  if (loss_index < tensors.size()) {
+    require_numel(*tensors[loss_index], 1, op, "tensors[" + std::to_string(loss_index) + "]", "the loss");
   }
   c.check_tensor(cursor, op, "cursor");
   require_dtype(cursor, DType::i32, op, "cursor");
-  if (cursor.numel() != 1) fail_argument(op, "'cursor' must hold 1 element, got " + cursor.shape().to_string());
+  require_numel(cursor, 1, op, "cursor");
   c.check_tensor(status, op, "status");
   require_dtype(status, DType::i32, op, "status");
   if (status.numel() < kNonFiniteHeader + tensors.size()) {

@@ -1,18 +1,17 @@
 #include "vkgrad/optim.hpp"
 
-#include <algorithm>
 #include <cmath>
 
 #include "checks.hpp"
 #include "command_impl.hpp"
 #include "reduce_all.hpp"
-#include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
 namespace {
 
-using detail::require_dtype;
+using detail::fail_argument;
+using detail::require_32bit_indexable;
 using detail::require_same_count;
 
 // Push constants of sgd_update.comp.
@@ -39,22 +38,9 @@ struct ClipScalePush {
 // a device busy, few enough that the single-workgroup total pass stays cheap.
 constexpr uint32_t kClipMaxGroups = 64;
 
-[[noreturn]] void fail(std::string_view op, const std::string& message) {
-  throw InvalidArgument("vkgrad: " + std::string(op) + ": " + message);
-}
-
-void require_step(const detail::CommandListImpl& c, const Tensor& step, std::string_view op) {
-  c.check_tensor(step, op, "step");
-  if (step.dtype() != DType::i32 || step.numel() != 1) {
-    fail(op, "'step' must be the i32 [1] step counter (make_step_counter), got " + std::string(to_string(step.dtype())) +
-                 " " + step.shape().to_string());
-  }
-}
-
 void require_f32_param(const detail::CommandListImpl& c, const Tensor& t, const Tensor& param, std::string_view op,
                        std::string_view role) {
-  c.check_tensor(t, op, role);
-  require_dtype(t, DType::f32, op, role);
+  detail::check_f32(c, t, op, role);
   require_same_count(param, "param", t, role, op);
 }
 
@@ -79,7 +65,7 @@ Tensor make_step_counter(Context& context) {
 void optimizer_advance_step(CommandList& cmd, Tensor& step) {
   auto& c = cmd.impl();
   const std::string op = "optimizer_advance_step";
-  require_step(c, step, op);
+  detail::check_step_counter(c, step, op, "step");
   c.dispatch(detail::Kernel{"optim_step_advance", {}, 1, 0}, {{&step, detail::Access::read_write}}, nullptr, 0,
              {1, 1, 1}, op);
 }
@@ -93,16 +79,15 @@ void sgd_update(CommandList& cmd, const SgdOptions& o, Tensor& param, const Tens
                 const Tensor& step) {
   auto& c = cmd.impl();
   const std::string op = "sgd_update";
-  c.check_tensor(param, op, "param");
-  require_dtype(param, DType::f32, op, "param");
+  detail::check_f32(c, param, op, "param");
   require_f32_param(c, grad, param, op, "grad");
   require_f32_param(c, state.momentum_buffer, param, op, "momentum_buffer");
-  require_step(c, step, op);
+  detail::check_step_counter(c, step, op, "step");
   if (o.nesterov && (o.momentum <= 0 || o.dampening != 0)) {
-    fail(op, "nesterov momentum requires momentum > 0 and dampening == 0 (got momentum " +
-                 std::to_string(o.momentum) + ", dampening " + std::to_string(o.dampening) + ")");
+    fail_argument(op, "nesterov momentum requires momentum > 0 and dampening == 0 (got momentum " +
+                          std::to_string(o.momentum) + ", dampening " + std::to_string(o.dampening) + ")");
   }
-  if (param.numel() > UINT32_MAX) fail(op, "more than 2^32 - 1 elements: " + param.shape().to_string());
+  require_32bit_indexable(param, op, "param");
   const bool momentum = o.momentum != 0;
   // PyTorch computes 1 - dampening in double (Python float) and rounds it once to the tensor type.
   const SgdPush push{static_cast<uint32_t>(param.numel()), o.lr, o.momentum,
@@ -126,16 +111,16 @@ void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Te
                  const Tensor& step) {
   auto& c = cmd.impl();
   const std::string op = o.decoupled ? "adamw_update" : "adam_update";
-  c.check_tensor(param, op, "param");
-  require_dtype(param, DType::f32, op, "param");
+  detail::check_f32(c, param, op, "param");
   require_f32_param(c, grad, param, op, "grad");
   require_f32_param(c, state.exp_avg, param, op, "exp_avg");
   require_f32_param(c, state.exp_avg_sq, param, op, "exp_avg_sq");
-  require_step(c, step, op);
+  detail::check_step_counter(c, step, op, "step");
   if (!(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1)) {
-    fail(op, "betas must be in [0, 1), got (" + std::to_string(o.beta1) + ", " + std::to_string(o.beta2) + ")");
+    fail_argument(op,
+                  "betas must be in [0, 1), got (" + std::to_string(o.beta1) + ", " + std::to_string(o.beta2) + ")");
   }
-  if (param.numel() > UINT32_MAX) fail(op, "more than 2^32 - 1 elements: " + param.shape().to_string());
+  require_32bit_indexable(param, op, "param");
   // Host-side constants in double, rounded once, as PyTorch computes them in Python floats.
   // ln(0) = -inf gives bc = 1 for beta = 0 (expm1(-inf) = -1), which is right.
   const double b1 = o.beta1, b2 = o.beta2;
@@ -165,7 +150,7 @@ void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Te
 namespace {
 void require_params(const std::vector<ParamRef>& params, std::string_view op) {
   for (const ParamRef& p : params) {
-    if (p.param == nullptr || p.grad == nullptr) fail(op, "a parameter or gradient pointer is null");
+    if (p.param == nullptr || p.grad == nullptr) fail_argument(op, "a parameter or gradient pointer is null");
   }
 }
 }  // namespace
@@ -201,7 +186,7 @@ void Adam::record_step(CommandList& cmd) {
 uint64_t clip_grad_norm_workspace_size(const CommandList& cmd, std::span<Tensor* const> grads) {
   uint64_t total = 0;
   for (const Tensor* g : grads) {
-    if (!g) fail("clip_grad_norm_workspace_size", "a gradient pointer is null");
+    if (!g) fail_argument("clip_grad_norm_workspace_size", "a gradient pointer is null");
     total += clip_groups(cmd.impl().context(), g->numel());
   }
   return total;
@@ -211,25 +196,22 @@ void clip_grad_norm(CommandList& cmd, std::span<Tensor* const> grads, float max_
                     Tensor& workspace) {
   auto& c = cmd.impl();
   const std::string op = "clip_grad_norm";
-  c.check_tensor(total_norm, op, "total_norm");
-  require_dtype(total_norm, DType::f32, op, "total_norm");
-  if (total_norm.numel() != 1) fail(op, "'total_norm' must have 1 element, got " + total_norm.shape().to_string());
-  c.check_tensor(workspace, op, "workspace");
-  require_dtype(workspace, DType::f32, op, "workspace");
+  detail::check_f32(c, total_norm, op, "total_norm");
+  detail::require_numel(total_norm, 1, op, "total_norm");
+  detail::check_f32(c, workspace, op, "workspace");
   if (grads.empty()) {  // as PyTorch: the norm of nothing is 0, and nothing is clipped
     cmd.fill(total_norm, 0.0f);
     return;
   }
   for (const Tensor* g : grads) {
-    if (!g) fail(op, "a gradient pointer is null");
-    c.check_tensor(*g, op, "grads");
-    require_dtype(*g, DType::f32, op, "grads");
-    if (g->numel() > UINT32_MAX) fail(op, "a gradient has more than 2^32 - 1 elements: " + g->shape().to_string());
+    if (!g) fail_argument(op, "a gradient pointer is null");
+    detail::check_f32(c, *g, op, "grads");
+    require_32bit_indexable(*g, op, "grads");
   }
   const uint64_t needed = clip_grad_norm_workspace_size(cmd, grads);
   if (workspace.numel() < needed) {
-    fail(op, "'workspace' " + workspace.shape().to_string() + " has fewer than the " + std::to_string(needed) +
-                 " elements clip_grad_norm_workspace_size() asks for");
+    fail_argument(op, "'workspace' " + workspace.shape().to_string() + " has fewer than the " +
+                          std::to_string(needed) + " elements clip_grad_norm_workspace_size() asks for");
   }
   const uint32_t local = detail::default_local_size(c.device());
   // Per tensor, partial sums of g² (the whole-tensor reduction's first pass) side by side in the workspace.

@@ -1,6 +1,6 @@
 // Weight and activity penalties (declared in vkgrad/optim.hpp): one shader, penalty_accumulate.comp.
+#include "checks.hpp"
 #include "command_impl.hpp"
-#include "vkgrad/error.hpp"
 #include "vkgrad/optim.hpp"
 
 namespace vkgrad {
@@ -17,21 +17,10 @@ enum class Penalty : uint32_t { l1 = 0, l2 = 1 };
 void record_penalty(CommandList& cmd, Penalty kind, const Tensor& w, Tensor& grad, float lambda,
                     const std::string& op, std::string_view w_role, std::string_view grad_role) {
   auto& c = cmd.impl();
-  c.check_tensor(w, op, w_role);
-  c.check_tensor(grad, op, grad_role);
-  for (const Tensor* t : {&w, static_cast<const Tensor*>(&grad)}) {
-    if (t->dtype() != DType::f32) {
-      std::string message = "vkgrad: " + op + ": '";  // appended, not +: see require_dtype in optim.cpp
-      message.append(t == &w ? w_role : grad_role).append("' must be f32, got ").append(to_string(t->dtype()));
-      throw InvalidArgument(message.append(" ").append(t->shape().to_string()));
-    }
-  }
-  if (w.numel() != grad.numel()) {
-    throw InvalidArgument("vkgrad: " + op + ": '" + std::string(w_role) + "' " + w.shape().to_string() + " and '" +
-                          std::string(grad_role) + "' " + grad.shape().to_string() +
-                          " must have the same number of elements");
-  }
-  if (w.numel() > UINT32_MAX) throw InvalidArgument("vkgrad: " + op + ": more than 2^32 - 1 elements");
+  detail::check_f32(c, w, op, w_role);
+  detail::check_f32(c, grad, op, grad_role);
+  detail::require_same_count(w, w_role, grad, grad_role, op);
+  detail::require_32bit_indexable(w, op, w_role);
   const PenaltyPush push{static_cast<uint32_t>(w.numel()), lambda};
   const uint32_t local = detail::default_local_size(c.device());
   // grad is bound twice: read (through a texel buffer, as w, where the context uses them) and written.

@@ -7,13 +7,11 @@
 #include "command_impl.hpp"
 #include "reduce_all.hpp"
 #include "reduction_layout.hpp"
-#include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
 namespace {
 
-using detail::require_f32;
 using detail::require_same_shape;
 
 // Push constants shared by softmax_forward.comp and softmax_backward.comp.
@@ -59,25 +57,21 @@ void record_reduce_all(CommandList& cmd, detail::ReduceAllOp shader_op, bool mea
   detail::check_f32(c, x, op, "x");
   detail::check_f32(c, out, op, "out");
   c.check_tensor(workspace.partials(), op, "workspace");
-  if (out.numel() != 1) {
-    throw InvalidArgument("vkgrad: " + std::string(op) + ": out must have 1 element, got " + out.shape().to_string());
-  }
+  detail::require_numel(out, 1, op, "out");
   detail::record_reduce_all(c, shader_op, mean, x, workspace.partials(), out, op);
 }
 
 void record_matrix_reduce(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor& out, bool columns) {
   auto& c = cmd.impl();
   const char* name = columns ? "reduce_columns" : "reduce_rows";
-  c.check_tensor(x, name, "x");
-  c.check_tensor(out, name, "out");
-  require_f32(x, name, "x");
-  require_f32(out, name, "out");
+  detail::check_f32(c, x, name, "x");
+  detail::check_f32(c, out, name, "out");
   const RowsPush push = rows_of(x);
   const uint64_t want = columns ? push.cols : push.rows;
   if (out.numel() != want) {
-    throw InvalidArgument("vkgrad: " + std::string(name) + ": x " + x.shape().to_string() + " has " +
-                          std::to_string(want) + (columns ? " columns" : " rows") + " but out " +
-                          out.shape().to_string() + " has " + std::to_string(out.numel()) + " elements");
+    detail::fail_argument(name, "'x' " + x.shape().to_string() + " has " + std::to_string(want) +
+                                    (columns ? " columns" : " rows") + " but 'out' " + out.shape().to_string() +
+                                    " has " + std::to_string(out.numel()) + " elements");
   }
   const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read}, {&out, detail::Access::write}};
   if (!columns) {
@@ -122,12 +116,9 @@ void argmax_rows(CommandList& cmd, const Tensor& x, Tensor& index) {
   const char* op = "argmax_rows";
   detail::check_f32(c, x, op, "x");
   c.check_tensor(index, op, "index");
+  detail::require_dtype(index, DType::i32, op, "index");
   const RowsPush push = rows_of(x);
-  if (index.dtype() != DType::i32 || index.numel() != push.rows) {
-    throw InvalidArgument("vkgrad: argmax_rows: index must be i32 with " + std::to_string(push.rows) +
-                          " elements (one per row of x " + x.shape().to_string() + "), got " +
-                          to_string(index.dtype()) + " " + index.shape().to_string());
-  }
+  detail::require_numel(index, push.rows, op, "index", "one per row of 'x' " + x.shape().to_string());
   detail::dispatch_rows(c, {"reduce_argmax", "reduce_argmax_per_row", {}, 0b1, sizeof push}, push.rows, push.cols,
                         {{&x, detail::Access::read}, {&index, detail::Access::write}}, &push, op);
 }

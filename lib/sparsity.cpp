@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "checks.hpp"
 #include "command_impl.hpp"
 #include "reduction_layout.hpp"
-#include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
@@ -29,8 +29,8 @@ constexpr uint64_t kCpuTargetThreads = 2048;
 ActivationSparsity::ActivationSparsity(Context& context, uint64_t rows, uint64_t features)
     : rows_(rows), features_(features) {
   if (rows == 0 || features == 0 || rows * features > UINT32_MAX) {
-    throw InvalidArgument("vkgrad: ActivationSparsity: needs rows, features >= 1 and rows·features < 2^32, got " +
-                          std::to_string(rows) + " × " + std::to_string(features));
+    detail::fail_argument("ActivationSparsity", "needs rows, features >= 1 and rows·features < 2^32, got " +
+                                                    std::to_string(rows) + " × " + std::to_string(features));
   }
   // Enough row chunks to keep the device busy when there are few features; 65535 is the Vulkan
   // minimum of maxComputeWorkGroupCount[1].
@@ -45,12 +45,9 @@ ActivationSparsity::ActivationSparsity(Context& context, uint64_t rows, uint64_t
 void ActivationSparsity::record(CommandList& cmd, const Tensor& y, float eps) {
   auto& c = cmd.impl();
   const std::string op = "ActivationSparsity::record";
-  c.check_tensor(y, op, "y");
-  if (y.dtype() != DType::f32 || y.numel() != rows_ * features_) {
-    throw InvalidArgument("vkgrad: " + op + ": 'y' must be f32 with " + std::to_string(rows_) + " × " +
-                          std::to_string(features_) + " elements, got " + to_string(y.dtype()) + " " +
-                          y.shape().to_string());
-  }
+  detail::check_f32(c, y, op, "y");
+  detail::require_numel(y, rows_ * features_, op, "y",
+                        std::to_string(rows_) + " rows × " + std::to_string(features_) + " features");
   const uint32_t rows_per_chunk = static_cast<uint32_t>((rows_ + row_chunks_ - 1) / row_chunks_);
   const uint32_t local = detail::default_local_size(c.device());
   const PartialPush partial_push{static_cast<uint32_t>(rows_), static_cast<uint32_t>(features_), rows_per_chunk, eps};
