@@ -5,6 +5,7 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "cpu_kernels.hpp"
 #include "reduction_layout.hpp"
 
 namespace vkgrad {
@@ -47,10 +48,6 @@ detail::Kernel activation_kernel(const detail::CommandListImpl& cmd, std::string
 }
 
 // For prelu: the channel count and the elements per (outer, channel) pair.
-// Fewest channels for which prelu_backward's slope gradient takes an invocation per 4 channels in
-// the per-invocation layout: with fewer, each invocation would add a large share of the tensor
-// alone, where a workgroup per channel at least spreads it over the SIMD lanes.
-constexpr uint32_t kPreluColumnsMinChannels = 16;
 
 PreluPush prelu_layout(const Tensor& x, const Tensor& weight, std::string_view op) {
   const uint64_t channels = weight.numel();
@@ -125,8 +122,8 @@ std::string ActivationSpec::to_string() const {
   return s;
 }
 
-// Loop steps per invocation on CPU devices (detail::grid_stride_groups; measured there).
-constexpr uint32_t kCpuSteps = detail::kCpuGridSteps;
+// Loop steps per invocation with the cpu kernel set (detail::grid_stride_groups).
+constexpr uint32_t kCpuSteps = detail::cpu::kGridSteps;
 
 void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tensor& x, Tensor& y) {
   auto& c = cmd.impl();
@@ -137,7 +134,7 @@ void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tenso
   const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read}, {&y, detail::Access::write}};
   const auto kernel = activation_kernel(c, "activation_forward", act, 2);
   const auto push = push_for(act, x.numel());
-  // One invocation per group of 4 elements; on CPU devices up to kCpuSteps groups per invocation.
+  // One invocation per group of 4 elements; with the cpu kernel set up to kCpuSteps groups per invocation.
   const uint32_t groups = detail::quad_grid_stride_groups(c.context(), x.numel(), kernel.specialization[0], kCpuSteps);
   c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
 }
@@ -155,7 +152,7 @@ void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tens
   const auto kernel =
       activation_kernel(c, "activation_backward", act, 3);
   const auto push = push_for(act, x.numel());
-  // One invocation per group of 4 elements; on CPU devices up to kCpuSteps groups per invocation.
+  // One invocation per group of 4 elements; with the cpu kernel set up to kCpuSteps groups per invocation.
   const uint32_t groups = detail::quad_grid_stride_groups(c.context(), x.numel(), kernel.specialization[0], kCpuSteps);
   c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
 }
@@ -192,7 +189,7 @@ void prelu_backward(CommandList& cmd, const Tensor& x, const Tensor& weight, con
   // dweight first: it reads dy, which dx may alias.
   const std::initializer_list<detail::BufferUse> wgrad_uses{
       {&x, detail::Access::read}, {&dy, detail::Access::read}, {&dweight, detail::Access::write}};
-  if (detail::per_invocation_reductions(c) && push.channels >= kPreluColumnsMinChannels) {
+  if (detail::per_invocation_reductions(c) && push.channels >= detail::cpu::kPreluColumnsMinChannels) {
     // An invocation per 4 channels, adding their elements in order (no barriers); x and dy through
     // texel buffers where the context uses them.
     const uint32_t columns_local = std::min<uint32_t>(64, local);
@@ -208,7 +205,7 @@ void prelu_backward(CommandList& cmd, const Tensor& x, const Tensor& weight, con
   const std::initializer_list<detail::BufferUse> dgrad_uses{
       {&x, detail::Access::read}, {&weight, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}};
   const detail::Kernel dgrad{"prelu_backward", {local}, 4, sizeof(PreluPush)};
-  // One invocation per group of 4 elements; on CPU devices up to kCpuSteps groups per invocation.
+  // One invocation per group of 4 elements; with the cpu kernel set up to kCpuSteps groups per invocation.
   c.dispatch(dgrad, dgrad_uses, &push, sizeof push,
              {detail::quad_grid_stride_groups(c.context(), x.numel(), local, kCpuSteps), 1, 1}, op);
 }

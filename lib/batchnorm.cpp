@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "checks.hpp"
+#include "cpu_kernels.hpp"
 #include "command_impl.hpp"
 #include "reduction_layout.hpp"
 #include "vkgrad/error.hpp"
@@ -56,25 +57,23 @@ uint32_t tile_groups(const DeviceInfo& info, uint64_t channels, uint32_t tx, std
   return static_cast<uint32_t>(groups);
 }
 
-// The per-invocation layout (batchnorm_*_columns.comp, for CPU devices): each invocation owns a quad
-// of 4 channels; local size kColumnLocal (two 8-wide SIMD groups on llvmpipe) or the device's limit.
-constexpr uint32_t kColumnLocal = 16;
+// The per-invocation layout (batchnorm_*_columns.comp, the cpu kernel set): each invocation owns a
+// quad of 4 channels; local size cpu::kColumnLocal or the device's limit.
 
 struct ColumnGrid {
   uint32_t local, groups;
 };
 
 ColumnGrid column_grid(const detail::ContextImpl& context, uint64_t channels) {
-  const uint32_t local = std::min(kColumnLocal, detail::default_local_size(context.info));
+  const uint32_t local = std::min(detail::cpu::kColumnLocal, detail::default_local_size(context.info));
   return {local, detail::quad_grid_stride_groups(context, channels, local)};
 }
 
 // Records a training-mode pass over the channels' statistics (8 bindings, `uses`): on the
-// per-invocation layout `columns_shader` (texel inputs where `texel_bindings` says and the context
-// reads through them), else `tiled_shader` over channel tiles of a workgroup each.
+// per-invocation layout `columns_shader`, else `tiled_shader` over channel tiles of a workgroup each.
 template <class Push>
 void dispatch_statistics(detail::CommandListImpl& c, std::string_view tiled_shader, std::string_view columns_shader,
-                         uint32_t texel_bindings, bool affine, uint64_t channels, const Push& push,
+                         bool affine, uint64_t channels, const Push& push,
                          std::initializer_list<detail::BufferUse> uses, const std::string& op) {
   if (detail::per_invocation_reductions(c)) {
     const auto grid = column_grid(c.context(), channels);
@@ -148,7 +147,7 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
                                                       {&save_mean, detail::Access::write},
                                                       {&save_invstd, detail::Access::write},
                                                       {&y, detail::Access::write}};
-  dispatch_statistics(c, "batchnorm_forward", "batchnorm_forward_columns", 0b111, options.affine, channels, push, uses,
+  dispatch_statistics(c, "batchnorm_forward", "batchnorm_forward_columns", options.affine, channels, push, uses,
                       op);
 }
 
@@ -188,7 +187,7 @@ void batchnorm_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, con
                                                       {&dx, detail::Access::write},
                                                       {&dg, detail::Access::write},
                                                       {&db, detail::Access::write}};
-  dispatch_statistics(c, "batchnorm_backward", "batchnorm_backward_columns", 0b11111, options.affine, channels, push,
+  dispatch_statistics(c, "batchnorm_backward", "batchnorm_backward_columns", options.affine, channels, push,
                       uses, op);
 }
 

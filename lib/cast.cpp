@@ -3,6 +3,7 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "cpu_kernels.hpp"
 
 namespace vkgrad {
 
@@ -32,7 +33,7 @@ void cast(CommandList& cmd, const Tensor& src, Tensor& dst) {
   // Steps of 8 elements; on CPU devices up to 2 steps per invocation (the elementwise ops' grid).
   const uint64_t steps = (src.numel() + 7) / 8;
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::grid_stride_groups(c.context(), steps, local, detail::kCpuGridSteps / 2), 1, 1}, op);
+             {detail::grid_stride_groups(c.context(), steps, local, detail::cpu::kGridSteps / 2), 1, 1}, op);
 }
 
 }  // namespace vkgrad

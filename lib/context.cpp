@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "context_impl.hpp"
+#include "cpu_kernels.hpp"
 #include "device_select.hpp"
 #include "errors.hpp"
 #include "gemm_tiles.hpp"
@@ -426,12 +427,7 @@ uint32_t grid_stride_groups(const ContextImpl& context, uint64_t n, uint32_t loc
   // Enough groups to cover n once, capped so a huge tensor loops instead of exceeding the device's
   // workgroup-count limit; 65535 is the Vulkan minimum for maxComputeWorkGroupCount[0].
   uint64_t groups = (n + local - 1) / local;
-  if (context.kernels.set == KernelSet::cpu && cpu_steps > 1) {
-    // Up to cpu_steps loop steps per invocation, but at least 4 groups per host thread (llvmpipe
-    // runs one workgroup per thread) so that the threads stay balanced.
-    const uint64_t threads = std::max(1u, std::thread::hardware_concurrency());
-    groups = std::min(groups, std::max((groups + cpu_steps - 1) / cpu_steps, 4 * threads));
-  }
+  if (context.kernels.set == KernelSet::cpu) groups = cpu::grid_groups(groups, cpu_steps);
   return static_cast<uint32_t>(std::max<uint64_t>(1, std::min<uint64_t>({groups, info.max_workgroup_count[0], 65535})));
 }
 

@@ -100,21 +100,13 @@ KernelChoice resolve_kernels(const ContextOptions& options, const DeviceInfo& in
 
 /// The default local workgroup size for 1-D kernels on this device.
 uint32_t default_local_size(const DeviceInfo& info);
-/// Workgroups for a grid-stride loop over n elements with `local` threads each. On CPU devices, up
-/// to cpu_steps loop steps per invocation: llvmpipe runs a loop body at least once even with every
-/// lane masked off (a shader's tail loop, a for loop's last test) and pays a setup per workgroup,
-/// so several steps per invocation amortise both (how many: measured, see lib/activation.cpp).
+/// Workgroups for a grid-stride loop over n elements with `local` threads each, within the device's
+/// workgroup-count limit. With the cpu kernel set, up to cpu_steps loop steps per invocation
+/// (cpu::grid_groups): a CPU driver runs a loop body at least once even with every lane masked off
+/// and pays a setup per workgroup, so several steps per invocation amortise both.
 uint32_t grid_stride_groups(const ContextImpl& context, uint64_t n, uint32_t local, uint32_t cpu_steps = 1);
-/// The cpu_steps of the memory-bound elementwise ops. On lavapipe (2 shared cores, `vkgrad_bench -n
-/// 4194304 -r 10`, two sweeps over 1, 2, 4, 8 steps with the do-while shaders): identity backward
-/// 7.9 / 6.8 / 7.2 / 15-21 ms, gelu backward 21.3 / 19.3 / 19.2 / 23-33 ms, gelu forward 19-20.5 /
-/// 16.5-20.5 / 15.5-21.5 ms, dropout 14.3 / 11.4-12.3 / 9.7-11.0 ms. Why 8 steps (512 workgroups
-/// of 256 at that size) hurts the memory-bound ops was not found.
-inline constexpr uint32_t kCpuGridSteps = 4;
 /// grid_stride_groups for a kernel with one invocation per group of 4 elements (the last group may
-/// be partial): cpu_steps counts groups of 4 per invocation. The elementwise shaders' texel builds
-/// take VKGRAD_STEP_GROUPS = 2 groups per loop step (shaders/texel_io.glsl), so kCpuGridSteps
-/// gives them 2 steps of 8 elements each: the grid the 32-byte stores were measured with.
+/// be partial): cpu_steps counts groups of 4 per invocation.
 inline uint32_t quad_grid_stride_groups(const ContextImpl& context, uint64_t n, uint32_t local,
                                         uint32_t cpu_steps = 1) {
   return grid_stride_groups(context, (n + 3) / 4, local, cpu_steps);

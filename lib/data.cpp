@@ -4,6 +4,7 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "cpu_kernels.hpp"
 
 namespace vkgrad {
 
@@ -61,10 +62,10 @@ void gather_rows(CommandList& cmd, const Tensor& src, const Tensor& index, Tenso
       {&src, detail::Access::read}, {&index, detail::Access::read}, {&out, detail::Access::write}};
   const uint32_t quads_flag = features % 4 == 0 ? 1u : 0u;
   const detail::Kernel kernel{"gather_rows", {local, src.dtype() == DType::u8 ? 1u : 0u, quads_flag}, 3, sizeof push};
-  // With the cpu kernel set up to kCpuGridSteps batch rows per workgroup: on lavapipe a few rows per
+  // With the cpu kernel set up to cpu::kGridSteps batch rows per workgroup: on lavapipe a few rows per
   // workgroup are about twice as fast as one, and more gain nothing.
   const uint32_t groups_y = static_cast<uint32_t>(std::min<uint64_t>(
-      {detail::grid_stride_groups(c.context(), batch, 1, detail::kCpuGridSteps), c.device().max_workgroup_count[1],
+      {detail::grid_stride_groups(c.context(), batch, 1, detail::cpu::kGridSteps), c.device().max_workgroup_count[1],
        65535}));
   c.dispatch(kernel, uses, &push, sizeof push,
              {detail::quad_grid_stride_groups(c.context(), features, local), std::max<uint32_t>(groups_y, 1), 1},

@@ -5,6 +5,7 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "cpu_kernels.hpp"
 
 namespace vkgrad {
 
@@ -39,9 +40,8 @@ void record(CommandList& cmd, const Tensor& in, Tensor& out, const DropoutOption
                          static_cast<uint32_t>(o.seed >> 32), o.step, dropout_threshold(o.p),
                          o.p < 1.0f ? static_cast<float>(1.0 / (1.0 - double(o.p))) : 0.0f};
   const uint64_t blocks = (in.numel() + 3) / 4;  // one thread per Philox block of 4 elements
-  // On CPU devices up to kCpuGridSteps blocks per invocation (lib/context_impl.hpp, where the
-  // dropout timings are).
-  const std::array<uint32_t, 3> groups{detail::grid_stride_groups(c.context(), blocks, local, detail::kCpuGridSteps), 1, 1};
+  // With the cpu kernel set up to cpu::kGridSteps blocks per invocation (lib/cpu_kernels.hpp).
+  const std::array<uint32_t, 3> groups{detail::grid_stride_groups(c.context(), blocks, local, detail::cpu::kGridSteps), 1, 1};
   // The input is read through a texel buffer where the context does (texel_io.glsl).
   if (o.step_counter != nullptr) {
     const std::initializer_list<detail::BufferUse> uses{

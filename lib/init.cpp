@@ -4,6 +4,7 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "cpu_kernels.hpp"
 
 namespace vkgrad {
 
@@ -31,9 +32,9 @@ void record_random(CommandList& cmd, Tensor& tensor, Distribution dist, double p
   // The _texel build where the context uses texel loads (64-bit stores; nothing is read).
   const std::initializer_list<detail::BufferUse> uses{{&tensor, detail::Access::write}};
   const detail::Kernel kernel{"init_random", {local, static_cast<uint32_t>(dist)}, 1, sizeof push};
-  // One invocation per group of 4 elements; on CPU devices up to kCpuGridSteps groups per invocation.
+  // One invocation per group of 4 elements; with the cpu kernel set up to cpu::kGridSteps groups per invocation.
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.context(), tensor.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.context(), tensor.numel(), local, detail::cpu::kGridSteps), 1, 1}, op);
 }
 
 double fan(const Shape& shape, FanMode mode) {

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <initializer_list>
 #include <string>
 #include <vector>
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "cpu_kernels.hpp"
 #include "gemm_tiles.hpp"
 #include "reduction_layout.hpp"
 #include "shader_registry.hpp"
@@ -45,66 +45,10 @@ namespace detail {
 // batch of one) gets a 16×128 (or 128×16) tile instead so most of the workgroup is not idle.
 // Then: halve the wider side until the thread count fits the device, halve TILE_K (then the tile)
 // until shared memory fits, and widen the tile while the workgroup is smaller than one subgroup
-// (a smaller workgroup would leave subgroup lanes idle on every wave). CPU devices get the direct
-// path instead (see below).
-bool gemm_broadcast_supported(const DeviceInfo& dev) {
-  return dev.subgroup_size == kGemmBroadcastLanes && dev.subgroup_ballot;
-}
-
-namespace {
-
-// The broadcast variant's block for an M × N result (CPU devices). Each invocation computes 8
-// columns of TILE_M rows, and on a CPU device every lane of a block costs the same whether its
-// columns are inside the result or not (the k loop and its multiply-adds run under a mask), so:
-//  - one subgroup (8 invocations, 64 columns) per workgroup: the finest grain, so the fewest idle
-//    lanes (N = 784: 832 columns, where blocks of 64 invocations had 1,024, a quarter of them
-//    idle), and many workgroups to spread over llvmpipe's threads. On lavapipe it was as fast as
-//    the 16-64 invocations chosen before at the MLP's wide shapes and 1.3-2x faster at N = 784
-//    (bench/RESULTS.md); and with the local size fixed, results of different widths share
-//    kernels, each of which llvmpipe compiles on first use (1.5-2 s at 16 rows);
-//  - rows: 16 where the result is more than 8 rows tall and N % 4 == 0 (taller blocks share each
-//    op(B) load between more rows; 32 was no faster on lavapipe: its accumulators spill), else 8
-//    (where N % 4 != 0 the epilogue stores element by element, and llvmpipe's JIT time grows faster
-//    than linearly with the rows of such a block: N = 10 took 2.5 s at 16 rows);
-//  - swap (SWAP_OUT): compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead where that wastes under 2/3 as many
-//    lanes (a 128 × 10 result: 2,048 instead of 8,192 lane-slots), the 2/3 paying for per-element
-//    stores and 8-row blocks.
-GemmTiles choose_broadcast_tiles(uint64_t M, uint64_t N) {
-  const uint32_t cols = kGemmBroadcastLanes * kGemmBroadcastCols;
-  auto block = [&](bool swap) {
-    const uint32_t rows = !swap && N % 4 == 0 && M > kGemmDirectRows ? kGemmBroadcastPreferredRows : kGemmDirectRows;
-    return GemmTiles{rows, cols, 0, true, true, swap};
-  };
-  auto lanes = [&](const GemmTiles& t) {
-    const uint64_t m = t.swap ? N : M, n = t.swap ? M : N;
-    return (m + t.m - 1) / t.m * t.m * ((n + t.n - 1) / t.n * t.n);
-  };
-  const GemmTiles plain = block(false), swapped = block(true);
-  return 2 * lanes(swapped) < lanes(plain) + lanes(plain) / 3 ? swapped : plain;
-}
-
-}  // namespace
-
+// (a smaller workgroup would leave subgroup lanes idle on every wave). The direct and broadcast
+// paths (the cpu kernel set) choose their blocks in lib/cpu_kernels.cpp.
 GemmTiles choose_gemm_tiles(const DeviceInfo& dev, GemmPath path, uint64_t M, uint64_t N) {
-  if (path != GemmPath::tiled) {
-    // CPU devices (lavapipe, SwiftShader) run a workgroup on one core with invocations as SIMD
-    // lanes: there a barrier is a coroutine switch and shared memory is plain memory behind gathers,
-    // so the direct path, which has neither, is 3-5x faster on lavapipe (bench/RESULTS.md). Where
-    // subgroups are 8 wide with broadcasts, its broadcast variant (shaders/gemm_broadcast.glsl:
-    // vec4 op(A) loads, subgroupBroadcast where op(A) must be read as scalars, 8 columns per
-    // thread) takes blocks up to 16 rows tall: 2-4x faster again at the MLP shapes on lavapipe
-    // (bench/RESULTS.md); its block is chosen by choose_broadcast_tiles. The direct path: 64 threads
-    // (256 columns) per workgroup, fewer for a narrow result so columns are not idle, never fewer
-    // than one SIMD width, within the device's limits.
-    const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
-    const uint32_t min_threads = std::max<uint32_t>(dev.subgroup_size, 1);
-    const bool broadcast = path == GemmPath::broadcast && gemm_broadcast_supported(dev);
-    if (broadcast && max_threads >= kGemmBroadcastLanes) return choose_broadcast_tiles(M, N);
-    uint32_t threads = 64;
-    while (threads > min_threads && uint64_t(threads / 2) * kGemmDirectCols >= N) threads /= 2;
-    threads = std::min(threads, max_threads);
-    return GemmTiles{kGemmDirectRows, threads * kGemmDirectCols, 0, true};
-  }
+  if (path != GemmPath::tiled) return cpu::choose_gemm_tiles(dev, path, M, N);
   GemmTiles t{64, 64, 16};
   if (M <= 16 && N > 16) t = {16, 128, 16};
   if (N <= 16 && M > 16) t = {128, 16, 16};

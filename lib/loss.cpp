@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "checks.hpp"
+#include "cpu_kernels.hpp"
 #include "command_impl.hpp"
 #include "reduction_layout.hpp"
 
@@ -45,14 +46,12 @@ constexpr uint32_t kStatusSize = 4;
 
 std::string op_name(const char* op) { return std::string("cross_entropy ") + op; }
 
-// Local size of the one-workgroup kernels class_loss_labels and class_loss_reduce: their tree
-// reductions take log2(local size) barriers, each a coroutine switch per SIMD group on CPU devices,
-// where one 8-wide SIMD group looping over more rows is faster.
-constexpr uint32_t kSingleGroupLocalCpu = 8;
+// Local size of the one-workgroup kernels class_loss_labels and class_loss_reduce: the device's
+// default, or cpu::kSingleGroupLocal in the per-invocation layout.
 
 uint32_t single_group_local(const detail::CommandListImpl& c) {
   const uint32_t most = detail::default_local_size(c.device());
-  return detail::per_invocation_reductions(c) ? std::min(kSingleGroupLocalCpu, most) : most;
+  return detail::per_invocation_reductions(c) ? std::min(detail::cpu::kSingleGroupLocal, most) : most;
 }
 
 // Logits / log-probabilities (rows, C) f32 and labels (rows) i32.
@@ -144,7 +143,7 @@ void CrossEntropyLoss::forward(CommandList& cmd, const Tensor& logits, const Ten
   const ForwardPush push{static_cast<uint32_t>(rows_), cols, options_.ignore_index, options_.label_smoothing};
   const std::initializer_list<detail::BufferUse> uses{
       {&logits, detail::Access::read}, {&labels, detail::Access::read}, {&row_loss, detail::Access::write}};
-  detail::dispatch_rows(c, {"cross_entropy_loss_forward", "cross_entropy_loss_forward_rows", {}, 0b1, sizeof push},
+  detail::dispatch_rows(c, {"cross_entropy_loss_forward", "cross_entropy_loss_forward_rows", {}, sizeof push},
                         rows_, cols, uses, &push, name);
   if (options_.reduction != Reduction::none) record_row_reduce(cmd, rows_, options_.reduction, row_loss_, status_, loss);
 }
@@ -165,7 +164,7 @@ void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Te
                                                       {&status_, detail::Access::read},
                                                       {&dlogits, detail::Access::write}};
   detail::dispatch_rows(
-      c, {"cross_entropy_loss_backward", "cross_entropy_loss_backward_rows", {mean}, 0b1, sizeof push}, rows_, cols,
+      c, {"cross_entropy_loss_backward", "cross_entropy_loss_backward_rows", {mean}, sizeof push}, rows_, cols,
       uses, &push, name);
 }
 

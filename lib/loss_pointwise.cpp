@@ -3,6 +3,7 @@
 // shaders/pointwise_loss_backward.comp.
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "cpu_kernels.hpp"
 #include "reduce_all.hpp"
 #include "vkgrad/loss.hpp"
 
@@ -51,13 +52,13 @@ void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& tar
   const uint32_t local = detail::default_local_size(c.device());
   const uint32_t n = static_cast<uint32_t>(elements_);
   Tensor& terms = reduction_ == Reduction::none ? loss : terms_;
-  // One invocation per group of 4 elements (on CPU devices up to kCpuGridSteps groups); inputs
+  // One invocation per group of 4 elements (with the cpu kernel set up to cpu::kGridSteps groups); inputs
   // through texel buffers where the context uses them.
   const std::initializer_list<detail::BufferUse> uses{
       {&x, detail::Access::read}, {&target, detail::Access::read}, {&terms, detail::Access::write}};
   const detail::Kernel kernel{"pointwise_loss_forward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof n};
   c.dispatch(kernel, uses, &n, sizeof n,
-             {detail::quad_grid_stride_groups(c.context(), n, local, detail::kCpuGridSteps), 1, 1}, name);
+             {detail::quad_grid_stride_groups(c.context(), n, local, detail::cpu::kGridSteps), 1, 1}, name);
   if (reduction_ == Reduction::none) return;
 
   detail::record_reduce_all(c, detail::ReduceAllOp::sum, reduction_ == Reduction::mean, terms_, partials_, loss,
@@ -76,7 +77,7 @@ void PointwiseLoss::backward(CommandList& cmd, const Tensor& x, const Tensor& ta
       {&x, detail::Access::read}, {&target, detail::Access::read}, {&dx, detail::Access::write}};
   const detail::Kernel kernel{"pointwise_loss_backward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof push};
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.context(), elements_, local, detail::kCpuGridSteps), 1, 1}, name);
+             {detail::quad_grid_stride_groups(c.context(), elements_, local, detail::cpu::kGridSteps), 1, 1}, name);
 }
 
 }  // namespace vkgrad

@@ -4,6 +4,7 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "cpu_kernels.hpp"
 #include "reduce_all.hpp"
 
 namespace vkgrad {
@@ -104,7 +105,7 @@ void sgd_update(CommandList& cmd, const SgdOptions& o, Tensor& param, const Tens
       {&state.momentum_buffer, momentum ? detail::Access::write : detail::Access::read}};
   const detail::Kernel kernel{"sgd_update", {local, momentum ? 1u : 0u, o.nesterov ? 1u : 0u}, 6, sizeof push};
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.context(), param.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.context(), param.numel(), local, detail::cpu::kGridSteps), 1, 1}, op);
 }
 
 void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Tensor& grad, AdamState& state,
@@ -144,7 +145,7 @@ void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Te
       {&state.exp_avg, detail::Access::write}, {&state.exp_avg_sq, detail::Access::write}};
   const detail::Kernel kernel{"adam_update", {local, o.decoupled ? 1u : 0u}, 8, sizeof push};
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.context(), param.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.context(), param.numel(), local, detail::cpu::kGridSteps), 1, 1}, op);
 }
 
 namespace {
@@ -234,7 +235,7 @@ void clip_grad_norm(CommandList& cmd, std::span<Tensor* const> grads, float max_
     const detail::Kernel kernel =
         detail::Kernel{"clip_grad_norm_scale", {local}, 3, sizeof push};
     c.dispatch(kernel, uses, &push, sizeof push,
-               {detail::quad_grid_stride_groups(c.context(), g->numel(), local, detail::kCpuGridSteps), 1, 1},
+               {detail::quad_grid_stride_groups(c.context(), g->numel(), local, detail::cpu::kGridSteps), 1, 1},
                "clip_grad_norm_scale");
   }
 }

@@ -1,6 +1,7 @@
 // Weight and activity penalties (declared in vkgrad/optim.hpp): one shader, penalty_accumulate.comp.
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "cpu_kernels.hpp"
 #include "vkgrad/optim.hpp"
 
 namespace vkgrad {
@@ -27,9 +28,9 @@ void record_penalty(CommandList& cmd, Penalty kind, const Tensor& w, Tensor& gra
   const std::initializer_list<detail::BufferUse> uses{
       {&w, detail::Access::read}, {&grad, detail::Access::read}, {&grad, detail::Access::write}};
   const detail::Kernel kernel{"penalty_accumulate", {local, static_cast<uint32_t>(kind)}, 3, sizeof push};
-  // One invocation per group of 4 elements; on CPU devices up to kCpuGridSteps groups per invocation.
+  // One invocation per group of 4 elements; with the cpu kernel set up to cpu::kGridSteps groups per invocation.
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.context(), w.numel(), local, detail::kCpuGridSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.context(), w.numel(), local, detail::cpu::kGridSteps), 1, 1}, op);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "cpu_kernels.hpp"
 #include "reduce_all.hpp"
 #include "reduction_layout.hpp"
 
@@ -33,7 +34,7 @@ void record_forward(CommandList& cmd, const Tensor& x, Tensor& y, bool log, cons
   require_same_shape(x, "x", y, "y", op);
   const RowsPush push = rows_of(x);
   const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read}, {&y, detail::Access::write}};
-  detail::dispatch_rows(c, {"softmax_forward", "softmax_forward_rows", {log ? 1u : 0u}, 0b1, sizeof push}, push.rows,
+  detail::dispatch_rows(c, {"softmax_forward", "softmax_forward_rows", {log ? 1u : 0u}, sizeof push}, push.rows,
                         push.cols, uses, &push, op);
 }
 
@@ -47,7 +48,7 @@ void record_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tensor
   const RowsPush push = rows_of(y);
   const std::initializer_list<detail::BufferUse> uses{
       {&y, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}};
-  detail::dispatch_rows(c, {"softmax_backward", "softmax_backward_rows", {log ? 1u : 0u}, 0b11, sizeof push},
+  detail::dispatch_rows(c, {"softmax_backward", "softmax_backward_rows", {log ? 1u : 0u}, sizeof push},
                         push.rows, push.cols, uses, &push, op);
 }
 
@@ -75,7 +76,7 @@ void record_matrix_reduce(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor
   }
   const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read}, {&out, detail::Access::write}};
   if (!columns) {
-    detail::dispatch_rows(c, {"reduce_rows", "reduce_rows_per_row", {static_cast<uint32_t>(op)}, 0b1, sizeof push},
+    detail::dispatch_rows(c, {"reduce_rows", "reduce_rows_per_row", {static_cast<uint32_t>(op)}, sizeof push},
                           push.rows, push.cols, uses, &push, name);
     return;
   }
@@ -119,7 +120,7 @@ void argmax_rows(CommandList& cmd, const Tensor& x, Tensor& index) {
   detail::require_dtype(index, DType::i32, op, "index");
   const RowsPush push = rows_of(x);
   detail::require_numel(index, push.rows, op, "index", "one per row of 'x' " + x.shape().to_string());
-  detail::dispatch_rows(c, {"reduce_argmax", "reduce_argmax_per_row", {}, 0b1, sizeof push}, push.rows, push.cols,
+  detail::dispatch_rows(c, {"reduce_argmax", "reduce_argmax_per_row", {}, sizeof push}, push.rows, push.cols,
                         {{&x, detail::Access::read}, {&index, detail::Access::write}}, &push, op);
 }
 
@@ -156,12 +157,12 @@ void record_reduce_all(CommandListImpl& c, ReduceAllOp op, bool mean, const Tens
 
 uint32_t reduce_all_groups(const ContextImpl& context, uint64_t n, uint32_t max_groups) {
   const DeviceInfo& info = context.info;
-  // On CPU devices at most kCpuReduceAllGroups workgroups: each workgroup ends in a shared-memory
+  // On CPU devices at most cpu::kReduceAllGroups workgroups: each workgroup ends in a shared-memory
   // tree whose barriers llvmpipe runs by switching between the coroutines of its 8-lane batches, a
   // fixed CPU cost per workgroup that dominates a sum with hundreds of workgroups; beyond 32 fewer
   // workgroups gain nothing there. A constant, not a per-thread count, so that the summation order
   // (and the bits of the result) stays the same on every CPU device whatever its core count.
-  if (context.kernels.set == KernelSet::cpu) max_groups = std::min(max_groups, kCpuReduceAllGroups);
+  if (context.kernels.set == KernelSet::cpu) max_groups = std::min(max_groups, cpu::kReduceAllGroups);
   // One invocation per group of 4 elements.
   return std::min(max_groups, quad_grid_stride_groups(context, n, default_local_size(info)));
 }

@@ -13,11 +13,9 @@ namespace vkgrad::detail {
 class CommandListImpl;
 
 /// Partial results of the first pass: a fixed count, so the combination order (and the result)
-/// depends only on n, the local size and whether the device is a CPU (kCpuReduceAllGroups). 256
+/// depends only on n, the local size and the kernel set (cpu::kReduceAllGroups). 256
 /// groups keep a large GPU busy; the second pass is one workgroup combining 256 numbers.
 inline constexpr uint32_t kReduceAllPartials = 256;
-/// reduce_all_groups' cap on CPU devices (measured there).
-inline constexpr uint32_t kCpuReduceAllGroups = 32;
 
 /// reduce_all.comp's OP values.
 enum class ReduceAllOp : uint32_t { sum = 0, sum_of_squares = 1, max = 2 };
@@ -30,7 +28,7 @@ struct ReduceAllPush {
 };
 
 /// Workgroups of the first pass over n elements: enough for one invocation per group of 4
-/// elements, at most `max_groups` (and kCpuReduceAllGroups with the cpu kernel set). Depends only on
+/// elements, at most `max_groups` (and cpu::kReduceAllGroups with the cpu kernel set). Depends only on
 /// the device, the kernel set and n, so the summation order does.
 uint32_t reduce_all_groups(const ContextImpl& context, uint64_t n, uint32_t max_groups);
 

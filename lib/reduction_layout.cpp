@@ -1,5 +1,7 @@
 #include "reduction_layout.hpp"
 
+#include "cpu_kernels.hpp"
+
 #include <algorithm>
 #include <bit>
 
@@ -7,8 +9,6 @@ namespace vkgrad::detail {
 
 namespace {
 
-// The per-row shaders run kRowLayoutLocal rows per workgroup, whatever the column count.
-constexpr uint32_t kRowLayoutLocal = 64;
 
 // Threads per row of a workgroup-per-row shader: enough to cover a short row once (at least 32), at
 // most the device default. A 7-column row does not need 256 threads waiting at every barrier.
@@ -28,7 +28,7 @@ void dispatch_rows(CommandListImpl& c, const RowKernels& k, uint64_t rows, uint6
   const auto bindings = static_cast<uint32_t>(uses.size());
   const bool per_row = per_invocation_reductions(c);
   const uint32_t local =
-      per_row ? std::min(kRowLayoutLocal, default_local_size(c.device())) : row_local_size(c.device(), cols);
+      per_row ? std::min(cpu::kRowsPerWorkgroup, default_local_size(c.device())) : row_local_size(c.device(), cols);
   Kernel kernel{per_row ? k.per_row : k.workgroup, {local}, bindings, k.push_constant_bytes};
   kernel.specialization.insert(kernel.specialization.end(), k.spec.begin(), k.spec.end());
   const uint64_t invocations = per_row ? rows : rows * local;

@@ -24,8 +24,6 @@ bool per_invocation_reductions(const CommandListImpl& c);
 struct RowKernels {
   std::string_view workgroup, per_row;
   std::vector<uint32_t> spec;
-  /// Bindings of the per-row shader read through texel buffers where the context uses them.
-  uint32_t per_row_texel_bindings = 0;
   uint32_t push_constant_bytes = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "checks.hpp"
+#include "cpu_kernels.hpp"
 #include "command_impl.hpp"
 #include "reduction_layout.hpp"
 
@@ -18,11 +19,9 @@ struct TotalPush {
   uint32_t rows, features, row_chunks;
 };
 
-// Aim for about this many active threads in the first pass: features · row_chunks. CPU devices
-// run a workgroup per host thread at a time, so fewer, longer chunks there: fewer partial counts
-// to write and for the one-workgroup second pass to add up.
+// Aim for about this many active threads in the first pass: features · row_chunks (the cpu kernel
+// set aims for cpu::kSparsityTargetThreads).
 constexpr uint64_t kTargetThreads = 16384;
-constexpr uint64_t kCpuTargetThreads = 2048;
 
 }  // namespace
 
@@ -34,7 +33,7 @@ ActivationSparsity::ActivationSparsity(Context& context, uint64_t rows, uint64_t
   }
   // Enough row chunks to keep the device busy when there are few features; 65535 is the Vulkan
   // minimum of maxComputeWorkGroupCount[1].
-  const uint64_t target = context.kernels().set == KernelSet::cpu ? kCpuTargetThreads : kTargetThreads;
+  const uint64_t target = context.kernels().set == KernelSet::cpu ? detail::cpu::kSparsityTargetThreads : kTargetThreads;
   const uint64_t chunks = std::clamp<uint64_t>((target + features - 1) / features, 1, std::min<uint64_t>(rows, 65535));
   const uint64_t rows_per_chunk = (rows + chunks - 1) / chunks;
   row_chunks_ = static_cast<uint32_t>((rows + rows_per_chunk - 1) / rows_per_chunk);

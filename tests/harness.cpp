@@ -70,6 +70,11 @@ std::vector<std::string> destroy_context() {
   return problems;
 }
 
+std::vector<GemmPath> kernel_set_gemm_paths() {
+  if (context().kernels().set == KernelSet::gpu) return {GemmPath::tiled};
+  return {GemmPath::direct, GemmPath::broadcast};
+}
+
 void require_no_validation_messages() {
   auto& ctx = context();
   const auto messages = ctx.validation_messages();

@@ -39,6 +39,11 @@ class ScopedContext {
   std::unique_ptr<Context> saved_;
 };
 
+/// The GEMM main loops of the test context's kernel set: tiled for gpu, direct and broadcast for cpu.
+/// Tests that run every path run these; scripts/test.sh runs the suite on both kernel sets, so each
+/// path is checked in the run whose kernel set uses it.
+std::vector<GemmPath> kernel_set_gemm_paths();
+
 /// Fails the current test if the validation layer reported anything since the last call, printing
 /// every message; then clears them.
 void require_no_validation_messages();

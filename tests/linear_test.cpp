@@ -165,12 +165,12 @@ void check_linear_backward(std::size_t N, std::size_t in, std::size_t out, bool 
   }
 }
 
-// Runs `body` once with each GEMM main loop (shared-memory tiles, the direct one and its broadcast
-// variant, which falls back to direct where the device cannot run it), so all stay
-// conformance-tested whichever this device would pick.
+// Runs `body` once with each GEMM main loop of the kernel set (the gpu set's shared-memory tiles;
+// the cpu set's direct loop and its broadcast variant, which falls back to direct where the device
+// cannot run it), so every path is conformance-tested in the suite run on its kernel set.
 template <class F>
 void for_each_gemm_path(F&& body) {
-  for (const auto path : {GemmPath::tiled, GemmPath::direct, GemmPath::broadcast}) {
+  for (const auto path : kernel_set_gemm_paths()) {
     INFO((path == GemmPath::tiled ? "tiled" : path == GemmPath::direct ? "direct" : "broadcast") << " GEMM path");
     ScopedContext scoped([path](ContextOptions& o) { o.gemm_path = path; });
     body();
