@@ -49,8 +49,8 @@ GemmTiles choose_broadcast_tiles(uint64_t M, uint64_t N) {
 
 }  // namespace
 
-// The direct path (shaders/gemm_direct.glsl) has no shared memory and no barriers. Where subgroups
-// are 8 wide with broadcasts, its broadcast variant (shaders/gemm_broadcast.glsl: vec4 op(A) loads,
+// The direct path (shaders/cpu/gemm_direct.glsl) has no shared memory and no barriers. Where subgroups
+// are 8 wide with broadcasts, its broadcast variant (shaders/cpu/gemm_broadcast.glsl: vec4 op(A) loads,
 // subgroupBroadcast where op(A) must be read as scalars, 8 columns per thread) takes blocks up to
 // 16 rows tall (choose_broadcast_tiles). The direct path: 64 threads (256 columns) per workgroup,
 // fewer for a narrow result so columns are not idle, never fewer than one SIMD width, within the

@@ -17,12 +17,12 @@ namespace vkgrad::detail {
 /// Each thread of gemm_tile.glsl computes a kGemmRegister × kGemmRegister block of the result.
 inline constexpr uint32_t kGemmRegister = 4;
 
-/// The shared-memory-free path (shaders/gemm_direct.glsl): a workgroup computes kGemmDirectRows rows
+/// The shared-memory-free path (shaders/cpu/gemm_direct.glsl): a workgroup computes kGemmDirectRows rows
 /// and each thread kGemmDirectCols adjacent columns of them.
 inline constexpr uint32_t kGemmDirectRows = 8;
 inline constexpr uint32_t kGemmDirectCols = 4;
 
-/// The subgroup-broadcast variant of the direct path (shaders/gemm_broadcast.glsl) is written for
+/// The subgroup-broadcast variant of the direct path (shaders/cpu/gemm_broadcast.glsl) is written for
 /// subgroups of this many invocations; its blocks are 8, 16 or 32 rows tall.
 inline constexpr uint32_t kGemmBroadcastLanes = 8;
 inline constexpr uint32_t kGemmBroadcastPreferredRows = 16;  // what choose_gemm_tiles picks at most
@@ -34,7 +34,7 @@ inline constexpr uint32_t kGemmBroadcastCols = 8;
 /// m = kGemmDirectRows and kGemmDirectCols columns per thread, or with `broadcast`
 /// (gemm_broadcast.glsl) m = 8, 16 or 32 and kGemmBroadcastCols columns per thread.
 /// With `swap` (broadcast only) the block is one of the transposed product op(B)ᵀ·op(A)ᵀ: m rows of
-/// it are m columns of the result (shaders/gemm_broadcast.glsl, SWAP_OUT).
+/// it are m columns of the result (shaders/cpu/gemm_broadcast.glsl, SWAP_OUT).
 struct GemmTiles {
   uint32_t m, n, k;
   bool direct = false;

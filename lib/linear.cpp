@@ -102,7 +102,7 @@ void require_gemm_input(const Tensor& t, std::string_view op, std::string_view r
 }
 
 // What the main loop multiplies: op(A)·op(B) (M × N), or with tiles.swap op(B)ᵀ·op(A)ᵀ (N × M):
-// B bound as its op(A), A as its op(B) (shaders/gemm_broadcast.glsl, SWAP_OUT).
+// B bound as its op(A), A as its op(B) (shaders/cpu/gemm_broadcast.glsl, SWAP_OUT).
 struct GemmLoop {
   const Tensor* a;
   const Tensor* b;
