@@ -20,7 +20,7 @@
 #include <vector>
 #include <vkgrad/vkgrad.hpp>
 
-#include "gemm_tiles.hpp"        // internal: to force a GEMM path
+#include "gemm_tiles.hpp"  // internal: to force a GEMM path
 
 namespace {
 
@@ -167,8 +167,12 @@ int training_step_breakdown(vkgrad::Context& ctx, int repeat, const std::string&
     const double ms = v[v.size() / 2];
     total += ms;
     auto it = std::find_if(by_label.begin(), by_label.end(), [&](const auto& e) { return e.first == labels_of[i]; });
-    if (it == by_label.end()) by_label.push_back({labels_of[i], {ms, 1}});
-    else { it->second.first += ms; ++it->second.second; }
+    if (it == by_label.end())
+      by_label.push_back({labels_of[i], {ms, 1}});
+    else {
+      it->second.first += ms;
+      ++it->second.second;
+    }
   }
   std::printf("one training step, batch %llu, %zu dispatches, median of %d replays\n\n%-40s %6s %10s %7s\n",
               static_cast<unsigned long long>(batch), per_dispatch.size(), repeat, "dispatch", "count", "ms", "share");
@@ -180,8 +184,10 @@ int training_step_breakdown(vkgrad::Context& ctx, int repeat, const std::string&
   std::printf("%-40s %6zu %10.4f\n", "total", per_dispatch.size(), total);
   if (!json_path.empty()) {
     const auto& dev = ctx.device();
-    nlohmann::json doc = {{"device", dev.name}, {"driver", dev.driver_name + " " + dev.driver_info},
-                          {"training_step_ms", total}, {"dispatches", rows}};
+    nlohmann::json doc = {{"device", dev.name},
+                          {"driver", dev.driver_name + " " + dev.driver_info},
+                          {"training_step_ms", total},
+                          {"dispatches", rows}};
     std::ofstream(json_path) << doc.dump(2) << "\n";
   }
   return 0;
@@ -202,7 +208,8 @@ int main(int argc, char** argv) try {
   app.add_option("--json", json_path, "also write the results as JSON to this file");
   std::string gemm_path = "auto";
   app.add_option("--gemm-path", gemm_path,
-                 "GEMM main loop: auto (the kernel set's: tiled for gpu, broadcast for cpu), tiled, direct, broadcast (direct with "
+                 "GEMM main loop: auto (the kernel set's: tiled for gpu, broadcast for cpu), tiled, direct, broadcast "
+                 "(direct with "
                  "op(A) rows shared through subgroup broadcasts; falls back to direct where unsupported)")
       ->check(CLI::IsMember({"auto", "tiled", "direct", "broadcast"}))
       ->capture_default_str();
@@ -217,10 +224,11 @@ int main(int argc, char** argv) try {
       ->check(CLI::IsMember({"auto", "subgroup", "portable"}))
       ->capture_default_str();
   std::string reduction_layout = "auto";
-  app.add_option("--reduction-layout", reduction_layout,
-                 "BatchNorm and cross-entropy: auto (the kernel set's: workgroup for gpu, invocation for cpu), workgroup "
-                 "(a workgroup per channel tile / row, shared-memory sums), invocation (an invocation per channel "
-                 "quad / row, no barriers)")
+  app.add_option(
+         "--reduction-layout", reduction_layout,
+         "BatchNorm and cross-entropy: auto (the kernel set's: workgroup for gpu, invocation for cpu), workgroup "
+         "(a workgroup per channel tile / row, shared-memory sums), invocation (an invocation per channel "
+         "quad / row, no barriers)")
       ->check(CLI::IsMember({"auto", "workgroup", "invocation"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -269,7 +277,8 @@ int main(int argc, char** argv) try {
                        [&, act](vkgrad::CommandList& c) { vkgrad::activation_backward(c, act, x, dy, y); }});
   }
   entries.push_back({"sparse(relu, 0.5) forward", 2 * f32, [&](vkgrad::CommandList& c) {
-                       vkgrad::activation_forward(c, vkgrad::ActivationSpec(vkgrad::Activation::relu).sparse_threshold(0.5f), x, y);
+                       vkgrad::activation_forward(
+                           c, vkgrad::ActivationSpec(vkgrad::Activation::relu).sparse_threshold(0.5f), x, y);
                      }});
 
   // Training ops at the README MLP's sizes (batch 128, 784-512-256-10) and GEMM at square sizes.
@@ -278,7 +287,8 @@ int main(int argc, char** argv) try {
   vkgrad::Tensor h_out(ctx, {batch, features}), h_grad(ctx, {batch, features});
   auto ones = vkgrad::Tensor::from(ctx, {features}, std::vector<float>(features, 1.0f));
   vkgrad::Tensor zeros_c(ctx, {features}), run_mean(ctx, {features}), run_var(ctx, {features});
-  vkgrad::Tensor save_mean(ctx, {features}), save_invstd(ctx, {features}), dgamma(ctx, {features}), dbeta(ctx, {features});
+  vkgrad::Tensor save_mean(ctx, {features}), save_invstd(ctx, {features}), dgamma(ctx, {features}),
+      dbeta(ctx, {features});
   zeros_c.fill(0.0f);
   run_mean.fill(0.0f);
   run_var.fill(1.0f);
@@ -339,7 +349,8 @@ int main(int argc, char** argv) try {
   entries.push_back({"argmax rows 128x10", 4.0 * batch * 10,
                      [&](vkgrad::CommandList& c) { vkgrad::argmax_rows(c, logits, argmax_out); }});
   vkgrad::Tensor hot(ctx, {batch, 10});
-  entries.push_back({"one_hot 128x10", 4.0 * batch * 11, [&](vkgrad::CommandList& c) { vkgrad::one_hot(c, labels, hot); }});
+  entries.push_back(
+      {"one_hot 128x10", 4.0 * batch * 11, [&](vkgrad::CommandList& c) { vkgrad::one_hot(c, labels, hot); }});
   // Linear layer 784 -> 512 at batch 128, forward with the fused ReLU and backward.
   auto lin_x = vkgrad::Tensor::from(ctx, {batch, 784}, random_vector(batch * 784));
   auto lin_w = vkgrad::Tensor::from(ctx, {512, 784}, random_vector(512 * 784));
@@ -347,17 +358,18 @@ int main(int argc, char** argv) try {
       lin_db(ctx, {512});
   lin_b.fill(0.0f);
   const double lin_flops = 2.0 * batch * 512 * 784;
-  entries.push_back({"linear 784->512 forward + relu (fused)", 0, [&](vkgrad::CommandList& c) {
-                       vkgrad::linear_forward(c, lin_x, lin_w, lin_b, lin_y, vkgrad::Activation::relu);
-                     }, lin_flops});
-  entries.push_back({"linear 784->512 backward (dX, dW, db)", 0, [&](vkgrad::CommandList& c) {
-                       vkgrad::linear_backward(c, lin_x, lin_w, lin_y, lin_dx, lin_dw, lin_db);
-                     }, 2 * lin_flops});
+  entries.push_back(
+      {"linear 784->512 forward + relu (fused)", 0,
+       [&](vkgrad::CommandList& c) { vkgrad::linear_forward(c, lin_x, lin_w, lin_b, lin_y, vkgrad::Activation::relu); },
+       lin_flops});
+  entries.push_back(
+      {"linear 784->512 backward (dX, dW, db)", 0,
+       [&](vkgrad::CommandList& c) { vkgrad::linear_backward(c, lin_x, lin_w, lin_y, lin_dx, lin_dw, lin_db); },
+       2 * lin_flops});
   auto slopes = vkgrad::Tensor::from(ctx, {features}, std::vector<float>(features, 0.25f));
   vkgrad::Tensor dslopes(ctx, {features});
-  entries.push_back({"prelu (per-channel) backward 128x512", 4.0 * 4 * batch * features, [&](vkgrad::CommandList& c) {
-                       vkgrad::prelu_backward(c, h, slopes, h, h_grad, dslopes);
-                     }});
+  entries.push_back({"prelu (per-channel) backward 128x512", 4.0 * 4 * batch * features,
+                     [&](vkgrad::CommandList& c) { vkgrad::prelu_backward(c, h, slopes, h, h_grad, dslopes); }});
   vkgrad::ReduceWorkspace workspace(ctx);
   entries.push_back({"sum (whole tensor)", f32, [&](vkgrad::CommandList& c) {
                        vkgrad::reduce_all(c, vkgrad::ReduceOp::sum, x, loss, workspace);
@@ -406,11 +418,16 @@ int main(int argc, char** argv) try {
   // The MLP's products as linear_forward / linear_backward issue them: Y = X·Wᵀ (B^T), dX = dY·W,
   // dW = dYᵀ·X (A^T).
   // f16: A and B in binary16 (vkgrad::gemm's f16 inputs, f32 accumulation and result).
-  struct GemmShape { uint64_t m, n, k; bool transpose_b; bool transpose_a = false; bool f16 = false; };
-  std::vector<GemmShape> shapes = {{128, 512, 784, true},  {128, 256, 512, true},  {128, 10, 256, true},
-                                   {128, 784, 512, false}, {128, 512, 256, false}, {128, 256, 10, false},
-                                   {512, 784, 128, false, true}, {256, 512, 128, false, true},
-                                   {10, 256, 128, false, true}};
+  struct GemmShape {
+    uint64_t m, n, k;
+    bool transpose_b;
+    bool transpose_a = false;
+    bool f16 = false;
+  };
+  std::vector<GemmShape> shapes = {
+      {128, 512, 784, true},        {128, 256, 512, true},        {128, 10, 256, true},
+      {128, 784, 512, false},       {128, 512, 256, false},       {128, 256, 10, false},
+      {512, 784, 128, false, true}, {256, 512, 128, false, true}, {10, 256, 128, false, true}};
   for (uint64_t s : gemm_square) shapes.push_back({s, s, s, false});
   shapes.push_back({128, 512, 784, true, false, true});
   for (uint64_t s : gemm_square) shapes.push_back({s, s, s, false, false, true});
@@ -425,12 +442,16 @@ int main(int argc, char** argv) try {
     a->fill(0.5f);
     b->fill(0.25f);
     char name[96];
-    std::snprintf(name, sizeof name, "gemm%s %llux%llux%llu%s", g.f16 ? " f16" : "", static_cast<unsigned long long>(g.m),
-                  static_cast<unsigned long long>(g.n), static_cast<unsigned long long>(g.k),
-                  g.transpose_b ? " (B^T)" : g.transpose_a ? " (A^T)" : "");
+    std::snprintf(name, sizeof name, "gemm%s %llux%llux%llu%s", g.f16 ? " f16" : "",
+                  static_cast<unsigned long long>(g.m), static_cast<unsigned long long>(g.n),
+                  static_cast<unsigned long long>(g.k),
+                  g.transpose_b   ? " (B^T)"
+                  : g.transpose_a ? " (A^T)"
+                                  : "");
     auto *pa = a.get(), *pb = b.get(), *pc = c.get();
     const bool ta = g.transpose_a, tb = g.transpose_b;
-    entries.push_back({name, 0, [pa, pb, pc, ta, tb](vkgrad::CommandList& cl) { vkgrad::gemm(cl, *pa, *pb, *pc, ta, tb); },
+    entries.push_back({name, 0,
+                       [pa, pb, pc, ta, tb](vkgrad::CommandList& cl) { vkgrad::gemm(cl, *pa, *pb, *pc, ta, tb); },
                        2.0 * double(g.m) * double(g.n) * double(g.k)});
     gemm_tensors.push_back(std::move(a));
     gemm_tensors.push_back(std::move(b));

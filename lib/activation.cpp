@@ -41,8 +41,8 @@ ActivationPush push_for(const ActivationSpec& act, uint64_t n) {
   return {static_cast<uint32_t>(n), act.params[0], act.params[1], act.theta};
 }
 
-detail::Kernel activation_kernel(const detail::CommandListImpl& cmd, std::string_view shader,
-                                 const ActivationSpec& act, uint32_t bindings) {
+detail::Kernel activation_kernel(const detail::CommandListImpl& cmd, std::string_view shader, const ActivationSpec& act,
+                                 uint32_t bindings) {
   const uint32_t local = detail::default_local_size(cmd.device());
   return {shader, {local, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u}, bindings, sizeof(ActivationPush)};
 }
@@ -98,8 +98,8 @@ ActivationSpec& ActivationSpec::set(std::string_view param_name, float value) {
   std::string valid;
   for (uint32_t i = 0; i < info.param_count; ++i) valid += std::string(i ? ", " : "") + info.param_names[i];
   fail_argument("ActivationSpec::set", "activation " + std::string(info.name) + " has no parameter '" +
-                                          std::string(param_name) + "'" +
-                                          (valid.empty() ? " (it takes none)" : "; it takes: " + valid));
+                                           std::string(param_name) + "'" +
+                                           (valid.empty() ? " (it takes none)" : "; it takes: " + valid));
 }
 
 std::string ActivationSpec::to_string() const {
@@ -149,8 +149,7 @@ void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tens
   require_same_count(x, "x", dx, "dx", op);
   const std::initializer_list<detail::BufferUse> uses{
       {&x, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}};
-  const auto kernel =
-      activation_kernel(c, "activation_backward", act, 3);
+  const auto kernel = activation_kernel(c, "activation_backward", act, 3);
   const auto push = push_for(act, x.numel());
   // One invocation per group of 4 elements; with the cpu kernel set up to kCpuSteps groups per invocation.
   const uint32_t groups = detail::quad_grid_stride_groups(c.context(), x.numel(), kernel.specialization[0], kCpuSteps);
@@ -167,8 +166,7 @@ void prelu_forward(CommandList& cmd, const Tensor& x, const Tensor& weight, Tens
   const PreluPush push = prelu_layout(x, weight, op);
   const uint32_t local = detail::default_local_size(c.device());
   const detail::Kernel kernel{"prelu_forward", {local}, 3, sizeof(PreluPush)};
-  c.dispatch(kernel,
-             {{&x, detail::Access::read}, {&weight, detail::Access::read}, {&y, detail::Access::write}}, &push,
+  c.dispatch(kernel, {{&x, detail::Access::read}, {&weight, detail::Access::read}, {&y, detail::Access::write}}, &push,
              sizeof push, {detail::grid_stride_groups(c.context(), x.numel(), local), 1, 1}, op);
 }
 
@@ -196,14 +194,15 @@ void prelu_backward(CommandList& cmd, const Tensor& x, const Tensor& weight, con
     const uint32_t vec = push.inner == 1 && push.channels % 4 == 0 ? 1u : 0u;
     const detail::Kernel wgrad{"prelu_weight_grad_columns", {columns_local, vec}, 3, sizeof(PreluPush)};
     c.dispatch(wgrad, wgrad_uses, &push, sizeof push,
-               {detail::quad_grid_stride_groups(c.context(), push.channels, columns_local), 1, 1},
-               "prelu_weight_grad");
+               {detail::quad_grid_stride_groups(c.context(), push.channels, columns_local), 1, 1}, "prelu_weight_grad");
   } else {
     const detail::Kernel wgrad{"prelu_weight_grad", {local}, 3, sizeof(PreluPush)};
     c.dispatch(wgrad, wgrad_uses, &push, sizeof push, {push.channels, 1, 1}, "prelu_weight_grad");
   }
-  const std::initializer_list<detail::BufferUse> dgrad_uses{
-      {&x, detail::Access::read}, {&weight, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}};
+  const std::initializer_list<detail::BufferUse> dgrad_uses{{&x, detail::Access::read},
+                                                            {&weight, detail::Access::read},
+                                                            {&dy, detail::Access::read},
+                                                            {&dx, detail::Access::write}};
   const detail::Kernel dgrad{"prelu_backward", {local}, 4, sizeof(PreluPush)};
   // One invocation per group of 4 elements; with the cpu kernel set up to kCpuSteps groups per invocation.
   c.dispatch(dgrad, dgrad_uses, &push, sizeof push,

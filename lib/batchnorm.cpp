@@ -50,8 +50,8 @@ std::array<uint32_t, 2> tile(const DeviceInfo& info, uint64_t channels) {
 uint32_t tile_groups(const DeviceInfo& info, uint64_t channels, uint32_t tx, std::string_view op) {
   const uint64_t groups = (channels + tx - 1) / tx;
   if (groups > info.max_workgroup_count[0]) {
-    throw UnsupportedError("vkgrad: " + std::string(op) + ": " + std::to_string(channels) +
-                           " channels need " + std::to_string(groups) + " workgroups, more than the device's " +
+    throw UnsupportedError("vkgrad: " + std::string(op) + ": " + std::to_string(channels) + " channels need " +
+                           std::to_string(groups) + " workgroups, more than the device's " +
                            std::to_string(info.max_workgroup_count[0]));
   }
   return static_cast<uint32_t>(groups);
@@ -89,9 +89,9 @@ void dispatch_statistics(detail::CommandListImpl& c, std::string_view tiled_shad
 
 }  // namespace
 
-void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                       Tensor& running_mean, Tensor& running_var, Tensor& save_mean, Tensor& save_invstd,
-                       Tensor& y, const BatchNormOptions& options) {
+void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                       Tensor& running_var, Tensor& save_mean, Tensor& save_invstd, Tensor& y,
+                       const BatchNormOptions& options) {
   auto& c = cmd.impl();
   const std::string op = options.training ? "batchnorm_forward (training)" : "batchnorm_forward (eval)";
   detail::check_f32(c, x, op, "x");
@@ -137,8 +137,7 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
   detail::check_f32(c, save_invstd, op, "save_invstd");
   require_per_channel(save_mean, "save_mean", x, "x", op);
   require_per_channel(save_invstd, "save_invstd", x, "x", op);
-  const ForwardPush push{static_cast<uint32_t>(rows), static_cast<uint32_t>(channels), options.eps,
-                         options.momentum};
+  const ForwardPush push{static_cast<uint32_t>(rows), static_cast<uint32_t>(channels), options.eps, options.momentum};
   const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read},
                                                       {&g, detail::Access::read},
                                                       {&b, detail::Access::read},
@@ -147,8 +146,7 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
                                                       {&save_mean, detail::Access::write},
                                                       {&save_invstd, detail::Access::write},
                                                       {&y, detail::Access::write}};
-  dispatch_statistics(c, "batchnorm_forward", "batchnorm_forward_columns", options.affine, channels, push, uses,
-                      op);
+  dispatch_statistics(c, "batchnorm_forward", "batchnorm_forward_columns", options.affine, channels, push, uses, op);
 }
 
 void batchnorm_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, const Tensor& save_mean,
@@ -179,16 +177,11 @@ void batchnorm_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, con
   Tensor& dg = options.affine ? dgamma : dx;
   Tensor& db = options.affine ? dbeta : dx;
   const BackwardPush push{static_cast<uint32_t>(rows), static_cast<uint32_t>(channels)};
-  const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read},
-                                                      {&dy, detail::Access::read},
-                                                      {&save_mean, detail::Access::read},
-                                                      {&save_invstd, detail::Access::read},
-                                                      {&g, detail::Access::read},
-                                                      {&dx, detail::Access::write},
-                                                      {&dg, detail::Access::write},
-                                                      {&db, detail::Access::write}};
-  dispatch_statistics(c, "batchnorm_backward", "batchnorm_backward_columns", options.affine, channels, push,
-                      uses, op);
+  const std::initializer_list<detail::BufferUse> uses{
+      {&x, detail::Access::read},           {&dy, detail::Access::read}, {&save_mean, detail::Access::read},
+      {&save_invstd, detail::Access::read}, {&g, detail::Access::read},  {&dx, detail::Access::write},
+      {&dg, detail::Access::write},         {&db, detail::Access::write}};
+  dispatch_statistics(c, "batchnorm_backward", "batchnorm_backward_columns", options.affine, channels, push, uses, op);
 }
 
 }  // namespace vkgrad

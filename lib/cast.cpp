@@ -28,8 +28,7 @@ void cast(CommandList& cmd, const Tensor& src, Tensor& dst) {
   const std::initializer_list<detail::BufferUse> uses{{&src, detail::Access::read}, {&dst, dst_access}};
   // Where the context reads through texel buffers, src's bits come through its R32G32B32A32_UINT
   // view (cast.comp's _texel build).
-  const detail::Kernel kernel =
-      detail::Kernel{"cast", {local, to_half ? 1u : 0u}, 2, sizeof push};
+  const detail::Kernel kernel = detail::Kernel{"cast", {local, to_half ? 1u : 0u}, 2, sizeof push};
   // Steps of 8 elements; on CPU devices up to 2 steps per invocation (the elementwise ops' grid).
   const uint64_t steps = (src.numel() + 7) / 8;
   c.dispatch(kernel, uses, &push, sizeof push,

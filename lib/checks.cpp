@@ -108,8 +108,8 @@ void check_step_counter(const CommandListImpl& c, const Tensor& t, std::string_v
 void require_same_count(const Tensor& a, std::string_view a_role, const Tensor& b, std::string_view b_role,
                         std::string_view op) {
   if (a.numel() == b.numel()) return;
-  fail_argument(op, role_and_shape(a_role, a) + " and " + role_and_shape(b_role, b) +
-                        " must have the same number of elements");
+  fail_argument(
+      op, role_and_shape(a_role, a) + " and " + role_and_shape(b_role, b) + " must have the same number of elements");
 }
 
 void require_same_shape(const Tensor& a, std::string_view a_role, const Tensor& b, std::string_view b_role,

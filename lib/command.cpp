@@ -40,7 +40,7 @@ std::optional<BarrierTracker::Barrier> BarrierTracker::before(std::span<const Us
     const bool reads = uint8_t(u.access) & uint8_t(Access::read);
     const bool writes = uint8_t(u.access) & uint8_t(Access::write);
     if ((it->second & kWritten) && (reads || writes)) hazard = after_write = true;  // RAW, WAW
-    if ((it->second & kRead) && writes) hazard = true;                               // WAR
+    if ((it->second & kRead) && writes) hazard = true;                              // WAR
   }
   if (!hazard) return std::nullopt;
   Barrier b;
@@ -86,8 +86,8 @@ CommandListImpl::CommandListImpl(std::shared_ptr<ContextImpl> context, CommandLi
     return ctx->device.createCommandPool(
         vk::CommandPoolCreateInfo(vk::CommandPoolCreateFlagBits::eResetCommandBuffer, ctx->queue_family));
   });
-  buffers = vk::raii::CommandBuffers(ctx->device,
-                                     vk::CommandBufferAllocateInfo(*pool, vk::CommandBufferLevel::ePrimary, 1));
+  buffers =
+      vk::raii::CommandBuffers(ctx->device, vk::CommandBufferAllocateInfo(*pool, vk::CommandBufferLevel::ePrimary, 1));
   fence = ctx->device.createFence({});
   begin();
 }
@@ -102,11 +102,11 @@ void CommandListImpl::begin() {
   cb().begin(vk::CommandBufferBeginInfo());
   // Order this list after everything submitted before it (earlier lists, uploads, earlier replays
   // of this very list).
-  const vk::MemoryBarrier barrier(AccessBit::eShaderWrite | AccessBit::eTransferWrite,
-                                  AccessBit::eShaderRead | AccessBit::eShaderWrite | AccessBit::eTransferRead |
-                                      AccessBit::eTransferWrite);
-  cb().pipelineBarrier(Stage::eComputeShader | Stage::eTransfer, Stage::eComputeShader | Stage::eTransfer, {},
-                       barrier, {}, {});
+  const vk::MemoryBarrier barrier(
+      AccessBit::eShaderWrite | AccessBit::eTransferWrite,
+      AccessBit::eShaderRead | AccessBit::eShaderWrite | AccessBit::eTransferRead | AccessBit::eTransferWrite);
+  cb().pipelineBarrier(Stage::eComputeShader | Stage::eTransfer, Stage::eComputeShader | Stage::eTransfer, {}, barrier,
+                       {}, {});
   state = State::recording;
 }
 
@@ -160,8 +160,8 @@ vk::DescriptorSet CommandListImpl::allocate_set(const Pipeline& p) {
         vk::DescriptorPoolSize(vk::DescriptorType::eUniformTexelBuffer, kDescriptorsPerPool)};
     const uint32_t kinds = ctx->kernels.texel_loads ? 2 : 1;
     descriptor_pools_.push_back(vk_call("creating a descriptor pool", [&] {
-      return ctx->device.createDescriptorPool(
-          vk::DescriptorPoolCreateInfo({}, kSetsPerPool, vk::ArrayProxyNoTemporaries<const vk::DescriptorPoolSize>(kinds, sizes.data())));
+      return ctx->device.createDescriptorPool(vk::DescriptorPoolCreateInfo(
+          {}, kSetsPerPool, vk::ArrayProxyNoTemporaries<const vk::DescriptorPoolSize>(kinds, sizes.data())));
     }));
     sets_left_ = kSetsPerPool;
     descriptors_left_ = kDescriptorsPerPool;
@@ -181,8 +181,8 @@ vk::DescriptorSet CommandListImpl::allocate_set(const Pipeline& p) {
 void CommandListImpl::timestamp_begin(std::string_view label) {
   if (!options.timestamps) return;
   if (query_pools_.empty() || queries_used_ + 2 > kQueriesPerPool) {
-    query_pools_.push_back(ctx->device.createQueryPool(
-        vk::QueryPoolCreateInfo({}, vk::QueryType::eTimestamp, kQueriesPerPool)));
+    query_pools_.push_back(
+        ctx->device.createQueryPool(vk::QueryPoolCreateInfo({}, vk::QueryType::eTimestamp, kQueriesPerPool)));
     cb().resetQueryPool(*query_pools_.back(), 0, kQueriesPerPool);
     queries_used_ = 0;
   }
@@ -202,8 +202,8 @@ void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<Bu
   for (int i = 0; i < 3; ++i) {
     if (groups[i] == 0 || groups[i] > dev.max_workgroup_count[i]) {
       throw UnsupportedError("vkgrad: " + std::string(label) + ": " + std::to_string(groups[i]) +
-                             " workgroups in dimension " + std::to_string(i) + " exceeds " + dev.name +
-                             "'s limit of " + std::to_string(dev.max_workgroup_count[i]));
+                             " workgroups in dimension " + std::to_string(i) + " exceeds " + dev.name + "'s limit of " +
+                             std::to_string(dev.max_workgroup_count[i]));
     }
   }
   if (push_bytes != requested.push_constant_bytes || uses.size() != requested.bindings) {
@@ -226,7 +226,8 @@ void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<Bu
     const bool texel = (kernel.texel_bindings >> views.size()) & 1u;
     const bool raw = (kernel.raw_texel_bindings >> views.size()) & 1u;
     if (texel && (u.access != Access::read || !b.texel_readable(u.tensor->dtype(), raw))) {
-      throw Error("vkgrad: internal error: " + std::string(label) + " binds a tensor as a texel buffer that cannot be one");
+      throw Error("vkgrad: internal error: " + std::string(label) +
+                  " binds a tensor as a texel buffer that cannot be one");
     }
     views.push_back(texel ? b.texel_view(u.tensor->dtype(), raw) : vk::BufferView{});
     tracked.push_back({*b.buffer, u.access});
@@ -317,8 +318,9 @@ void CommandListImpl::collect_timings() {
   std::vector<uint64_t> ticks;
   for (std::size_t i = 0; i < query_pools_.size(); ++i) {
     const uint32_t count = i + 1 == query_pools_.size() ? queries_used_ : kQueriesPerPool;
-    auto [r, values] = query_pools_[i].getResults<uint64_t>(0, count, count * sizeof(uint64_t), sizeof(uint64_t),
-                                                            vk::QueryResultFlagBits::e64 | vk::QueryResultFlagBits::eWait);
+    auto [r, values] =
+        query_pools_[i].getResults<uint64_t>(0, count, count * sizeof(uint64_t), sizeof(uint64_t),
+                                             vk::QueryResultFlagBits::e64 | vk::QueryResultFlagBits::eWait);
     if (r != vk::Result::eSuccess) throw_vulkan_error(r, "reading timestamps");
     ticks.insert(ticks.end(), values.begin(), values.end());
   }
@@ -365,8 +367,7 @@ void CommandList::copy(const Tensor& src, Tensor& dst) {
   if (&src.buffer() == &dst.buffer()) throw InvalidArgument("vkgrad: copy: src and dst are the same tensor");
   if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
     throw InvalidArgument("vkgrad: copy: src " + src.shape().to_string() + " " + to_string(src.dtype()) + " and dst " +
-                          dst.shape().to_string() + " " + to_string(dst.dtype()) +
-                          " differ in dtype or element count");
+                          dst.shape().to_string() + " " + to_string(dst.dtype()) + " differ in dtype or element count");
   }
   const vk::Buffer s = *src.buffer().buffer, d = *dst.buffer().buffer;
   const vk::BufferCopy region(0, 0, src.size_bytes());

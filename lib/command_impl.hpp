@@ -46,7 +46,6 @@ class BarrierTracker {
   vk::PipelineStageFlags read_stages_, write_stages_;
 };
 
-
 struct CommandListImpl {
   CommandListImpl(std::shared_ptr<ContextImpl> context, CommandListOptions options);
   ~CommandListImpl();

@@ -102,8 +102,8 @@ bool has_instance_extension(const vk::raii::Context& loader, const char* name) {
 VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                               VkDebugUtilsMessageTypeFlagsEXT,
                                               const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
-  std::string message = severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "validation error: "
-                                                                                  : "validation warning: ";
+  std::string message =
+      severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "validation error: " : "validation warning: ";
   if (data && data->pMessageIdName) message += std::string("[") + data->pMessageIdName + "] ";
   if (data && data->pMessage) message += data->pMessage;
   static_cast<ContextImpl*>(user)->on_validation_message(std::move(message));
@@ -118,10 +118,9 @@ struct InstanceSetup {
 InstanceSetup create_instance(const vk::raii::Context& loader, bool validation, ContextImpl* messages_to) {
   const uint32_t loader_version = loader.enumerateInstanceVersion();
   if (loader_version < VK_API_VERSION_1_1) {
-    throw SetupError("vkgrad: the Vulkan loader supports only Vulkan " +
-                     std::to_string(VK_API_VERSION_MAJOR(loader_version)) + "." +
-                     std::to_string(VK_API_VERSION_MINOR(loader_version)) +
-                     "; vkgrad needs 1.1 or newer. Update libvulkan1.");
+    throw SetupError(
+        "vkgrad: the Vulkan loader supports only Vulkan " + std::to_string(VK_API_VERSION_MAJOR(loader_version)) + "." +
+        std::to_string(VK_API_VERSION_MINOR(loader_version)) + "; vkgrad needs 1.1 or newer. Update libvulkan1.");
   }
   std::vector<const char*> extensions;
   std::vector<const char*> layers;
@@ -130,8 +129,7 @@ InstanceSetup create_instance(const vk::raii::Context& loader, bool validation, 
   if (setup.portability) extensions.push_back(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
 
   const vk::DebugUtilsMessengerCreateInfoEXT messenger_info(
-      {},
-      vk::DebugUtilsMessageSeverityFlagBitsEXT::eWarning | vk::DebugUtilsMessageSeverityFlagBitsEXT::eError,
+      {}, vk::DebugUtilsMessageSeverityFlagBitsEXT::eWarning | vk::DebugUtilsMessageSeverityFlagBitsEXT::eError,
       vk::DebugUtilsMessageTypeFlagBitsEXT::eGeneral | vk::DebugUtilsMessageTypeFlagBitsEXT::eValidation,
       &debug_callback, messages_to);
   const vk::ValidationFeatureEnableEXT enables[] = {vk::ValidationFeatureEnableEXT::eSynchronizationValidation};
@@ -144,9 +142,10 @@ InstanceSetup create_instance(const vk::raii::Context& loader, bool validation, 
       if (std::strcmp(l.layerName, kValidationLayer) == 0) found = true;
     }
     if (!found) {
-      throw SetupError("vkgrad: validation was requested (VKGRAD_VALIDATION=1 or ContextOptions::validation) but "
-                       "the Khronos validation layer is not installed. Install it (Debian/Ubuntu: apt-get install "
-                       "vulkan-validationlayers) or turn validation off.");
+      throw SetupError(
+          "vkgrad: validation was requested (VKGRAD_VALIDATION=1 or ContextOptions::validation) but "
+          "the Khronos validation layer is not installed. Install it (Debian/Ubuntu: apt-get install "
+          "vulkan-validationlayers) or turn validation off.");
     }
     layers.push_back(kValidationLayer);
     extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
@@ -162,9 +161,10 @@ InstanceSetup create_instance(const vk::raii::Context& loader, bool validation, 
     setup.instance = vk::raii::Instance(loader, info);
   } catch (const vk::IncompatibleDriverError&) {
     // The loader found no driver at all (or none that speaks Vulkan 1.1).
-    throw SetupError("vkgrad: no Vulkan driver found (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER). Install one "
-                     "(a CPU device: apt-get install mesa-vulkan-drivers; a GPU: its vendor's Vulkan driver), or check "
-                     "VK_DRIVER_FILES / VK_ICD_FILENAMES.");
+    throw SetupError(
+        "vkgrad: no Vulkan driver found (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER). Install one "
+        "(a CPU device: apt-get install mesa-vulkan-drivers; a GPU: its vendor's Vulkan driver), or check "
+        "VK_DRIVER_FILES / VK_ICD_FILENAMES.");
   } catch (const vk::SystemError& e) {
     throw_vulkan_error(static_cast<vk::Result>(e.code().value()), "creating the Vulkan instance", e.what());
   }
@@ -193,9 +193,10 @@ uint64_t parse_bytes(const std::string& text, const char* source) {
   }
   if (!digits) return fail();
   const std::string suffix = ascii_lower(text.substr(i));
-  const std::pair<const char*, double> units[] = {
-      {"", 1}, {"b", 1}, {"k", 0x1p10}, {"kb", 0x1p10}, {"kib", 0x1p10}, {"m", 0x1p20}, {"mb", 0x1p20},
-      {"mib", 0x1p20}, {"g", 0x1p30}, {"gb", 0x1p30}, {"gib", 0x1p30}, {"t", 0x1p40}, {"tb", 0x1p40}, {"tib", 0x1p40}};
+  const std::pair<const char*, double> units[] = {{"", 1},         {"b", 1},       {"k", 0x1p10},   {"kb", 0x1p10},
+                                                  {"kib", 0x1p10}, {"m", 0x1p20},  {"mb", 0x1p20},  {"mib", 0x1p20},
+                                                  {"g", 0x1p30},   {"gb", 0x1p30}, {"gib", 0x1p30}, {"t", 0x1p40},
+                                                  {"tb", 0x1p40},  {"tib", 0x1p40}};
   for (const auto& [name, factor] : units) {
     if (suffix == name) {
       if (value * factor >= 0x1p64) return fail();
@@ -246,7 +247,8 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
   queue_family = *compute_family(physical);
 
   std::vector<const char*> device_extensions;
-  if (has_device_extension(physical, "VK_KHR_portability_subset")) device_extensions.push_back("VK_KHR_portability_subset");
+  if (has_device_extension(physical, "VK_KHR_portability_subset"))
+    device_extensions.push_back("VK_KHR_portability_subset");
   const float priority = 1.0f;
   vk::DeviceQueueCreateInfo queue_info({}, queue_family, 1, &priority);
   // shaderInt64 only for the texel-load shader variants (their 64-bit stores), where it is there.
@@ -272,10 +274,8 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
   }
   kernels = resolve_kernels(options, info);
   pipelines = std::make_unique<PipelineCache>(*this, cache_file);
-  transfer_pool = device.createCommandPool(
-      vk::CommandPoolCreateInfo(vk::CommandPoolCreateFlagBits::eResetCommandBuffer |
-                                    vk::CommandPoolCreateFlagBits::eTransient,
-                                queue_family));
+  transfer_pool = device.createCommandPool(vk::CommandPoolCreateInfo(
+      vk::CommandPoolCreateFlagBits::eResetCommandBuffer | vk::CommandPoolCreateFlagBits::eTransient, queue_family));
   transfer_fence = device.createFence({});
 }
 
@@ -345,11 +345,11 @@ void ContextImpl::submit(vk::CommandBuffer cb, vk::Fence fence) {
 
 void ContextImpl::wait(vk::Fence fence) {
   check_usable();
-  const auto result = lose_on_wait.exchange(false)
-                          ? vk::Result::eErrorDeviceLost
-                          : static_cast<vk::Result>(device.getDispatcher()->vkWaitForFences(
-                                static_cast<VkDevice>(*device), 1, reinterpret_cast<const VkFence*>(&fence), VK_TRUE,
-                                UINT64_MAX));
+  const auto result =
+      lose_on_wait.exchange(false)
+          ? vk::Result::eErrorDeviceLost
+          : static_cast<vk::Result>(device.getDispatcher()->vkWaitForFences(
+                static_cast<VkDevice>(*device), 1, reinterpret_cast<const VkFence*>(&fence), VK_TRUE, UINT64_MAX));
   if (result == vk::Result::eSuccess) return;
   if (result == vk::Result::eErrorDeviceLost) lost = true;
   throw_vulkan_error(result, "waiting for " + info.name);
@@ -375,11 +375,13 @@ void ContextImpl::wait_unchecked(vk::Fence fence) noexcept {
 void ContextImpl::run_once(const std::function<void(vk::raii::CommandBuffer&)>& record) {
   // Caller holds transfer_mutex.
   check_usable();
-  vk::raii::CommandBuffers cbs(device, vk::CommandBufferAllocateInfo(*transfer_pool, vk::CommandBufferLevel::ePrimary, 1));
+  vk::raii::CommandBuffers cbs(device,
+                               vk::CommandBufferAllocateInfo(*transfer_pool, vk::CommandBufferLevel::ePrimary, 1));
   vk::raii::CommandBuffer& cb = cbs[0];
   cb.begin(vk::CommandBufferBeginInfo(vk::CommandBufferUsageFlagBits::eOneTimeSubmit));
   // Order against earlier submissions and make the results visible to the host.
-  const vk::MemoryBarrier before(vk::AccessFlagBits::eMemoryWrite, vk::AccessFlagBits::eMemoryRead | vk::AccessFlagBits::eMemoryWrite);
+  const vk::MemoryBarrier before(vk::AccessFlagBits::eMemoryWrite,
+                                 vk::AccessFlagBits::eMemoryRead | vk::AccessFlagBits::eMemoryWrite);
   cb.pipelineBarrier(vk::PipelineStageFlagBits::eAllCommands | vk::PipelineStageFlagBits::eHost,
                      vk::PipelineStageFlagBits::eAllCommands, {}, before, {}, {});
   record(cb);

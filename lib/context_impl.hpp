@@ -90,8 +90,7 @@ struct ContextImpl {
 /// Test hook: after `after` more successful submissions, the next one fails as `fault` describes,
 /// with `result` for Fault::submit_error (e.g. VK_ERROR_OUT_OF_HOST_MEMORY, VK_ERROR_UNKNOWN). A
 /// fault fires once; Fault::none disarms a pending one.
-void inject_fault(ContextImpl& context, Fault fault, vk::Result result = vk::Result::eErrorUnknown,
-                  uint32_t after = 0);
+void inject_fault(ContextImpl& context, Fault fault, vk::Result result = vk::Result::eErrorUnknown, uint32_t after = 0);
 
 /// The kernel set `options` (else VKGRAD_KERNELS, else the device's type) selects on `info`, with
 /// the finer overrides applied and each choice limited to what the device supports. Throws

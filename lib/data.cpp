@@ -64,12 +64,11 @@ void gather_rows(CommandList& cmd, const Tensor& src, const Tensor& index, Tenso
   const detail::Kernel kernel{"gather_rows", {local, src.dtype() == DType::u8 ? 1u : 0u, quads_flag}, 3, sizeof push};
   // With the cpu kernel set up to cpu::kGridSteps batch rows per workgroup: on lavapipe a few rows per
   // workgroup are about twice as fast as one, and more gain nothing.
-  const uint32_t groups_y = static_cast<uint32_t>(std::min<uint64_t>(
-      {detail::grid_stride_groups(c.context(), batch, 1, detail::cpu::kGridSteps), c.device().max_workgroup_count[1],
-       65535}));
+  const uint32_t groups_y = static_cast<uint32_t>(
+      std::min<uint64_t>({detail::grid_stride_groups(c.context(), batch, 1, detail::cpu::kGridSteps),
+                          c.device().max_workgroup_count[1], 65535}));
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.context(), features, local), std::max<uint32_t>(groups_y, 1), 1},
-             op);
+             {detail::quad_grid_stride_groups(c.context(), features, local), std::max<uint32_t>(groups_y, 1), 1}, op);
 }
 
 void gather_labels(CommandList& cmd, const Tensor& labels, const Tensor& index, Tensor& out) {
@@ -116,8 +115,8 @@ void one_hot(CommandList& cmd, const Tensor& labels, Tensor& out, float on, floa
   require_dtype(labels, DType::i32, op, "labels");
   require_f32(out, op, "out");
   if (out.shape().rank() != 2 || out.shape()[0] != labels.numel()) {
-    fail_argument(op, "'out' " + out.shape().to_string() + " must be (N, classes) with N = " +
-                          std::to_string(labels.numel()) + " labels");
+    fail_argument(op, "'out' " + out.shape().to_string() +
+                          " must be (N, classes) with N = " + std::to_string(labels.numel()) + " labels");
   }
   const OneHotPush push{static_cast<uint32_t>(labels.numel()), static_cast<uint32_t>(out.shape()[1]), on, off};
   const uint32_t local = detail::default_local_size(c.device());

@@ -71,8 +71,8 @@ DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
   d.timestamp_period_ns = lim.timestampPeriod;
 
   if (props.apiVersion >= VK_API_VERSION_1_1) {
-    const bool driver_props = props.apiVersion >= VK_API_VERSION_1_2 ||
-                              has_device_extension(pd, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
+    const bool driver_props =
+        props.apiVersion >= VK_API_VERSION_1_2 || has_device_extension(pd, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
     vk::PhysicalDeviceProperties2 p2;
     vk::PhysicalDeviceSubgroupProperties subgroup;
     vk::PhysicalDeviceDriverProperties driver;
@@ -116,8 +116,7 @@ DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
   }
   // Discrete GPUs may expose a small host-visible device-local window (ReBAR); treat only integrated
   // and CPU devices as unified, where all device memory is system memory.
-  d.unified_memory = host_visible_device_local &&
-                     (d.type == DeviceType::integrated_gpu || d.type == DeviceType::cpu);
+  d.unified_memory = host_visible_device_local && (d.type == DeviceType::integrated_gpu || d.type == DeviceType::cpu);
 
   const auto family = compute_family(pd);
   if (family) d.timestamps = pd.getQueueFamilyProperties()[*family].timestampValidBits > 0 && lim.timestampPeriod > 0;
@@ -157,8 +156,9 @@ std::string describe_list(const std::vector<DeviceInfo>& devices) {
 
 uint32_t select_device(const std::vector<DeviceInfo>& devices, const std::string& request) {
   if (devices.empty()) {
-    throw SetupError("vkgrad: no Vulkan device found. Install a Vulkan driver (for a CPU device: apt-get install "
-                     "mesa-vulkan-drivers), or check VK_ICD_FILENAMES / VK_DRIVER_FILES.");
+    throw SetupError(
+        "vkgrad: no Vulkan device found. Install a Vulkan driver (for a CPU device: apt-get install "
+        "mesa-vulkan-drivers), or check VK_ICD_FILENAMES / VK_DRIVER_FILES.");
   }
   if (!request.empty()) {
     const bool numeric = std::all_of(request.begin(), request.end(), [](unsigned char c) { return std::isdigit(c); });
@@ -172,9 +172,9 @@ uint32_t select_device(const std::vector<DeviceInfo>& devices, const std::string
       }
       return d.index;
     }
-    throw SetupError("vkgrad: no Vulkan device matches '" + request +
-                     "' (VKGRAD_DEVICE or ContextOptions::device: an index or part of the name). Devices:" +
-                     describe_list(devices));
+    throw SetupError(
+        "vkgrad: no Vulkan device matches '" + request +
+        "' (VKGRAD_DEVICE or ContextOptions::device: an index or part of the name). Devices:" + describe_list(devices));
   }
   const DeviceInfo* best = nullptr;
   for (const auto& d : devices) {

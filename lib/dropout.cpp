@@ -36,12 +36,16 @@ void record(CommandList& cmd, const Tensor& in, Tensor& out, const DropoutOption
   }
   if (o.step_counter != nullptr) detail::check_step_counter(c, *o.step_counter, op, "step_counter");
   const uint32_t local = o.local_size ? o.local_size : detail::default_local_size(info);
-  const DropoutPush push{static_cast<uint32_t>(in.numel()), static_cast<uint32_t>(o.seed),
-                         static_cast<uint32_t>(o.seed >> 32), o.step, dropout_threshold(o.p),
+  const DropoutPush push{static_cast<uint32_t>(in.numel()),
+                         static_cast<uint32_t>(o.seed),
+                         static_cast<uint32_t>(o.seed >> 32),
+                         o.step,
+                         dropout_threshold(o.p),
                          o.p < 1.0f ? static_cast<float>(1.0 / (1.0 - double(o.p))) : 0.0f};
   const uint64_t blocks = (in.numel() + 3) / 4;  // one thread per Philox block of 4 elements
   // With the cpu kernel set up to cpu::kGridSteps blocks per invocation (lib/cpu_kernels.hpp).
-  const std::array<uint32_t, 3> groups{detail::grid_stride_groups(c.context(), blocks, local, detail::cpu::kGridSteps), 1, 1};
+  const std::array<uint32_t, 3> groups{detail::grid_stride_groups(c.context(), blocks, local, detail::cpu::kGridSteps),
+                                       1, 1};
   // The input is read through a texel buffer where the context does (texel_io.glsl).
   if (o.step_counter != nullptr) {
     const std::initializer_list<detail::BufferUse> uses{

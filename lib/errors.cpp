@@ -10,21 +10,31 @@ void throw_vulkan_error(vk::Result result, std::string_view doing, std::string_v
   const int code = static_cast<int>(result);
   switch (result) {
     case vk::Result::eErrorOutOfDeviceMemory:
-      throw OutOfMemoryError(message + ". The device is out of memory: free tensors or command lists, or use "
-                                       "smaller batches or layers.", code);
+      throw OutOfMemoryError(message +
+                                 ". The device is out of memory: free tensors or command lists, or use "
+                                 "smaller batches or layers.",
+                             code);
     case vk::Result::eErrorOutOfHostMemory:
-      throw OutOfMemoryError(message + ". The host is out of memory: free memory (tensors, command lists, other "
-                                       "programs) and retry.", code);
+      throw OutOfMemoryError(message +
+                                 ". The host is out of memory: free memory (tensors, command lists, other "
+                                 "programs) and retry.",
+                             code);
     case vk::Result::eErrorDeviceLost:
-      throw DeviceLostError(message + ". The device was lost (driver reset, hang or removal); this context is "
-                                      "unusable now: create a new vkgrad::Context.", code);
+      throw DeviceLostError(message +
+                                ". The device was lost (driver reset, hang or removal); this context is "
+                                "unusable now: create a new vkgrad::Context.",
+                            code);
     case vk::Result::eErrorInitializationFailed:
     case vk::Result::eErrorIncompatibleDriver:
-      throw DeviceError(message + ". The Vulkan driver could not be initialised: check that a driver is installed "
-                                  "(for a CPU device: apt-get install mesa-vulkan-drivers).", code);
+      throw DeviceError(message +
+                            ". The Vulkan driver could not be initialised: check that a driver is installed "
+                            "(for a CPU device: apt-get install mesa-vulkan-drivers).",
+                        code);
     default:
-      throw DeviceError(message + ". Retry; if it keeps failing, run with VKGRAD_VALIDATION=1 to look for a "
-                                  "cause, or update the Vulkan driver.", code);
+      throw DeviceError(message +
+                            ". Retry; if it keeps failing, run with VKGRAD_VALIDATION=1 to look for a "
+                            "cause, or update the Vulkan driver.",
+                        code);
   }
 }
 

@@ -10,7 +10,7 @@ half to_half(float value) {
   uint32_t x;
   std::memcpy(&x, &value, 4);
   const uint32_t sign = (x >> 16) & 0x8000u;
-  const uint32_t a = x & 0x7fffffffu;  // |value|
+  const uint32_t a = x & 0x7fffffffu;                                                 // |value|
   if (a > 0x7f800000u) return half{uint16_t(sign | 0x7e00u | ((a >> 13) & 0x3ffu))};  // NaN, made quiet
   if (a >= 0x477ff000u) return half{uint16_t(sign | 0x7c00u)};  // ≥ 65520 (halfway past 65504) or inf
   if (a >= 0x38800000u) {

@@ -41,7 +41,8 @@ uint64_t read_some(gzFile f, const std::filesystem::path& path, uint8_t* out, ui
       // only through gzerror.
       int code = Z_OK;
       const char* msg = gzerror(f, &code);
-      if (code != Z_OK) fail(path, std::string("truncated or corrupt gzip data (") + (msg ? msg : "unknown error") + ")");
+      if (code != Z_OK)
+        fail(path, std::string("truncated or corrupt gzip data (") + (msg ? msg : "unknown error") + ")");
       break;
     }
     done += static_cast<uint64_t>(n);
@@ -96,7 +97,8 @@ IdxArray read_idx(const std::filesystem::path& path, const IdxLimits& limits) {
 
 void write_idx(const std::filesystem::path& path, std::span<const uint64_t> dims, std::span<const uint8_t> data,
                bool gzip) {
-  if (dims.empty() || dims.size() > 4) throw InvalidArgument("vkgrad: write_idx: 1 to 4 dimensions, got " + std::to_string(dims.size()));
+  if (dims.empty() || dims.size() > 4)
+    throw InvalidArgument("vkgrad: write_idx: 1 to 4 dimensions, got " + std::to_string(dims.size()));
   uint64_t total = 1;
   for (uint64_t d : dims) {
     if (d == 0 || d > 0xffffffffu) throw InvalidArgument("vkgrad: write_idx: dimensions must be in [1, 2^32)");
@@ -115,7 +117,8 @@ void write_idx(const std::filesystem::path& path, std::span<const uint64_t> dims
   auto write = [&](const uint8_t* p, uint64_t n) {
     while (n > 0) {
       const unsigned chunk = static_cast<unsigned>(std::min<uint64_t>(n, 1u << 30));
-      if (gzwrite(f.get(), p, chunk) != static_cast<int>(chunk)) throw Error("vkgrad: write_idx: writing " + path.string() + " failed");
+      if (gzwrite(f.get(), p, chunk) != static_cast<int>(chunk))
+        throw Error("vkgrad: write_idx: writing " + path.string() + " failed");
       p += chunk;
       n -= chunk;
     }
@@ -132,10 +135,12 @@ LabeledImages load_idx_pair(const std::filesystem::path& images, const std::file
   if (im.dims.size() != 3) {
     fail(images, "expected images of 3 dimensions (count, rows, cols), got " + std::to_string(im.dims.size()));
   }
-  if (lb.dims.size() != 1) fail(labels, "expected labels of 1 dimension (count), got " + std::to_string(lb.dims.size()));
+  if (lb.dims.size() != 1)
+    fail(labels, "expected labels of 1 dimension (count), got " + std::to_string(lb.dims.size()));
   if (im.dims[0] != lb.dims[0]) {
-    throw InvalidArgument("vkgrad: IDX files " + images.string() + " and " + labels.string() + " do not belong together: " +
-                          std::to_string(im.dims[0]) + " images but " + std::to_string(lb.dims[0]) + " labels");
+    throw InvalidArgument("vkgrad: IDX files " + images.string() + " and " + labels.string() +
+                          " do not belong together: " + std::to_string(im.dims[0]) + " images but " +
+                          std::to_string(lb.dims[0]) + " labels");
   }
   LabeledImages s;
   s.rows = im.dims[1];

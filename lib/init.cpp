@@ -58,9 +58,9 @@ double calculate_gain(Nonlinearity nonlinearity, double param) {
 
 Fans calculate_fans(const Shape& shape) {
   if (shape.rank() < 2) {
-    fail_argument("calculate_fans",
-                  "fan in and fan out can not be computed for a tensor with fewer than 2 dimensions, got " +
-                      shape.to_string());
+    fail_argument(
+        "calculate_fans",
+        "fan in and fan out can not be computed for a tensor with fewer than 2 dimensions, got " + shape.to_string());
   }
   uint64_t receptive_field = 1;
   for (std::size_t d = 2; d < shape.rank(); ++d) receptive_field *= shape[d];

@@ -17,8 +17,8 @@ namespace vkgrad::detail {
 namespace {
 
 // SPIR-V opcodes, decorations and operands read here (SPIR-V specification, section 3).
-constexpr uint32_t kOpTypeInt = 21, kOpTypeFloat = 22, kOpTypeImage = 25, kOpTypeSampledImage = 27,
-                   kOpTypeStruct = 30, kOpTypePointer = 32, kOpVariable = 59, kOpDecorate = 71;
+constexpr uint32_t kOpTypeInt = 21, kOpTypeFloat = 22, kOpTypeImage = 25, kOpTypeSampledImage = 27, kOpTypeStruct = 30,
+                   kOpTypePointer = 32, kOpVariable = 59, kOpDecorate = 71;
 constexpr uint32_t kDecorationBlock = 2, kDecorationBufferBlock = 3, kDecorationBinding = 33,
                    kDecorationDescriptorSet = 34;
 constexpr uint32_t kStorageUniformConstant = 0, kStorageUniform = 2, kStorageStorageBuffer = 12;
@@ -38,7 +38,7 @@ std::vector<BindingKind> reflect_bindings(std::span<const uint32_t> words) {
   };
   std::unordered_map<uint32_t, Type> types;
   std::unordered_map<uint32_t, uint32_t> binding, set;
-  std::unordered_map<uint32_t, uint32_t> block_kind;  // struct id -> Block / BufferBlock
+  std::unordered_map<uint32_t, uint32_t> block_kind;     // struct id -> Block / BufferBlock
   std::vector<std::pair<uint32_t, uint32_t>> variables;  // (pointer type, id)
   for (std::size_t i = 5; i < words.size();) {
     const uint32_t count = words[i] >> 16, op = words[i] & 0xffffu;
@@ -156,7 +156,8 @@ Kernel resolve_kernel(const ContextImpl& context, const Kernel& requested, std::
       name += "_f16";
       // Ids below VKGRAD_SPEC_F16_MASK that the shader does not declare are ignored (Vulkan allows
       // map entries for undeclared ids).
-      if (kernel.specialization.size() <= VKGRAD_SPEC_F16_MASK) kernel.specialization.resize(VKGRAD_SPEC_F16_MASK + 1, 0);
+      if (kernel.specialization.size() <= VKGRAD_SPEC_F16_MASK)
+        kernel.specialization.resize(VKGRAD_SPEC_F16_MASK + 1, 0);
       kernel.specialization[VKGRAD_SPEC_F16_MASK] = f16_mask;
     }
   }

@@ -90,8 +90,8 @@ bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& t) {
 
 namespace {
 
-using detail::GemmTiles;
 using detail::fail_argument;
+using detail::GemmTiles;
 using detail::require_32bit_indexable;
 using detail::require_distinct;
 using detail::require_matrix;
@@ -110,8 +110,8 @@ struct GemmLoop {
   uint64_t m, n;
 };
 
-GemmLoop gemm_loop(const GemmTiles& t, const Tensor& A, const Tensor& B, bool transpose_a, bool transpose_b,
-                   uint64_t M, uint64_t N) {
+GemmLoop gemm_loop(const GemmTiles& t, const Tensor& A, const Tensor& B, bool transpose_a, bool transpose_b, uint64_t M,
+                   uint64_t N) {
   if (t.swap) return {&B, &A, !transpose_b, !transpose_a, N, M};
   return {&A, &B, transpose_a, transpose_b, M, N};
 }
@@ -142,7 +142,8 @@ std::vector<uint32_t> gemm_specialization(const GemmTiles& t, const GemmLoop& lo
 void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
                  bool transpose_b, float alpha, float beta, uint64_t M, uint64_t N, uint64_t K, std::string_view label,
                  const GemmTiles* forced_tiles = nullptr) {
-  const GemmTiles tiles = forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), c.context().kernels.gemm_path, M, N);
+  const GemmTiles tiles =
+      forced_tiles ? *forced_tiles : detail::choose_gemm_tiles(c.device(), c.context().kernels.gemm_path, M, N);
   const GemmLoop loop = gemm_loop(tiles, A, B, transpose_a, transpose_b, M, N);
   const GemmPush push{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K), alpha, beta};
   // beta == 0 never reads C, so C is declared write-only to the barrier tracker.
@@ -234,8 +235,8 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
 
   const GemmTiles tiles = detail::choose_gemm_tiles(c.device(), c.context().kernels.gemm_path, batch, out);
   const GemmLoop loop = gemm_loop(tiles, X, W, false, true, batch, out);
-  auto spec = gemm_specialization(tiles, loop, in,
-                                  {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
+  auto spec =
+      gemm_specialization(tiles, loop, in, {has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u});
   // Without a bias, binding 2 is never read (HAS_BIAS is false); X stands in for it.
   const Tensor& bias = has_bias ? b : X;
   const std::initializer_list<detail::BufferUse> uses{{loop.a, detail::Access::read},
@@ -243,8 +244,9 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
                                                       {&bias, detail::Access::read},
                                                       {&Y, detail::Access::write}};
   // dispatch picks the build, as for gemm.
-  const std::string_view shader =
-      tiles.broadcast ? "linear_forward_broadcast" : tiles.direct ? "linear_forward_direct" : "linear_forward";
+  const std::string_view shader = tiles.broadcast ? "linear_forward_broadcast"
+                                  : tiles.direct  ? "linear_forward_direct"
+                                                  : "linear_forward";
   const detail::Kernel kernel{shader, std::move(spec), 4, sizeof(LinearPush)};
   const LinearPush push{static_cast<uint32_t>(batch),
                         static_cast<uint32_t>(out),
@@ -308,7 +310,8 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
     const BiasGradPush push{static_cast<uint32_t>(batch), static_cast<uint32_t>(out)};
     const std::initializer_list<detail::BufferUse> uses{
         {&dY, detail::Access::read}, {&db, accumulate ? detail::Access::read_write : detail::Access::write}};
-    const detail::Kernel kernel{"linear_bias_grad_columns", {local, out % 4 == 0 ? 1u : 0u, accumulate ? 1u : 0u}, 2, sizeof push};
+    const detail::Kernel kernel{
+        "linear_bias_grad_columns", {local, out % 4 == 0 ? 1u : 0u, accumulate ? 1u : 0u}, 2, sizeof push};
     c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.context(), out, local), 1, 1},
                op + " db");
   } else if (want_db) {

@@ -83,8 +83,8 @@ void check_loss_output(CommandList& cmd, uint64_t rows, Reduction reduction, con
 }
 
 // The gradient of `like` (role `like_role`): f32 of its shape.
-void check_gradient(CommandList& cmd, const Tensor& grad, const Tensor& like, const std::string& name,
-                    const char* role, const char* like_role) {
+void check_gradient(CommandList& cmd, const Tensor& grad, const Tensor& like, const std::string& name, const char* role,
+                    const char* like_role) {
   detail::check_f32(cmd.impl(), grad, name, role);
   detail::require_same_shape(grad, role, like, like_role, name);
 }
@@ -143,9 +143,10 @@ void CrossEntropyLoss::forward(CommandList& cmd, const Tensor& logits, const Ten
   const ForwardPush push{static_cast<uint32_t>(rows_), cols, options_.ignore_index, options_.label_smoothing};
   const std::initializer_list<detail::BufferUse> uses{
       {&logits, detail::Access::read}, {&labels, detail::Access::read}, {&row_loss, detail::Access::write}};
-  detail::dispatch_rows(c, {"cross_entropy_loss_forward", "cross_entropy_loss_forward_rows", {}, sizeof push},
-                        rows_, cols, uses, &push, name);
-  if (options_.reduction != Reduction::none) record_row_reduce(cmd, rows_, options_.reduction, row_loss_, status_, loss);
+  detail::dispatch_rows(c, {"cross_entropy_loss_forward", "cross_entropy_loss_forward_rows", {}, sizeof push}, rows_,
+                        cols, uses, &push, name);
+  if (options_.reduction != Reduction::none)
+    record_row_reduce(cmd, rows_, options_.reduction, row_loss_, status_, loss);
 }
 
 void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& dlogits,
@@ -156,16 +157,14 @@ void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Te
   check_gradient(cmd, dlogits, logits, name, "dlogits", "logits");
   const uint32_t cols = static_cast<uint32_t>(logits.shape()[1]);
   record_label_check(cmd, rows_, labels, cols, options_.ignore_index, status_);
-  const BackwardPush push{static_cast<uint32_t>(rows_), cols, options_.ignore_index, options_.label_smoothing,
-                          dloss};
+  const BackwardPush push{static_cast<uint32_t>(rows_), cols, options_.ignore_index, options_.label_smoothing, dloss};
   const uint32_t mean = options_.reduction == Reduction::mean ? 1u : 0u;
   const std::initializer_list<detail::BufferUse> uses{{&logits, detail::Access::read},
                                                       {&labels, detail::Access::read},
                                                       {&status_, detail::Access::read},
                                                       {&dlogits, detail::Access::write}};
-  detail::dispatch_rows(
-      c, {"cross_entropy_loss_backward", "cross_entropy_loss_backward_rows", {mean}, sizeof push}, rows_, cols,
-      uses, &push, name);
+  detail::dispatch_rows(c, {"cross_entropy_loss_backward", "cross_entropy_loss_backward_rows", {mean}, sizeof push},
+                        rows_, cols, uses, &push, name);
 }
 
 void CrossEntropyLoss::check_labels() const { check_label_status(status_, options_.ignore_index); }
@@ -189,7 +188,8 @@ void NllLoss::forward(CommandList& cmd, const Tensor& log_probs, const Tensor& l
   c.dispatch(detail::Kernel{"nll_loss_forward", {local}, 3, sizeof push},
              {{&log_probs, detail::Access::read}, {&labels, detail::Access::read}, {&row_loss, detail::Access::write}},
              &push, sizeof push, {detail::grid_stride_groups(c.context(), rows_, local), 1, 1}, name);
-  if (options_.reduction != Reduction::none) record_row_reduce(cmd, rows_, options_.reduction, row_loss_, status_, loss);
+  if (options_.reduction != Reduction::none)
+    record_row_reduce(cmd, rows_, options_.reduction, row_loss_, status_, loss);
 }
 
 void NllLoss::backward(CommandList& cmd, const Tensor& log_probs, const Tensor& labels, Tensor& dlog_probs,

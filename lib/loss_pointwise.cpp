@@ -61,8 +61,7 @@ void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& tar
              {detail::quad_grid_stride_groups(c.context(), n, local, detail::cpu::kGridSteps), 1, 1}, name);
   if (reduction_ == Reduction::none) return;
 
-  detail::record_reduce_all(c, detail::ReduceAllOp::sum, reduction_ == Reduction::mean, terms_, partials_, loss,
-                            name);
+  detail::record_reduce_all(c, detail::ReduceAllOp::sum, reduction_ == Reduction::mean, terms_, partials_, loss, name);
 }
 
 void PointwiseLoss::backward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& dx, float dloss) {

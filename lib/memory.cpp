@@ -15,8 +15,8 @@ vk::DeviceSize align_up(vk::DeviceSize value, vk::DeviceSize alignment) {
 }
 }  // namespace
 
-MemoryAllocator::MemoryAllocator(const vk::raii::Device& device, const vk::raii::PhysicalDevice& physical,
-                                 bool unified, uint64_t limit)
+MemoryAllocator::MemoryAllocator(const vk::raii::Device& device, const vk::raii::PhysicalDevice& physical, bool unified,
+                                 uint64_t limit)
     : device_(device), props_(physical.getMemoryProperties()), unified_(unified), limit_(limit) {
   // A block is at most 1/8 of the smallest device-local heap (or of the memory limit), so small
   // devices are not swamped and one block never takes the whole limit from staging buffers.
@@ -65,15 +65,16 @@ std::size_t MemoryAllocator::new_block(vk::DeviceSize size, uint32_t type_index,
                            static_cast<int>(vk::Result::eErrorOutOfDeviceMemory));
   }
   auto block = std::make_unique<Block>();
-  block->memory = vk_call("allocating " + format_bytes(size) + " of device memory (" +
-                              format_bytes(allocated_) + " held by live tensors)",
-                          [&] { return device_.allocateMemory(vk::MemoryAllocateInfo(size, type_index)); });
+  block->memory = vk_call(
+      "allocating " + format_bytes(size) + " of device memory (" + format_bytes(allocated_) + " held by live tensors)",
+      [&] { return device_.allocateMemory(vk::MemoryAllocateInfo(size, type_index)); });
   block->size = size;
   block->type_index = type_index;
   block->dedicated = dedicated;
   block->free_ranges.emplace(0, size);
   const auto flags = props_.memoryTypes[type_index].propertyFlags;
-  if (mapped && (flags & vk::MemoryPropertyFlagBits::eHostVisible) && (flags & vk::MemoryPropertyFlagBits::eHostCoherent)) {
+  if (mapped && (flags & vk::MemoryPropertyFlagBits::eHostVisible) &&
+      (flags & vk::MemoryPropertyFlagBits::eHostCoherent)) {
     block->mapped = static_cast<std::byte*>(
         vk_call("mapping device memory", [&] { return block->memory.mapMemory(0, VK_WHOLE_SIZE); }));
   }
@@ -197,9 +198,8 @@ Buffer::Buffer(std::shared_ptr<ContextImpl> ctx, vk::DeviceSize bytes, MemoryUsa
   vk_size = rounded;
   vk::BufferUsageFlags flags = U::eStorageBuffer | U::eTransferSrc | U::eTransferDst;
   if (usage == MemoryUsage::device && context->kernels.texel_loads) flags |= U::eUniformTexelBuffer;
-  buffer = vk_call("creating a buffer of " + format_bytes(rounded), [&] {
-    return context->device.createBuffer(vk::BufferCreateInfo({}, rounded, flags));
-  });
+  buffer = vk_call("creating a buffer of " + format_bytes(rounded),
+                   [&] { return context->device.createBuffer(vk::BufferCreateInfo({}, rounded, flags)); });
   allocation = context->allocator->allocate(buffer.getMemoryRequirements(), usage);
   vk_call("binding buffer memory", [&] { buffer.bindMemory(allocation.memory, allocation.offset); });
 }

@@ -92,9 +92,9 @@ struct Buffer {
   std::shared_ptr<ContextImpl> context;
   vk::raii::Buffer buffer{nullptr};
   Allocation allocation;
-  vk::DeviceSize size = 0;         ///< bytes requested
-  vk::DeviceSize vk_size = 0;      ///< bytes of the VkBuffer: size rounded up to 16 (to 4 where 16 would
-                                   ///< exceed the storage-buffer range)
+  vk::DeviceSize size = 0;     ///< bytes requested
+  vk::DeviceSize vk_size = 0;  ///< bytes of the VkBuffer: size rounded up to 16 (to 4 where 16 would
+                               ///< exceed the storage-buffer range)
 
  private:
   std::mutex view_mutex_;

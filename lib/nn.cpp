@@ -106,18 +106,30 @@ Activation::Activation(Context& context, ActivationSpec spec) : Module(context),
 std::string Activation::type_name() const {
   if (spec_.sparse) return "SparseThreshold";
   static const std::map<vkgrad::Activation, const char*> names{
-      {vkgrad::Activation::identity, "Identity"},     {vkgrad::Activation::sigmoid, "Sigmoid"},
-      {vkgrad::Activation::tanh, "Tanh"},             {vkgrad::Activation::relu, "ReLU"},
-      {vkgrad::Activation::relu6, "ReLU6"},           {vkgrad::Activation::leaky_relu, "LeakyReLU"},
-      {vkgrad::Activation::elu, "ELU"},               {vkgrad::Activation::selu, "SELU"},
-      {vkgrad::Activation::celu, "CELU"},             {vkgrad::Activation::gelu, "GELU"},
-      {vkgrad::Activation::gelu_tanh, "GELU"},        {vkgrad::Activation::silu, "SiLU"},
-      {vkgrad::Activation::mish, "Mish"},             {vkgrad::Activation::softplus, "Softplus"},
-      {vkgrad::Activation::softsign, "Softsign"},     {vkgrad::Activation::hardtanh, "Hardtanh"},
-      {vkgrad::Activation::hardsigmoid, "Hardsigmoid"}, {vkgrad::Activation::hardswish, "Hardswish"},
-      {vkgrad::Activation::logsigmoid, "LogSigmoid"}, {vkgrad::Activation::tanhshrink, "Tanhshrink"},
-      {vkgrad::Activation::softshrink, "Softshrink"}, {vkgrad::Activation::hardshrink, "Hardshrink"},
-      {vkgrad::Activation::threshold, "Threshold"},   {vkgrad::Activation::prelu, "PReLU"},
+      {vkgrad::Activation::identity, "Identity"},
+      {vkgrad::Activation::sigmoid, "Sigmoid"},
+      {vkgrad::Activation::tanh, "Tanh"},
+      {vkgrad::Activation::relu, "ReLU"},
+      {vkgrad::Activation::relu6, "ReLU6"},
+      {vkgrad::Activation::leaky_relu, "LeakyReLU"},
+      {vkgrad::Activation::elu, "ELU"},
+      {vkgrad::Activation::selu, "SELU"},
+      {vkgrad::Activation::celu, "CELU"},
+      {vkgrad::Activation::gelu, "GELU"},
+      {vkgrad::Activation::gelu_tanh, "GELU"},
+      {vkgrad::Activation::silu, "SiLU"},
+      {vkgrad::Activation::mish, "Mish"},
+      {vkgrad::Activation::softplus, "Softplus"},
+      {vkgrad::Activation::softsign, "Softsign"},
+      {vkgrad::Activation::hardtanh, "Hardtanh"},
+      {vkgrad::Activation::hardsigmoid, "Hardsigmoid"},
+      {vkgrad::Activation::hardswish, "Hardswish"},
+      {vkgrad::Activation::logsigmoid, "LogSigmoid"},
+      {vkgrad::Activation::tanhshrink, "Tanhshrink"},
+      {vkgrad::Activation::softshrink, "Softshrink"},
+      {vkgrad::Activation::hardshrink, "Hardshrink"},
+      {vkgrad::Activation::threshold, "Threshold"},
+      {vkgrad::Activation::prelu, "PReLU"},
   };
   auto it = names.find(spec_.kind);
   return it == names.end() ? activation_info(spec_.kind).name : it->second;
@@ -189,7 +201,9 @@ std::vector<Parameter> BatchNorm1d::parameters() {
   return {{"weight", &weight_, &weight_grad_}, {"bias", &bias_, &bias_grad_}};
 }
 
-std::vector<Buffer> BatchNorm1d::buffers() { return {{"running_mean", &running_mean_}, {"running_var", &running_var_}}; }
+std::vector<Buffer> BatchNorm1d::buffers() {
+  return {{"running_mean", &running_mean_}, {"running_var", &running_var_}};
+}
 
 void BatchNorm1d::reset_parameters(CommandList& cmd, uint64_t /*seed*/) {
   if (options_.affine) {
@@ -241,7 +255,8 @@ uint64_t Sequential::output_features(uint64_t in_features) const {
     try {
       f = modules_[i]->output_features(f);
     } catch (const InvalidArgument& e) {
-      throw InvalidArgument(std::string(e.what()) + " (layer " + std::to_string(i) + ": " + modules_[i]->to_string() + ")");
+      throw InvalidArgument(std::string(e.what()) + " (layer " + std::to_string(i) + ": " + modules_[i]->to_string() +
+                            ")");
     }
   }
   return f;
@@ -269,8 +284,8 @@ void Sequential::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
   const uint64_t rows = x.shape()[0];
   const uint64_t out = output_features(in);
   if (y.numel() != rows * out) {
-    fail(op, "'y' " + y.shape().to_string() + " must hold " + std::to_string(rows) + " rows of " +
-                 std::to_string(out) + " features");
+    fail(op, "'y' " + y.shape().to_string() + " must hold " + std::to_string(rows) + " rows of " + std::to_string(out) +
+                 " features");
   }
   Activations& a = activations_for(rows, in);
   for (std::size_t i = 0; i < modules_.size(); ++i) {
@@ -291,7 +306,8 @@ void Sequential::backward(CommandList& cmd, const Tensor& x, const Tensor& y, co
   const uint64_t rows = x.shape()[0];
   const uint64_t out = output_features(in);
   for (const auto& [t, role, count] : {std::tuple<const Tensor*, const char*, uint64_t>{&y, "y", rows * out},
-                                      {&dy, "dy", rows * out}, {&dx, "dx", x.numel()}}) {
+                                       {&dy, "dy", rows * out},
+                                       {&dx, "dx", x.numel()}}) {
     if (!t->empty() && t->numel() != count) {
       fail(op, "'" + std::string(role) + "' " + t->shape().to_string() + " must have " + std::to_string(count) +
                    " elements");
@@ -393,7 +409,8 @@ std::vector<std::pair<std::string, HostTensor>> Sequential::state_dict() {
     const std::string prefix = std::to_string(i) + ".";
     for (const auto& p : modules_[i]->parameters()) state.emplace_back(prefix + p.name, to_host(*p.value));
     for (const auto& b : modules_[i]->buffers()) state.emplace_back(prefix + b.name, to_host(*b.value));
-    if (dynamic_cast<BatchNorm1d*>(modules_[i].get())) state.emplace_back(prefix + "num_batches_tracked", HostTensor::scalar_i64(steps));
+    if (dynamic_cast<BatchNorm1d*>(modules_[i].get()))
+      state.emplace_back(prefix + "num_batches_tracked", HostTensor::scalar_i64(steps));
   }
   return state;
 }

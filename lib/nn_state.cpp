@@ -22,7 +22,8 @@ std::string fmt(double v) {
 int32_t read_counter(const Tensor& counter) { return counter.to_vector<int32_t>().at(0); }
 
 void write_counter(Tensor& counter, int64_t value, std::string_view name) {
-  if (value < 0 || value > 0x7fffffff) fail("load_state_dict", "'" + std::string(name) + "' is out of range: " + std::to_string(value));
+  if (value < 0 || value > 0x7fffffff)
+    fail("load_state_dict", "'" + std::string(name) + "' is out of range: " + std::to_string(value));
   counter.upload<int32_t>(std::vector<int32_t>{static_cast<int32_t>(value)});
 }
 

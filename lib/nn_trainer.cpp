@@ -176,12 +176,15 @@ struct Trainer::Impl {
       throw InvalidArgument("vkgrad: " + std::string(where) + ": " + std::to_string(data.count()) + " images but " +
                             std::to_string(data.labels.numel()) + " labels");
     }
-    if (data.count() > 0x7fffffff) throw InvalidArgument("vkgrad: " + std::string(where) + ": more than 2^31 - 1 samples");
+    if (data.count() > 0x7fffffff)
+      throw InvalidArgument("vkgrad: " + std::string(where) + ": more than 2^31 - 1 samples");
     const uint64_t out = model.output_features(data.features());
-    if (classes != 0 && out != classes) throw InvalidArgument("vkgrad: " + std::string(where) + ": model output changed");
+    if (classes != 0 && out != classes)
+      throw InvalidArgument("vkgrad: " + std::string(where) + ": model output changed");
     classes = out;
     check_labels(data, where);
-    if (options.check_finite && (finite_status.empty() || finite_status.numel() != detail::kNonFiniteHeader + model.size() + 2)) {
+    if (options.check_finite &&
+        (finite_status.empty() || finite_status.numel() != detail::kNonFiniteHeader + model.size() + 2)) {
       lists.clear();  // they were recorded with the old status tensor
       finite_status = detail::make_nonfinite_status(ctx, model.size() + 2);
     }
@@ -199,7 +202,7 @@ struct Trainer::Impl {
     const uint64_t count = data.count(), batch = options.batch;
     const uint64_t batches = (count + batch - 1) / batch, step = static_cast<uint64_t>(status.step);
     const int64_t slot = status.first_slot();
-    const int64_t module = slot == 0 ? NonFiniteError::input_batch
+    const int64_t module = slot == 0                                                 ? NonFiniteError::input_batch
                            : slot >= 1 && slot <= static_cast<int64_t>(model.size()) ? slot - 1
                                                                                      : NonFiniteError::loss_only;
     std::string msg = std::string("vkgrad: Trainer::") + (training ? "train_epoch" : "evaluate") + ": the loss was " +
@@ -216,14 +219,16 @@ struct Trainer::Impl {
                          "rate, or check the parameters loaded into it."
                        : "That module's parameters are not finite or too large (a diverged run or a bad checkpoint?).");
     } else {
-      msg += "The input and every module's output were finite, but the loss overflowed: the logits are too large "
-             "(lower the learning rate or check the parameters of the last module).";
+      msg +=
+          "The input and every module's output were finite, but the loss overflowed: the logits are too large "
+          "(lower the learning rate or check the parameters of the last module).";
     }
     if (training) {
       msg += " The update of that batch";
       if (unchecked_steps > 0) msg += " (and of up to " + std::to_string(unchecked_steps) + " more submitted with it)";
-      msg += " has already been applied, so the parameters and optimizer state are probably no longer finite: "
-             "reload the last checkpoint before training again.";
+      msg +=
+          " has already been applied, so the parameters and optimizer state are probably no longer finite: "
+          "reload the last checkpoint before training again.";
     }
     throw NonFiniteError(msg, training, epoch, step, module);
   }
@@ -305,9 +310,9 @@ Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progre
     bool has_bn = false;
     for (std::size_t i = 0; i < m.model.size(); ++i) has_bn |= dynamic_cast<BatchNorm1d*>(&m.model[i]) != nullptr;
     if (has_bn) {
-      throw InvalidArgument("vkgrad: Trainer: " + std::to_string(count) + " samples in batches of " +
-                            std::to_string(batch) +
-                            " leave a last batch of 1 row, which BatchNorm1d cannot train on; choose another batch size");
+      throw InvalidArgument(
+          "vkgrad: Trainer: " + std::to_string(count) + " samples in batches of " + std::to_string(batch) +
+          " leave a last batch of 1 row, which BatchNorm1d cannot train on; choose another batch size");
     }
   }
   // The epoch's shuffle: a function of (seed, epoch) only, so a resumed run repeats it.

@@ -69,12 +69,12 @@ void record_nonfinite_check(CommandList& cmd, std::span<const Tensor* const> ten
     }
     push.first_slot = static_cast<uint32_t>(first);
     push.loss_binding = loss_index >= first && loss_index < first + count ? static_cast<uint32_t>(loss_index - first)
-                                                                           : uint32_t(kNonFiniteTensorsPerDispatch);
-    const uint32_t groups = grid_stride_groups(c.context(), (most + kElementsPerInvocation - 1) / kElementsPerInvocation, local);
-    const std::initializer_list<BufferUse> uses{{t[0], Access::read},          {t[1], Access::read},
-                                                {t[2], Access::read},          {t[3], Access::read},
-                                                {t[4], Access::read},          {t[5], Access::read},
-                                                {&status, Access::read_write}, {&cursor, Access::read}};
+                                                                          : uint32_t(kNonFiniteTensorsPerDispatch);
+    const uint32_t groups =
+        grid_stride_groups(c.context(), (most + kElementsPerInvocation - 1) / kElementsPerInvocation, local);
+    const std::initializer_list<BufferUse> uses{
+        {t[0], Access::read}, {t[1], Access::read}, {t[2], Access::read},          {t[3], Access::read},
+        {t[4], Access::read}, {t[5], Access::read}, {&status, Access::read_write}, {&cursor, Access::read}};
     // The tensors through texel buffers where the context reads that way (CPU devices: 4 values a
     // fetch instead of a per-lane loop of scalar storage loads).
     const Kernel kernel{"nonfinite_check", {local}, 8, sizeof push};

@@ -211,8 +211,8 @@ void clip_grad_norm(CommandList& cmd, std::span<Tensor* const> grads, float max_
   }
   const uint64_t needed = clip_grad_norm_workspace_size(cmd, grads);
   if (workspace.numel() < needed) {
-    fail_argument(op, "'workspace' " + workspace.shape().to_string() + " has fewer than the " +
-                          std::to_string(needed) + " elements clip_grad_norm_workspace_size() asks for");
+    fail_argument(op, "'workspace' " + workspace.shape().to_string() + " has fewer than the " + std::to_string(needed) +
+                          " elements clip_grad_norm_workspace_size() asks for");
   }
   const uint32_t local = detail::default_local_size(c.device());
   // Per tensor, partial sums of g² (the whole-tensor reduction's first pass) side by side in the workspace.
@@ -225,15 +225,14 @@ void clip_grad_norm(CommandList& cmd, std::span<Tensor* const> grads, float max_
   }
   const ClipTotalPush total_push{offset};
   c.dispatch(detail::Kernel{"clip_grad_norm_total", {local}, 2, sizeof total_push},
-             {{&workspace, detail::Access::read}, {&total_norm, detail::Access::write}}, &total_push,
-             sizeof total_push, {1, 1, 1}, "clip_grad_norm_total");
+             {{&workspace, detail::Access::read}, {&total_norm, detail::Access::write}}, &total_push, sizeof total_push,
+             {1, 1, 1}, "clip_grad_norm_total");
   for (Tensor* g : grads) {
     const ClipScalePush push{static_cast<uint32_t>(g->numel()), max_norm};
     // g is bound twice: read (through a texel buffer where the context uses them) and written.
     const std::initializer_list<detail::BufferUse> uses{
         {g, detail::Access::read}, {&total_norm, detail::Access::read}, {g, detail::Access::write}};
-    const detail::Kernel kernel =
-        detail::Kernel{"clip_grad_norm_scale", {local}, 3, sizeof push};
+    const detail::Kernel kernel = detail::Kernel{"clip_grad_norm_scale", {local}, 3, sizeof push};
     c.dispatch(kernel, uses, &push, sizeof push,
                {detail::quad_grid_stride_groups(c.context(), g->numel(), local, detail::cpu::kGridSteps), 1, 1},
                "clip_grad_norm_scale");

@@ -15,8 +15,8 @@ struct PenaltyPush {
 
 enum class Penalty : uint32_t { l1 = 0, l2 = 1 };
 
-void record_penalty(CommandList& cmd, Penalty kind, const Tensor& w, Tensor& grad, float lambda,
-                    const std::string& op, std::string_view w_role, std::string_view grad_role) {
+void record_penalty(CommandList& cmd, Penalty kind, const Tensor& w, Tensor& grad, float lambda, const std::string& op,
+                    std::string_view w_role, std::string_view grad_role) {
   auto& c = cmd.impl();
   detail::check_f32(c, w, op, w_role);
   detail::check_f32(c, grad, op, grad_role);

@@ -91,9 +91,8 @@ const Pipeline& PipelineCache::get(const Kernel& kernel) {
     const ShaderBinary& bin = shader_binary(kernel.shader);
     std::vector<uint32_t> words(bin.size / 4);
     std::memcpy(words.data(), bin.data, bin.size);
-    auto module = vk_call("creating shader module " + std::string(kernel.shader), [&] {
-      return context_.device.createShaderModule(vk::ShaderModuleCreateInfo({}, words));
-    });
+    auto module = vk_call("creating shader module " + std::string(kernel.shader),
+                          [&] { return context_.device.createShaderModule(vk::ShaderModuleCreateInfo({}, words)); });
     module_it = modules_.emplace(std::string(kernel.shader), std::move(module)).first;
   }
 

@@ -26,7 +26,6 @@ RowsPush rows_of(const Tensor& x) {
   return {static_cast<uint32_t>(x.numel() / cols), static_cast<uint32_t>(cols)};
 }
 
-
 void record_forward(CommandList& cmd, const Tensor& x, Tensor& y, bool log, const char* op) {
   auto& c = cmd.impl();
   detail::check_f32(c, x, op, "x");
@@ -48,8 +47,8 @@ void record_backward(CommandList& cmd, const Tensor& y, const Tensor& dy, Tensor
   const RowsPush push = rows_of(y);
   const std::initializer_list<detail::BufferUse> uses{
       {&y, detail::Access::read}, {&dy, detail::Access::read}, {&dx, detail::Access::write}};
-  detail::dispatch_rows(c, {"softmax_backward", "softmax_backward_rows", {log ? 1u : 0u}, sizeof push},
-                        push.rows, push.cols, uses, &push, op);
+  detail::dispatch_rows(c, {"softmax_backward", "softmax_backward_rows", {log ? 1u : 0u}, sizeof push}, push.rows,
+                        push.cols, uses, &push, op);
 }
 
 void record_reduce_all(CommandList& cmd, detail::ReduceAllOp shader_op, bool mean, const Tensor& x, Tensor& out,
@@ -84,8 +83,8 @@ void record_matrix_reduce(CommandList& cmd, ReduceOp op, const Tensor& x, Tensor
   // are whole vec4s, in groups of 64 so that the few invocations still spread over the threads; x
   // through a texel buffer where the context uses them.
   const bool quads = detail::per_invocation_reductions(c) && push.cols % 4 == 0;
-  const uint32_t local = quads ? std::min<uint32_t>(64, detail::default_local_size(c.device()))
-                               : detail::default_local_size(c.device());
+  const uint32_t local =
+      quads ? std::min<uint32_t>(64, detail::default_local_size(c.device())) : detail::default_local_size(c.device());
   const detail::Kernel kernel{name, {local, static_cast<uint32_t>(op), quads ? 1u : 0u}, 2, sizeof push};
   c.dispatch(kernel, uses, &push, sizeof push,
              {detail::grid_stride_groups(c.context(), quads ? push.cols / 4 : push.cols, local), 1, 1}, name);
@@ -124,7 +123,9 @@ void argmax_rows(CommandList& cmd, const Tensor& x, Tensor& index) {
                         {{&x, detail::Access::read}, {&index, detail::Access::write}}, &push, op);
 }
 
-void softmax_forward(CommandList& cmd, const Tensor& x, Tensor& y) { record_forward(cmd, x, y, false, "softmax_forward"); }
+void softmax_forward(CommandList& cmd, const Tensor& x, Tensor& y) {
+  record_forward(cmd, x, y, false, "softmax_forward");
+}
 
 void log_softmax_forward(CommandList& cmd, const Tensor& x, Tensor& y) {
   record_forward(cmd, x, y, true, "log_softmax_forward");
@@ -151,8 +152,8 @@ void record_reduce_all(CommandListImpl& c, ReduceAllOp op, bool mean, const Tens
   const ReduceAllOp second_op = op == ReduceAllOp::max ? ReduceAllOp::max : ReduceAllOp::sum;
   const uint32_t local = default_local_size(c.device());
   const std::initializer_list<BufferUse> second_uses{{&partials, Access::read}, {&out, Access::write}};
-  c.dispatch(Kernel{"reduce_all", {local, static_cast<uint32_t>(second_op)}, 2, sizeof second},
-             second_uses, &second, sizeof second, {1, 1, 1}, label + " (total)");
+  c.dispatch(Kernel{"reduce_all", {local, static_cast<uint32_t>(second_op)}, 2, sizeof second}, second_uses, &second,
+             sizeof second, {1, 1, 1}, label + " (total)");
 }
 
 uint32_t reduce_all_groups(const ContextImpl& context, uint64_t n, uint32_t max_groups) {
@@ -167,14 +168,14 @@ uint32_t reduce_all_groups(const ContextImpl& context, uint64_t n, uint32_t max_
   return std::min(max_groups, quad_grid_stride_groups(context, n, default_local_size(info)));
 }
 
-void record_reduce_all_partials(CommandListImpl& c, ReduceAllOp op, const Tensor& x, Tensor& partials,
-                                uint32_t offset, uint32_t groups, const std::string& label) {
+void record_reduce_all_partials(CommandListImpl& c, ReduceAllOp op, const Tensor& x, Tensor& partials, uint32_t offset,
+                                uint32_t groups, const std::string& label) {
   const uint32_t local = default_local_size(c.device());
   const ReduceAllPush push{static_cast<uint32_t>(x.numel()), 1.0f, offset};
   // x through a texel buffer where the context uses them.
   const std::initializer_list<BufferUse> uses{{&x, Access::read}, {&partials, Access::write}};
-  c.dispatch(Kernel{"reduce_all", {local, static_cast<uint32_t>(op)}, 2, sizeof push},
-             uses, &push, sizeof push, {groups, 1, 1}, label);
+  c.dispatch(Kernel{"reduce_all", {local, static_cast<uint32_t>(op)}, 2, sizeof push}, uses, &push, sizeof push,
+             {groups, 1, 1}, label);
 }
 
 }  // namespace detail

@@ -34,8 +34,8 @@ uint32_t reduce_all_groups(const ContextImpl& context, uint64_t n, uint32_t max_
 
 /// Records the first pass alone: partials[offset + g] = the reduction (OP sum, sum of squares or
 /// max) of the elements of x assigned to workgroup g < groups. The caller has checked the tensors.
-void record_reduce_all_partials(CommandListImpl& c, ReduceAllOp op, const Tensor& x, Tensor& partials,
-                                uint32_t offset, uint32_t groups, const std::string& label);
+void record_reduce_all_partials(CommandListImpl& c, ReduceAllOp op, const Tensor& x, Tensor& partials, uint32_t offset,
+                                uint32_t groups, const std::string& label);
 
 /// Records out[0] = the reduction of x's elements (times 1 / n when `mean`), through `partials`
 /// (kReduceAllPartials f32 elements, overwritten). The caller has checked the tensors.

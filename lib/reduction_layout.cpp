@@ -9,7 +9,6 @@ namespace vkgrad::detail {
 
 namespace {
 
-
 // Threads per row of a workgroup-per-row shader: enough to cover a short row once (at least 32), at
 // most the device default. A 7-column row does not need 256 threads waiting at every barrier.
 uint32_t row_local_size(const DeviceInfo& dev, uint64_t cols) {

@@ -148,7 +148,8 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<std::
     if (name.empty() || name == "__metadata__") throw InvalidArgument(where + "invalid tensor name '" + name + "'");
     if (!names.insert(name).second) throw InvalidArgument(where + "tensor name '" + name + "' appears twice");
     const std::size_t size = safetensors_dtype_size(t.dtype);
-    if (size == 0) throw InvalidArgument(where + "'" + name + "' has unsupported dtype '" + t.dtype + "' (F32, I32, I64, U8)");
+    if (size == 0)
+      throw InvalidArgument(where + "'" + name + "' has unsupported dtype '" + t.dtype + "' (F32, I32, I64, U8)");
     uint64_t expected = 0;
     if (!byte_count(t.shape, size, expected) || expected != t.bytes.size()) {
       throw InvalidArgument(where + "'" + name + "' is " + t.dtype + " " + shape_string(t.shape) + " but holds " +
@@ -254,7 +255,8 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
       } else if (event == Event::key && !open_objects.empty() && duplicate.empty()) {
         const auto key = parsed.get<std::string>();
         if (!open_objects.back().insert(key).second) {
-          duplicate = open_objects.size() == 1 ? "tensor '" + key + "'" : "key '" + key + "' (in an entry or __metadata__)";
+          duplicate =
+              open_objects.size() == 1 ? "tensor '" + key + "'" : "key '" + key + "' (in an entry or __metadata__)";
         }
       }
       return true;
@@ -306,7 +308,8 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
     e.begin = (*offsets)[0].get<uint64_t>();
     e.end = (*offsets)[1].get<uint64_t>();
     uint64_t expected = 0;
-    if (!byte_count(e.tensor.shape, size, expected)) fail_file(path, what + ": shape " + shape_string(e.tensor.shape) + " overflows");
+    if (!byte_count(e.tensor.shape, size, expected))
+      fail_file(path, what + ": shape " + shape_string(e.tensor.shape) + " overflows");
     if (e.begin > e.end || e.end > data_size) {
       fail_file(path, what + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
                           "] fall outside the " + std::to_string(data_size) + "-byte data (truncated file?)");
@@ -318,9 +321,8 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
     }
     entries.push_back(std::move(e));
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   uint64_t cursor = 0;
   for (const auto& e : entries) {
     if (e.begin != cursor) {
@@ -334,8 +336,8 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
   }
   for (auto& e : entries) {
     e.tensor.bytes.resize(e.end - e.begin);  // bounded by the file size, checked above
-    if (!e.tensor.bytes.empty() && !in.read(reinterpret_cast<char*>(e.tensor.bytes.data()),
-                                            static_cast<std::streamsize>(e.tensor.bytes.size()))) {
+    if (!e.tensor.bytes.empty() &&
+        !in.read(reinterpret_cast<char*>(e.tensor.bytes.data()), static_cast<std::streamsize>(e.tensor.bytes.size()))) {
       fail_file(path, "reading tensor '" + e.name + "' failed (file changed while reading?)");
     }
     file.tensors.emplace_back(std::move(e.name), std::move(e.tensor));
@@ -370,7 +372,8 @@ void load_into(const HostTensor& host, Tensor& tensor, std::string_view name) {
   }
   if (host.bytes.size() != tensor.size_bytes()) {
     throw InvalidArgument("vkgrad: checkpoint tensor '" + std::string(name) + "' holds " +
-                          std::to_string(host.bytes.size()) + " bytes, expected " + std::to_string(tensor.size_bytes()));
+                          std::to_string(host.bytes.size()) + " bytes, expected " +
+                          std::to_string(tensor.size_bytes()));
   }
   switch (tensor.dtype()) {
     case DType::f32:

@@ -10,7 +10,7 @@ namespace vkgrad::detail {
 struct ShaderBinary {
   std::string_view name;  ///< file name without extension: "activation_forward"
   const unsigned char* data;
-  std::size_t size;       ///< bytes, a multiple of 4
+  std::size_t size;  ///< bytes, a multiple of 4
 };
 
 std::span<const ShaderBinary> shader_binaries();

@@ -33,7 +33,8 @@ ActivationSparsity::ActivationSparsity(Context& context, uint64_t rows, uint64_t
   }
   // Enough row chunks to keep the device busy when there are few features; 65535 is the Vulkan
   // minimum of maxComputeWorkGroupCount[1].
-  const uint64_t target = context.kernels().set == KernelSet::cpu ? detail::cpu::kSparsityTargetThreads : kTargetThreads;
+  const uint64_t target =
+      context.kernels().set == KernelSet::cpu ? detail::cpu::kSparsityTargetThreads : kTargetThreads;
   const uint64_t chunks = std::clamp<uint64_t>((target + features - 1) / features, 1, std::min<uint64_t>(rows, 65535));
   const uint64_t rows_per_chunk = (rows + chunks - 1) / chunks;
   row_chunks_ = static_cast<uint32_t>((rows + rows_per_chunk - 1) / rows_per_chunk);

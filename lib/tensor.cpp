@@ -145,7 +145,8 @@ void Tensor::upload_bytes(DType type, const void* data, std::size_t count) {
     const vk::DeviceSize n = std::min(kStagingChunk, size_bytes() - done);
     detail::Buffer& staging = ctx.staging(std::min(kStagingChunk, size_bytes()));
     std::memcpy(staging.allocation.mapped, src + done, n);
-    ctx.run_once([&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(*staging.buffer, *b.buffer, vk::BufferCopy(0, done, n)); });
+    ctx.run_once(
+        [&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(*staging.buffer, *b.buffer, vk::BufferCopy(0, done, n)); });
     done += n;
   }
 }
@@ -164,7 +165,8 @@ void Tensor::download_bytes(DType type, void* out, std::size_t count) const {
   for (vk::DeviceSize done = 0; done < size_bytes();) {
     const vk::DeviceSize n = std::min(kStagingChunk, size_bytes() - done);
     detail::Buffer& staging = ctx.staging(std::min(kStagingChunk, size_bytes()));
-    ctx.run_once([&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(*b.buffer, *staging.buffer, vk::BufferCopy(done, 0, n)); });
+    ctx.run_once(
+        [&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(*b.buffer, *staging.buffer, vk::BufferCopy(done, 0, n)); });
     std::memcpy(dst + done, staging.allocation.mapped, n);
     done += n;
   }

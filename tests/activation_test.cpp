@@ -19,9 +19,9 @@ constexpr float nan = std::numeric_limits<float>::quiet_NaN();
 
 // Values every activation is tried on: zeros, tiny, denormal, moderate, large, huge, infinite, NaN.
 std::vector<float> special_values(const ActivationSpec& act) {
-  std::vector<float> v = {0.0f,  -0.0f, 1e-7f, -1e-7f, 1e-3f, -1e-3f, 0.5f,   -0.5f, 1.0f,  -1.0f, 3.0f,  -3.0f,
-                          6.0f,  -6.0f, 20.0f, -20.0f, 30.0f, -30.0f, 88.0f,  -88.0f, 100.f, -100.f, 1e4f, -1e4f,
-                          3e38f, -3e38f, inf,  -inf,   nan,   1e-40f, -1e-40f, 1e-45f, -1e-45f};
+  std::vector<float> v = {0.0f,  -0.0f, 1e-7f, -1e-7f, 1e-3f,  -1e-3f, 0.5f,   -0.5f,  1.0f,    -1.0f,  3.0f,
+                          -3.0f, 6.0f,  -6.0f, 20.0f,  -20.0f, 30.0f,  -30.0f, 88.0f,  -88.0f,  100.f,  -100.f,
+                          1e4f,  -1e4f, 3e38f, -3e38f, inf,    -inf,   nan,    1e-40f, -1e-40f, 1e-45f, -1e-45f};
   // The activation's own kinks and thresholds, and their neighbours.
   for (float p : {act.params[0], act.params[1], -act.params[0], -act.params[1], act.theta}) {
     v.push_back(p);

@@ -120,7 +120,8 @@ std::vector<OpCase> op_cases(Context& ctx) {
                }});
   // Matrix products.
   c.push_back({"gemm", {A{{4, 3}}, A{{3, 5}}, A{nc}}, [](CommandList& l, Tensors& t) { gemm(l, t[0], t[1], t[2]); }});
-  c.push_back({"linear_forward", {A{{4, 3}}, A{{5, 3}}, A{{5}, DType::f32, {}, false, true}, A{nc}},
+  c.push_back({"linear_forward",
+               {A{{4, 3}}, A{{5, 3}}, A{{5}, DType::f32, {}, false, true}, A{nc}},
                [](CommandList& l, Tensors& t) { linear_forward(l, t[0], t[1], t[2], t[3]); }});
   c.push_back({"linear_backward",
                {A{{4, 3}}, A{{5, 3}}, A{nc}, A{{4, 3}, DType::f32, {}, false, true}, A{{5, 3}},
@@ -131,15 +132,13 @@ std::vector<OpCase> op_cases(Context& ctx) {
   c.push_back({"softmax_backward", {A{nc}, A{nc}, A{nc}}, [](CommandList& l, Tensors& t) {
                  softmax_backward(l, t[0], t[1], t[2]);
                }});
-  c.push_back({"log_softmax_forward", {A{nc}, A{nc}}, [](CommandList& l, Tensors& t) {
-                 log_softmax_forward(l, t[0], t[1]);
-               }});
+  c.push_back(
+      {"log_softmax_forward", {A{nc}, A{nc}}, [](CommandList& l, Tensors& t) { log_softmax_forward(l, t[0], t[1]); }});
   c.push_back({"log_softmax_backward", {A{nc}, A{nc}, A{nc}}, [](CommandList& l, Tensors& t) {
                  log_softmax_backward(l, t[0], t[1], t[2]);
                }});
-  c.push_back({"reduce_rows", {A{nc}, A{{4}}}, [](CommandList& l, Tensors& t) {
-                 reduce_rows(l, ReduceOp::sum, t[0], t[1]);
-               }});
+  c.push_back(
+      {"reduce_rows", {A{nc}, A{{4}}}, [](CommandList& l, Tensors& t) { reduce_rows(l, ReduceOp::sum, t[0], t[1]); }});
   c.push_back({"reduce_columns", {A{nc, DType::f32, Shape{4, 6}}, A{{5}}}, [](CommandList& l, Tensors& t) {
                  reduce_columns(l, ReduceOp::max, t[0], t[1]);
                }});
@@ -150,9 +149,8 @@ std::vector<OpCase> op_cases(Context& ctx) {
   c.push_back({"squared_l2_norm", {A{nc, DType::f32, {}, true}, A{{1}}}, [workspace](CommandList& l, Tensors& t) {
                  squared_l2_norm(l, t[0], t[1], *workspace);
                }});
-  c.push_back({"argmax_rows", {A{nc}, A{{4}, DType::i32}}, [](CommandList& l, Tensors& t) {
-                 argmax_rows(l, t[0], t[1]);
-               }});
+  c.push_back(
+      {"argmax_rows", {A{nc}, A{{4}, DType::i32}}, [](CommandList& l, Tensors& t) { argmax_rows(l, t[0], t[1]); }});
   // Losses and metrics (labels 0: valid).
   auto ce = std::make_shared<CrossEntropyLoss>(ctx, 4);
   c.push_back({"CrossEntropyLoss::forward", {A{nc}, A{{4}, DType::i32}, A{{1}}}, [ce](CommandList& l, Tensors& t) {
@@ -175,7 +173,8 @@ std::vector<OpCase> op_cases(Context& ctx) {
   c.push_back({"PointwiseLoss::backward", {A{nc}, A{nc}, A{nc}}, [mse](CommandList& l, Tensors& t) {
                  mse->backward(l, t[0], t[1], t[2]);
                }});
-  c.push_back({"accumulate_metrics", {A{{1}}, A{{4}, DType::i32}, A{{4}, DType::i32}, A{{4}}},
+  c.push_back({"accumulate_metrics",
+               {A{{1}}, A{{4}, DType::i32}, A{{4}, DType::i32}, A{{4}}},
                [](CommandList& l, Tensors& t) { accumulate_metrics(l, t[0], t[1], t[2], t[3]); }});
   // Optimizers (the state lives on the first context, made from a valid parameter).
   c.push_back({"optimizer_advance_step", {A{{1}, DType::i32}}, [](CommandList& l, Tensors& t) {
@@ -205,11 +204,14 @@ std::vector<OpCase> op_cases(Context& ctx) {
                  clip_grad_norm(l, grads, 1.0f, t[2], t[3]);
                }});
   // Batch assembly.
-  c.push_back({"gather_rows", {A{{10, 5}, DType::f32, Shape{10, 6}}, A{{4}, DType::i32}, A{nc}},
+  c.push_back({"gather_rows",
+               {A{{10, 5}, DType::f32, Shape{10, 6}}, A{{4}, DType::i32}, A{nc}},
                [](CommandList& l, Tensors& t) { gather_rows(l, t[0], t[1], t[2]); }});
-  c.push_back({"gather_labels", {A{{10}, DType::i32, {}, true}, A{{4}, DType::i32}, A{{4}, DType::i32}},
+  c.push_back({"gather_labels",
+               {A{{10}, DType::i32, {}, true}, A{{4}, DType::i32}, A{{4}, DType::i32}},
                [](CommandList& l, Tensors& t) { gather_labels(l, t[0], t[1], t[2]); }});
-  c.push_back({"select_batch", {A{{10}, DType::i32, {}, true}, A{{1}, DType::i32}, A{{4}, DType::i32, {}, true}},
+  c.push_back({"select_batch",
+               {A{{10}, DType::i32, {}, true}, A{{1}, DType::i32}, A{{4}, DType::i32, {}, true}},
                [](CommandList& l, Tensors& t) { select_batch(l, t[0], t[1], 4, t[2]); }});
   c.push_back({"one_hot", {A{{4}, DType::i32}, A{{4, 3}}}, [](CommandList& l, Tensors& t) { one_hot(l, t[0], t[1]); }});
   auto sparsity = std::make_shared<ActivationSparsity>(ctx, 4, 5);
@@ -225,7 +227,8 @@ std::vector<OpCase> op_cases(Context& ctx) {
   auto model = std::make_shared<nn::Sequential>(ctx);
   model->emplace<nn::Linear>(3, 5);
   model->emplace<nn::Activation>(Activation::relu);
-  c.push_back({"nn::Sequential::forward", {A{{4, 3}, DType::f32, Shape{4, 4}}, A{nc}},
+  c.push_back({"nn::Sequential::forward",
+               {A{{4, 3}, DType::f32, Shape{4, 4}}, A{nc}},
                [model](CommandList& l, Tensors& t) { model->forward(l, t[0], t[1]); }});
   c.push_back({"nn::Sequential::backward",
                {A{{4, 3}, DType::f32, Shape{4, 4}}, A{nc}, A{nc}, A{{4, 3}, DType::f32, {}, false, true}},
@@ -341,8 +344,7 @@ TEST_CASE("the Trainer refuses out-of-range labels before training, leaving the 
   nn::TrainerOptions options;
   options.batch = 8;
   nn::Trainer trainer(ctx, model, loss, opt, options);
-  CHECK_THROWS_WITH(trainer.train_epoch(data),
-                    Catch::Contains("sample 29 has label 3") && Catch::Contains("[0, 3)"));
+  CHECK_THROWS_WITH(trainer.train_epoch(data), Catch::Contains("sample 29 has label 3") && Catch::Contains("[0, 3)"));
   CHECK_THROWS_WITH(trainer.evaluate(data), Catch::Contains("sample 29 has label 3"));
   CHECK(state() == before);
   CHECK(opt.steps() == 0);

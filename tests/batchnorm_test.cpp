@@ -229,7 +229,8 @@ TEST_CASE("batchnorm is deterministic: repeated runs are bit-identical", "[batch
     const std::size_t N = 1000, C = 37;
     const auto x = uniform(N * C, -3.0f, 3.0f, 1), dy = uniform(N * C, -1.0f, 1.0f, 2);
     Tensor tx = Tensor::from(ctx, {N, C}, x), tdy = Tensor::from(ctx, {N, C}, dy);
-    Tensor g = Tensor::from(ctx, {C}, uniform(C, 0.5f, 2.0f, 3)), b = Tensor::from(ctx, {C}, uniform(C, -1.0f, 1.0f, 4));
+    Tensor g = Tensor::from(ctx, {C}, uniform(C, 0.5f, 2.0f, 3)),
+           b = Tensor::from(ctx, {C}, uniform(C, -1.0f, 1.0f, 4));
     std::vector<std::vector<float>> results[2];
     for (auto& result : results) {
       Tensor rm(ctx, {C}), rv(ctx, {C}), m(ctx, {C}), s(ctx, {C}), y(ctx, {N, C}), dx(ctx, {N, C}), dg(ctx, {C}),
@@ -261,8 +262,10 @@ TEST_CASE("batchnorm eval mode uses the running statistics", "[batchnorm]") {
       ty.fill(poison);
       CommandList cmd(ctx);
       const auto options = BatchNormOptions{}.set_training(false).set_affine(affine);
-      if (affine) batchnorm_forward(cmd, tx, tg, tb, trm, trv, none, none, ty, options);
-      else batchnorm_forward(cmd, tx, none, none, trm, trv, none, none, ty, options);
+      if (affine)
+        batchnorm_forward(cmd, tx, tg, tb, trm, trv, none, none, ty, options);
+      else
+        batchnorm_forward(cmd, tx, none, none, trm, trv, none, none, ty, options);
       cmd.run();
       require_no_validation_messages();
       const auto xd = to_double(x), gd = to_double(gamma), bd = to_double(beta), rmd = to_double(rm),
@@ -312,8 +315,8 @@ TEST_CASE("batchnorm reference backward matches finite differences", "[batchnorm
       return l;
     };
     std::vector<double> y(N * C), mean(C), invstd(C), var(C), dx(N * C), dgamma(C), dbeta(C);
-    ref::batchnorm_forward_train(x.data(), N, C, gamma.data(), beta.data(), eps, y.data(), mean.data(),
-                                 invstd.data(), var.data());
+    ref::batchnorm_forward_train(x.data(), N, C, gamma.data(), beta.data(), eps, y.data(), mean.data(), invstd.data(),
+                                 var.data());
     ref::batchnorm_backward(x.data(), w.data(), N, C, mean.data(), invstd.data(), gamma.data(), dx.data(),
                             dgamma.data(), dbeta.data());
     const auto numeric = [&](double& v) {

@@ -49,8 +49,8 @@ TEST_CASE("a chain of 50 dependent dispatches is correct and fenced by exactly 4
   // a -> b -> a -> ...: each step reads what the previous one wrote (read-after-write) and
   // overwrites what the one before it read (write-after-read). The first step takes |x|, the rest
   // copy, so a missing barrier shows up as stale or poisoned values at the end.
-  const ActivationSpec absolute(Activation::leaky_relu, -1.0f);        // x > 0 ? x : -x
-  const ActivationSpec pass(Activation::threshold, -1e30f, 0.0f);      // x > -1e30 ? x : 0
+  const ActivationSpec absolute(Activation::leaky_relu, -1.0f);    // x > 0 ? x : -x
+  const ActivationSpec pass(Activation::threshold, -1e30f, 0.0f);  // x > -1e30 ? x : 0
   for (int i = 0; i < 50; ++i) {
     const Tensor& src = i % 2 == 0 ? a : b;
     Tensor& dst = i % 2 == 0 ? b : a;
@@ -95,8 +95,8 @@ TEST_CASE("fill and copy are recorded with the right barriers", "[command]") {
   CommandList cmd(ctx);
   cmd.fill(a, -4.0f);
   activation_forward(cmd, Activation::relu6, a, b);  // RAW after a transfer write
-  cmd.copy(b, c);                                     // RAW
-  cmd.fill(a, 9.0f);                                  // WAR on a
+  cmd.copy(b, c);                                    // RAW
+  cmd.fill(a, 9.0f);                                 // WAR on a
   activation_forward(cmd, Activation::relu6, a, a);  // in place after fill
   cmd.run();
   for (float v : b.to_vector()) REQUIRE(v == 0.0f);
@@ -111,7 +111,8 @@ TEST_CASE("recording after submit, mismatched shapes and foreign tensors are ref
   Tensor x(ctx, {10});
   Tensor y(ctx, {11});
   CommandList cmd(ctx);
-  CHECK_THROWS_WITH(activation_forward(cmd, Activation::relu, x, y), Catch::Contains("[10]") && Catch::Contains("[11]"));
+  CHECK_THROWS_WITH(activation_forward(cmd, Activation::relu, x, y),
+                    Catch::Contains("[10]") && Catch::Contains("[11]"));
   Tensor labels(ctx, {10}, DType::i32);
   CHECK_THROWS_WITH(activation_forward(cmd, Activation::relu, labels, x), Catch::Contains("i32"));
   Tensor z(ctx, {10});

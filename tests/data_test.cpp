@@ -32,7 +32,7 @@ TEST_CASE("gather_rows converts u8 rows picked by index to normalised f32", "[da
     for (std::size_t i = 0; i < src.size(); ++i) src[i] = uint8_t((i * 37 + i / 7) & 0xff);
     auto idx = random_indices(batch, rows, rows + batch);
     idx[0] = int32_t(rows - 1);  // the last row: reads up to the final (partial) word
-    if (batch > 2) idx[2] = -1;   // a NaN row
+    if (batch > 2) idx[2] = -1;  // a NaN row
     const float scale = 1.0f / (255.0f * 0.3081f), shift = -0.1307f / 0.3081f;
     Tensor tsrc = Tensor::from<uint8_t>(ctx, {rows, features}, src);
     Tensor tidx = Tensor::from<int32_t>(ctx, {batch}, idx);

@@ -155,8 +155,10 @@ TEST_CASE("dropout propagates NaN whether kept or dropped, like PyTorch", "[drop
   for (std::size_t i = 0; i < n; ++i) {
     dropped += !keep[i];
     INFO("element " << i << " kept " << int(keep[i]) << " y " << y[i]);
-    if (keep[i] && i % 2 == 0) CHECK(y[i] == std::numeric_limits<float>::infinity());
-    else CHECK(std::isnan(y[i]));
+    if (keep[i] && i % 2 == 0)
+      CHECK(y[i] == std::numeric_limits<float>::infinity());
+    else
+      CHECK(std::isnan(y[i]));
   }
   CHECK(dropped > 0);  // the case under test happened
 }
@@ -215,8 +217,7 @@ TEST_CASE("dropout refuses p outside [0, 1]", "[dropout]") {
   CHECK_THROWS_WITH(dropout_backward(cmd, x, z, DropoutOptions{}), Catch::Contains("[8]") && Catch::Contains("[9]"));
 }
 
-TEST_CASE("dropout reads its step from a device counter: a replayed list draws a new mask each step",
-          "[dropout]") {
+TEST_CASE("dropout reads its step from a device counter: a replayed list draws a new mask each step", "[dropout]") {
   Context& ctx = context();
   const std::size_t n = 4099;
   const uint64_t seed = 0x5eedull;

@@ -68,8 +68,10 @@ class EnvVar {
     ::setenv(name, value, 1);
   }
   ~EnvVar() {
-    if (old_) ::setenv(name_, old_->c_str(), 1);
-    else ::unsetenv(name_);
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
   }
   EnvVar(const EnvVar&) = delete;
   EnvVar& operator=(const EnvVar&) = delete;
@@ -159,7 +161,8 @@ TEST_CASE("under the memory limit a staging transfer that does not fit fails and
   require_no_messages(ctx);
 }
 
-TEST_CASE("VKGRAD_MEMORY_LIMIT sets the limit, malformed values are refused with the accepted form", "[fault][memory]") {
+TEST_CASE("VKGRAD_MEMORY_LIMIT sets the limit, malformed values are refused with the accepted form",
+          "[fault][memory]") {
   {
     EnvVar env("VKGRAD_MEMORY_LIMIT", "1.5G");
     Context ctx(fresh());
@@ -171,8 +174,8 @@ TEST_CASE("VKGRAD_MEMORY_LIMIT sets the limit, malformed values are refused with
   for (const char* bad : {"12X", "-1", "M", "1e9", " 5M", "5M ", "0x10"}) {
     CAPTURE(bad);
     EnvVar env("VKGRAD_MEMORY_LIMIT", bad);
-    CHECK_THROWS_WITH(Context(fresh()), Catch::Contains("VKGRAD_MEMORY_LIMIT='" + std::string(bad) + "'") &&
-                                            Catch::Contains("\"512M\""));
+    CHECK_THROWS_WITH(Context(fresh()),
+                      Catch::Contains("VKGRAD_MEMORY_LIMIT='" + std::string(bad) + "'") && Catch::Contains("\"512M\""));
   }
   EnvVar env("VKGRAD_MEMORY_LIMIT", "512MiB");
   CHECK(Context(fresh()).memory_limit() == 512 * MiB);
@@ -249,7 +252,8 @@ TEST_CASE("when the driver itself refuses device memory the error is OutOfMemory
 
 // ---- device loss and failed submissions --------------------------------------------------------
 
-TEST_CASE("a device lost at submit: every later call throws DeviceLostError and nothing hangs", "[fault][device-lost]") {
+TEST_CASE("a device lost at submit: every later call throws DeviceLostError and nothing hangs",
+          "[fault][device-lost]") {
   Watchdog dog(60);
   Context ctx(fresh());
   const auto in = uniform(1000, -1, 1, 8);
@@ -369,7 +373,7 @@ TEST_CASE("a failed submission that is not a loss leaves the context usable and 
   }
   CHECK(!ctx.lost());
   CHECK(!cmd.pending());
-  cmd.wait();  // nothing is pending: returns at once
+  cmd.wait();                                               // nothing is pending: returns at once
   CHECK(y.to_vector() == std::vector<float>(3000, -7.0f));  // nothing ran
   cmd.run();
   CHECK(y.to_vector() == relu(in));

@@ -128,19 +128,31 @@ TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
   // ones this device gets: tiles from the smallest (one thread, K step 1) to wide and tall ones.
   // Those of the kernel set's paths (tiled for gpu, direct and broadcast for cpu): the suite runs
   // on both sets.
-  const detail::GemmTiles tiles[] = {{4, 4, 1},          {8, 16, 4},         {32, 32, 8},         {16, 64, 16},
-                                     {64, 32, 32},       {128, 64, 8},       {8, 4, 0, true},     {8, 32, 0, true},
-                                     {8, 256, 0, true},  {8, 64, 0, true, true}, {16, 128, 0, true, true},
+  const detail::GemmTiles tiles[] = {{4, 4, 1},
+                                     {8, 16, 4},
+                                     {32, 32, 8},
+                                     {16, 64, 16},
+                                     {64, 32, 32},
+                                     {128, 64, 8},
+                                     {8, 4, 0, true},
+                                     {8, 32, 0, true},
+                                     {8, 256, 0, true},
+                                     {8, 64, 0, true, true},
+                                     {16, 128, 0, true, true},
                                      {32, 256, 0, true, true},
                                      // the transposed product (SWAP_OUT), 8 and 16 of C's columns per block
-                                     {8, 64, 0, true, true, true}, {16, 128, 0, true, true, true}};
+                                     {8, 64, 0, true, true, true},
+                                     {16, 128, 0, true, true, true}};
   uint64_t seed = 50;
   const bool tiled_set = context().kernels().set == KernelSet::gpu;
   for (const auto& t : tiles) {
     if (t.direct == tiled_set) continue;
     if (!detail::gemm_tiles_fit(context().device(), t)) {
       WARN("tile " << t.m << "×" << t.n << "×" << t.k
-                   << (t.swap ? " (broadcast, swapped)" : t.broadcast ? " (broadcast)" : t.direct ? " (direct)" : "")
+                   << (t.swap        ? " (broadcast, swapped)"
+                       : t.broadcast ? " (broadcast)"
+                       : t.direct    ? " (direct)"
+                                     : "")
                    << " does not fit this device; skipped");
       continue;
     }
@@ -180,20 +192,21 @@ TEST_CASE("gemm tile choice fits made-up devices' limits", "[gemm]") {
     dev.subgroup_size = l.subgroup;
     dev.subgroup_ballot = l.ballot;
     for (DeviceType type : {DeviceType::discrete_gpu, DeviceType::cpu}) {
-    dev.type = type;
-    for (const auto& [M, N] : {std::pair<uint64_t, uint64_t>{1, 1}, {1, 1000}, {1000, 1}, {1000, 1000}}) {
-      // The automatic kernel set's path for this device type (explicitly automatic: VKGRAD_KERNELS
-      // may be set for the run).
-      const GemmPath path = detail::resolve_kernels(ContextOptions{}.set_kernels(KernelSet::automatic), dev).gemm_path;
-      const auto t = detail::choose_gemm_tiles(dev, path, M, N);
-      INFO(l.what << ", M=" << M << " N=" << N << ": tile " << t.m << "×" << t.n << "×" << t.k);
-      CHECK(detail::gemm_tiles_fit(dev, t));
-      CHECK(t.direct == (type == DeviceType::cpu));  // CPU devices take the shared-memory-free path
-      // ... its broadcast variant where subgroups are 8 wide with ballot operations
-      CHECK(t.broadcast == (type == DeviceType::cpu && l.subgroup == 8 && l.ballot));
-      if (l.subgroup > 0 && l.subgroup <= l.invocations) CHECK(t.threads() % l.subgroup == 0);
-      if (M >= 64 && N >= 64) CHECK(t.m * t.n >= 32 * 32);  // a big result gets a big tile
-    }
+      dev.type = type;
+      for (const auto& [M, N] : {std::pair<uint64_t, uint64_t>{1, 1}, {1, 1000}, {1000, 1}, {1000, 1000}}) {
+        // The automatic kernel set's path for this device type (explicitly automatic: VKGRAD_KERNELS
+        // may be set for the run).
+        const GemmPath path =
+            detail::resolve_kernels(ContextOptions{}.set_kernels(KernelSet::automatic), dev).gemm_path;
+        const auto t = detail::choose_gemm_tiles(dev, path, M, N);
+        INFO(l.what << ", M=" << M << " N=" << N << ": tile " << t.m << "×" << t.n << "×" << t.k);
+        CHECK(detail::gemm_tiles_fit(dev, t));
+        CHECK(t.direct == (type == DeviceType::cpu));  // CPU devices take the shared-memory-free path
+        // ... its broadcast variant where subgroups are 8 wide with ballot operations
+        CHECK(t.broadcast == (type == DeviceType::cpu && l.subgroup == 8 && l.ballot));
+        if (l.subgroup > 0 && l.subgroup <= l.invocations) CHECK(t.threads() % l.subgroup == 0);
+        if (M >= 64 && N >= 64) CHECK(t.m * t.n >= 32 * 32);  // a big result gets a big tile
+      }
     }
   }
 }
@@ -209,8 +222,14 @@ TEST_CASE("gemm tile choice on a CPU device with 8-wide subgroups leaves few lan
   dev.max_shared_memory = 32 << 10;
   dev.subgroup_size = 8;
   dev.subgroup_ballot = true;
-  for (const auto& [M, N] : {std::pair<uint64_t, uint64_t>{128, 512}, {128, 256}, {128, 10}, {128, 784},
-                            {512, 784}, {256, 512}, {10, 256}, {96, 512}}) {
+  for (const auto& [M, N] : {std::pair<uint64_t, uint64_t>{128, 512},
+                             {128, 256},
+                             {128, 10},
+                             {128, 784},
+                             {512, 784},
+                             {256, 512},
+                             {10, 256},
+                             {96, 512}}) {
     const auto t = detail::choose_gemm_tiles(dev, GemmPath::broadcast, M, N);
     const uint64_t m = t.swap ? N : M, n = t.swap ? M : N;
     const uint64_t lanes = (m + t.m - 1) / t.m * t.m * ((n + t.n - 1) / t.n * t.n);

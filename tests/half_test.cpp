@@ -123,12 +123,12 @@ TEST_CASE("half: to_half rounds to nearest even in every binade", "[half]") {
   CHECK(to_half(65520.0f).bits == 0x7c00u);  // halfway to 2^16 ties to even: infinity
   CHECK(to_half(-std::numeric_limits<float>::infinity()).bits == 0xfc00u);
   CHECK(to_half(0x1p-24f).bits == 0x0001u);
-  CHECK(to_half(0x1p-25f).bits == 0x0000u);       // halfway between 0 and 2^-24: to even 0
-  CHECK(to_half(0x1.8p-24f).bits == 0x0002u);     // 1.5 · 2^-24: to even 2
-  CHECK(to_half(-0x1p-30f).bits == 0x8000u);      // underflow keeps the sign
-  CHECK(to_half(1e-42f).bits == 0x0000u);         // a float denormal
-  CHECK(to_half(0x1.ffcp-15f).bits == 0x0400u);   // rounds up out of the subnormals
-  CHECK(to_half(1.0f + 0x1p-11f).bits == 0x3c00u);  // tie: to even 1.0
+  CHECK(to_half(0x1p-25f).bits == 0x0000u);           // halfway between 0 and 2^-24: to even 0
+  CHECK(to_half(0x1.8p-24f).bits == 0x0002u);         // 1.5 · 2^-24: to even 2
+  CHECK(to_half(-0x1p-30f).bits == 0x8000u);          // underflow keeps the sign
+  CHECK(to_half(1e-42f).bits == 0x0000u);             // a float denormal
+  CHECK(to_half(0x1.ffcp-15f).bits == 0x0400u);       // rounds up out of the subnormals
+  CHECK(to_half(1.0f + 0x1p-11f).bits == 0x3c00u);    // tie: to even 1.0
   CHECK(to_half(1.0f + 0x1.8p-10f).bits == 0x3c02u);  // tie: to even 1 + 2^-9
 }
 
@@ -152,8 +152,8 @@ TEST_CASE("cast: f16 -> f32 of every binary16 value gives the host's bits", "[ha
     for (uint32_t i = 0; i < n; ++i) {
       // Bit for bit, NaN payloads included: the shader decodes the bits, no float conversion.
       if (bits_of(got[i]) != bits_of(to_float(all[i])) && bad++ < 3) {
-        UNSCOPED_INFO("[" << i << "] half 0x" << std::hex << all[i].bits << " -> 0x" << bits_of(got[i])
-                          << ", host 0x" << bits_of(to_float(all[i])));
+        UNSCOPED_INFO("[" << i << "] half 0x" << std::hex << all[i].bits << " -> 0x" << bits_of(got[i]) << ", host 0x"
+                          << bits_of(to_float(all[i])));
       }
     }
     INFO("n = " << n);
@@ -164,8 +164,8 @@ TEST_CASE("cast: f16 -> f32 of every binary16 value gives the host's bits", "[ha
 TEST_CASE("cast: f32 -> f16 rounds as the host does, at awkward sizes and over 1M elements", "[half][cast]") {
   Context& ctx = context();
   const auto probes = rounding_probes();  // > 2M values, every rounding case
-  for (std::size_t n : {std::size_t(1), std::size_t(7), std::size_t(255), std::size_t(257), std::size_t(1031),
-                        probes.size()}) {
+  for (std::size_t n :
+       {std::size_t(1), std::size_t(7), std::size_t(255), std::size_t(257), std::size_t(1031), probes.size()}) {
     std::vector<float> v(probes.begin(), probes.begin() + n);
     if (n < probes.size()) {
       // The interesting values at the small sizes too: the tail of the probes holds the edges.
@@ -224,7 +224,8 @@ TEST_CASE("half: f16 tensors upload, download, fill and refuse f32 host data", "
   CHECK(half_differences(t.to_vector<half>(), h) == "");
   t.fill(-3.0f);
   CHECK(half_differences(t.to_vector<half>(), std::vector<half>(3, to_half(-3.0f))) == "");
-  CHECK_THROWS_WITH(t.upload(std::vector<float>{1, 2, 3}), Catch::Contains("host data is f32") && Catch::Contains("f16"));
+  CHECK_THROWS_WITH(t.upload(std::vector<float>{1, 2, 3}),
+                    Catch::Contains("host data is f32") && Catch::Contains("f16"));
   CHECK(std::string(to_string(DType::f16)) == "f16");
   CHECK(dtype_size(DType::f16) == 2);
 }
@@ -258,7 +259,8 @@ std::vector<half> half_inputs(std::size_t n, uint64_t seed, const std::vector<fl
 
 // A tensor of `values`: f16 when `f16`, else the same values as f32.
 Tensor half_or_float(Context& ctx, Shape shape, const std::vector<half>& values, bool f16) {
-  return f16 ? Tensor::from<half>(ctx, shape, values) : Tensor::from(ctx, shape, to_float(std::span<const half>(values)));
+  return f16 ? Tensor::from<half>(ctx, shape, values)
+             : Tensor::from(ctx, shape, to_float(std::span<const half>(values)));
 }
 
 // gemm with A and/or B in f16 (a16, b16) and gemm of the same values all in f32, on one context:
@@ -293,15 +295,15 @@ TEST_CASE("gemm with f16 inputs gives the f32 path's bits on every GEMM path and
   };
   const float inf = std::numeric_limits<float>::infinity();
   // Extremes an f16 holds: the largest, the smallest subnormal, zeros, infinities, NaN.
-  const std::vector<float> specials = {65504.0f, -65504.0f, 0x1p-24f, -0x1p-24f, 0.0f, -0.0f, inf, -inf,
-                                       std::numeric_limits<float>::quiet_NaN()};
+  const std::vector<float> specials = {
+      65504.0f, -65504.0f, 0x1p-24f, -0x1p-24f, 0.0f, -0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN()};
   uint64_t seed = 100;
   for (const bool texel_loads : {true, false}) {
     for (const auto path : kernel_set_gemm_paths()) {
       if (path == GemmPath::tiled && texel_loads) continue;  // the tiled path reads storage buffers only
       Context ctx{ContextOptions{}.set_texel_loads(texel_loads).set_gemm_path(path)};
-      for (const Dims s : {Dims{1, 1, 1}, Dims{7, 5, 3}, Dims{33, 17, 12}, Dims{37, 44, 33}, Dims{128, 10, 256},
-                           Dims{10, 256, 128}}) {
+      for (const Dims s :
+           {Dims{1, 1, 1}, Dims{7, 5, 3}, Dims{33, 17, 12}, Dims{37, 44, 33}, Dims{128, 10, 256}, Dims{10, 256, 128}}) {
         for (bool ta : {false, true}) {
           for (bool tb : {false, true}) {
             const bool with_specials = s.M == 33;
@@ -358,11 +360,12 @@ TEST_CASE("linear forward and backward with f16 X and/or W give the f32 path's b
       Context context_for_path{options};
       Context* ctx = &context_for_path;
       for (const auto& [x16, w16] : {std::pair{true, true}, std::pair{false, true}, std::pair{true, false}}) {
-        INFO((storage_loads ? "storage loads" : "default loads") << ", path " << path_name(path) << ", X "
-                                                                 << (x16 ? "f16" : "f32") << ", W " << (w16 ? "f16" : "f32"));
+        INFO((storage_loads ? "storage loads" : "default loads")
+             << ", path " << path_name(path) << ", X " << (x16 ? "f16" : "f32") << ", W " << (w16 ? "f16" : "f32"));
         std::vector<float> results[2];
         for (int f = 0; f < 2; ++f) {
-          Tensor X = half_or_float(*ctx, {N, in}, x, f == 0 && x16), W = half_or_float(*ctx, {out, in}, w, f == 0 && w16);
+          Tensor X = half_or_float(*ctx, {N, in}, x, f == 0 && x16),
+                 W = half_or_float(*ctx, {out, in}, w, f == 0 && w16);
           Tensor b = Tensor::from(*ctx, {out}, bias), dY = Tensor::from(*ctx, {N, out}, dy);
           Tensor Y(*ctx, {N, out}), dX(*ctx, {N, in}), dW(*ctx, {out, in}), db(*ctx, {out});
           for (Tensor* t : {&Y, &dX, &dW, &db}) t->fill(poison);

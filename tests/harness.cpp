@@ -19,7 +19,6 @@ std::unique_ptr<Context>& context_slot() {
 std::vector<std::string> destruction_messages;
 bool destroying = false;
 
-
 ContextOptions test_options() {
   ContextOptions options;
   // As the default (print to stderr), and also kept if the context is being destroyed.

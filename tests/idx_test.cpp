@@ -72,7 +72,8 @@ TEST_CASE("read_idx refuses malformed files, naming the file and the problem", "
       {std::string("\x00\x00\x08\x02\x00\x00\x00\x00\x00\x00\x00\x03", 12), "dimension 0 is 0"},
       {labels_header + "abc", "the header promises 5 bytes of data, the file holds 3"},
       {labels_header + "abcdefg", "trailing bytes"},
-      {std::string("\x00\x00\x08\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 16), "more than 1073741824 bytes"},
+      {std::string("\x00\x00\x08\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 16),
+       "more than 1073741824 bytes"},
       {std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage-not-deflate", 29), "corrupt gzip data"},
   };
   for (const auto& c : cases) {
@@ -104,7 +105,8 @@ TEST_CASE("load_idx_pair and load_idx_dataset check that images and labels belon
   TempDir dir("idx");
   const auto images = pattern(5 * 4 * 3);
   write_idx(dir.path / "train-images-idx3-ubyte", std::vector<uint64_t>{5, 4, 3}, images);
-  write_idx(dir.path / "train-labels-idx1-ubyte.gz", std::vector<uint64_t>{5}, std::vector<uint8_t>{0, 3, 1, 3, 2}, true);
+  write_idx(dir.path / "train-labels-idx1-ubyte.gz", std::vector<uint64_t>{5}, std::vector<uint8_t>{0, 3, 1, 3, 2},
+            true);
   write_idx(dir.path / "t10k-images-idx3-ubyte.gz", std::vector<uint64_t>{2, 4, 3}, pattern(24), true);
   write_idx(dir.path / "t10k-labels-idx1-ubyte", std::vector<uint64_t>{2}, std::vector<uint8_t>{1, 0});
   const auto d = load_idx_dataset(dir.path);
@@ -122,8 +124,10 @@ TEST_CASE("load_idx_pair and load_idx_dataset check that images and labels belon
   write_idx(dir.path / "t10k-labels-idx1-ubyte", std::vector<uint64_t>{2, 1}, std::vector<uint8_t>{1, 0});
   CHECK_THROWS_WITH(load_idx_dataset(dir.path), Catch::Contains("expected labels of 1 dimension"));
   fs::remove(dir.path / "t10k-labels-idx1-ubyte");
-  CHECK_THROWS_WITH(load_idx_dataset(dir.path), Catch::Contains("t10k-labels-idx1-ubyte (or t10k-labels-idx1-ubyte.gz) not found"));
-  CHECK_THROWS_WITH(write_idx(dir.path / "x", std::vector<uint64_t>{2, 2}, pattern(3)), Catch::Contains("hold 4 bytes, got 3"));
+  CHECK_THROWS_WITH(load_idx_dataset(dir.path),
+                    Catch::Contains("t10k-labels-idx1-ubyte (or t10k-labels-idx1-ubyte.gz) not found"));
+  CHECK_THROWS_WITH(write_idx(dir.path / "x", std::vector<uint64_t>{2, 2}, pattern(3)),
+                    Catch::Contains("hold 4 bytes, got 3"));
 }
 
 }  // namespace vkgrad::test

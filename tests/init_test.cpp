@@ -105,10 +105,14 @@ TEST_CASE("initializers are reproducible from the seed", "[init]") {
   const Shape shape{1000, 1031};
   for (int dist = 0; dist < 2; ++dist) {
     auto draw = [&](uint64_t seed) {
-      return run_init([&](CommandList& c, Tensor& t) {
-        if (dist == 0) init_uniform(c, t, 0.0f, 1.0f, seed);
-        else init_normal(c, t, 0.0f, 1.0f, seed);
-      }, shape);
+      return run_init(
+          [&](CommandList& c, Tensor& t) {
+            if (dist == 0)
+              init_uniform(c, t, 0.0f, 1.0f, seed);
+            else
+              init_normal(c, t, 0.0f, 1.0f, seed);
+          },
+          shape);
     };
     const auto a = draw(7), b = draw(7), c = draw(8), d = draw(uint64_t(7) | (uint64_t(1) << 32));
     CHECK(a == b);
@@ -150,9 +154,8 @@ TEST_CASE("xavier and kaiming initializers have PyTorch's bounds and spreads", "
   check_uniform_stats(run_init([](CommandList& c, Tensor& t) { init_xavier_uniform(c, t, 21); }, shape), -xu, xu);
 
   const double gain_tanh = 5.0 / 3.0;
-  check_normal_stats(
-      run_init([&](CommandList& c, Tensor& t) { init_xavier_normal(c, t, 22, gain_tanh); }, shape), 0.0,
-      gain_tanh * std::sqrt(2.0 / (fan_in + fan_out)));
+  check_normal_stats(run_init([&](CommandList& c, Tensor& t) { init_xavier_normal(c, t, 22, gain_tanh); }, shape), 0.0,
+                     gain_tanh * std::sqrt(2.0 / (fan_in + fan_out)));
 
   // kaiming_uniform_ defaults (a = 0, fan_in, leaky_relu): gain √2, bound √3·√2/√fan_in.
   const double ku = std::sqrt(3.0) * std::sqrt(2.0) / std::sqrt(fan_in);
@@ -162,9 +165,9 @@ TEST_CASE("xavier and kaiming initializers have PyTorch's bounds and spreads", "
       run_init([](CommandList& c, Tensor& t) { init_kaiming_uniform(c, t, 24, std::sqrt(5.0)); }, shape),
       -1 / std::sqrt(fan_in), 1 / std::sqrt(fan_in));
 
-  check_normal_stats(run_init([](CommandList& c, Tensor& t) {
-                       init_kaiming_normal(c, t, 25, 0, FanMode::fan_out, Nonlinearity::relu);
-                     }, shape),
+  check_normal_stats(run_init([](CommandList& c,
+                                 Tensor& t) { init_kaiming_normal(c, t, 25, 0, FanMode::fan_out, Nonlinearity::relu); },
+                              shape),
                      0.0, std::sqrt(2.0) / std::sqrt(fan_out));
 }
 

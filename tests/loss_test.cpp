@@ -44,7 +44,8 @@ void check_cross_entropy(const CeCase& k, uint64_t seed) {
     std::copy(big.begin(), big.end(), x.begin());
     // row 1: -inf logits away from the label (with smoothing they would make the loss inf)
     if (k.smoothing == 0 && C > 1) {
-      for (std::size_t c = 0; c < C; c += 2) if (int32_t(c) != labels[1]) x[C + c] = -inf;
+      for (std::size_t c = 0; c < C; c += 2)
+        if (int32_t(c) != labels[1]) x[C + c] = -inf;
     }
   }
   const ref::CrossEntropyParams p{int(k.reduction), k.ignore_index, k.smoothing};
@@ -53,10 +54,11 @@ void check_cross_entropy(const CeCase& k, uint64_t seed) {
         << " ignore_index " << k.ignore_index;
   INFO(where.str());
 
-  CrossEntropyLoss loss_fn(ctx, N, CrossEntropyOptions{}
-                                       .set_reduction(k.reduction)
-                                       .set_ignore_index(k.ignore_index)
-                                       .set_label_smoothing(k.smoothing));
+  CrossEntropyLoss loss_fn(ctx, N,
+                           CrossEntropyOptions{}
+                               .set_reduction(k.reduction)
+                               .set_ignore_index(k.ignore_index)
+                               .set_label_smoothing(k.smoothing));
   Tensor tx = Tensor::from(ctx, {N, C}, x), tl = Tensor::from<int32_t>(ctx, {N}, labels);
   Tensor tloss(ctx, {k.reduction == Reduction::none ? N : 1}), tdx(ctx, {N, C});
   tloss.fill(poison);
@@ -75,8 +77,8 @@ void check_cross_entropy(const CeCase& k, uint64_t seed) {
     // Each row loss is a sum of non-negative terms (see cross_entropy_loss_forward.comp): plain
     // relative tolerance.
     const auto m = compare(loss, loss_ref, 1e-5, 1e-6);
-    INFO("row losses: " << m.count << " mismatches, worst at " << m.worst_index << ": got " << m.got
-                        << " expected " << m.expected);
+    INFO("row losses: " << m.count << " mismatches, worst at " << m.worst_index << ": got " << m.got << " expected "
+                        << m.expected);
     CHECK(m.count == 0);
   } else {
     // A sum over N float32 row losses: its error grows with Σ|terms| (÷ count for the mean), not
@@ -92,13 +94,13 @@ void check_cross_entropy(const CeCase& k, uint64_t seed) {
   for (int32_t l : labels) count += l != k.ignore_index;
   // dx = (p_j - target_j)·scale: p_j carries ~1e-7 absolute error (exp and the row sum), which
   // survives the subtraction of the target, so the absolute bound scales with `scale`.
-  const double scale = std::fabs(k.dloss) / (k.reduction == Reduction::mean ? double(std::max<std::size_t>(count, 1)) : 1.0);
+  const double scale =
+      std::fabs(k.dloss) / (k.reduction == Reduction::mean ? double(std::max<std::size_t>(count, 1)) : 1.0);
   const auto m = compare(tdx.to_vector(), dx_ref, 1e-5, 1e-6 * scale);
   INFO("dlogits: " << m.count << " mismatches, worst at " << m.worst_index << ": got " << m.got << " expected "
                    << m.expected);
   CHECK(m.count == 0);
 }
-
 
 void check_nll(std::size_t N, std::size_t C, Reduction reduction, int32_t ignore_index, float dloss, uint64_t seed) {
   Context& ctx = context();
@@ -129,8 +131,8 @@ void check_nll(std::size_t N, std::size_t C, Reduction reduction, int32_t ignore
   std::vector<double> dp_ref(n);
   ref::nll_backward(labels.data(), dp_ref.data(), N, C, int(reduction), ignore_index, dloss);
   const auto gm = compare(tdp.to_vector(), dp_ref, 1e-5, 0.0);  // -dloss/count: one rounding
-  INFO("dlog_probs: " << gm.count << " mismatches, worst at " << gm.worst_index << ": got " << gm.got
-                      << " expected " << gm.expected);
+  INFO("dlog_probs: " << gm.count << " mismatches, worst at " << gm.worst_index << ": got " << gm.got << " expected "
+                      << gm.expected);
   CHECK(gm.count == 0);
 }
 
@@ -169,8 +171,9 @@ void check_pointwise(PointwiseLossKind kind, std::size_t n, Reduction reduction,
   const auto loss = tloss.to_vector();
   std::size_t bad = 0;
   for (std::size_t i = 0; i < loss.size(); ++i) {
-    const double extra = reduction == Reduction::none ? term_bound[i]
-                         : reduction == Reduction::mean ? magnitude_sum / double(n) : magnitude_sum;
+    const double extra = reduction == Reduction::none   ? term_bound[i]
+                         : reduction == Reduction::mean ? magnitude_sum / double(n)
+                                                        : magnitude_sum;
     if (close(loss[i], loss_ref[i], 1e-5, 1e-6 + extra)) continue;
     if (++bad <= 5) UNSCOPED_INFO("loss[" << i << "]: got " << loss[i] << " expected " << loss_ref[i]);
   }
@@ -213,7 +216,7 @@ TEST_CASE("cross-entropy sum and none, label smoothing, custom ignore_index, dlo
 TEST_CASE("cross-entropy over more than 1M logits and more rows than one dispatch covers", "[loss][softmax]") {
   for_each_reduction_layout([&] {
     check_cross_entropy({1100, 1000, Reduction::mean, 0.1f}, 21);  // 1.1M logits
-    check_cross_entropy({70001, 3, Reduction::sum}, 22);            // > 65535 rows: grid-stride loop
+    check_cross_entropy({70001, 3, Reduction::sum}, 22);           // > 65535 rows: grid-stride loop
     check_cross_entropy({70001, 3, Reduction::none}, 23);
   });
 }

@@ -47,7 +47,8 @@ TEST_CASE("accumulate_metrics refuses wrong shapes and dtypes", "[metrics]") {
   Tensor loss(ctx, {1}), loss2(ctx, {2}), pred(ctx, {8}, DType::i32), labels(ctx, {9}, DType::i32),
       labels8(ctx, {8}, DType::i32), totals(ctx, {4}), totals3(ctx, {3}), fpred(ctx, {8});
   CommandList cmd(ctx);
-  CHECK_THROWS_WITH(accumulate_metrics(cmd, loss, pred, labels, totals), Catch::Contains("[8]") && Catch::Contains("[9]"));
+  CHECK_THROWS_WITH(accumulate_metrics(cmd, loss, pred, labels, totals),
+                    Catch::Contains("[8]") && Catch::Contains("[9]"));
   CHECK_THROWS_WITH(accumulate_metrics(cmd, loss2, pred, labels8, totals), Catch::Contains("'loss'"));
   CHECK_THROWS_WITH(accumulate_metrics(cmd, loss, pred, labels8, totals3), Catch::Contains("'totals'"));
   CHECK_THROWS_WITH(accumulate_metrics(cmd, loss, fpred, labels8, totals), Catch::Contains("predictions"));

@@ -81,7 +81,10 @@ TEST_CASE("the MLP CPU reference's gradients match finite differences", "[nn][re
   std::mt19937_64 rng(3);
   std::uniform_real_distribution<double> u(-1, 1);
   for (auto* v : {&m.w1, &m.b1, &m.w2, &m.b2}) {
-    const std::size_t size = v == &m.w1 ? m.hidden * m.in : v == &m.b1 ? m.hidden : v == &m.w2 ? m.out * m.hidden : m.out;
+    const std::size_t size = v == &m.w1   ? m.hidden * m.in
+                             : v == &m.b1 ? m.hidden
+                             : v == &m.w2 ? m.out * m.hidden
+                                          : m.out;
     v->resize(size);
     for (auto& e : *v) e = u(rng);
   }
@@ -107,9 +110,8 @@ TEST_CASE("the MLP CPU reference's gradients match finite differences", "[nn][re
 
 TEST_CASE("Sequential Linear-tanh-Linear gradients match the CPU reference", "[nn]") {
   Context& ctx = context();
-  for (auto [n, in, hidden, out] : {std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>{1, 1, 1, 2},
-                                    {7, 13, 5, 3},
-                                    {33, 257, 31, 10}}) {
+  for (auto [n, in, hidden, out] :
+       {std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>{1, 1, 1, 2}, {7, 13, 5, 3}, {33, 257, 31, 10}}) {
     CAPTURE(n, in, hidden, out);
     Sequential model(ctx);
     auto& l1 = model.emplace<nn::Linear>(in, hidden);
@@ -118,8 +120,14 @@ TEST_CASE("Sequential Linear-tanh-Linear gradients match the CPU reference", "[n
     CommandList init(ctx);
     model.reset_parameters(init, 11);
     init.run();
-    MlpRef ref{n, in, hidden, out, to_double(l1.weight().to_vector()), to_double(l1.bias().to_vector()),
-               to_double(l2.weight().to_vector()), to_double(l2.bias().to_vector())};
+    MlpRef ref{n,
+               in,
+               hidden,
+               out,
+               to_double(l1.weight().to_vector()),
+               to_double(l1.bias().to_vector()),
+               to_double(l2.weight().to_vector()),
+               to_double(l2.bias().to_vector())};
     const auto xs = uniform(n * in, -2.0f, 2.0f, 5);
     std::vector<int32_t> labels(n);
     for (uint64_t r = 0; r < n; ++r) labels[r] = int32_t((r * 7) % out);
@@ -158,8 +166,8 @@ TEST_CASE("state_dict has PyTorch's names and a mismatching state is refused who
   const auto state = model.state_dict();
   std::vector<std::string> names;
   for (const auto& [name, t] : state) names.push_back(name);
-  CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
-                                          "1.running_var", "1.num_batches_tracked", "4.weight", "4.bias"});
+  CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                                          "1.num_batches_tracked", "4.weight", "4.bias"});
   CHECK(state[0].second.dtype == "F32");
   CHECK(state[0].second.shape == std::vector<uint64_t>{4, 6});
   CHECK(state[6].second.dtype == "I64");
@@ -190,7 +198,8 @@ TEST_CASE("summary lists layers, output shapes and the parameter count", "[nn]")
   build_mlp(model, 784, 512, 10, 0.2f, 1);
   const std::string s = model.summary(784);
   CHECK_THAT(s, Catch::Contains("(0): Linear(in_features=784, out_features=512, bias=True)"));
-  CHECK_THAT(s, Catch::Contains("(1): BatchNorm1d(512, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"));
+  CHECK_THAT(s,
+             Catch::Contains("(1): BatchNorm1d(512, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"));
   CHECK_THAT(s, Catch::Contains("(3): Dropout(p=0.2, inplace=False)"));
   CHECK_THAT(s, Catch::Contains("[N, 10]"));
   const uint64_t expected = 784 * 512 + 512 + 2 * 512 + 512 * 10 + 10;
@@ -280,10 +289,10 @@ TEST_CASE("Trainer evaluate reports per-layer sparsity of the activations", "[nn
   CHECK(s[0].stats.features == 8);
   // Reference: the ReLU output of the whole set, recomputed by a plain eval forward.
   Tensor x(ctx, {70, 12}), y(ctx, {70, 3}), idx = Tensor::from<int32_t>(ctx, {70}, [] {
-    std::vector<int32_t> v(70);
-    for (int i = 0; i < 70; ++i) v[i] = i;
-    return v;
-  }());
+                                              std::vector<int32_t> v(70);
+                                              for (int i = 0; i < 70; ++i) v[i] = i;
+                                              return v;
+                                            }());
   model.eval();
   CommandList cmd(ctx);
   gather_rows(cmd, data.images, idx, x, data.scale, data.shift);

@@ -18,16 +18,17 @@ namespace vkgrad::test {
 namespace {
 
 const float kSpecials[] = {
-    std::numeric_limits<float>::quiet_NaN(),
-    -std::numeric_limits<float>::quiet_NaN(),
+    std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
     std::bit_cast<float>(0x7f800001u),  // signalling NaN, smallest payload
     std::bit_cast<float>(0xffbfffffu),  // negative signalling NaN, largest payload
-    std::numeric_limits<float>::infinity(),
-    -std::numeric_limits<float>::infinity(),
+    std::numeric_limits<float>::infinity(),  -std::numeric_limits<float>::infinity(),
 };
-const float kFiniteExtremes[] = {std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(),
-                                 std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::min(),
-                                 -0.0f, 0.0f};
+const float kFiniteExtremes[] = {std::numeric_limits<float>::max(),
+                                 -std::numeric_limits<float>::max(),
+                                 std::numeric_limits<float>::denorm_min(),
+                                 std::numeric_limits<float>::min(),
+                                 -0.0f,
+                                 0.0f};
 
 // Finite values with every extreme sprinkled in.
 std::vector<float> finite_values(std::size_t n, std::mt19937_64& rng) {
@@ -38,8 +39,7 @@ std::vector<float> finite_values(std::size_t n, std::mt19937_64& rng) {
 
 }  // namespace
 
-TEST_CASE("nonfinite_check stamps the tensors holding NaN or inf and freezes at the first bad loss",
-          "[nonfinite]") {
+TEST_CASE("nonfinite_check stamps the tensors holding NaN or inf and freezes at the first bad loss", "[nonfinite]") {
   Context& ctx = context();
   // 8 tensors: two dispatches (6 + 2); the last one is the loss.
   const std::vector<std::size_t> sizes{1, 7, 255, 256, 257, 4099, 70001, 1};

@@ -50,8 +50,8 @@ void check_sgd(std::size_t n, SgdOptions o, uint64_t seed) {
     cmd.run();  // replayed: the same recorded list every step
     require_no_validation_messages();
     ref::sgd_step(p_ref, to_double(grad), buf_ref, t, o.lr, o.momentum, o.dampening, o.nesterov, o.weight_decay);
-    INFO("n " << n << ", lr " << o.lr << ", momentum " << o.momentum << ", dampening " << o.dampening
-              << ", nesterov " << o.nesterov << ", weight_decay " << o.weight_decay << ", step " << t);
+    INFO("n " << n << ", lr " << o.lr << ", momentum " << o.momentum << ", dampening " << o.dampening << ", nesterov "
+              << o.nesterov << ", weight_decay " << o.weight_decay << ", step " << t);
     const auto pm = compare(p.to_vector(), p_ref, kRtol, kAtol);
     INFO("param: " << pm.count << " mismatches, worst [" << pm.worst_index << "] got " << pm.got << " expected "
                    << pm.expected);
@@ -86,10 +86,9 @@ void check_adam(std::size_t n, AdamOptions o, uint64_t seed, bool from_zero = fa
     g.upload(std::span<const float>(grad));
     cmd.run();
     require_no_validation_messages();
-    ref::adam_step(p_ref, to_double(grad), m_ref, v_ref, t, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay,
-                   o.decoupled);
-    INFO("n " << n << (o.decoupled ? ", AdamW" : ", Adam") << ", lr " << o.lr << ", weight_decay "
-              << o.weight_decay << ", step " << t);
+    ref::adam_step(p_ref, to_double(grad), m_ref, v_ref, t, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.decoupled);
+    INFO("n " << n << (o.decoupled ? ", AdamW" : ", Adam") << ", lr " << o.lr << ", weight_decay " << o.weight_decay
+              << ", step " << t);
     // Adam's update is lr·m̂/(√v̂ + eps), a ratio of O(1) computed to a few ulp, times lr: its error
     // is far below the rounding of p itself, so the SGD bound (a few roundings of |p| per step)
     // holds; m and v are plain exponential averages, a few roundings of |g| or g² per step.
@@ -213,8 +212,7 @@ TEST_CASE("optimizers refuse mismatched state and a bad step counter", "[optim]"
   CHECK_THROWS_WITH(sgd_update(cmd, SgdOptions{}, p, g, s, step), Catch::Contains("[8]") && Catch::Contains("[7]"));
   Tensor g8(ctx, {8});
   CHECK_THROWS_WITH(sgd_update(cmd, SgdOptions{}, p, g8, s, bad_step), Catch::Contains("step counter"));
-  CHECK_THROWS_WITH(sgd_update(cmd, sgd(0.1f, 0.0f, 0.0f, true, 0.0f), p, g8, s, step),
-                    Catch::Contains("nesterov"));
+  CHECK_THROWS_WITH(sgd_update(cmd, sgd(0.1f, 0.0f, 0.0f, true, 0.0f), p, g8, s, step), Catch::Contains("nesterov"));
 }
 
 TEST_CASE("clip_grad_norm matches the reference and keeps the norm on the device", "[optim][clip]") {

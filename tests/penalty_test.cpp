@@ -15,8 +15,8 @@ void check_penalty(Kind kind, std::size_t n, float lambda, uint64_t seed) {
   Context& ctx = context();
   auto w = uniform(n, -3.0f, 3.0f, seed);
   const float inf = std::numeric_limits<float>::infinity();
-  const float specials[] = {0.0f, -0.0f, 1e4f, -1e4f, inf, -inf, 1e-40f, -1e-40f,
-                            std::numeric_limits<float>::quiet_NaN()};
+  const float specials[] = {
+      0.0f, -0.0f, 1e4f, -1e4f, inf, -inf, 1e-40f, -1e-40f, std::numeric_limits<float>::quiet_NaN()};
   for (std::size_t i = 0; i < std::size(specials) && i * 7 + 3 < n; ++i) w[i * 7 + 3] = specials[i];
   const auto g = uniform(n, -1.0f, 1.0f, seed + 1);
   Tensor tw = Tensor::from(ctx, {n}, w), tg = Tensor::from(ctx, {n}, g);
@@ -59,7 +59,8 @@ TEST_CASE("penalty gradient references match finite differences of the penalties
 
 TEST_CASE("weight and activity penalties add the reference gradient", "[optim][penalty]") {
   uint64_t seed = 1;
-  for (std::size_t n : {std::size_t(1), std::size_t(7), std::size_t(255), std::size_t(257), std::size_t((1u << 20) + 3)}) {
+  for (std::size_t n :
+       {std::size_t(1), std::size_t(7), std::size_t(255), std::size_t(257), std::size_t((1u << 20) + 3)}) {
     for (Kind kind : {l1, l2, l1_activity}) {
       check_penalty(kind, n, 1e-3f, seed++);
       if (n == 257) check_penalty(kind, n, 0.5f, seed++);

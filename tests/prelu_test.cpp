@@ -16,8 +16,9 @@ void check_prelu(Shape shape, std::size_t channels, uint64_t seed) {
   Context& ctx = context();
   const std::size_t n = shape.numel();
   auto x = uniform(n, -6.0f, 6.0f, seed);
-  const float specials[] = {0.0f, -0.0f, 1e4f, -1e4f, std::numeric_limits<float>::infinity(),
-                            -std::numeric_limits<float>::infinity(), 1e-40f};
+  const float specials[] = {
+      0.0f,  -0.0f, 1e4f, -1e4f, std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+      1e-40f};
   for (std::size_t i = 0; i < std::size(specials) && i * 11 < n; ++i) x[i * 11] = specials[i];
   const auto w = uniform(channels, -0.5f, 1.0f, seed + 1);
   const auto dy = uniform(n, -2.0f, 2.0f, seed + 2);

@@ -23,7 +23,6 @@ constexpr float inf = std::numeric_limits<float>::infinity();
 
 std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
-
 // Runs the reductions on `ctx` and compares with the references.
 void check_reductions(Context& ctx) {
   for (std::size_t C : {std::size_t(1), std::size_t(7), std::size_t(255), std::size_t(257), std::size_t(1031)}) {
@@ -86,12 +85,12 @@ std::vector<float> special_rows(std::size_t C, std::size_t rows, uint64_t seed) 
   row(2)[lane7] = nan;
   row(3)[mid] = nan;  // NaN next to +inf: still NaN
   row(3)[0] = inf;
-  row(4)[mid] = inf;  // max +inf, sum +inf
+  row(4)[mid] = inf;                                    // max +inf, sum +inf
   std::fill(row(5), row(5) + std::ptrdiff_t(C), -inf);  // max -inf, sum -inf
-  row(6)[0] = inf;  // +inf and -inf: sum NaN, max +inf
+  row(6)[0] = inf;                                      // +inf and -inf: sum NaN, max +inf
   row(6)[last] = C > 1 ? -inf : inf;
   std::fill(row(7), row(7) + std::ptrdiff_t(C), nan);  // all NaN
-  return x;  // row 8: plain random data
+  return x;                                            // row 8: plain random data
 }
 
 void check_special_rows(Context& ctx, std::size_t C, uint64_t seed) {
@@ -139,10 +138,16 @@ class ScopedEnv {
  public:
   ScopedEnv(const char* name, const char* value) : name_(name) {
     if (const char* old = std::getenv(name)) old_ = old;
-    if (value) ::setenv(name, value, 1); else ::unsetenv(name);
+    if (value)
+      ::setenv(name, value, 1);
+    else
+      ::unsetenv(name);
   }
   ~ScopedEnv() {
-    if (old_.empty()) ::unsetenv(name_); else ::setenv(name_, old_.c_str(), 1);
+    if (old_.empty())
+      ::unsetenv(name_);
+    else
+      ::setenv(name_, old_.c_str(), 1);
   }
   ScopedEnv(const ScopedEnv&) = delete;
   ScopedEnv& operator=(const ScopedEnv&) = delete;
@@ -154,7 +159,8 @@ class ScopedEnv {
 
 }  // namespace
 
-TEST_CASE("reductions use subgroup operations where the device has them, and can be told not to", "[reduce][subgroup]") {
+TEST_CASE("reductions use subgroup operations where the device has them, and can be told not to",
+          "[reduce][subgroup]") {
   Context& ctx = context();
   CHECK(ctx.subgroup_reductions() == ctx.kernels().subgroup_reductions);
   CHECK(ctx.subgroup_reductions() == (ctx.device().subgroup_arithmetic && ctx.kernels().set == KernelSet::gpu));

@@ -50,7 +50,8 @@ std::vector<double> backward_magnitude(const std::vector<float>& y, const std::v
     }
     for (std::size_t c = 0; c < C; ++c) {
       const std::size_t i = n * C + c;
-      mag[i] = log ? std::fabs(double(dy[i])) + std::exp(double(y[i])) * s : std::fabs(double(y[i])) * (std::fabs(double(dy[i])) + s);
+      mag[i] = log ? std::fabs(double(dy[i])) + std::exp(double(y[i])) * s
+                   : std::fabs(double(y[i])) * (std::fabs(double(dy[i])) + s);
     }
   }
   return mag;
@@ -69,7 +70,10 @@ void check_softmax(std::size_t N, std::size_t C, bool log, uint64_t seed) {
   Tensor tx = Tensor::from(ctx, {N, C}, x), ty(ctx, {N, C});
   ty.fill(poison);
   CommandList forward(ctx);
-  if (log) log_softmax_forward(forward, tx, ty); else softmax_forward(forward, tx, ty);
+  if (log)
+    log_softmax_forward(forward, tx, ty);
+  else
+    softmax_forward(forward, tx, ty);
   forward.run();
   require_no_validation_messages();
   const auto y = ty.to_vector();
@@ -84,7 +88,10 @@ void check_softmax(std::size_t N, std::size_t C, bool log, uint64_t seed) {
   Tensor tdy = Tensor::from(ctx, {N, C}, dy), tdx(ctx, {N, C});
   tdx.fill(poison);
   CommandList backward(ctx);
-  if (log) log_softmax_backward(backward, ty, tdy, tdx); else softmax_backward(backward, ty, tdy, tdx);
+  if (log)
+    log_softmax_backward(backward, ty, tdy, tdx);
+  else
+    softmax_backward(backward, ty, tdy, tdx);
   backward.run();
   require_no_validation_messages();
   std::vector<double> dx_ref(n);
@@ -98,7 +105,6 @@ void check_softmax(std::size_t N, std::size_t C, bool log, uint64_t seed) {
   }
   CHECK(bad == 0);
 }
-
 
 // Sums: float32 accumulation error grows with Σ|terms|, not with |sum| (which may cancel to ~0).
 // Per-invocation Kahan sums plus a tree of depth log2(256) keep the error near
@@ -248,8 +254,8 @@ TEST_CASE("sum, mean and max along rows and columns", "[softmax][reduce]") {
     check_matrix_reductions(7, 10, 52);
     check_matrix_reductions(13, 257, 53);
     check_matrix_reductions(3, 1031, 54);
-    check_matrix_reductions(5, 12, 56);     // columns in whole vec4s: the per-invocation
-    check_matrix_reductions(129, 512, 57);  // layout's vec4 path
+    check_matrix_reductions(5, 12, 56);       // columns in whole vec4s: the per-invocation
+    check_matrix_reductions(129, 512, 57);    // layout's vec4 path
     check_matrix_reductions(1031, 1031, 55);  // > 1M elements
   });
 }

@@ -47,9 +47,8 @@ TEST_CASE("save_safetensors writes exactly the bytes the format specifies", "[sa
   save_safetensors(dir.path / "a.safetensors",
                    {{"w", HostTensor::from_floats({2}, w)}, {"n", HostTensor{"U8", {}, {7}}}}, {{"format", "pt"}});
   // Header JSON in insertion order, padded with spaces to a multiple of 8; data little endian.
-  std::string json =
-      R"({"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-      R"("n":{"dtype":"U8","shape":[],"data_offsets":[8,9]}})";
+  std::string json = R"({"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                     R"("n":{"dtype":"U8","shape":[],"data_offsets":[8,9]}})";
   json.append((8 - json.size() % 8) % 8, ' ');
   const std::string data("\x00\x00\x80\x3f\x00\x00\x00\xc0\x07", 9);
   CHECK(read_file(dir.path / "a.safetensors") == hand_file(json, data));
@@ -67,7 +66,8 @@ TEST_CASE("safetensors matches the reference implementation's own test vectors",
 
   // A file as other writers produce it: no padding, __metadata__ after the tensors (the test vector
   // of the Go port's TestDeserialize, header length 0x59 = 89).
-  const std::string json = R"({"test":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]},"__metadata__":{"foo":"bar"}})";
+  const std::string json =
+      R"({"test":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]},"__metadata__":{"foo":"bar"}})";
   REQUIRE(json.size() == 0x59);
   write_file(dir.path / "go.safetensors", hand_file(json, std::string("\x01\0\0\0\x02\0\0\0\x03\0\0\0\x04\0\0\0", 16)));
   const auto file = load_safetensors(dir.path / "go.safetensors");
@@ -87,12 +87,11 @@ TEST_CASE("safetensors round trip of every dtype, scalars, empty tensors and met
   TempDir dir("st");
   HostTensor i64{"I64", {}, {1, 2, 3, 4, 5, 6, 7, 8}};
   const std::vector<float> f = uniform(3 * 5, -1, 1, 1);
-  std::vector<std::pair<std::string, HostTensor>> tensors{
-      {"0.weight", HostTensor::from_floats({3, 5}, f)},
-      {"1.num_batches_tracked", i64},
-      {"labels", i32_tensor({2, 2}, {1, -1, 1 << 30, 0})},
-      {"empty", HostTensor{"F32", {0, 4}, {}}},
-      {"u8", HostTensor{"U8", {3}, {0, 128, 255}}}};
+  std::vector<std::pair<std::string, HostTensor>> tensors{{"0.weight", HostTensor::from_floats({3, 5}, f)},
+                                                          {"1.num_batches_tracked", i64},
+                                                          {"labels", i32_tensor({2, 2}, {1, -1, 1 << 30, 0})},
+                                                          {"empty", HostTensor{"F32", {0, 4}, {}}},
+                                                          {"u8", HostTensor{"U8", {3}, {0, 128, 255}}}};
   const std::map<std::string, std::string> meta{{"format", "pt"}, {"note", "ünïcode ✓"}};
   save_safetensors(dir.path / "r.safetensors", tensors, meta);
   const auto file = load_safetensors(dir.path / "r.safetensors");
@@ -137,7 +136,8 @@ TEST_CASE("save_safetensors refuses bad names and sizes and leaves the old file 
   CHECK_THROWS_WITH(save_safetensors(p, {{"a", HostTensor{"U8", {1}, {1}}}, {"a", HostTensor{"U8", {1}, {1}}}}),
                     Catch::Contains("appears twice"));
   CHECK_THROWS_WITH(save_safetensors(p, {{"", HostTensor{"U8", {1}, {1}}}}), Catch::Contains("invalid tensor name"));
-  CHECK_THROWS_WITH(save_safetensors(p, {{"b", HostTensor{"BF16", {1}, {1, 2}}}}), Catch::Contains("unsupported dtype"));
+  CHECK_THROWS_WITH(save_safetensors(p, {{"b", HostTensor{"BF16", {1}, {1, 2}}}}),
+                    Catch::Contains("unsupported dtype"));
   CHECK_THROWS_WITH(save_safetensors(p, {{"\xff", HostTensor{"U8", {1}, {1}}}}), Catch::Contains("not valid UTF-8"));
   CHECK_THROWS_WITH(save_safetensors(p, {}, {{"k", "\xc3"}}), Catch::Contains("not valid UTF-8"));
   CHECK(read_file(p) == before);
@@ -147,7 +147,8 @@ TEST_CASE("save_safetensors refuses bad names and sizes and leaves the old file 
     fs::permissions(dir.path, fs::perms::owner_all);
     CHECK(read_file(p) == before);
   }
-  CHECK_THROWS_WITH(save_safetensors(dir.path / "no" / "such" / "dir.safetensors", {}), Catch::Contains("cannot create"));
+  CHECK_THROWS_WITH(save_safetensors(dir.path / "no" / "such" / "dir.safetensors", {}),
+                    Catch::Contains("cannot create"));
   // Failures that also happen as root (which ignores the permissions above): the temporary file
   // cannot be created (its name is taken by a directory), and the rename over a non-empty directory
   // fails after the data was written. The old file stays and no temporary file is left behind.
@@ -227,8 +228,9 @@ TEST_CASE("every truncation and random corruption of a valid file is refused or 
   TempDir dir("st");
   const fs::path good = dir.path / "good.safetensors", p = dir.path / "mangled.safetensors";
   const auto f = uniform(6, -1, 1, 3);
-  save_safetensors(good, {{"w", HostTensor::from_floats({2, 3}, f)}, {"s", HostTensor{"I64", {}, std::vector<uint8_t>(8, 1)}}},
-                   {{"format", "pt"}});
+  save_safetensors(
+      good, {{"w", HostTensor::from_floats({2, 3}, f)}, {"s", HostTensor{"I64", {}, std::vector<uint8_t>(8, 1)}}},
+      {{"format", "pt"}});
   const std::string bytes = read_file(good);
   for (std::size_t len = 0; len < bytes.size(); ++len) {
     write_file(p, bytes.substr(0, len));

@@ -116,10 +116,10 @@ TEST_CASE("soak: memory stays flat over many epochs and runs are bit-identical",
     CHECK(r->reserved_min == r->reserved_after_first);
     CHECK(r->reserved_max == r->reserved_after_first);
   }
-  std::printf("context: allocated %llu bytes before, %llu between the runs, %llu after; reserved %llu before, %llu after\n",
-              (unsigned long long)allocated_before, (unsigned long long)allocated_between,
-              (unsigned long long)allocated_after, (unsigned long long)reserved_before,
-              (unsigned long long)reserved_after);
+  std::printf(
+      "context: allocated %llu bytes before, %llu between the runs, %llu after; reserved %llu before, %llu after\n",
+      (unsigned long long)allocated_before, (unsigned long long)allocated_between, (unsigned long long)allocated_after,
+      (unsigned long long)reserved_before, (unsigned long long)reserved_after);
   std::fflush(stdout);
   CHECK(allocated_between == allocated_before);
   CHECK(allocated_after == allocated_before);

@@ -15,14 +15,16 @@ namespace {
 std::vector<float> activations(std::size_t rows, std::size_t features, uint64_t seed) {
   auto y = uniform(rows * features, -1.0f, 1.0f, seed);
   for (auto& v : y) {
-    if (v < 0) v = 0.0f;
-    else if (v < 0.05f) v *= 1e-4f;  // |y| <= eps for the eps used below
+    if (v < 0)
+      v = 0.0f;
+    else if (v < 0.05f)
+      v *= 1e-4f;  // |y| <= eps for the eps used below
   }
   for (std::size_t c = 0; c < features; c += 5) {
     for (std::size_t r = 0; r < rows; ++r) y[r * features + c] = (r % 2) ? -0.0f : 0.0f;  // dead
   }
-  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), -0.0f, -1e-40f,
-                            std::numeric_limits<float>::infinity(), -2e-5f, 1e-3f};
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), -0.0f,  -1e-40f,
+                            std::numeric_limits<float>::infinity(),  -2e-5f, 1e-3f};
   for (std::size_t i = 0; i < std::size(specials) && i * 3 + 1 < rows * features; ++i) {
     const std::size_t idx = i * 3 + 1;
     if ((idx % features) % 5 != 0) y[idx] = specials[i];
@@ -80,9 +82,9 @@ TEST_CASE("activation sparsity: NaN is never zero, -0 is, and a feature with a N
   Context& ctx = context();
   const float nan = std::numeric_limits<float>::quiet_NaN();
   // 3 rows × 4 features: feature 0 all ±0 (dead), feature 1 has a NaN, feature 2 tiny, feature 3 big.
-  const std::vector<float> y{0.0f, 0.0f, 1e-7f, 5.0f,  //
-                             -0.0f, nan, -1e-7f, -5.0f,  //
-                             0.0f, 0.0f, 0.0f, 5.0f};
+  const std::vector<float> y{0.0f,  0.0f, 1e-7f,  5.0f,   //
+                             -0.0f, nan,  -1e-7f, -5.0f,  //
+                             0.0f,  0.0f, 0.0f,   5.0f};
   Tensor ty = Tensor::from(ctx, {3, 4}, y);
   ActivationSparsity stats(ctx, 3, 4);
   CommandList cmd(ctx);

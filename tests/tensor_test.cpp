@@ -40,8 +40,13 @@ TEST_CASE("upload and download round-trip every dtype and awkward size", "[tenso
 
 TEST_CASE("special float values survive upload, download and fill bit for bit", "[tensor]") {
   Context& ctx = context();
-  const std::vector<float> v = {0.0f, -0.0f, 1e-45f, -1e-40f, std::numeric_limits<float>::infinity(),
-                                -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()};
+  const std::vector<float> v = {0.0f,
+                                -0.0f,
+                                1e-45f,
+                                -1e-40f,
+                                std::numeric_limits<float>::infinity(),
+                                -std::numeric_limits<float>::infinity(),
+                                std::numeric_limits<float>::quiet_NaN()};
   Tensor t = Tensor::from(ctx, {v.size()}, v);
   const auto back = t.to_vector();
   CHECK(std::memcmp(back.data(), v.data(), v.size() * 4) == 0);

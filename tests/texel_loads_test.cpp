@@ -191,8 +191,10 @@ TEST_CASE("texel loads: optimizer updates give the same bits as storage-buffer l
         CommandList cmd(ctx);
         for (int s = 0; s < 3; ++s) {
           optimizer_advance_step(cmd, step);
-          if (v.adam) adam_update(cmd, v.adam_options, tp, tg, adam, step);
-          else sgd_update(cmd, v.sgd_options, tp, tg, sgd, step);
+          if (v.adam)
+            adam_update(cmd, v.adam_options, tp, tg, adam, step);
+          else
+            sgd_update(cmd, v.sgd_options, tp, tg, sgd, step);
         }
         cmd.run();
         results[c][0] = tp.to_vector();
@@ -324,8 +326,8 @@ TEST_CASE("texel loads: clip_grad_norm gives the same bits as storage-buffer loa
   if (!texel_capable(p)) return;
   // Several tensors per call (their partial sums side by side in the workspace), every n % 4 tail,
   // finite gradients (a real clip) and the awkward ones (NaN decides the total).
-  const std::vector<std::vector<std::size_t>> size_sets = {
-      {1}, {2, 3}, {5, 7, 4}, {257, 1}, {65539, 255, 6}, {(1ul << 20) + 1, 13}};
+  const std::vector<std::vector<std::size_t>> size_sets = {{1},      {2, 3},          {5, 7, 4},
+                                                           {257, 1}, {65539, 255, 6}, {(1ul << 20) + 1, 13}};
   for (const auto& sizes : size_sets) {
     for (bool finite : {true, false}) {
       std::vector<std::vector<float>> inputs;
@@ -358,7 +360,7 @@ TEST_CASE("texel loads: prelu backward gives the same bits as storage-buffer loa
   };
   // Shared slope, channels wrapping inside a vec4 (3), inner blocks crossing vec4s (35), the vec4
   // slope-gradient path (512), and n % 4 tails.
-  const Case cases[] = {{{1}, 1}, {{257}, 1}, {{(1u << 20) + 1}, 1}, {{7, 3}, 3}, {{4, 17, 5, 7}, 17},
+  const Case cases[] = {{{1}, 1},          {{257}, 1},        {{(1u << 20) + 1}, 1}, {{7, 3}, 3}, {{4, 17, 5, 7}, 17},
                         {{128, 255}, 255}, {{128, 512}, 512}, {{33, 20}, 20}};
   for (const Case& cs : cases) {
     const std::size_t n = cs.shape.numel();

@@ -28,8 +28,8 @@ enum class Activation : uint32_t {
 struct ActivationInfo {
   /// The activation this row describes.
   Activation kind;
-  const char* name;      ///< "leaky_relu"
-  uint32_t param_count;  ///< 0, 1 or 2
+  const char* name;            ///< "leaky_relu"
+  uint32_t param_count;        ///< 0, 1 or 2
   const char* param_names[2];  ///< PyTorch argument names ("negative_slope"); "none" when unused
   float param_defaults[2];     ///< PyTorch defaults
   /// Conformance tolerances of the f32 result against a double reference, |gpu − ref| <= atol +
@@ -71,7 +71,11 @@ struct ActivationSpec {
   /// InvalidArgument naming the valid ones when the activation has no such parameter.
   ActivationSpec& set(std::string_view param_name, float value);
   /// Wraps this activation in the sparse threshold at `theta_value` and returns *this.
-  ActivationSpec& sparse_threshold(float theta_value) { sparse = true; theta = theta_value; return *this; }
+  ActivationSpec& sparse_threshold(float theta_value) {
+    sparse = true;
+    theta = theta_value;
+    return *this;
+  }
   /// The spec as text: "relu", "leaky_relu(negative_slope=0.01)", "sparse(relu, theta=0.5)".
   std::string to_string() const;
 };

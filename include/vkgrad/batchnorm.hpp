@@ -27,10 +27,22 @@ struct BatchNormOptions {
 
   /// Set the field of the same name and return *this, for chaining.
   ///@{
-  BatchNormOptions& set_momentum(float v) { momentum = v; return *this; }
-  BatchNormOptions& set_eps(float v) { eps = v; return *this; }
-  BatchNormOptions& set_affine(bool v) { affine = v; return *this; }
-  BatchNormOptions& set_training(bool v) { training = v; return *this; }
+  BatchNormOptions& set_momentum(float v) {
+    momentum = v;
+    return *this;
+  }
+  BatchNormOptions& set_eps(float v) {
+    eps = v;
+    return *this;
+  }
+  BatchNormOptions& set_affine(bool v) {
+    affine = v;
+    return *this;
+  }
+  BatchNormOptions& set_training(bool v) {
+    training = v;
+    return *this;
+  }
   ///@}
 };
 
@@ -52,9 +64,9 @@ struct BatchNormOptions {
 /// A NaN or ±inf in a channel of x makes that channel's y, save_invstd and running_var NaN and its
 /// save_mean / running_mean NaN (±inf for inf alone); other channels are unaffected.
 /// Deterministic: the same inputs give bit-identical outputs on a given device.
-void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                       Tensor& running_mean, Tensor& running_var, Tensor& save_mean, Tensor& save_invstd,
-                       Tensor& y, const BatchNormOptions& options = {});
+void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                       Tensor& running_var, Tensor& save_mean, Tensor& save_invstd, Tensor& y,
+                       const BatchNormOptions& options = {});
 
 /// Records the gradients of a TRAINING-mode batchnorm_forward, from its save_mean and save_invstd.
 /// All tensors f32; x, dy, dx: (N, C) (dx must not alias x or dy); the others C elements each.

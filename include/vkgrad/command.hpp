@@ -25,7 +25,10 @@ struct CommandListOptions {
   /// (DeviceInfo::timestamps).
   bool timestamps = false;
   /// Sets `timestamps` and returns *this, for chaining.
-  CommandListOptions& set_timestamps(bool on) { timestamps = on; return *this; }
+  CommandListOptions& set_timestamps(bool on) {
+    timestamps = on;
+    return *this;
+  }
 };
 
 /// GPU time of one recorded dispatch in the last completed submission.

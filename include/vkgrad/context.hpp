@@ -54,31 +54,31 @@ enum class RowReductions { workgroup, per_invocation };
 
 /// The kernels a context uses, and why (Context::kernels()).
 struct KernelChoice {
-  KernelSet set = KernelSet::gpu;  ///< gpu or cpu, never automatic
-  std::string reason;              ///< e.g. "VKGRAD_KERNELS=gpu", "auto: llvmpipe is a CPU device"
-  bool texel_loads = false;        ///< elementwise ops and GEMM read through texel buffers
-  bool subgroup_reductions = false;  ///< reductions use subgroup arithmetic
+  KernelSet set = KernelSet::gpu;        ///< gpu or cpu, never automatic
+  std::string reason;                    ///< e.g. "VKGRAD_KERNELS=gpu", "auto: llvmpipe is a CPU device"
+  bool texel_loads = false;              ///< elementwise ops and GEMM read through texel buffers
+  bool subgroup_reductions = false;      ///< reductions use subgroup arithmetic
   GemmPath gemm_path = GemmPath::tiled;  ///< as run (broadcast already resolved to direct where unsupported)
   RowReductions row_reductions = RowReductions::workgroup;  ///< the row-reduction layout
 };
 
 /// What vkgrad knows about one Vulkan physical device.
 struct DeviceInfo {
-  uint32_t index = 0;             ///< position in the loader's enumeration (what VKGRAD_DEVICE=N picks)
-  std::string name;               ///< e.g. "NVIDIA H100 80GB HBM3", "llvmpipe (LLVM 15.0.6, 256 bits)"
+  uint32_t index = 0;  ///< position in the loader's enumeration (what VKGRAD_DEVICE=N picks)
+  std::string name;    ///< e.g. "NVIDIA H100 80GB HBM3", "llvmpipe (LLVM 15.0.6, 256 bits)"
   /// Integrated, discrete, virtual GPU, CPU or other: ranks the devices for the default choice.
   DeviceType type = DeviceType::other;
-  std::string driver_name;        ///< VkPhysicalDeviceDriverProperties::driverName (empty if unknown)
-  std::string driver_info;        ///< VkPhysicalDeviceDriverProperties::driverInfo (empty if unknown)
+  std::string driver_name;  ///< VkPhysicalDeviceDriverProperties::driverName (empty if unknown)
+  std::string driver_info;  ///< VkPhysicalDeviceDriverProperties::driverInfo (empty if unknown)
   /// VkPhysicalDeviceProperties::vendorID (PCI vendor ID for PCI devices, e.g. 0x10de NVIDIA).
   uint32_t vendor_id = 0;
   /// VkPhysicalDeviceProperties::deviceID (vendor-specific).
   uint32_t device_id = 0;
-  uint32_t api_version = 0;       ///< VK_MAKE_API_VERSION encoded
+  uint32_t api_version = 0;  ///< VK_MAKE_API_VERSION encoded
   /// VkPhysicalDeviceProperties::driverVersion, encoded as the vendor chooses (part of the
   /// pipeline-cache file name, so a driver update starts a fresh cache).
   uint32_t driver_version = 0;
-  uint32_t subgroup_size = 0;     ///< 0 when the device does not report subgroup properties
+  uint32_t subgroup_size = 0;        ///< 0 when the device does not report subgroup properties
   bool subgroup_arithmetic = false;  ///< subgroupAdd etc. available in compute shaders
   bool subgroup_ballot = false;      ///< subgroupBroadcast etc. available in compute shaders
   bool shader_float16 = false;       ///< shaderFloat16 (f16 arithmetic in shaders); not used by vkgrad yet
@@ -104,12 +104,12 @@ struct DeviceInfo {
   uint32_t max_workgroup_invocations = 0;
   /// maxPushConstantsSize, bytes.
   uint32_t max_push_constants = 0;
-  bool timestamps = false;        ///< the compute queue supports timestamp queries
-  float timestamp_period_ns = 0;  ///< nanoseconds per timestamp tick
+  bool timestamps = false;          ///< the compute queue supports timestamp queries
+  float timestamp_period_ns = 0;    ///< nanoseconds per timestamp tick
   uint64_t device_local_bytes = 0;  ///< size of the largest device-local heap
-  bool unified_memory = false;    ///< device-local memory is host-visible (integrated GPU, CPU)
-  bool usable = false;            ///< Vulkan >= 1.1 and a compute queue: vkgrad can run on it
-  std::string unusable_reason;    ///< why not, when !usable
+  bool unified_memory = false;      ///< device-local memory is host-visible (integrated GPU, CPU)
+  bool usable = false;              ///< Vulkan >= 1.1 and a compute queue: vkgrad can run on it
+  std::string unusable_reason;      ///< why not, when !usable
 };
 
 /// Lists the Vulkan devices the loader sees, in enumeration order. Throws SetupError when there is
@@ -159,17 +159,50 @@ struct ContextOptions {
 
   /// Set the field of the same name and return *this, for chaining.
   ///@{
-  ContextOptions& set_device(std::string d) { device = std::move(d); return *this; }
-  ContextOptions& set_validation(bool on) { validation = on; return *this; }
-  ContextOptions& set_pipeline_cache(bool on) { pipeline_cache = on; return *this; }
-  ContextOptions& set_mapped_tensors(bool on) { mapped_tensors = on; return *this; }
-  ContextOptions& set_kernels(KernelSet k) { kernels = k; return *this; }
-  ContextOptions& set_subgroup_reductions(bool on) { subgroup_reductions = on; return *this; }
-  ContextOptions& set_gemm_path(GemmPath p) { gemm_path = p; return *this; }
-  ContextOptions& set_row_reductions(RowReductions r) { row_reductions = r; return *this; }
-  ContextOptions& set_texel_loads(bool on) { texel_loads = on; return *this; }
-  ContextOptions& set_memory_limit(uint64_t bytes) { memory_limit = bytes; return *this; }
-  ContextOptions& set_cache_dir(std::filesystem::path dir) { cache_dir = std::move(dir); return *this; }
+  ContextOptions& set_device(std::string d) {
+    device = std::move(d);
+    return *this;
+  }
+  ContextOptions& set_validation(bool on) {
+    validation = on;
+    return *this;
+  }
+  ContextOptions& set_pipeline_cache(bool on) {
+    pipeline_cache = on;
+    return *this;
+  }
+  ContextOptions& set_mapped_tensors(bool on) {
+    mapped_tensors = on;
+    return *this;
+  }
+  ContextOptions& set_kernels(KernelSet k) {
+    kernels = k;
+    return *this;
+  }
+  ContextOptions& set_subgroup_reductions(bool on) {
+    subgroup_reductions = on;
+    return *this;
+  }
+  ContextOptions& set_gemm_path(GemmPath p) {
+    gemm_path = p;
+    return *this;
+  }
+  ContextOptions& set_row_reductions(RowReductions r) {
+    row_reductions = r;
+    return *this;
+  }
+  ContextOptions& set_texel_loads(bool on) {
+    texel_loads = on;
+    return *this;
+  }
+  ContextOptions& set_memory_limit(uint64_t bytes) {
+    memory_limit = bytes;
+    return *this;
+  }
+  ContextOptions& set_cache_dir(std::filesystem::path dir) {
+    cache_dir = std::move(dir);
+    return *this;
+  }
   ///@}
 };
 

@@ -34,12 +34,30 @@ struct DropoutOptions {
 
   /// Set the field of the same name and return *this, for chaining.
   ///@{
-  DropoutOptions& set_p(float v) { p = v; return *this; }
-  DropoutOptions& set_training(bool v) { training = v; return *this; }
-  DropoutOptions& set_seed(uint64_t v) { seed = v; return *this; }
-  DropoutOptions& set_step(uint32_t v) { step = v; return *this; }
-  DropoutOptions& set_step_counter(const Tensor* v) { step_counter = v; return *this; }
-  DropoutOptions& set_local_size(uint32_t v) { local_size = v; return *this; }
+  DropoutOptions& set_p(float v) {
+    p = v;
+    return *this;
+  }
+  DropoutOptions& set_training(bool v) {
+    training = v;
+    return *this;
+  }
+  DropoutOptions& set_seed(uint64_t v) {
+    seed = v;
+    return *this;
+  }
+  DropoutOptions& set_step(uint32_t v) {
+    step = v;
+    return *this;
+  }
+  DropoutOptions& set_step_counter(const Tensor* v) {
+    step_counter = v;
+    return *this;
+  }
+  DropoutOptions& set_local_size(uint32_t v) {
+    local_size = v;
+    return *this;
+  }
   ///@}
 };
 

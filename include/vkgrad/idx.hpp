@@ -42,11 +42,11 @@ void write_idx(const std::filesystem::path& path, std::span<const uint64_t> dims
 struct LabeledImages {
   /// Image height (rows) and width (cols) in pixels.
   ///@{
-  uint64_t rows = 0, cols = 0;   ///< image height and width
+  uint64_t rows = 0, cols = 0;  ///< image height and width
   ///@}
-  std::vector<uint8_t> images;   ///< count · rows · cols pixels
-  std::vector<uint8_t> labels;   ///< count labels
-  uint32_t classes = 0;          ///< largest label + 1
+  std::vector<uint8_t> images;  ///< count · rows · cols pixels
+  std::vector<uint8_t> labels;  ///< count labels
+  uint32_t classes = 0;         ///< largest label + 1
   /// Number of images (one label each).
   uint64_t count() const { return labels.size(); }
   /// Pixels per image, rows · cols.

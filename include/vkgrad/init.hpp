@@ -57,11 +57,11 @@ void init_xavier_normal(CommandList& cmd, Tensor& tensor, uint64_t seed, double 
 
 /// kaiming_uniform_: U(−bound, bound), bound = √3 · gain / √fan, gain = calculate_gain(nonlinearity,
 /// a), fan by `mode`. PyTorch's defaults: a = 0, fan_in, leaky_relu. tensor: rank >= 2.
-void init_kaiming_uniform(CommandList& cmd, Tensor& tensor, uint64_t seed, double a = 0,
-                          FanMode mode = FanMode::fan_in, Nonlinearity nonlinearity = Nonlinearity::leaky_relu);
+void init_kaiming_uniform(CommandList& cmd, Tensor& tensor, uint64_t seed, double a = 0, FanMode mode = FanMode::fan_in,
+                          Nonlinearity nonlinearity = Nonlinearity::leaky_relu);
 /// kaiming_normal_: N(0, std²), std = gain / √fan (as kaiming_uniform). tensor: rank >= 2.
-void init_kaiming_normal(CommandList& cmd, Tensor& tensor, uint64_t seed, double a = 0,
-                         FanMode mode = FanMode::fan_in, Nonlinearity nonlinearity = Nonlinearity::leaky_relu);
+void init_kaiming_normal(CommandList& cmd, Tensor& tensor, uint64_t seed, double a = 0, FanMode mode = FanMode::fan_in,
+                         Nonlinearity nonlinearity = Nonlinearity::leaky_relu);
 
 /// The bound init_xavier_uniform samples in: gain·√(6 / (fan_in + fan_out)).
 double xavier_uniform_bound(const Shape& shape, double gain = 1.0);

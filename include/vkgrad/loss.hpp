@@ -32,9 +32,18 @@ struct CrossEntropyOptions {
 
   /// Set the field of the same name and return *this, for chaining.
   ///@{
-  CrossEntropyOptions& set_reduction(Reduction r) { reduction = r; return *this; }
-  CrossEntropyOptions& set_ignore_index(int32_t i) { ignore_index = i; return *this; }
-  CrossEntropyOptions& set_label_smoothing(float e) { label_smoothing = e; return *this; }
+  CrossEntropyOptions& set_reduction(Reduction r) {
+    reduction = r;
+    return *this;
+  }
+  CrossEntropyOptions& set_ignore_index(int32_t i) {
+    ignore_index = i;
+    return *this;
+  }
+  CrossEntropyOptions& set_label_smoothing(float e) {
+    label_smoothing = e;
+    return *this;
+  }
   ///@}
 };
 
@@ -99,8 +108,14 @@ struct NllOptions {
   int32_t ignore_index = -100;  ///< as CrossEntropyOptions::ignore_index
   /// Set the field of the same name and return *this, for chaining.
   ///@{
-  NllOptions& set_reduction(Reduction r) { reduction = r; return *this; }
-  NllOptions& set_ignore_index(int32_t i) { ignore_index = i; return *this; }
+  NllOptions& set_reduction(Reduction r) {
+    reduction = r;
+    return *this;
+  }
+  NllOptions& set_ignore_index(int32_t i) {
+    ignore_index = i;
+    return *this;
+  }
   ///@}
 };
 

@@ -227,8 +227,8 @@ class Dropout : public Module {
 
 /// Per-layer activation sparsity measured on the device (see vkgrad/sparsity.hpp).
 struct LayerSparsity {
-  std::size_t layer;      ///< index in the Sequential
-  std::string module;     ///< "ReLU()"
+  std::size_t layer;   ///< index in the Sequential
+  std::string module;  ///< "ReLU()"
   /// Over every evaluated row: zero and near-zero counts, dead = zero in every row.
   SparsityStats stats;
 };

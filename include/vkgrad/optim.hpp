@@ -32,22 +32,22 @@ namespace vkgrad {
 
 /// torch.optim.SGD options (PyTorch defaults; lr has no default there, 1e-3 here).
 struct SgdOptions {
-  float lr = 1e-3f;       ///< learning rate
-  float momentum = 0;     ///< momentum factor; 0 = plain SGD (no buffer is read or written)
-  float dampening = 0;    ///< the new gradient enters the buffer scaled by 1 − dampening
-  bool nesterov = false;  ///< requires momentum > 0 and dampening == 0 (as in PyTorch)
-  float weight_decay = 0; ///< L2 coefficient added to the gradient: d = g + wd·p
+  float lr = 1e-3f;        ///< learning rate
+  float momentum = 0;      ///< momentum factor; 0 = plain SGD (no buffer is read or written)
+  float dampening = 0;     ///< the new gradient enters the buffer scaled by 1 − dampening
+  bool nesterov = false;   ///< requires momentum > 0 and dampening == 0 (as in PyTorch)
+  float weight_decay = 0;  ///< L2 coefficient added to the gradient: d = g + wd·p
 };
 
 /// torch.optim.Adam / AdamW options. `decoupled` false = Adam (wd·p is added to the gradient);
 /// true = AdamW (p is first multiplied by 1 − lr·wd). Use adamw_options() for AdamW's defaults.
 struct AdamOptions {
-  float lr = 1e-3f;         ///< learning rate
-  float beta1 = 0.9f;       ///< decay of the gradient average, in [0, 1)
-  float beta2 = 0.999f;     ///< decay of the squared-gradient average, in [0, 1)
-  float eps = 1e-8f;        ///< added to sqrt(v̂) in the denominator
-  float weight_decay = 0;   ///< Adam: added to the gradient; AdamW: decoupled decay of p
-  bool decoupled = false;   ///< false: Adam; true: AdamW
+  float lr = 1e-3f;        ///< learning rate
+  float beta1 = 0.9f;      ///< decay of the gradient average, in [0, 1)
+  float beta2 = 0.999f;    ///< decay of the squared-gradient average, in [0, 1)
+  float eps = 1e-8f;       ///< added to sqrt(v̂) in the denominator
+  float weight_decay = 0;  ///< Adam: added to the gradient; AdamW: decoupled decay of p
+  bool decoupled = false;  ///< false: Adam; true: AdamW
 };
 /// AdamW's defaults: as Adam but decoupled, weight_decay = 0.01.
 inline AdamOptions adamw_options() {

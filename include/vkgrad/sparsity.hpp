@@ -24,7 +24,7 @@ struct SparsityStats {
   double zero_fraction = 0;      ///< zero_count / (rows·features)
   /// near_zero_count / (rows·features)
   double near_zero_fraction = 0;
-  std::vector<uint8_t> dead;     ///< per feature: 1 when the feature is zero in every row
+  std::vector<uint8_t> dead;  ///< per feature: 1 when the feature is zero in every row
   /// Number of dead features (ones in `dead`).
   uint64_t dead_count = 0;
 };

@@ -51,11 +51,24 @@ std::vector<float> to_float(std::span<const half> values);
 /// The DType of a C++ element type: float → f32, int32_t → i32, uint8_t → u8, half → f16 (the
 /// primary template has no definition). Tensor::from, upload and download use it to check host data.
 ///@{
-template <class T> constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::f32; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::i32; }
-template <> constexpr DType dtype_of<uint8_t>() { return DType::u8; }
-template <> constexpr DType dtype_of<half>() { return DType::f16; }
+template <class T>
+constexpr DType dtype_of();
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::f32;
+}
+template <>
+constexpr DType dtype_of<int32_t>() {
+  return DType::i32;
+}
+template <>
+constexpr DType dtype_of<uint8_t>() {
+  return DType::u8;
+}
+template <>
+constexpr DType dtype_of<half>() {
+  return DType::f16;
+}
 ///@}
 
 /// A shape of 1 to 4 dimensions, each >= 1. Row-major (the last dimension is contiguous).
@@ -138,14 +151,21 @@ class Tensor {
 
   /// Copies `data` into the tensor (synchronous). T must match dtype() and data.size() numel(),
   /// else InvalidArgument; InvalidArgument on an empty tensor.
-  template <class T> void upload(std::span<const T> data) { upload_bytes(dtype_of<T>(), data.data(), data.size()); }
+  template <class T>
+  void upload(std::span<const T> data) {
+    upload_bytes(dtype_of<T>(), data.data(), data.size());
+  }
   /// upload of f32 data from a vector.
   void upload(const std::vector<float>& data) { upload(std::span<const float>(data)); }
   /// Copies the tensor into `out` (synchronous). T must match dtype() and out.size() numel(), else
   /// InvalidArgument; InvalidArgument on an empty tensor.
-  template <class T> void download(std::span<T> out) const { download_bytes(dtype_of<T>(), out.data(), out.size()); }
+  template <class T>
+  void download(std::span<T> out) const {
+    download_bytes(dtype_of<T>(), out.data(), out.size());
+  }
   /// download into a new vector of numel() elements of T (float by default).
-  template <class T = float> std::vector<T> to_vector() const {
+  template <class T = float>
+  std::vector<T> to_vector() const {
     std::vector<T> out(numel());
     download(std::span<T>(out));
     return out;

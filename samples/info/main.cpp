@@ -48,11 +48,12 @@ int main() {
                 bytes(d.max_storage_buffer_range).c_str());
     std::printf("      f16 arithmetic %s, cooperative matrices %s\n", d.shader_float16 ? "yes" : "no",
                 d.cooperative_matrix ? "yes (VK_KHR_cooperative_matrix)" : "no");
-    std::printf("      workgroups: %u invocations, %u x %u x %u counts; push constants %u B; timestamps %s; "
-                "device-local memory %s%s\n",
-                d.max_workgroup_invocations, d.max_workgroup_count[0], d.max_workgroup_count[1], d.max_workgroup_count[2],
-                d.max_push_constants, d.timestamps ? "yes" : "no", bytes(d.device_local_bytes).c_str(),
-                d.unified_memory ? " (unified with the host)" : "");
+    std::printf(
+        "      workgroups: %u invocations, %u x %u x %u counts; push constants %u B; timestamps %s; "
+        "device-local memory %s%s\n",
+        d.max_workgroup_invocations, d.max_workgroup_count[0], d.max_workgroup_count[1], d.max_workgroup_count[2],
+        d.max_push_constants, d.timestamps ? "yes" : "no", bytes(d.device_local_bytes).c_str(),
+        d.unified_memory ? " (unified with the host)" : "");
   }
   try {
     vkgrad::Context ctx;
@@ -62,15 +63,16 @@ int main() {
                 env && *env ? ("chosen by VKGRAD_DEVICE=" + std::string(env)).c_str()
                             : "the first usable device of the best type (discrete > integrated > virtual > CPU)");
     const auto& k = ctx.kernels();
-    std::printf("  kernels: %s (%s; VKGRAD_KERNELS=auto|gpu|cpu chooses)\n", vkgrad::to_string(k.set), k.reason.c_str());
+    std::printf("  kernels: %s (%s; VKGRAD_KERNELS=auto|gpu|cpu chooses)\n", vkgrad::to_string(k.set),
+                k.reason.c_str());
     std::printf("  reductions: %s; row reductions: %s\n",
                 k.subgroup_reductions ? "subgroup arithmetic" : "portable shared-memory tree",
-                k.row_reductions == vkgrad::RowReductions::workgroup ? "a workgroup per row"
-                                                                     : "an invocation per row");
-    std::printf("  matrix products: %s\n",
-                k.gemm_path == vkgrad::GemmPath::tiled    ? "shared-memory tiles sized from the device's limits"
-                : k.gemm_path == vkgrad::GemmPath::direct ? "direct (no shared memory)"
-                                                          : "direct with 8-lane subgroup broadcasts (no shared memory)");
+                k.row_reductions == vkgrad::RowReductions::workgroup ? "a workgroup per row" : "an invocation per row");
+    std::printf("  matrix products: %s\n", k.gemm_path == vkgrad::GemmPath::tiled
+                                               ? "shared-memory tiles sized from the device's limits"
+                                           : k.gemm_path == vkgrad::GemmPath::direct
+                                               ? "direct (no shared memory)"
+                                               : "direct with 8-lane subgroup broadcasts (no shared memory)");
     std::printf("  loads: %s\n", k.texel_loads ? "texel buffers (elementwise ops and GEMM)" : "storage buffers");
     std::printf("  f16 tensors: storage only, read by gemm / linear through %s; cast converts (integer code)\n",
                 ctx.texel_loads() && d.texel_buffer_rgba16f ? "R16G16B16A16_SFLOAT texel views"

@@ -70,7 +70,8 @@ vkgrad::ActivationSpec activation_spec(const Config& c) {
   vkgrad::ActivationSpec spec(*kind);
   for (const auto& p : c.activation_params) {
     const auto eq = p.find('=');
-    if (eq == std::string::npos) throw CLI::ValidationError("--activation-param", "expected NAME=VALUE, got '" + p + "'");
+    if (eq == std::string::npos)
+      throw CLI::ValidationError("--activation-param", "expected NAME=VALUE, got '" + p + "'");
     spec.set(p.substr(0, eq), std::stof(p.substr(eq + 1)));
   }
   if (!std::isnan(c.sparse_threshold)) spec.sparse_threshold(c.sparse_threshold);
@@ -124,9 +125,8 @@ std::string model_description(const Config& c) {
 }
 
 void save_checkpoint(const Config& c, Sequential& model, vkgrad::nn::Optimizer& opt, uint64_t epochs_done) {
-  const std::map<std::string, std::string> meta{{"format", "pt"},
-                                                {"vkgrad.model", model_description(c)},
-                                                {"vkgrad.dataset", c.dataset}};
+  const std::map<std::string, std::string> meta{
+      {"format", "pt"}, {"vkgrad.model", model_description(c)}, {"vkgrad.dataset", c.dataset}};
   if (c.save.has_parent_path()) fs::create_directories(c.save.parent_path());
   vkgrad::save_safetensors(c.save, model.state_dict(), meta);
   auto state = opt.state_dict();
@@ -187,7 +187,8 @@ int run(const Config& cfg_in) {
   const DatasetInfo info = dataset_info(c.dataset);
   if (c.epochs == 0) c.epochs = info.default_epochs;
   if (c.data.empty()) c.data = fs::path("data") / c.dataset;
-  if (c.save.empty() && !c.no_save && !c.eval_only) c.save = fs::path("runs") / ("vkgrad-" + c.dataset + ".safetensors");
+  if (c.save.empty() && !c.no_save && !c.eval_only)
+    c.save = fs::path("runs") / ("vkgrad-" + c.dataset + ".safetensors");
   if (c.no_save) c.save.clear();
   if (!fs::is_directory(c.data)) {
     std::cerr << "error: data directory '" << c.data.string() << "' not found.\n"
@@ -200,8 +201,8 @@ int run(const Config& cfg_in) {
   vkgrad::Context ctx(vkgrad::ContextOptions{}.set_device(c.device));
   const auto& dev = ctx.device();
   if (!c.quiet) {
-    std::cout << "device: " << dev.name << (dev.driver_info.empty() ? "" : " (" + dev.driver_name + " " + dev.driver_info + ")")
-              << "\n"
+    std::cout << "device: " << dev.name
+              << (dev.driver_info.empty() ? "" : " (" + dev.driver_name + " " + dev.driver_info + ")") << "\n"
               << "data: " << info.title << " from " << c.data.string() << ": " << data.train.count() << " train, "
               << data.test.count() << " test images of " << data.train.features() << " pixels\n";
   }
@@ -233,12 +234,9 @@ int run(const Config& cfg_in) {
   vkgrad::nn::Trainer trainer(ctx, model, loss, *opt, topt);
   trainer.set_epochs_done(epochs_done);
 
-  nlohmann::json metrics{{"framework", "vkgrad"},
-                         {"device", dev.name},
-                         {"driver", dev.driver_name + " " + dev.driver_info},
-                         {"dataset", c.dataset},
-                         {"batch", c.batch},
-                         {"epochs", nlohmann::json::array()}};
+  nlohmann::json metrics{
+      {"framework", "vkgrad"}, {"device", dev.name}, {"driver", dev.driver_name + " " + dev.driver_info},
+      {"dataset", c.dataset},  {"batch", c.batch},   {"epochs", nlohmann::json::array()}};
   std::vector<mnist::EpochRecord> records;
   mnist::Progress progress(c.quiet);
   if (c.eval_only) {
@@ -256,9 +254,8 @@ int run(const Config& cfg_in) {
     const auto t0 = std::chrono::steady_clock::now();
     vkgrad::nn::Metrics train;
     try {
-      train = trainer.train_epoch(train_set, [&](uint64_t done, uint64_t, const vkgrad::nn::Metrics& m) {
-        progress.update(done, m);
-      });
+      train = trainer.train_epoch(
+          train_set, [&](uint64_t done, uint64_t, const vkgrad::nn::Metrics& m) { progress.update(done, m); });
     } catch (const vkgrad::Error&) {
       progress.finish();  // clear the bar, so the error message starts on a clean line
       throw;
@@ -274,9 +271,10 @@ int run(const Config& cfg_in) {
                                  {"train_acc", train.accuracy},
                                  {"test_loss", test.loss},
                                  {"test_acc", test.accuracy}});
-    std::printf("epoch %llu/%llu  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  (%s, %.0f samples/s)\n",
-                (unsigned long long)epoch, (unsigned long long)c.epochs, train.loss, 100 * train.accuracy, test.loss,
-                100 * test.accuracy, mnist::format_duration(seconds).c_str(), double(train.samples) / seconds);
+    std::printf(
+        "epoch %llu/%llu  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  (%s, %.0f samples/s)\n",
+        (unsigned long long)epoch, (unsigned long long)c.epochs, train.loss, 100 * train.accuracy, test.loss,
+        100 * test.accuracy, mnist::format_duration(seconds).c_str(), double(train.samples) / seconds);
     std::fflush(stdout);
     if (!c.save.empty()) save_checkpoint(c, model, *opt, epoch);
   }
@@ -288,10 +286,12 @@ int run(const Config& cfg_in) {
   }
   if (!c.quiet || c.eval_only) {
     if (records.empty() && !c.eval_only) trainer.evaluate(test_set);
-    std::cout << "\nactivation sparsity on the test set:\n" << mnist::sparsity_report(trainer.sparsity(), c.sparsity_eps);
+    std::cout << "\nactivation sparsity on the test set:\n"
+              << mnist::sparsity_report(trainer.sparsity(), c.sparsity_eps);
   }
   if (!c.save.empty() && !records.empty() && !c.quiet) {
-    std::cout << "checkpoint: " << c.save.string() << " (PyTorch: model.load_state_dict(safetensors.torch.load_file(...)))"
+    std::cout << "checkpoint: " << c.save.string()
+              << " (PyTorch: model.load_state_dict(safetensors.torch.load_file(...)))"
               << " and " << train_state_path(c.save).string() << " (optimizer state for --resume)\n";
   }
   if (!c.metrics_json.empty()) {
@@ -309,14 +309,17 @@ int main(int argc, char** argv) {
   CLI::App app{
       "vkgrad-mnist: train a multilayer perceptron on MNIST digits or Fashion-MNIST on any Vulkan device.\n"
       "Get the data first with: bash scripts/fetch-data.sh"};
-  app.add_option("--data", c.data, "directory with the four IDX files (train-images-idx3-ubyte etc., raw or .gz); "
-                                   "default data/<dataset>");
-  app.add_option("--dataset", c.dataset, "mnist (10,000 real digits, 8,000 train / 2,000 test) or fashion "
-                                         "(Fashion-MNIST, 60,000 / 10,000); sets the normalisation")
+  app.add_option("--data", c.data,
+                 "directory with the four IDX files (train-images-idx3-ubyte etc., raw or .gz); "
+                 "default data/<dataset>");
+  app.add_option("--dataset", c.dataset,
+                 "mnist (10,000 real digits, 8,000 train / 2,000 test) or fashion "
+                 "(Fashion-MNIST, 60,000 / 10,000); sets the normalisation")
       ->check(CLI::IsMember({"mnist", "fashion"}))
       ->capture_default_str();
   app.add_option("--epochs", c.epochs, "training epochs (default: 20 for mnist, 10 for fashion)");
-  app.add_option("--batch", c.batch, "samples per training step")->check(CLI::Range(uint64_t(2), uint64_t(1) << 20))
+  app.add_option("--batch", c.batch, "samples per training step")
+      ->check(CLI::Range(uint64_t(2), uint64_t(1) << 20))
       ->capture_default_str();
   app.add_option("--lr", c.lr, "learning rate")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--optimizer", c.optimizer, "adam, adamw or sgd (PyTorch defaults otherwise)")
@@ -339,9 +342,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", c.seed, "seed of the initial weights, the dropout masks and the shuffles")
       ->capture_default_str();
   app.add_option("--device", c.device, "Vulkan device by index or name substring (default: VKGRAD_DEVICE or the best)");
-  app.add_option("--save", c.save, "safetensors checkpoint written after every epoch (PyTorch state_dict names), "
-                                   "with the optimizer state beside it (<name>.train.safetensors); "
-                                   "default runs/vkgrad-<dataset>.safetensors");
+  app.add_option("--save", c.save,
+                 "safetensors checkpoint written after every epoch (PyTorch state_dict names), "
+                 "with the optimizer state beside it (<name>.train.safetensors); "
+                 "default runs/vkgrad-<dataset>.safetensors");
   app.add_flag("--no-save", c.no_save, "write no checkpoint");
   app.add_option("--resume", c.resume, "continue from a checkpoint saved with --save (same model flags)");
   app.add_flag("--eval-only", c.eval_only, "only evaluate the --resume checkpoint on the test set");

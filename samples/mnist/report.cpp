@@ -70,12 +70,14 @@ void Progress::update(uint64_t done, const vkgrad::nn::Metrics& running) {
     const int filled = static_cast<int>(width * double(done) / double(std::max<uint64_t>(total_, 1)));
     std::string bar(filled, '#');
     bar += std::string(width - filled, '.');
-    std::snprintf(line, sizeof line, "\r\033[Kepoch %llu/%llu [%s] %llu/%llu  %.0f samples/s  loss %.4f  acc %.2f%%  ETA %s",
+    std::snprintf(line, sizeof line,
+                  "\r\033[Kepoch %llu/%llu [%s] %llu/%llu  %.0f samples/s  loss %.4f  acc %.2f%%  ETA %s",
                   (unsigned long long)epoch_, (unsigned long long)epochs_, bar.c_str(), (unsigned long long)done,
                   (unsigned long long)total_, rate, running.loss, 100 * running.accuracy, format_duration(eta).c_str());
     std::cout << line << std::flush;
   } else if (done >= next_line_ && done < total_) {
-    std::snprintf(line, sizeof line, "epoch %llu/%llu: %llu/%llu samples, %.0f samples/s, loss %.4f, acc %.2f%%, ETA %s",
+    std::snprintf(line, sizeof line,
+                  "epoch %llu/%llu: %llu/%llu samples, %.0f samples/s, loss %.4f, acc %.2f%%, ETA %s",
                   (unsigned long long)epoch_, (unsigned long long)epochs_, (unsigned long long)done,
                   (unsigned long long)total_, rate, running.loss, 100 * running.accuracy, format_duration(eta).c_str());
     std::cout << line << std::endl;

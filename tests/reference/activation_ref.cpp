@@ -19,8 +19,8 @@ double propagate_nan(double x, double value) { return std::isnan(x) ? x : value;
 
 // 1 / (1 + e^-x), through e^-|x| so that neither side overflows.
 double sigmoid(double x) {
-    double e = std::exp(-std::abs(x));
-    return x >= 0 ? 1 / (1 + e) : e / (1 + e);
+  double e = std::exp(-std::abs(x));
+  return x >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
 // log(1 + e^x) = max(x, 0) + log1p(e^-|x|).
@@ -61,12 +61,8 @@ double leaky_relu_grad(double x, double p0, double) { return propagate_nan(x, x 
 double elu_forward(double x, double p0, double) { return x > 0 ? x : p0 * std::expm1(x); }
 double elu_grad(double x, double p0, double) { return x > 0 ? 1 : p0 * std::exp(x); }
 
-double selu_forward(double x, double, double) {
-    return kSeluScale * (x > 0 ? x : kSeluAlpha * std::expm1(x));
-}
-double selu_grad(double x, double, double) {
-    return kSeluScale * (x > 0 ? 1 : kSeluAlpha * std::exp(x));
-}
+double selu_forward(double x, double, double) { return kSeluScale * (x > 0 ? x : kSeluAlpha * std::expm1(x)); }
+double selu_grad(double x, double, double) { return kSeluScale * (x > 0 ? 1 : kSeluAlpha * std::exp(x)); }
 
 // p0 = alpha
 double celu_forward(double x, double p0, double) { return x > 0 ? x : p0 * std::expm1(x / p0); }
@@ -74,83 +70,67 @@ double celu_grad(double x, double p0, double) { return x > 0 ? 1 : std::exp(x / 
 
 // x Phi(x); -inf * 0 would be NaN, the limit is 0.
 double gelu_forward(double x, double, double) {
-    if (std::isinf(x)) return x > 0 ? x : 0;
-    return x * normal_cdf(x);
+  if (std::isinf(x)) return x > 0 ? x : 0;
+  return x * normal_cdf(x);
 }
 double gelu_grad(double x, double, double) {
-    if (std::isinf(x)) return x > 0 ? 1 : 0;
-    return normal_cdf(x) + x * normal_pdf(x);
+  if (std::isinf(x)) return x > 0 ? 1 : 0;
+  return normal_cdf(x) + x * normal_pdf(x);
 }
 
 // x/2 (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3)
 double gelu_tanh_forward(double x, double, double) {
-    if (std::isinf(x)) return x > 0 ? x : 0;
-    double u = kGeluTanhBeta * (x + kGeluTanhKappa * x * x * x);
-    return x * sigmoid(2 * u);
+  if (std::isinf(x)) return x > 0 ? x : 0;
+  double u = kGeluTanhBeta * (x + kGeluTanhKappa * x * x * x);
+  return x * sigmoid(2 * u);
 }
 double gelu_tanh_grad(double x, double, double) {
-    if (std::isinf(x)) return x > 0 ? 1 : 0;
-    double u = kGeluTanhBeta * (x + kGeluTanhKappa * x * x * x);
-    double du = kGeluTanhBeta * (1 + 3 * kGeluTanhKappa * x * x);
-    return sigmoid(2 * u) + 2 * x * du * sigmoid(2 * u) * sigmoid(-2 * u);
+  if (std::isinf(x)) return x > 0 ? 1 : 0;
+  double u = kGeluTanhBeta * (x + kGeluTanhKappa * x * x * x);
+  double du = kGeluTanhBeta * (1 + 3 * kGeluTanhKappa * x * x);
+  return sigmoid(2 * u) + 2 * x * du * sigmoid(2 * u) * sigmoid(-2 * u);
 }
 
 double silu_forward(double x, double, double) {
-    if (std::isinf(x)) return x > 0 ? x : 0;
-    return x * sigmoid(x);
+  if (std::isinf(x)) return x > 0 ? x : 0;
+  return x * sigmoid(x);
 }
 double silu_grad(double x, double, double) {
-    if (std::isinf(x)) return x > 0 ? 1 : 0;
-    return sigmoid(x) * (1 + x * sigmoid(-x));
+  if (std::isinf(x)) return x > 0 ? 1 : 0;
+  return sigmoid(x) * (1 + x * sigmoid(-x));
 }
 
 double mish_forward(double x, double, double) {
-    if (std::isinf(x)) return x > 0 ? x : 0;
-    return x * std::tanh(log1p_exp(x));
+  if (std::isinf(x)) return x > 0 ? x : 0;
+  return x * std::tanh(log1p_exp(x));
 }
 // tanh(sp) + x sech^2(sp) sigmoid(x), sp = softplus(x)
 double mish_grad(double x, double, double) {
-    if (std::isinf(x)) return x > 0 ? 1 : 0;
-    double sp = log1p_exp(x);
-    return std::tanh(sp) + x * sigmoid(x) / (std::cosh(sp) * std::cosh(sp));
+  if (std::isinf(x)) return x > 0 ? 1 : 0;
+  double sp = log1p_exp(x);
+  return std::tanh(sp) + x * sigmoid(x) / (std::cosh(sp) * std::cosh(sp));
 }
 
 // p0 = beta, p1 = threshold: linear once beta x > threshold (PyTorch)
-double softplus_forward(double x, double p0, double p1) {
-    return p0 * x > p1 ? x : log1p_exp(p0 * x) / p0;
-}
+double softplus_forward(double x, double p0, double p1) { return p0 * x > p1 ? x : log1p_exp(p0 * x) / p0; }
 double softplus_grad(double x, double p0, double p1) { return p0 * x > p1 ? 1 : sigmoid(p0 * x); }
 
 double softsign_forward(double x, double, double) {
-    if (std::isinf(x)) return x > 0 ? 1 : -1;
-    return x / (1 + std::abs(x));
+  if (std::isinf(x)) return x > 0 ? 1 : -1;
+  return x / (1 + std::abs(x));
 }
-double softsign_grad(double x, double, double) {
-    return 1 / ((1 + std::abs(x)) * (1 + std::abs(x)));
-}
+double softsign_grad(double x, double, double) { return 1 / ((1 + std::abs(x)) * (1 + std::abs(x))); }
 
 // p0 = min_val, p1 = max_val
-double hardtanh_forward(double x, double p0, double p1) {
-    return x <= p0 ? p0 : (x >= p1 ? p1 : x);
-}
-double hardtanh_grad(double x, double p0, double p1) {
-    return propagate_nan(x, x > p0 && x < p1 ? 1 : 0);
-}
+double hardtanh_forward(double x, double p0, double p1) { return x <= p0 ? p0 : (x >= p1 ? p1 : x); }
+double hardtanh_grad(double x, double p0, double p1) { return propagate_nan(x, x > p0 && x < p1 ? 1 : 0); }
 
-double hardsigmoid_forward(double x, double, double) {
-    return x <= -3 ? 0 : (x >= 3 ? 1 : (x + 3) / 6);
-}
-double hardsigmoid_grad(double x, double, double) {
-    return propagate_nan(x, x > -3 && x < 3 ? 1.0 / 6 : 0);
-}
+double hardsigmoid_forward(double x, double, double) { return x <= -3 ? 0 : (x >= 3 ? 1 : (x + 3) / 6); }
+double hardsigmoid_grad(double x, double, double) { return propagate_nan(x, x > -3 && x < 3 ? 1.0 / 6 : 0); }
 
-double hardswish_forward(double x, double, double) {
-    return x <= -3 ? 0 : (x >= 3 ? x : x * (x + 3) / 6);
-}
+double hardswish_forward(double x, double, double) { return x <= -3 ? 0 : (x >= 3 ? x : x * (x + 3) / 6); }
 // PyTorch's hardswish_backward: x < -3 ? 0 : x <= 3 ? x/3 + 1/2 : 1
-double hardswish_grad(double x, double, double) {
-    return propagate_nan(x, x < -3 ? 0 : (x <= 3 ? x / 3 + 0.5 : 1));
-}
+double hardswish_grad(double x, double, double) { return propagate_nan(x, x < -3 ? 0 : (x <= 3 ? x / 3 + 0.5 : 1)); }
 
 double logsigmoid_forward(double x, double, double) { return -log1p_exp(-x); }
 double logsigmoid_grad(double x, double, double) { return sigmoid(-x); }
@@ -159,18 +139,12 @@ double tanhshrink_forward(double x, double, double) { return x - std::tanh(x); }
 double tanhshrink_grad(double x, double, double) { return std::tanh(x) * std::tanh(x); }
 
 // p0 = lambd
-double softshrink_forward(double x, double p0, double) {
-    return std::abs(x) <= p0 ? 0 : (x > 0 ? x - p0 : x + p0);
-}
-double softshrink_grad(double x, double p0, double) {
-    return propagate_nan(x, std::abs(x) <= p0 ? 0 : 1);
-}
+double softshrink_forward(double x, double p0, double) { return std::abs(x) <= p0 ? 0 : (x > 0 ? x - p0 : x + p0); }
+double softshrink_grad(double x, double p0, double) { return propagate_nan(x, std::abs(x) <= p0 ? 0 : 1); }
 
 // p0 = lambd
 double hardshrink_forward(double x, double p0, double) { return std::abs(x) <= p0 ? 0 : x; }
-double hardshrink_grad(double x, double p0, double) {
-    return propagate_nan(x, std::abs(x) <= p0 ? 0 : 1);
-}
+double hardshrink_grad(double x, double p0, double) { return propagate_nan(x, std::abs(x) <= p0 ? 0 : 1); }
 
 // p0 = threshold, p1 = value: x > threshold ? x : value
 double threshold_forward(double x, double p0, double p1) { return x <= p0 ? p1 : x; }
@@ -181,50 +155,52 @@ double prelu_forward(double x, double p0, double) { return x > 0 ? x : p0 * x; }
 double prelu_grad(double x, double p0, double) { return propagate_nan(x, x > 0 ? 1 : p0); }
 
 double activation_forward(uint32_t id, double x, double p0, double p1) {
-    switch (id) {
+  switch (id) {
 #define VKGRAD_ACTIVATION(name, row_id, p0n, p0d, p1n, p1d, fr, fa, br, ba) \
-    case row_id: return name##_forward(x, p0, p1);
+  case row_id:                                                              \
+    return name##_forward(x, p0, p1);
 #include "vkgrad/activations.def"
 #undef VKGRAD_ACTIVATION
-    }
-    return std::numeric_limits<double>::quiet_NaN();
+  }
+  return std::numeric_limits<double>::quiet_NaN();
 }
 
 double activation_grad(uint32_t id, double x, double p0, double p1) {
-    switch (id) {
+  switch (id) {
 #define VKGRAD_ACTIVATION(name, row_id, p0n, p0d, p1n, p1d, fr, fa, br, ba) \
-    case row_id: return name##_grad(x, p0, p1);
+  case row_id:                                                              \
+    return name##_grad(x, p0, p1);
 #include "vkgrad/activations.def"
 #undef VKGRAD_ACTIVATION
-    }
-    return std::numeric_limits<double>::quiet_NaN();
+  }
+  return std::numeric_limits<double>::quiet_NaN();
 }
 
 const char* activation_name(uint32_t id) {
-    switch (id) {
+  switch (id) {
 #define VKGRAD_ACTIVATION(name, row_id, p0n, p0d, p1n, p1d, fr, fa, br, ba) \
-    case row_id: return #name;
+  case row_id:                                                              \
+    return #name;
 #include "vkgrad/activations.def"
 #undef VKGRAD_ACTIVATION
-    }
-    return nullptr;
+  }
+  return nullptr;
 }
 
 uint32_t activation_count() {
-    uint32_t count = 0;
+  uint32_t count = 0;
 #define VKGRAD_ACTIVATION(name, row_id, p0n, p0d, p1n, p1d, fr, fa, br, ba) ++count;
 #include "vkgrad/activations.def"
 #undef VKGRAD_ACTIVATION
-    return count;
+  return count;
 }
 
-void prelu_weight_grad(const float* x, const float* dy, size_t n, size_t channels, size_t inner,
-                       double* dw) {
-    for (size_t c = 0; c < channels; ++c) dw[c] = 0;
-    for (size_t i = 0; i < n; ++i) {
-        double xi = x[i];
-        dw[(i / inner) % channels] += (xi > 0 ? 0 : xi) * double(dy[i]);
-    }
+void prelu_weight_grad(const float* x, const float* dy, size_t n, size_t channels, size_t inner, double* dw) {
+  for (size_t c = 0; c < channels; ++c) dw[c] = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double xi = x[i];
+    dw[(i / inner) % channels] += (xi > 0 ? 0 : xi) * double(dy[i]);
+  }
 }
 
 }  // namespace vkgrad::ref

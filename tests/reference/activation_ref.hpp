@@ -18,8 +18,8 @@
 namespace vkgrad::ref {
 
 #define VKGRAD_ACTIVATION(name, row_id, p0n, p0d, p1n, p1d, fr, fa, br, ba) \
-    double name##_forward(double x, double p0, double p1);                     \
-    double name##_grad(double x, double p0, double p1);
+  double name##_forward(double x, double p0, double p1);                    \
+  double name##_grad(double x, double p0, double p1);
 #include "vkgrad/activations.def"
 #undef VKGRAD_ACTIVATION
 
@@ -35,7 +35,6 @@ uint32_t activation_count();
 // Slope gradient of nn.PReLU: x and dy are (outer, channels, inner) flattened, n elements in all
 // (a multiple of channels * inner). Overwrites dw[0 .. channels):
 //     dw[c] = sum over elements i of channel c of (x[i] > 0 ? 0 : x[i]) * dy[i].
-void prelu_weight_grad(const float* x, const float* dy, size_t n, size_t channels, size_t inner,
-                       double* dw);
+void prelu_weight_grad(const float* x, const float* dy, size_t n, size_t channels, size_t inner, double* dw);
 
 }  // namespace vkgrad::ref

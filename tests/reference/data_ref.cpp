@@ -33,7 +33,8 @@ std::vector<double> one_hot(const std::vector<int32_t>& labels, std::size_t clas
   for (std::size_t n = 0; n < labels.size(); ++n) {
     const bool valid = labels[n] >= 0 && std::size_t(labels[n]) < classes;
     for (std::size_t c = 0; c < classes; ++c) {
-      out[n * classes + c] = !valid ? std::numeric_limits<double>::quiet_NaN() : (std::size_t(labels[n]) == c ? on : off);
+      out[n * classes + c] =
+          !valid ? std::numeric_limits<double>::quiet_NaN() : (std::size_t(labels[n]) == c ? on : off);
     }
   }
   return out;

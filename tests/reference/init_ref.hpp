@@ -9,7 +9,6 @@
 
 namespace vkgrad::ref {
 
-
 // The uniform sample init_uniform writes at element i for this seed, in double: a + (b − a)·u,
 // u = (bits.x >> 8) / 2^24.
 double init_uniform_sample(uint64_t seed, uint32_t i, double a, double b);

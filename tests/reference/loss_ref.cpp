@@ -40,8 +40,14 @@ std::vector<double> cross_entropy_forward(const double* x, const int32_t* labels
   const double eps = p.label_smoothing;
   for (std::size_t n = 0; n < N; ++n) {
     const double* xr = x + n * C;
-    if (ignored(labels[n], p)) { rows[n] = 0; continue; }
-    if (out_of_range(labels[n], C)) { rows[n] = kNaN; continue; }
+    if (ignored(labels[n], p)) {
+      rows[n] = 0;
+      continue;
+    }
+    if (out_of_range(labels[n], C)) {
+      rows[n] = kNaN;
+      continue;
+    }
     const double lse = log_sum_exp(xr, C);
     double loss = (1 - eps) * (lse - xr[labels[n]]);
     if (eps > 0) {
@@ -84,7 +90,10 @@ std::vector<double> nll_forward(const double* logp, const int32_t* labels, std::
   std::vector<double> rows(N);
   std::size_t count = 0;
   for (std::size_t n = 0; n < N; ++n) {
-    if (labels[n] == ignore_index) { rows[n] = 0; continue; }
+    if (labels[n] == ignore_index) {
+      rows[n] = 0;
+      continue;
+    }
     ++count;
     rows[n] = out_of_range(labels[n], C) ? kNaN : -logp[n * C + labels[n]];
   }

@@ -25,8 +25,10 @@ void adam_step(std::vector<double>& p, const std::vector<double>& g, std::vector
   for (size_t i = 0; i < p.size(); ++i) {
     double grad = g[i];
     if (weight_decay != 0) {
-      if (decoupled) p[i] *= 1 - lr * weight_decay;
-      else grad += weight_decay * p[i];
+      if (decoupled)
+        p[i] *= 1 - lr * weight_decay;
+      else
+        grad += weight_decay * p[i];
     }
     m[i] = beta1 * m[i] + (1 - beta1) * grad;
     v[i] = beta2 * v[i] + (1 - beta2) * grad * grad;

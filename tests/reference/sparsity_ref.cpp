@@ -10,8 +10,10 @@ SparsityCounts activation_sparsity(const std::vector<float>& y, size_t rows, siz
   for (size_t r = 0; r < rows; ++r) {
     for (size_t c = 0; c < features; ++c) {
       const double v = y[r * features + c];
-      if (v == 0) ++s.zeros;
-      else s.dead[c] = 0;
+      if (v == 0)
+        ++s.zeros;
+      else
+        s.dead[c] = 0;
       if (std::fabs(v) <= eps) ++s.near_zero;
     }
   }

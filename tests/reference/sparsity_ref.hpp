@@ -8,8 +8,8 @@
 namespace vkgrad::ref {
 
 struct SparsityCounts {
-  uint64_t zeros = 0;       // y == 0 (−0 included, NaN excluded)
-  uint64_t near_zero = 0;   // |y| <= eps (NaN excluded)
+  uint64_t zeros = 0;         // y == 0 (−0 included, NaN excluded)
+  uint64_t near_zero = 0;     // |y| <= eps (NaN excluded)
   std::vector<uint8_t> dead;  // per feature: 1 if y[r, c] == 0 for every row r
 };
 
