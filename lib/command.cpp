@@ -213,6 +213,7 @@ void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<Bu
   // descriptor set would be undefined behaviour).
   for (const auto& u : uses) check_tensor(*u.tensor, label, "binding");
   const Kernel kernel = resolve_kernel(*ctx, requested, uses);
+  check_descriptor_limits(dev, kernel, label);
   const Pipeline& p = ctx->pipelines->get(kernel);
   const vk::DescriptorSet set = allocate_set(p);
   std::vector<vk::DescriptorBufferInfo> infos;

@@ -68,6 +68,8 @@ DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
   }
   d.max_workgroup_invocations = lim.maxComputeWorkGroupInvocations;
   d.max_push_constants = lim.maxPushConstantsSize;
+  d.max_storage_buffers_per_stage = lim.maxPerStageDescriptorStorageBuffers;
+  d.max_texel_buffers_per_stage = lim.maxPerStageDescriptorSampledImages;
   d.timestamp_period_ns = lim.timestampPeriod;
 
   if (props.apiVersion >= VK_API_VERSION_1_1) {

@@ -1,5 +1,6 @@
 #include "kernel_select.hpp"
 
+#include <bit>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -121,6 +122,22 @@ const ShaderBinary* find_variant(std::string_view name) {
 }
 
 }  // namespace
+
+void check_descriptor_limits(const DeviceInfo& dev, const Kernel& kernel, std::string_view op) {
+  const auto texel = static_cast<uint32_t>(std::popcount(kernel.texel_bindings));
+  const uint32_t storage = kernel.bindings - texel;
+  auto refuse = [&](uint32_t count, const char* kind, const char* limit, uint32_t most) {
+    throw UnsupportedError("vkgrad: " + std::string(op) + " binds " + std::to_string(count) + " " + kind +
+                           " in one pipeline, but " + dev.name + " allows " + std::to_string(most) + " (" + limit +
+                           "); this op cannot run on this device");
+  };
+  if (storage > dev.max_storage_buffers_per_stage) {
+    refuse(storage, "storage buffers", "maxPerStageDescriptorStorageBuffers", dev.max_storage_buffers_per_stage);
+  }
+  if (texel > dev.max_texel_buffers_per_stage) {
+    refuse(texel, "uniform texel buffers", "maxPerStageDescriptorSampledImages", dev.max_texel_buffers_per_stage);
+  }
+}
 
 Kernel resolve_kernel(const ContextImpl& context, const Kernel& requested, std::initializer_list<BufferUse> uses) {
   Kernel kernel = requested;

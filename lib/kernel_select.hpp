@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "command_impl.hpp"
@@ -38,5 +39,10 @@ std::vector<BindingKind> reflect_bindings(std::span<const uint32_t> words);
 ///  - plus _subgroup where the context uses subgroup reductions and the shader has such a variant.
 /// The result's texel_bindings / raw_texel_bindings come from the chosen module's declarations.
 Kernel resolve_kernel(const ContextImpl& context, const Kernel& requested, std::initializer_list<BufferUse> uses);
+
+/// Throws UnsupportedError, naming `op` and the limit, when `kernel` binds more storage buffers or
+/// uniform texel buffers than `dev` allows one compute pipeline (Vulkan guarantees only 4 storage
+/// buffers per stage).
+void check_descriptor_limits(const DeviceInfo& dev, const Kernel& kernel, std::string_view op);
 
 }  // namespace vkgrad::detail

@@ -104,6 +104,10 @@ struct DeviceInfo {
   uint32_t max_workgroup_invocations = 0;
   /// maxPushConstantsSize, bytes.
   uint32_t max_push_constants = 0;
+  /// maxPerStageDescriptorStorageBuffers: storage buffers one compute pipeline may bind.
+  uint32_t max_storage_buffers_per_stage = 0;
+  /// maxPerStageDescriptorSampledImages: uniform texel buffers one compute pipeline may bind.
+  uint32_t max_texel_buffers_per_stage = 0;
   bool timestamps = false;          ///< the compute queue supports timestamp queries
   float timestamp_period_ns = 0;    ///< nanoseconds per timestamp tick
   uint64_t device_local_bytes = 0;  ///< size of the largest device-local heap
