@@ -114,12 +114,6 @@ const std::vector<BindingKind>& bindings_of(const ShaderBinary& module) {
   return it->second;
 }
 
-const ShaderBinary* find_variant(std::string_view name) {
-  for (const auto& s : shader_binaries()) {
-    if (s.name == name) return &s;
-  }
-  return nullptr;
-}
 
 }  // namespace
 
@@ -141,12 +135,12 @@ void check_descriptor_limits(const DeviceInfo& dev, const Kernel& kernel, std::s
 
 Kernel resolve_kernel(const ContextImpl& context, const Kernel& requested, std::initializer_list<BufferUse> uses) {
   Kernel kernel = requested;
-  std::string name(requested.shader);
+  const std::string_view shader = requested.shader;
   const BufferUse* use = uses.begin();
-  bool texel = false;
+  uint32_t variant = kVariantPlain;
   if (context.kernels.texel_loads) {
-    if (const ShaderBinary* variant = find_variant(name + "_texel")) {
-      const auto& kinds = bindings_of(*variant);
+    if (const ShaderBinary* build = find_shader_build(shader, kVariantTexel)) {
+      const auto& kinds = bindings_of(*build);
       uint32_t texel_bits = 0, raw_bits = 0;
       bool eligible = kinds.size() <= uses.size();
       for (std::size_t b = 0; eligible && b < kinds.size(); ++b) {
@@ -157,29 +151,36 @@ Kernel resolve_kernel(const ContextImpl& context, const Kernel& requested, std::
         if (raw) raw_bits |= 1u << b;
       }
       if (eligible) {
-        texel = true;
-        name += "_texel";
+        variant |= kVariantTexel;
         kernel.texel_bindings = texel_bits;
         kernel.raw_texel_bindings = raw_bits;
       }
     }
   }
-  if (!texel) {
+  if (!(variant & kVariantTexel)) {
     uint32_t f16_mask = 0;
     for (std::size_t b = 0; b < uses.size(); ++b) {
       if (use[b].access == Access::read && use[b].tensor->dtype() == DType::f16) f16_mask |= 1u << b;
     }
-    if (f16_mask != 0 && find_variant(name + "_f16") != nullptr) {
-      name += "_f16";
+    if (f16_mask != 0 && find_shader_build(shader, kVariantF16) != nullptr) {
+      variant |= kVariantF16;
       // Ids below VKGRAD_SPEC_F16_MASK that the shader does not declare are ignored (Vulkan allows
       // map entries for undeclared ids).
-      if (kernel.specialization.size() <= VKGRAD_SPEC_F16_MASK)
+      if (kernel.specialization.size() <= VKGRAD_SPEC_F16_MASK) {
         kernel.specialization.resize(VKGRAD_SPEC_F16_MASK + 1, 0);
+      }
       kernel.specialization[VKGRAD_SPEC_F16_MASK] = f16_mask;
     }
   }
-  if (context.kernels.subgroup_reductions && find_variant(name + "_subgroup") != nullptr) name += "_subgroup";
-  if (name != requested.shader) kernel.shader = shader_binary(name).name;  // the registry's name outlives the Kernel
+  if (context.kernels.subgroup_reductions && find_shader_build(shader, variant | kVariantSubgroup) != nullptr) {
+    variant |= kVariantSubgroup;
+  }
+  const ShaderBinary* build = find_shader_build(shader, variant);
+  if (build == nullptr) {
+    throw Error("vkgrad: internal error: no embedded build of shader '" + std::string(shader) +
+                "' (the build did not compile shaders/" + std::string(shader) + ".comp)");
+  }
+  kernel.shader = build->name;  // the registry's name outlives the Kernel
   return kernel;
 }
 

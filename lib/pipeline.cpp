@@ -74,10 +74,12 @@ std::size_t PipelineCache::size() const {
   return pipelines_.size();
 }
 
-bool has_shader_binary(std::string_view name) {
+const ShaderBinary* find_shader_build(std::string_view shader, uint32_t variant) {
   for (const auto& s : shader_binaries()) {
-    if (s.name == name) return true;
+    if (s.shader == shader && s.variant == variant) return &s;
   }
+  return nullptr;
+}
   return false;
 }
 
