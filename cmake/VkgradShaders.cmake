@@ -9,24 +9,6 @@ find_program(VKGRAD_SPIRV_VAL spirv-val REQUIRED
 set(VKGRAD_SPIRV_TARGET_ENV vulkan1.1 CACHE STRING "SPIR-V target environment for the shaders")
 set(_vkgrad_shader_cmake_dir ${CMAKE_CURRENT_LIST_DIR})
 
-# How the modules get into the library (cmake/EmbedSpirv.cmake writes one source file for all of
-# them): "incbin" has the assembler copy each .spv file into the object (.incbin in a top-level asm
-# statement; GCC and Clang with their GNU-style driver, for ELF, Mach-O and COFF targets), so no
-# compiler parses the bytes; "array" writes them out as C++ byte arrays, which any compiler builds
-# (MSVC, clang-cl).
-if(CMAKE_CXX_COMPILER_ID MATCHES "^(GNU|Clang|AppleClang)$"
-   AND NOT CMAKE_CXX_COMPILER_FRONTEND_VARIANT STREQUAL "MSVC")
-  set(_vkgrad_spirv_embed_default incbin)
-else()
-  set(_vkgrad_spirv_embed_default array)
-endif()
-set(VKGRAD_SPIRV_EMBED ${_vkgrad_spirv_embed_default} CACHE STRING
-  "How the SPIR-V modules are embedded: incbin (assembler .incbin; GCC, Clang) or array (C++ arrays; any compiler)")
-set_property(CACHE VKGRAD_SPIRV_EMBED PROPERTY STRINGS incbin array)
-if(NOT VKGRAD_SPIRV_EMBED MATCHES "^(incbin|array)$")
-  message(FATAL_ERROR "VKGRAD_SPIRV_EMBED must be incbin or array, not '${VKGRAD_SPIRV_EMBED}'")
-endif()
-
 # vkgrad_embed_shaders(<target> SOURCES <file.comp>... INCLUDE_DIRS <dir>...)
 function(vkgrad_embed_shaders target)
   cmake_parse_arguments(ARG "" "" "SOURCES;INCLUDE_DIRS" ${ARGN})
@@ -70,6 +52,10 @@ function(vkgrad_embed_shaders target)
       list(APPEND variants "${name}_f16|${src}|-DVKGRAD_F16_INPUTS=1")
     endif()
   endforeach()
+  # VKGRAD_EMBED_SHADERS=OFF (lib/CMakeLists.txt): no module is compiled and the registry is empty.
+  if(NOT VKGRAD_EMBED_SHADERS)
+    set(variants)
+  endif()
   foreach(variant IN LISTS variants)
     string(REPLACE "|" ";" parts "${variant}")
     list(GET parts 0 name)
@@ -92,6 +78,24 @@ function(vkgrad_embed_shaders target)
     list(APPEND names ${name})
     list(APPEND spvs ${spv})
   endforeach()
+
+  # How the modules get into the library (cmake/EmbedSpirv.cmake writes one source file for all of
+  # them): "incbin" has the assembler copy each .spv file into the object (.incbin in a top-level asm
+  # statement; GCC and Clang with their GNU-style driver, for ELF, Mach-O and COFF targets), so no
+  # compiler parses the bytes; "array" writes them out as C++ byte arrays, which any compiler builds
+  # (MSVC, clang-cl).
+  if(CMAKE_CXX_COMPILER_ID MATCHES "^(GNU|Clang|AppleClang)$"
+     AND NOT CMAKE_CXX_COMPILER_FRONTEND_VARIANT STREQUAL "MSVC")
+    set(embed_default incbin)
+  else()
+    set(embed_default array)
+  endif()
+  set(VKGRAD_SPIRV_EMBED ${embed_default} CACHE STRING
+    "How the SPIR-V modules are embedded: incbin (assembler .incbin; GCC, Clang) or array (C++ arrays; any compiler)")
+  set_property(CACHE VKGRAD_SPIRV_EMBED PROPERTY STRINGS incbin array)
+  if(NOT VKGRAD_SPIRV_EMBED MATCHES "^(incbin|array)$")
+    message(FATAL_ERROR "VKGRAD_SPIRV_EMBED must be incbin or array, not '${VKGRAD_SPIRV_EMBED}'")
+  endif()
 
   # Every module and the registry (lib/shader_registry.hpp) go into one generated source, written at
   # build time by one cmake -P run once the modules exist. What it embeds is listed in a file
