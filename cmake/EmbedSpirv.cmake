@@ -3,7 +3,8 @@
 # modules are compiled:
 #   cmake -DMODULES=<spirv_modules.cmake> -DOUT=<source.cpp> -P EmbedSpirv.cmake
 # MODULES (written by vkgrad_embed_shaders in VkgradShaders.cmake) sets VKGRAD_SPIRV_EMBED (incbin or
-# array), VKGRAD_SPIRV_DIR and VKGRAD_SPIRV_MODULES (names; the module is <dir>/<name>.spv).
+# array), VKGRAD_SPIRV_DIR and VKGRAD_SPIRV_MODULES (name:shader:variant bits per build; the module
+# is <dir>/<name>.spv).
 include(${MODULES})
 
 # A C++ string literal's body for `text`.
@@ -17,7 +18,11 @@ set(decls "")
 set(entries "")
 set(asm "")
 set(hashes "")
-foreach(name IN LISTS VKGRAD_SPIRV_MODULES)
+foreach(build IN LISTS VKGRAD_SPIRV_MODULES)
+  string(REPLACE ":" ";" fields "${build}")
+  list(GET fields 0 name)
+  list(GET fields 1 shader)
+  list(GET fields 2 variant)
   set(spv ${VKGRAD_SPIRV_DIR}/${name}.spv)
   string(MAKE_C_IDENTIFIER "spv_${name}" id)
   file(SIZE ${spv} size)
@@ -39,7 +44,7 @@ foreach(name IN LISTS VKGRAD_SPIRV_MODULES)
     string(REGEX REPLACE "((0x..,){16})" "\\1\n" bytes "${bytes}")
     string(APPEND decls "alignas(4) const unsigned char ${id}[] = {\n${bytes}};\n")
   endif()
-  string(APPEND entries "      {\"${name}\", ${id}, ${size}},\n")
+  string(APPEND entries "      {\"${name}\", \"${shader}\", ${variant}, ${id}, ${size}},\n")
 endforeach()
 
 set(registry "std::span<const ShaderBinary> shader_binaries() {

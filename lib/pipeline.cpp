@@ -80,8 +80,6 @@ const ShaderBinary* find_shader_build(std::string_view shader, uint32_t variant)
   }
   return nullptr;
 }
-  return false;
-}
 
 const Pipeline& PipelineCache::get(const Kernel& kernel) {
   const std::string key = pipeline_key(kernel);
