@@ -114,7 +114,6 @@ const std::vector<BindingKind>& bindings_of(const ShaderBinary& module) {
   return it->second;
 }
 
-
 }  // namespace
 
 void check_descriptor_limits(const DeviceInfo& dev, const Kernel& kernel, std::string_view op) {
