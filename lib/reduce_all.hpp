@@ -10,7 +10,7 @@
 
 namespace vkgrad::detail {
 
-class CommandListImpl;
+struct CommandListImpl;
 
 /// Partial results of the first pass: a fixed count, so the combination order (and the result)
 /// depends only on n, the local size and the kernel set (cpu::kReduceAllGroups). 256

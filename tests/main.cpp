@@ -3,12 +3,33 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #include "harness.hpp"
 
 int main(int argc, char* argv[]) {
+  // `--env NAME=VALUE` (any number, before Catch's own arguments are parsed) sets an environment
+  // variable for this run, before any Vulkan driver is loaded: the width4 CTest copies use it to
+  // select the GPU kernels and lavapipe's 4-wide subgroups (tests/CMakeLists.txt).
+  std::vector<char*> args{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--env") == 0 && i + 1 < argc) {
+      char* assignment = argv[++i];
+      char* equals = std::strchr(assignment, '=');
+      if (equals == nullptr || equals == assignment) {
+        std::fprintf(stderr, "vkgrad_tests: --env takes NAME=VALUE, got '%s'\n", assignment);
+        return 2;
+      }
+      *equals = '\0';
+      ::setenv(assignment, equals + 1, 1);
+      continue;
+    }
+    args.push_back(argv[i]);
+  }
   Catch::Session session;
-  if (int rc = session.applyCommandLine(argc, argv); rc != 0) return rc;
+  if (int rc = session.applyCommandLine(static_cast<int>(args.size()), args.data()); rc != 0) return rc;
   // A test spec that matches no test case fails the run (exit 2). CTest runs every test case by
   // its name, and a name CMake splits (at a ';') would otherwise "pass" without running anything.
   auto& config = session.configData();
