@@ -29,6 +29,8 @@ import time
 import numpy as np
 import torch
 
+from thread_sweep import available_cores, run_each_count, thread_counts
+
 
 def read_idx(path):
     for candidate in (path, path + ".gz"):
@@ -42,23 +44,6 @@ def read_idx(path):
             dims = struct.unpack(">" + "I" * ndims, data[4:4 + 4 * ndims])
             return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndims).reshape(dims)
     raise SystemExit(f"{path} not found: run scripts/fetch-data.sh")
-
-
-def available_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def thread_counts(spec):
-    """`all` (or None): 1 .. the available cores; otherwise one count or a comma-separated list."""
-    if spec in (None, "", "all"):
-        return list(range(1, available_cores() + 1))
-    counts = [int(v) for v in str(spec).split(",") if v]
-    if not counts or min(counts) < 1:
-        raise SystemExit(f"--threads {spec}: expected all, N or N,M,...")
-    return counts
 
 
 def main():
@@ -98,22 +83,7 @@ def main():
 def sweep(a):
     """Runs the training once per thread count, each in a child process whose OpenMP and OpenBLAS
     pools are sized by the environment before torch loads, and keeps the fastest as the result."""
-    import subprocess
-    import sys
-    import tempfile
-
-    runs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for t in thread_counts(a.threads):
-            print(f"== PyTorch on the CPU, {t} thread{'s' if t > 1 else ''}", flush=True)
-            out = os.path.join(tmp, f"threads{t}.json")
-            env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t))
-            # The last occurrence of an option wins, so these override the caller's.
-            cmd = [sys.executable, os.path.abspath(__file__), *sys.argv[1:], "--worker", "--threads", str(t),
-                   "--json", out]
-            subprocess.run(cmd, env=env, check=True)
-            with open(out) as f:
-                runs.append(json.load(f))
+    runs = run_each_count(__file__, a.threads)
     total = {r["threads"]: sum(e["seconds"] for e in r["epochs"]) for r in runs}
     best = min(runs, key=lambda r: total[r["threads"]])
     print("\nPyTorch training time by thread count (all epochs):")

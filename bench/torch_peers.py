@@ -21,12 +21,11 @@ Usage: bench/torch_peers.py [--device cuda|cpu] [-n ELEMENTS] [-r REPEAT] [--gem
 import argparse
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 
 import torch
+
+from thread_sweep import run_each_count, thread_counts
 
 MLP_SHAPES = [(128, 512, 784, False, True), (128, 256, 512, False, True), (128, 10, 256, False, True),
               (128, 784, 512, False, False), (128, 512, 256, False, False), (128, 256, 10, False, False),
@@ -53,34 +52,10 @@ def median_ms(fn, repeat, cuda):
     return times[len(times) // 2]
 
 
-def thread_counts(spec):
-    """`all`: 1 .. the available cores; otherwise one count or a comma-separated list."""
-    if spec in (None, "", "all"):
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:
-            cores = os.cpu_count() or 1
-        return list(range(1, cores + 1))
-    counts = [int(v) for v in str(spec).split(",") if v]
-    if not counts or min(counts) < 1:
-        raise SystemExit(f"--threads {spec}: expected all, N or N,M,...")
-    return counts
-
-
 def cpu_sweep(a):
     """Measures every op once per thread count, each count in a child process whose OpenMP and
     OpenBLAS pools are sized by the environment before torch loads; keeps each op's fastest."""
-    runs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for t in thread_counts(a.threads):
-            print(f"== PyTorch on the CPU, {t} thread{'s' if t > 1 else ''}", flush=True)
-            out = os.path.join(tmp, f"threads{t}.json")
-            env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t))
-            # The last occurrence of an option wins, so these override the caller's.
-            subprocess.run([sys.executable, os.path.abspath(__file__), *sys.argv[1:], "--worker", "--threads", str(t),
-                            "--json", out], env=env, check=True)
-            with open(out) as f:
-                runs.append(json.load(f))
+    runs = run_each_count(__file__, a.threads)
     doc = dict(runs[0], threads_swept=[r["threads"] for r in runs], results=[])
     print("\nfastest thread count per op:")
     for i, row in enumerate(runs[0]["results"]):
