@@ -28,14 +28,14 @@ int main(int argc, char* argv[]) {
     }
     args.push_back(argv[i]);
   }
-  Catch::Session session;
-  if (int rc = session.applyCommandLine(static_cast<int>(args.size()), args.data()); rc != 0) return rc;
+  Catch::Session runner;
+  if (int rc = runner.applyCommandLine(static_cast<int>(args.size()), args.data()); rc != 0) return rc;
   // A test spec that matches no test case fails the run (exit 2). CTest runs every test case by
   // its name, and a name CMake splits (at a ';') would otherwise "pass" without running anything.
-  auto& config = session.configData();
+  auto& config = runner.configData();
   config.warnings = static_cast<Catch::WarnAbout::What>(config.warnings | Catch::WarnAbout::NoTests);
-  int result = session.run();
-  if (session.configData().listTests || session.configData().listTestNamesOnly) return result;
+  int result = runner.run();
+  if (runner.configData().listTests || runner.configData().listTestNamesOnly) return result;
   if (auto* ctx = vkgrad::test::existing_context()) {
     const auto messages = ctx->validation_messages();
     for (const auto& m : messages) std::fprintf(stderr, "unreported %s\n", m.c_str());
