@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <random>
 
@@ -107,6 +109,42 @@ Mismatch compare(const std::vector<float>& got, const std::vector<double>& expec
     }
   }
   return m;
+}
+
+std::string run_differences(const std::vector<float>& a, const std::vector<float>& b, Modules modules,
+                            const std::vector<double>& scale) {
+  if (a.size() != b.size()) return "sizes differ: " + std::to_string(a.size()) + " vs " + std::to_string(b.size());
+  if (!scale.empty() && scale.size() != a.size()) return "the scale has " + std::to_string(scale.size()) + " elements";
+  constexpr double rtol = 1e-5, atol = 1e-6;
+  std::size_t count = 0, first = 0, worst = 0;
+  double worst_excess = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+    double excess = 0;
+    if (!std::isfinite(a[i]) || !std::isfinite(b[i])) {
+      excess = a[i] == b[i] ? 0 : INFINITY;
+    } else if (modules == Modules::same) {
+      excess = std::memcmp(&a[i], &b[i], sizeof(float)) == 0 ? 0 : INFINITY;
+    } else {
+      const double s = std::max({std::fabs(double(a[i])), std::fabs(double(b[i])), scale.empty() ? 0.0 : scale[i]});
+      excess = std::fabs(double(a[i]) - double(b[i])) / (atol + rtol * s);
+    }
+    if (excess <= 1) continue;
+    if (count++ == 0) first = i;
+    if (excess > worst_excess) worst_excess = excess, worst = i;
+  }
+  if (count == 0) return "";
+  auto element = [&](std::size_t i) {
+    uint32_t x, y;
+    std::memcpy(&x, &a[i], 4);
+    std::memcpy(&y, &b[i], 4);
+    char buf[120];
+    std::snprintf(buf, sizeof buf, "[%zu]: %.9g (0x%08x) vs %.9g (0x%08x)", i, double(a[i]), x, double(b[i]), y);
+    return std::string(buf);
+  };
+  return std::to_string(count) + " of " + std::to_string(a.size()) + " elements differ" +
+         (modules == Modules::same ? " in their bits" : " beyond the tolerance") + "; first " + element(first) +
+         "; worst " + element(worst);
 }
 
 TempDir::TempDir(const std::string& tag)

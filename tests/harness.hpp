@@ -62,6 +62,27 @@ inline bool close(double got, double expected, double rtol, double atol) {
   return std::fabs(got - expected) <= atol + rtol * std::fabs(expected);
 }
 
+/// Which code produced two runs of one op that a test compares with run_differences.
+enum class Modules {
+  /// One SPIR-V module on one device (a replay, a second dtype read through the same texel view):
+  /// the same bits are promised.
+  same,
+  /// Two separately compiled modules of the same arithmetic (a shader variant against another): a
+  /// compiler may contract a·b + c into one fused multiply-add in one module and not in the other,
+  /// so they agree within the default tolerance instead.
+  separate,
+};
+
+/// "" when `a` and `b`, the outputs of one op computed twice, agree, else how many elements differ,
+/// the first one and the worst. NaN must meet NaN (payload and sign aside: IEEE 754 leaves them to
+/// the arithmetic) and ±inf the same inf everywhere. Finite values: with Modules::same the same
+/// bits; with Modules::separate |a − b| ≤ 1e-6 + 1e-5·max(|a|, |b|, scale[i]). One contraction
+/// changes a result by at most 2^-24 times the product it fuses, so scale[i] is the magnitude of the
+/// largest term the op rounds on the way to element i (e.g. Σ_k|a·b| for a matrix product, whose
+/// terms may cancel); empty means the outputs themselves.
+std::string run_differences(const std::vector<float>& a, const std::vector<float>& b, Modules modules,
+                            const std::vector<double>& scale = {});
+
 /// The outcome of comparing a GPU result against a reference: mismatch count and the worst element.
 struct Mismatch {
   std::size_t count = 0;
