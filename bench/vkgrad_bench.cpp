@@ -4,7 +4,7 @@
 //
 //   vkgrad_bench [--elements N] [--repeat R] [--filter SUBSTRING] [--gemm-square 256,512] [--json FILE]
 //                [--gemm-path auto|tiled|direct|broadcast] [--reductions auto|subgroup|portable]
-//                [--reduction-layout auto|workgroup|invocation] [--training-step]
+//                [--reduction-layout auto|workgroup|invocation] [--texel-loads auto|on|off] [--training-step]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -184,10 +184,20 @@ int training_step_breakdown(vkgrad::Context& ctx, int repeat, const std::string&
   std::printf("%-40s %6zu %10.4f\n", "total", per_dispatch.size(), total);
   if (!json_path.empty()) {
     const auto& dev = ctx.device();
-    nlohmann::json doc = {{"device", dev.name},
-                          {"driver", dev.driver_name + " " + dev.driver_info},
-                          {"training_step_ms", total},
-                          {"dispatches", rows}};
+    const auto& k = ctx.kernels();
+    nlohmann::json doc = {
+        {"device", dev.name},
+        {"driver", dev.driver_name + " " + dev.driver_info},
+        {"kernels",
+         {{"set", vkgrad::to_string(k.set)},
+          {"texel_loads", k.texel_loads},
+          {"subgroup_reductions", k.subgroup_reductions},
+          {"gemm_path", k.gemm_path == vkgrad::GemmPath::tiled    ? "tiled"
+                        : k.gemm_path == vkgrad::GemmPath::direct ? "direct"
+                                                                  : "broadcast"},
+          {"row_reductions", k.row_reductions == vkgrad::RowReductions::workgroup ? "workgroup" : "per_invocation"}}},
+        {"training_step_ms", total},
+        {"dispatches", rows}};
     std::ofstream(json_path) << doc.dump(2) << "\n";
   }
   return 0;
@@ -231,8 +241,15 @@ int main(int argc, char** argv) try {
          "quad / row, no barriers)")
       ->check(CLI::IsMember({"auto", "workgroup", "invocation"}))
       ->capture_default_str();
+  std::string texel_loads = "auto";
+  app.add_option("--texel-loads", texel_loads,
+                 "elementwise inputs through uniform texel buffers: auto (the kernel set's: off for gpu, on for cpu "
+                 "where supported), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   vkgrad::ContextOptions options;
+  if (texel_loads != "auto") options.set_texel_loads(texel_loads == "on");
   if (reduction_layout != "auto") {
     options.set_row_reductions(reduction_layout == "workgroup" ? vkgrad::RowReductions::workgroup
                                                                : vkgrad::RowReductions::per_invocation);
@@ -246,7 +263,13 @@ int main(int argc, char** argv) try {
   vkgrad::Context ctx(options);
   const auto& dev = ctx.device();
   if (!dev.timestamps) throw vkgrad::UnsupportedError(dev.name + " has no timestamp queries; cannot benchmark");
-  std::printf("kernels: %s (%s)\n", vkgrad::to_string(ctx.kernels().set), ctx.kernels().reason.c_str());
+  const auto& kernels = ctx.kernels();
+  std::printf("kernels: %s (%s); texel loads %s, GEMM path %s, row reductions %s\n", vkgrad::to_string(kernels.set),
+              kernels.reason.c_str(), kernels.texel_loads ? "on" : "off",
+              kernels.gemm_path == vkgrad::GemmPath::tiled    ? "tiled"
+              : kernels.gemm_path == vkgrad::GemmPath::direct ? "direct"
+                                                              : "broadcast",
+              kernels.row_reductions == vkgrad::RowReductions::workgroup ? "workgroup" : "per invocation");
   std::printf("device: %s (%s), driver: %s %s\nelements: %llu, repeat: %d\nreductions: %s (subgroup size %u)\n\n",
               dev.name.c_str(), vkgrad::to_string(dev.type), dev.driver_name.c_str(), dev.driver_info.c_str(),
               static_cast<unsigned long long>(n), repeat, ctx.subgroup_reductions() ? "subgroup" : "portable",
