@@ -9,9 +9,10 @@
 // Blocking: one workgroup computes a TILE_M × TILE_N block of the result. Per step of TILE_K, the
 // workgroup stages the TILE_M × TILE_K slice of op(A) and the TILE_K × TILE_N slice of op(B) in
 // shared memory (k-major, rows padded by one float so the strided stores of a transposed load do not
-// all hit one bank; one array, the B slice after the A slice), then every thread accumulates its REG_M × REG_N register block. Thread (ty, tx)
-// owns rows ty + i·(TILE_M / REG_M) and columns tx + j·(TILE_N / REG_N): neighbouring threads touch
-// neighbouring columns, so shared reads of B and global stores of the result are contiguous.
+// all hit one bank; one array, the B slice after the A slice), then every thread accumulates its
+// REG_M × REG_N register block. Thread (ty, tx) owns rows ty + i·(TILE_M / REG_M) and columns
+// tx + j·(TILE_N / REG_N): neighbouring threads touch neighbouring columns, so shared reads of B and
+// global stores of the result are contiguous.
 // Out-of-range elements (edges of M, N, K) are staged as 0 and never stored, so any M, N, K ≥ 1
 // works and a NaN in A reaches only its own row of the result.
 //
