@@ -1,5 +1,5 @@
-# Compiles GLSL compute shaders to SPIR-V at build time (glslangValidator), validates them (spirv-val)
-# and embeds them into a target, plus a registry (name -> bytes) the library looks shaders up in. The
+# Compiles GLSL compute shaders to SPIR-V at build time (glslangValidator), validates them (spirv-val),
+# checks their shared memory (cmake/spirv_shared_check.cpp) and embeds them into a target, plus a registry (name -> bytes) the library looks shaders up in. The
 # library never reads shader files at run time.
 find_program(VKGRAD_GLSLANG glslangValidator REQUIRED
   DOC "glslangValidator (Debian: glslang-tools)")
@@ -8,6 +8,26 @@ find_program(VKGRAD_SPIRV_VAL spirv-val REQUIRED
 
 set(VKGRAD_SPIRV_TARGET_ENV vulkan1.1 CACHE STRING "SPIR-V target environment for the shaders")
 set(_vkgrad_shader_cmake_dir ${CMAKE_CURRENT_LIST_DIR})
+
+# The shared-memory check every module passes after spirv-val (cmake/spirv_shared_check.cpp): no
+# shared array sized by a specialization constant (MoltenVK cannot run one), and at most the 16384
+# bytes of shared memory every Vulkan device has. A host program built with the project; when
+# cross-compiling it could not run here, so the check is left to a native build (the modules are the
+# same for every target). Sets out_var to the check's target, or to nothing when cross-compiling.
+function(_vkgrad_shared_check_target out_var)
+  if(CMAKE_CROSSCOMPILING)
+    message(STATUS "Cross-compiling: the SPIR-V shared-array check (cmake/spirv_shared_check.cpp) is left to a native build")
+    set(${out_var} "" PARENT_SCOPE)
+    return()
+  endif()
+  if(NOT TARGET vkgrad_spirv_shared_check)
+    add_executable(vkgrad_spirv_shared_check ${_vkgrad_shader_cmake_dir}/spirv_shared_check.cpp)
+    target_compile_features(vkgrad_spirv_shared_check PRIVATE cxx_std_20)
+    # A build tool, not part of what is tested: without the project's sanitizer options.
+    set_target_properties(vkgrad_spirv_shared_check PROPERTIES COMPILE_OPTIONS "" LINK_OPTIONS "")
+  endif()
+  set(${out_var} vkgrad_spirv_shared_check PARENT_SCOPE)
+endfunction()
 
 # vkgrad_embed_shaders(<target> SOURCES <file.comp>... INCLUDE_DIRS <dir>...)
 function(vkgrad_embed_shaders target)
@@ -58,6 +78,10 @@ function(vkgrad_embed_shaders target)
   if(NOT VKGRAD_EMBED_SHADERS)
     set(variants)
   endif()
+  set(shared_check)
+  if(variants)
+    _vkgrad_shared_check_target(shared_check)
+  endif()
   foreach(variant IN LISTS variants)
     string(REPLACE "|" ";" parts "${variant}")
     list(GET parts 0 name)
@@ -70,12 +94,18 @@ function(vkgrad_embed_shaders target)
       list(SUBLIST parts 4 -1 defines)
     endif()
     set(spv ${out_dir}/${name}.spv)
+    set(check_command)
+    if(shared_check)
+      set(check_command COMMAND ${shared_check} ${spv})
+    endif()
     add_custom_command(
       OUTPUT ${spv}
       COMMAND ${VKGRAD_GLSLANG} -V --quiet --target-env ${VKGRAD_SPIRV_TARGET_ENV} ${include_flags} ${defines}
               --depfile ${spv}.d -o ${spv} ${src}
       COMMAND ${VKGRAD_SPIRV_VAL} --target-env ${VKGRAD_SPIRV_TARGET_ENV} ${spv}
+      ${check_command}
       MAIN_DEPENDENCY ${src}
+      DEPENDS ${shared_check}
       DEPFILE ${spv}.d
       COMMENT "GLSL -> SPIR-V ${name}"
       VERBATIM)

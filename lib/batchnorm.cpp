@@ -39,7 +39,8 @@ std::pair<uint64_t, uint64_t> rows_channels(const Tensor& x, std::string_view op
 }
 
 // The column-reduction workgroup: TX threads along channels (coalesced row segments; a tile never
-// wider than C, so small C wastes no threads), TY along rows, TX·TY = the default local size.
+// wider than C, so small C wastes no threads), TY along rows, TX·TY at most the default local size,
+// so within the capacity of batchnorm_reduce.glsl's shared arrays (detail::kMaxLocalSize).
 std::array<uint32_t, 2> tile(const DeviceInfo& info, uint64_t channels) {
   const uint32_t total = detail::default_local_size(info);
   const uint32_t tx = static_cast<uint32_t>(std::min<uint64_t>({channels, 32, total}));

@@ -421,7 +421,7 @@ void ContextImpl::on_validation_message(std::string message) {
 }
 
 uint32_t default_local_size(const DeviceInfo& info) {
-  return std::min<uint32_t>({256, info.max_workgroup_invocations, info.max_workgroup_size[0]});
+  return std::min<uint32_t>({kMaxLocalSize, info.max_workgroup_invocations, info.max_workgroup_size[0]});
 }
 
 uint32_t grid_stride_groups(const ContextImpl& context, uint64_t n, uint32_t local, uint32_t cpu_steps) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../shaders/shared_sizes.h"
 #include "memory.hpp"
 #include "pipeline.hpp"
 #include "vkgrad/context.hpp"
@@ -97,7 +98,12 @@ void inject_fault(ContextImpl& context, Fault fault, vk::Result result = vk::Res
 /// SetupError for a VKGRAD_KERNELS value that is not auto, gpu or cpu.
 KernelChoice resolve_kernels(const ContextOptions& options, const DeviceInfo& info);
 
-/// The default local workgroup size for 1-D kernels on this device.
+/// The capacity of the shaders' one-element-per-invocation shared arrays (shaders/shared_sizes.h): a
+/// kernel with such an array runs with at most this many invocations per workgroup.
+inline constexpr uint32_t kMaxLocalSize = VKGRAD_MAX_LOCAL_SIZE;
+
+/// The default local workgroup size for 1-D kernels on this device: the device's limit, at most
+/// kMaxLocalSize, so any kernel with shared arrays can run with it (or with less).
 uint32_t default_local_size(const DeviceInfo& info);
 /// Workgroups for a grid-stride loop over n elements with `local` threads each, within the device's
 /// workgroup-count limit. With the cpu kernel set, up to cpu_steps loop steps per invocation

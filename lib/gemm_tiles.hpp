@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "../shaders/shared_sizes.h"
 #include "vkgrad/context.hpp"
 #include "vkgrad/tensor.hpp"
 
@@ -40,13 +41,30 @@ struct GemmTiles {
   bool direct = false;
   bool broadcast = false;  ///< only with direct
   bool swap = false;       ///< only with broadcast
-  uint32_t threads() const {
+  constexpr uint32_t threads() const {
     if (direct) return n / (broadcast ? kGemmBroadcastCols : kGemmDirectCols);
     return (m / kGemmRegister) * (n / kGemmRegister);
   }
-  /// a_tile + b_tile of gemm_tile.glsl, rows padded by one float; none for the direct path.
-  uint64_t shared_bytes() const { return direct ? 0 : uint64_t(k) * ((m + 1) + (n + 1)) * sizeof(float); }
+  /// Floats of gemm_tile.glsl's shared array the tile uses: the A and B slices, rows padded by one
+  /// float; none for the direct path.
+  constexpr uint64_t shared_floats() const { return direct ? 0 : uint64_t(k) * ((m + 1) + (n + 1)); }
+  constexpr uint64_t shared_bytes() const { return shared_floats() * sizeof(float); }
 };
+
+/// The capacity of gemm_tile.glsl's shared array (shaders/shared_sizes.h): the shader declares this
+/// many floats whatever the tile, and runs only tiles whose shared_floats() fit in it.
+inline constexpr uint64_t kGemmSharedFloats = VKGRAD_GEMM_SHARED_FLOATS;
+/// The tiles choose_gemm_tiles starts from (then shrinks to the device): square, and for a thin
+/// result (M or N at most 16) wide or tall.
+inline constexpr GemmTiles kGemmSquareTile{64, 64, 16};
+inline constexpr GemmTiles kGemmWideTile{16, 128, 16};
+inline constexpr GemmTiles kGemmTallTile{128, 16, 16};
+static_assert(kGemmSquareTile.shared_floats() <= kGemmSharedFloats &&
+                  kGemmWideTile.shared_floats() <= kGemmSharedFloats &&
+                  kGemmTallTile.shared_floats() <= kGemmSharedFloats,
+              "VKGRAD_GEMM_SHARED_FLOATS must hold every tile choose_gemm_tiles may pick");
+static_assert(kGemmSharedFloats * sizeof(float) <= 16384,
+              "gemm_tile.glsl's shared array must fit the 16 KiB of shared memory every Vulkan device has");
 
 /// Whether `dev` can run gemm_broadcast.glsl (8-wide subgroups with subgroupBroadcast).
 bool gemm_broadcast_supported(const DeviceInfo& dev);
@@ -56,7 +74,7 @@ bool gemm_broadcast_supported(const DeviceInfo& dev);
 GemmTiles choose_gemm_tiles(const DeviceInfo& dev, GemmPath path, uint64_t M, uint64_t N);
 
 /// Whether the shader can run `tiles` on `dev`: m and n multiples of kGemmRegister, k ≥ 1, the
-/// thread count and shared memory within the device's limits.
+/// thread count and shared memory within the device's limits, the slices within kGemmSharedFloats.
 bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& tiles);
 
 /// vkgrad::gemm with an explicit tile instead of choose_gemm_tiles's (throws InvalidArgument when

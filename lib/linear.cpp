@@ -45,13 +45,14 @@ namespace detail {
 // batch of one) gets a 16×128 (or 128×16) tile instead so most of the workgroup is not idle.
 // Then: halve the wider side until the thread count fits the device, halve TILE_K (then the tile)
 // until shared memory fits, and widen the tile while the workgroup is smaller than one subgroup
-// (a smaller workgroup would leave subgroup lanes idle on every wave). The direct and broadcast
-// paths (the cpu kernel set) choose their blocks in lib/cpu_kernels.cpp.
+// (a smaller workgroup would leave subgroup lanes idle on every wave) and its slices fit the
+// shader's shared array (kGemmSharedFloats, sized for the largest starting tile). The direct and
+// broadcast paths (the cpu kernel set) choose their blocks in lib/cpu_kernels.cpp.
 GemmTiles choose_gemm_tiles(const DeviceInfo& dev, GemmPath path, uint64_t M, uint64_t N) {
   if (path != GemmPath::tiled) return cpu::choose_gemm_tiles(dev, path, M, N);
-  GemmTiles t{64, 64, 16};
-  if (M <= 16 && N > 16) t = {16, 128, 16};
-  if (N <= 16 && M > 16) t = {128, 16, 16};
+  GemmTiles t = kGemmSquareTile;
+  if (M <= 16 && N > 16) t = kGemmWideTile;
+  if (N <= 16 && M > 16) t = kGemmTallTile;
   const uint32_t max_threads = std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]);
   auto shrink = [&t] {
     if (t.m >= t.n && t.m > kGemmRegister)
@@ -65,7 +66,9 @@ GemmTiles choose_gemm_tiles(const DeviceInfo& dev, GemmPath path, uint64_t M, ui
   while (dev.subgroup_size > 0 && t.threads() < dev.subgroup_size) {
     GemmTiles wider = t;
     (wider.n <= wider.m ? wider.n : wider.m) *= 2;
-    if (wider.threads() > max_threads || wider.shared_bytes() > dev.max_shared_memory) break;
+    if (wider.threads() > max_threads || wider.shared_bytes() > dev.max_shared_memory ||
+        wider.shared_floats() > kGemmSharedFloats)
+      break;
     t = wider;
   }
   return t;
@@ -83,7 +86,7 @@ bool gemm_tiles_fit(const DeviceInfo& dev, const GemmTiles& t) {
   if (t.broadcast || t.swap) return false;
   return t.m >= kGemmRegister && t.n >= kGemmRegister && t.m % kGemmRegister == 0 && t.n % kGemmRegister == 0 &&
          t.k >= 1 && t.threads() <= std::min(dev.max_workgroup_invocations, dev.max_workgroup_size[0]) &&
-         t.shared_bytes() <= dev.max_shared_memory;
+         t.shared_bytes() <= dev.max_shared_memory && t.shared_floats() <= kGemmSharedFloats;
 }
 
 }  // namespace detail
@@ -198,9 +201,15 @@ void gemm(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool tr
 
 void detail::gemm_with_tiles(CommandList& cmd, const Tensor& A, const Tensor& B, Tensor& C, bool transpose_a,
                              bool transpose_b, float alpha, float beta, const GemmTiles& tiles) {
+  const std::string tile = std::to_string(tiles.m) + "×" + std::to_string(tiles.n) + "×" + std::to_string(tiles.k);
+  if (tiles.shared_floats() > detail::kGemmSharedFloats) {
+    fail_argument("gemm", "tile " + tile + " stages " + std::to_string(tiles.shared_floats()) +
+                              " floats in shared memory (k·((m + 1) + (n + 1))), more than the shader's capacity of " +
+                              std::to_string(detail::kGemmSharedFloats) +
+                              " (VKGRAD_GEMM_SHARED_FLOATS, shaders/shared_sizes.h); use a smaller tile");
+  }
   if (!gemm_tiles_fit(cmd.impl().device(), tiles)) {
-    fail_argument("gemm", "tile " + std::to_string(tiles.m) + "×" + std::to_string(tiles.n) + "×" +
-                              std::to_string(tiles.k) + " does not fit the shader or " + cmd.impl().device().name);
+    fail_argument("gemm", "tile " + tile + " does not fit the shader or " + cmd.impl().device().name);
   }
   gemm_impl(cmd, A, B, C, transpose_a, transpose_b, alpha, beta, &tiles);
 }
@@ -315,8 +324,8 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
     c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.context(), out, local), 1, 1},
                op + " db");
   } else if (want_db) {
-    const uint32_t local =
-        std::min<uint32_t>(256, std::min(c.device().max_workgroup_invocations, c.device().max_workgroup_size[0]));
+    // At most detail::kMaxLocalSize: the capacity of the shader's shared array.
+    const uint32_t local = detail::default_local_size(c.device());
     const uint32_t columns = std::min<uint32_t>(32, local);
     const detail::Kernel kernel{
         "linear_bias_grad", {local - local % columns, columns, accumulate ? 1u : 0u}, 2, sizeof(BiasGradPush)};

@@ -15,7 +15,8 @@
 //   read; 5 dx: rows*channels, written; 6 dgamma, 7 dbeta: channels, written. Without AFFINE,
 //   bindings 4, 6 and 7 are bound but never accessed.
 // Push constants:   rows (>= 1), channels.
-// Specialization:   0 TX (local size x), 1 TY (local size y), 2 AFFINE.
+// Specialization:   0 TX (local size x), 1 TY (local size y), 2 AFFINE; TX·TY at most
+//                   VKGRAD_MAX_LOCAL_SIZE.
 
 layout(local_size_x = 32, local_size_y = 8, local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 2) const bool AFFINE = true;

@@ -19,7 +19,8 @@
 //   5 save_mean: channels, written; 6 save_invstd: channels, written; 7 y: rows*channels, written.
 //   Without AFFINE, bindings 1 and 2 are bound but never read.
 // Push constants:   rows (>= 2), channels, eps, momentum.
-// Specialization:   0 TX (local size x), 1 TY (local size y), 2 AFFINE.
+// Specialization:   0 TX (local size x), 1 TY (local size y), 2 AFFINE; TX·TY at most
+//                   VKGRAD_MAX_LOCAL_SIZE.
 
 layout(local_size_x = 32, local_size_y = 8, local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 2) const bool AFFINE = true;

@@ -6,8 +6,11 @@
 #ifndef VKGRAD_BATCHNORM_REDUCE_GLSL
 #define VKGRAD_BATCHNORM_REDUCE_GLSL
 
-shared float fold_a[gl_WorkGroupSize.x * gl_WorkGroupSize.y];
-shared float fold_b[gl_WorkGroupSize.x * gl_WorkGroupSize.y];
+#include "shared_sizes.h"
+
+// One element per invocation: TX·TY is at most VKGRAD_MAX_LOCAL_SIZE (lib/batchnorm.cpp, tile).
+shared float fold_a[VKGRAD_MAX_LOCAL_SIZE];
+shared float fold_b[VKGRAD_MAX_LOCAL_SIZE];
 
 // Kahan step: sum += term, carrying the lost low-order part in compensation. `precise` stops the
 // compiler from simplifying (next - sum) - term to 0. Once the sum overflows to ±inf the compensation

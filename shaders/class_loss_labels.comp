@@ -12,7 +12,7 @@
 //
 // Bindings (set 0): 0 labels: rows ints, read; 1 status: 4 ints, written.
 // Push constants:   rows, cols, ignore_index (int).
-// Specialization:   0 local size x (any size).
+// Specialization:   0 local size x (any size up to VKGRAD_MAX_LOCAL_SIZE).
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
 
@@ -21,8 +21,11 @@ layout(push_constant) uniform Push { uint rows; uint cols; int ignore_index; } p
 layout(set = 0, binding = 0) readonly buffer Labels { int labels[]; };
 layout(set = 0, binding = 1) writeonly buffer Status { int status[]; };
 
-shared uint first_bad[gl_WorkGroupSize.x];
-shared uint counted[gl_WorkGroupSize.x];
+#include "shared_sizes.h"
+
+// One element per invocation: the local size is at most VKGRAD_MAX_LOCAL_SIZE.
+shared uint first_bad[VKGRAD_MAX_LOCAL_SIZE];
+shared uint counted[VKGRAD_MAX_LOCAL_SIZE];
 
 void main() {
     uint t = gl_LocalInvocationID.x;

@@ -9,7 +9,7 @@
 //
 // Bindings (set 0): 0 row_loss: rows floats, read; 1 status: 4 ints, read; 2 loss: 1 float, written.
 // Push constants:   rows.
-// Specialization:   0 local size x (any size); 1 REDUCTION_MEAN (0 or 1).
+// Specialization:   0 local size x (any size up to VKGRAD_MAX_LOCAL_SIZE); 1 REDUCTION_MEAN (0 or 1).
 
 #include "math.glsl"
 

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // clip_grad_norm_total: total[0] = sqrt(Σ partial[0 .. count)), the global 2-norm of all gradients
 // from the partial sums of g² that clip_grad_norm's first pass (reduce_all.comp, sum of squares)
 // wrote per gradient tensor. One workgroup; thread t sums partials t, t + L,
@@ -6,7 +7,7 @@
 //
 // Bindings (set 0): 0 partial: count floats, read; 1 total: 1 float, written.
 // Push constants:   count (number of partial sums).
-// Specialization:   0 local size x (default 256; any size).
+// Specialization:   0 local size x (default 256; any size up to VKGRAD_MAX_LOCAL_SIZE).
 // Dispatch exactly one workgroup.
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
@@ -16,7 +17,10 @@ layout(push_constant) uniform Push { uint count; } pc;
 layout(set = 0, binding = 0) readonly buffer Partial { float partial_in[]; };
 layout(set = 0, binding = 1) writeonly buffer Total { float total[]; };
 
-shared float partial[gl_WorkGroupSize.x];
+#include "shared_sizes.h"
+
+// One element per invocation: the local size is at most VKGRAD_MAX_LOCAL_SIZE.
+shared float partial[VKGRAD_MAX_LOCAL_SIZE];
 
 void main() {
     uint t = gl_LocalInvocationID.x;

@@ -13,7 +13,7 @@
 // Bindings (set 0): 0 x: rows*cols floats, read; 1 labels: rows ints, read; 2 status: 4 ints, read
 //                   (written by class_loss_labels.comp); 3 dx: rows*cols floats, written.
 // Push constants:   rows, cols, ignore_index (int), label_smoothing, grad_scale.
-// Specialization:   0 local size x (any size); 1 REDUCTION_MEAN (0 or 1).
+// Specialization:   0 local size x (any size up to VKGRAD_MAX_LOCAL_SIZE); 1 REDUCTION_MEAN (0 or 1).
 
 #include "math.glsl"
 

@@ -13,7 +13,7 @@
 //
 // Bindings (set 0): 0 x: rows*cols floats, read; 1 labels: rows ints, read; 2 loss: rows floats, written.
 // Push constants:   rows, cols, ignore_index (int), label_smoothing (float in [0, 1)).
-// Specialization:   0 local size x (any size).
+// Specialization:   0 local size x (any size up to VKGRAD_MAX_LOCAL_SIZE).
 
 #include "math.glsl"
 

@@ -9,9 +9,10 @@
 // Blocking: one workgroup computes a TILE_M × TILE_N block of the result. Per step of TILE_K, the
 // workgroup stages the TILE_M × TILE_K slice of op(A) and the TILE_K × TILE_N slice of op(B) in
 // shared memory (k-major, rows padded by one float so the strided stores of a transposed load do not
-// all hit one bank), then every thread accumulates its REG_M × REG_N register block. Thread (ty, tx)
-// owns rows ty + i·(TILE_M / REG_M) and columns tx + j·(TILE_N / REG_N): neighbouring threads touch
-// neighbouring columns, so shared reads of B and global stores of the result are contiguous.
+// all hit one bank; one array, the B slice after the A slice), then every thread accumulates its
+// REG_M × REG_N register block. Thread (ty, tx) owns rows ty + i·(TILE_M / REG_M) and columns
+// tx + j·(TILE_N / REG_N): neighbouring threads touch neighbouring columns, so shared reads of B and
+// global stores of the result are contiguous.
 // Out-of-range elements (edges of M, N, K) are staged as 0 and never stored, so any M, N, K ≥ 1
 // works and a NaN in A reaches only its own row of the result.
 //
@@ -19,8 +20,10 @@
 // M, N, K, and the function store_result. This file declares bindings 0 (A) and 1 (B): f32, or
 // binary16 in the _f16 build (-DVKGRAD_F16_INPUTS=1), which converts each element as it is staged.
 // Specialization: 0 local size x = (TILE_M / REG_M) · (TILE_N / REG_N), 1 TILE_M, 2 TILE_N,
-// 3 TILE_K, 4 TRANS_A, 5 TRANS_B. TILE_M and TILE_N must be multiples of 4. The C++ side
-// (lib/linear.cpp, choose_gemm_tiles) picks them from the device's limits.
+// 3 TILE_K, 4 TRANS_A, 5 TRANS_B. TILE_M and TILE_N must be multiples of 4, and the two slices,
+// TILE_K·((TILE_M + 1) + (TILE_N + 1)) floats, must fit VKGRAD_GEMM_SHARED_FLOATS (shared_sizes.h).
+// The C++ side (lib/linear.cpp, choose_gemm_tiles, gemm_tiles_fit) picks them from the device's
+// limits.
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TILE_M = 64;
@@ -51,10 +54,14 @@ float a_at(uint i) { return a[i]; }
 float b_at(uint i) { return b[i]; }
 #endif
 
+#include "shared_sizes.h"
+
 const uint A_STRIDE = TILE_M + 1;  // padded row of the k-major A slice
 const uint B_STRIDE = TILE_N + 1;
-shared float a_tile[TILE_K * A_STRIDE];
-shared float b_tile[TILE_K * B_STRIDE];
+const uint B_OFFSET = TILE_K * A_STRIDE;  // where the B slice starts
+// Both slices, sized by the literal capacity (the tile's specialization constants stay in the
+// index arithmetic): A at [0, B_OFFSET), B at [B_OFFSET, B_OFFSET + TILE_K * B_STRIDE).
+shared float staged[VKGRAD_GEMM_SHARED_FLOATS];
 
 void main() {
     const uint threads_n = TILE_N / REG_N;
@@ -78,7 +85,7 @@ void main() {
             uint gm = row0 + m, gk = k0 + k;
             float v = 0.0;
             if (gm < pc.M && gk < pc.K) v = TRANS_A ? a_at(gk * pc.M + gm) : a_at(gm * pc.K + gk);
-            a_tile[k * A_STRIDE + m] = v;
+            staged[k * A_STRIDE + m] = v;
         }
         // Stage op(B)[k0 .. +TILE_K, col0 .. +TILE_N].
         for (uint e = tid; e < TILE_K * TILE_N; e += gl_WorkGroupSize.x) {
@@ -87,15 +94,15 @@ void main() {
             uint gn = col0 + n, gk = k0 + k;
             float v = 0.0;
             if (gn < pc.N && gk < pc.K) v = TRANS_B ? b_at(gn * pc.K + gk) : b_at(gk * pc.N + gn);
-            b_tile[k * B_STRIDE + n] = v;
+            staged[B_OFFSET + k * B_STRIDE + n] = v;
         }
         barrier();
 
         for (uint k = 0u; k < TILE_K; ++k) {
             float a_reg[REG_M];
             float b_reg[REG_N];
-            for (uint i = 0u; i < REG_M; ++i) a_reg[i] = a_tile[k * A_STRIDE + ty + i * rows_step];
-            for (uint j = 0u; j < REG_N; ++j) b_reg[j] = b_tile[k * B_STRIDE + tx + j * threads_n];
+            for (uint i = 0u; i < REG_M; ++i) a_reg[i] = staged[k * A_STRIDE + ty + i * rows_step];
+            for (uint j = 0u; j < REG_N; ++j) b_reg[j] = staged[B_OFFSET + k * B_STRIDE + tx + j * threads_n];
             for (uint i = 0u; i < REG_M; ++i)
                 for (uint j = 0u; j < REG_N; ++j) acc[i][j] += a_reg[i] * b_reg[j];
         }

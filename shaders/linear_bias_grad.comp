@@ -10,7 +10,8 @@
 //
 // Bindings (set 0): 0 dy: M·N floats, read; 1 db: N floats, written (read too when ACCUMULATE).
 // Push constants:   M (rows), N (columns).
-// Specialization:   0 local size x (a multiple of COLUMNS), 1 COLUMNS, 2 ACCUMULATE.
+// Specialization:   0 local size x (a multiple of COLUMNS, at most VKGRAD_MAX_LOCAL_SIZE), 1 COLUMNS,
+//                   2 ACCUMULATE.
 // Dispatch:         (ceil(N / COLUMNS), 1, 1) workgroups.
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
@@ -22,7 +23,10 @@ layout(push_constant) uniform Push { uint M; uint N; } pc;
 layout(set = 0, binding = 0) readonly buffer DY { float dy[]; };
 layout(set = 0, binding = 1) buffer DB { float db[]; };
 
-shared float partial[gl_WorkGroupSize.x];
+#include "shared_sizes.h"
+
+// One element per invocation: the local size is at most VKGRAD_MAX_LOCAL_SIZE.
+shared float partial[VKGRAD_MAX_LOCAL_SIZE];
 
 void main() {
     const uint slices = gl_WorkGroupSize.x / COLUMNS;

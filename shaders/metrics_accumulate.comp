@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // metrics_accumulate: adds one batch's figures to running totals kept on the device, so a training
 // loop reads them back only when it reports progress:
 //   totals[0] += loss[0] · batch   (Kahan-compensated, with totals[3] the running compensation)
@@ -11,7 +12,7 @@
 // Bindings (set 0): 0 loss: 1 f32, read; 1 predictions: batch i32, read; 2 labels: batch i32, read;
 //                   3 totals: 4 f32, read/written.
 // Push constants:   batch.
-// Specialization:   0 local size x (a power of two).
+// Specialization:   0 local size x (a power of two, at most VKGRAD_MAX_LOCAL_SIZE).
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
 
@@ -22,7 +23,10 @@ layout(set = 0, binding = 1) readonly buffer Pred { int predictions[]; };
 layout(set = 0, binding = 2) readonly buffer Labels { int labels[]; };
 layout(set = 0, binding = 3) buffer Totals { float totals[]; };
 
-shared uint counts[gl_WorkGroupSize.x];
+#include "shared_sizes.h"
+
+// One element per invocation: the local size is at most VKGRAD_MAX_LOCAL_SIZE.
+shared uint counts[VKGRAD_MAX_LOCAL_SIZE];
 
 void main() {
     const uint t = gl_LocalInvocationID.x;

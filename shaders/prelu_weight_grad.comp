@@ -11,7 +11,8 @@
 //
 // Bindings (set 0): 0 x: n floats, read; 1 dy: n floats, read; 2 dw: channels floats, written.
 // Push constants:   n (element count, a multiple of channels * inner), channels, inner (>= 1).
-// Specialization:   0 local size x (default 256; any size, not only powers of two).
+// Specialization:   0 local size x (default 256; any size up to VKGRAD_MAX_LOCAL_SIZE, not only powers of
+//                   two).
 
 #include "activations.glsl"
 
@@ -23,7 +24,10 @@ layout(set = 0, binding = 0) readonly buffer X { float x[]; };
 layout(set = 0, binding = 1) readonly buffer DY { float dy[]; };
 layout(set = 0, binding = 2) writeonly buffer DW { float dw[]; };
 
-shared float partial[gl_WorkGroupSize.x];
+#include "shared_sizes.h"
+
+// One element per invocation: the local size is at most VKGRAD_MAX_LOCAL_SIZE.
+shared float partial[VKGRAD_MAX_LOCAL_SIZE];
 
 void main() {
     uint c = gl_WorkGroupID.x;

@@ -13,7 +13,7 @@
 // Bindings (set 0): 0 x: n floats, read; 1 out: floats, written at [offset, offset + workgroups).
 // Push constants:   n, scale (applied to each workgroup's result), offset (the first slot of out:
 //                   clip_grad_norm puts the partial sums of several tensors in one workspace).
-// Specialization:   0 local size x; 1 OP (0 sum, 1 sum of squares, 2 max).
+// Specialization:   0 local size x (at most VKGRAD_MAX_LOCAL_SIZE); 1 OP (0 sum, 1 sum of squares, 2 max).
 
 #include "texel_io.glsl"
 #include "math.glsl"

@@ -1,11 +1,12 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // reduce_argmax: index[r] = the column of the largest element of row r of an (rows, cols) matrix,
 // as torch.argmax(x, dim=-1): NaN counts as larger than everything, ties (and several NaN) go to
 // the first index. One workgroup per row, grid-striding over rows; fixed tree: deterministic.
 //
 // Bindings (set 0): 0 x: rows*cols floats, read; 1 index: rows ints, written.
 // Push constants:   rows, cols.
-// Specialization:   0 local size x.
+// Specialization:   0 local size x (at most VKGRAD_MAX_LOCAL_SIZE).
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
 
@@ -14,8 +15,11 @@ layout(push_constant) uniform Push { uint rows; uint cols; } pc;
 layout(set = 0, binding = 0) readonly buffer X { float x[]; };
 layout(set = 0, binding = 1) writeonly buffer Index { int index[]; };
 
-shared float best_value[gl_WorkGroupSize.x];
-shared uint best_index[gl_WorkGroupSize.x];
+#include "shared_sizes.h"
+
+// One element per invocation: the local size is at most VKGRAD_MAX_LOCAL_SIZE.
+shared float best_value[VKGRAD_MAX_LOCAL_SIZE];
+shared uint best_index[VKGRAD_MAX_LOCAL_SIZE];
 
 // Whether candidate (v, i) beats the current best (bv, bi).
 bool beats(float v, uint i, float bv, uint bi) {

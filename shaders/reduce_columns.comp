@@ -10,7 +10,7 @@
 //
 // Bindings (set 0): 0 x: rows*cols floats, read (texel_io.glsl); 1 out: cols floats, written.
 // Push constants:   rows, cols.
-// Specialization:   0 local size x; 1 OP (0 sum, 1 mean, 2 max); 2 QUADS.
+// Specialization:   0 local size x (at most VKGRAD_MAX_LOCAL_SIZE); 1 OP (0 sum, 1 mean, 2 max); 2 QUADS.
 
 #include "texel_io.glsl"
 #include "math.glsl"

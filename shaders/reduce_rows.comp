@@ -6,7 +6,7 @@
 //
 // Bindings (set 0): 0 x: rows*cols floats, read; 1 out: rows floats, written.
 // Push constants:   rows, cols.
-// Specialization:   0 local size x; 1 OP (0 sum, 1 mean, 2 max).
+// Specialization:   0 local size x (at most VKGRAD_MAX_LOCAL_SIZE); 1 OP (0 sum, 1 mean, 2 max).
 
 #include "math.glsl"
 

@@ -1,7 +1,8 @@
 // reduce_workgroup.glsl — deterministic workgroup-wide reductions through shared memory, shared by
-// the softmax and loss shaders. Include it after the `layout(local_size_x_id = 0) in;` line (it sizes
-// its scratch with gl_WorkGroupSize). Every invocation of the workgroup must call these functions in
-// uniform control flow; each returns the same value to every invocation.
+// the softmax and loss shaders. Include it after the `layout(local_size_x_id = 0) in;` line; the
+// local size must be at most VKGRAD_MAX_LOCAL_SIZE (shared_sizes.h), the capacity of its scratch.
+// Every invocation of the workgroup must call these functions in uniform control flow; each returns
+// the same value to every invocation.
 //
 // Portable path: a shared-memory tree whose fold order is fixed (upper half onto lower half, any
 // local size), so results are bitwise reproducible run to run.
@@ -16,8 +17,11 @@
 #define VKGRAD_REDUCE_WORKGROUP_GLSL
 
 #include "math.glsl"  // max_propagate_nan
+#include "shared_sizes.h"
 
-shared float reduce_scratch[gl_WorkGroupSize.x];
+// One element per invocation: the local size is at most VKGRAD_MAX_LOCAL_SIZE (a literal, so the
+// array is not sized by a specialization constant).
+shared float reduce_scratch[VKGRAD_MAX_LOCAL_SIZE];
 
 #ifdef VKGRAD_SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require

@@ -10,7 +10,7 @@
 //
 // Bindings (set 0): 0 y: read; 1 dy: read; 2 dx: written (must not alias y or dy).
 // Push constants:   rows, cols (>= 1).
-// Specialization:   0 local size x (any size); 1 LOG_SOFTMAX (0 or 1).
+// Specialization:   0 local size x (any size up to VKGRAD_MAX_LOCAL_SIZE); 1 LOG_SOFTMAX (0 or 1).
 
 #include "math.glsl"
 

@@ -11,7 +11,7 @@
 //
 // Bindings (set 0): 0 x: rows*cols floats, read; 1 y: rows*cols floats, written (may not alias x).
 // Push constants:   rows, cols (>= 1).
-// Specialization:   0 local size x (any size); 1 LOG_SOFTMAX (0 or 1).
+// Specialization:   0 local size x (any size up to VKGRAD_MAX_LOCAL_SIZE); 1 LOG_SOFTMAX (0 or 1).
 
 #include "math.glsl"
 

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // sparsity_total: second pass of ActivationSparsity. Sums sparsity_partial's per-chunk counts:
 //   result[2 + c] = 1 if feature c is zero in all `rows` rows else 0 (the "dead" flag)
 //   result[0] = total zero count, result[1] = total |y| <= eps count (uint bit patterns)
@@ -7,7 +8,7 @@
 // Bindings (set 0): 0 partial: row_chunks·features·2 uints, read; 1 result: 2 + features ints,
 //                   written.
 // Push constants:   rows, features, row_chunks.
-// Specialization:   0 local size x (default 256; any size).
+// Specialization:   0 local size x (default 256; any size up to VKGRAD_MAX_LOCAL_SIZE).
 // Dispatch exactly one workgroup.
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
@@ -17,8 +18,11 @@ layout(push_constant) uniform Push { uint rows; uint features; uint row_chunks; 
 layout(set = 0, binding = 0) readonly buffer Partial { uint partial[]; };
 layout(set = 0, binding = 1) writeonly buffer Result { uint result[]; };
 
-shared uint zeros_sum[gl_WorkGroupSize.x];
-shared uint near_sum[gl_WorkGroupSize.x];
+#include "shared_sizes.h"
+
+// One element per invocation: the local size is at most VKGRAD_MAX_LOCAL_SIZE.
+shared uint zeros_sum[VKGRAD_MAX_LOCAL_SIZE];
+shared uint near_sum[VKGRAD_MAX_LOCAL_SIZE];
 
 void main() {
     uint t = gl_LocalInvocationID.x;

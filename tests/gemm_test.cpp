@@ -125,14 +125,17 @@ TEST_CASE("gemm in all four transpose combinations", "[gemm]") {
 
 TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
   // The shader must be right for every tile choose_gemm_tiles may pick on some device, not only the
-  // ones this device gets: tiles from the smallest (one thread, K step 1) to wide and tall ones.
+  // ones this device gets: tiles from the smallest (one thread, K step 1) to wide and tall ones, and
+  // a K step of 32 (the largest whose slices fit the shader's shared array with a 32×32 tile).
   // Those of the kernel set's paths (tiled for gpu, direct and broadcast for cpu): the suite runs
   // on both sets.
   const detail::GemmTiles tiles[] = {{4, 4, 1},
                                      {8, 16, 4},
                                      {32, 32, 8},
                                      {16, 64, 16},
-                                     {64, 32, 32},
+                                     {32, 32, 32},
+                                     {16, 128, 16},
+                                     {128, 16, 16},
                                      {128, 64, 8},
                                      {8, 4, 0, true},
                                      {8, 32, 0, true},
@@ -169,6 +172,31 @@ TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
       }
     }
   }
+}
+
+TEST_CASE("gemm refuses a tile beyond the shader's shared capacity", "[gemm]") {
+  // gemm_tile.glsl declares kGemmSharedFloats floats of shared memory whatever the tile (a literal:
+  // Metal cannot size shared memory by a specialization constant); a tile whose slices need more is
+  // refused, saying why, even on a device with the shared memory for it.
+  const detail::GemmTiles too_big{64, 32, 32};  // 32·(65 + 33) = 3136 floats
+  REQUIRE(too_big.shared_floats() > detail::kGemmSharedFloats);
+  DeviceInfo dev;
+  dev.max_workgroup_invocations = dev.max_workgroup_size[0] = 1024;
+  dev.max_shared_memory = 48 << 10;
+  CHECK_FALSE(detail::gemm_tiles_fit(dev, too_big));
+  CHECK(detail::gemm_tiles_fit(dev, detail::kGemmWideTile));
+  CHECK(detail::gemm_tiles_fit(dev, detail::kGemmTallTile));
+  CHECK(detail::gemm_tiles_fit(dev, detail::kGemmSquareTile));
+  // The largest local size a launch of a shader with one shared element per invocation gets.
+  CHECK(detail::default_local_size(dev) <= detail::kMaxLocalSize);
+
+  Context& ctx = context();
+  Tensor a(ctx, {8, 8}), b(ctx, {8, 8}), c(ctx, {8, 8});
+  CommandList cmd(ctx);
+  CHECK_THROWS_AS(detail::gemm_with_tiles(cmd, a, b, c, false, false, 1, 0, too_big), InvalidArgument);
+  CHECK_THROWS_WITH(detail::gemm_with_tiles(cmd, a, b, c, false, false, 1, 0, too_big),
+                    Catch::Contains("64×32×32") && Catch::Contains("3136") && Catch::Contains("2336") &&
+                        Catch::Contains("VKGRAD_GEMM_SHARED_FLOATS"));
 }
 
 TEST_CASE("gemm tile choice fits made-up devices' limits", "[gemm]") {
