@@ -7,6 +7,8 @@
 #include <memory>
 #include <random>
 
+#include "context_impl.hpp"
+
 namespace vkgrad::test {
 
 namespace {
@@ -69,9 +71,21 @@ std::vector<std::string> destroy_context() {
   return problems;
 }
 
+void limit_workgroup_count(uint32_t groups) {
+  for (uint32_t& limit : context().impl().info.max_workgroup_count) limit = groups;
+}
+
 std::vector<GemmPath> kernel_set_gemm_paths() {
   if (context().kernels().set == KernelSet::gpu) return {GemmPath::tiled};
   return {GemmPath::direct, GemmPath::broadcast};
+}
+
+void for_each_gemm_path(const std::function<void()>& body) {
+  for (const auto path : kernel_set_gemm_paths()) {
+    INFO((path == GemmPath::tiled ? "tiled" : path == GemmPath::direct ? "direct" : "broadcast") << " GEMM path");
+    ScopedContext scoped([path](ContextOptions& o) { o.gemm_path = path; });
+    body();
+  }
 }
 
 void require_no_validation_messages() {
