@@ -197,7 +197,9 @@ void prelu_backward(CommandList& cmd, const Tensor& x, const Tensor& weight, con
                {detail::quad_grid_stride_groups(c.context(), push.channels, columns_local), 1, 1}, "prelu_weight_grad");
   } else {
     const detail::Kernel wgrad{"prelu_weight_grad", {local}, 3, sizeof(PreluPush)};
-    c.dispatch(wgrad, wgrad_uses, &push, sizeof push, {push.channels, 1, 1}, "prelu_weight_grad");
+    // A workgroup per channel, or each of fewer workgroups looping over several (the device's limit).
+    c.dispatch(wgrad, wgrad_uses, &push, sizeof push, {detail::capped_workgroups(c.device(), 0, push.channels), 1, 1},
+               "prelu_weight_grad");
   }
   const std::initializer_list<detail::BufferUse> dgrad_uses{{&x, detail::Access::read},
                                                             {&weight, detail::Access::read},

@@ -7,7 +7,6 @@
 #include "cpu_kernels.hpp"
 #include "command_impl.hpp"
 #include "reduction_layout.hpp"
-#include "vkgrad/error.hpp"
 
 namespace vkgrad {
 
@@ -48,14 +47,10 @@ std::array<uint32_t, 2> tile(const DeviceInfo& info, uint64_t channels) {
   return {tx, ty};
 }
 
-uint32_t tile_groups(const DeviceInfo& info, uint64_t channels, uint32_t tx, std::string_view op) {
-  const uint64_t groups = (channels + tx - 1) / tx;
-  if (groups > info.max_workgroup_count[0]) {
-    throw UnsupportedError("vkgrad: " + std::string(op) + ": " + std::to_string(channels) + " channels need " +
-                           std::to_string(groups) + " workgroups, more than the device's " +
-                           std::to_string(info.max_workgroup_count[0]));
-  }
-  return static_cast<uint32_t>(groups);
+// A workgroup per tile of tx channels, or fewer within the device's limit: each then loops over
+// several tiles (batchnorm_forward.comp, batchnorm_backward.comp).
+uint32_t tile_groups(const DeviceInfo& info, uint64_t channels, uint32_t tx) {
+  return detail::capped_workgroups(info, 0, (channels + tx - 1) / tx);
 }
 
 // The per-invocation layout (batchnorm_*_columns.comp, the cpu kernel set): each invocation owns a
@@ -85,7 +80,7 @@ void dispatch_statistics(detail::CommandListImpl& c, std::string_view tiled_shad
   }
   const auto [tx, ty] = tile(c.device(), channels);
   const detail::Kernel kernel{tiled_shader, {tx, ty, affine ? 1u : 0u}, 8, sizeof push};
-  c.dispatch(kernel, uses, &push, sizeof push, {tile_groups(c.device(), channels, tx, op), 1, 1}, op);
+  c.dispatch(kernel, uses, &push, sizeof push, {tile_groups(c.device(), channels, tx), 1, 1}, op);
 }
 
 }  // namespace

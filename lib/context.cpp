@@ -424,13 +424,20 @@ uint32_t default_local_size(const DeviceInfo& info) {
   return std::min<uint32_t>({kMaxLocalSize, info.max_workgroup_invocations, info.max_workgroup_size[0]});
 }
 
+uint32_t max_workgroups(const DeviceInfo& info, int dim) {
+  return std::max<uint32_t>(1, std::min<uint32_t>(info.max_workgroup_count[dim], 65535));
+}
+
+uint32_t capped_workgroups(const DeviceInfo& info, int dim, uint64_t groups) {
+  return static_cast<uint32_t>(std::clamp<uint64_t>(groups, 1, max_workgroups(info, dim)));
+}
+
 uint32_t grid_stride_groups(const ContextImpl& context, uint64_t n, uint32_t local, uint32_t cpu_steps) {
-  const DeviceInfo& info = context.info;
   // Enough groups to cover n once, capped so a huge tensor loops instead of exceeding the device's
-  // workgroup-count limit; 65535 is the Vulkan minimum for maxComputeWorkGroupCount[0].
+  // workgroup-count limit.
   uint64_t groups = (n + local - 1) / local;
   if (context.kernels.set == KernelSet::cpu) groups = cpu::grid_groups(groups, cpu_steps);
-  return static_cast<uint32_t>(std::max<uint64_t>(1, std::min<uint64_t>({groups, info.max_workgroup_count[0], 65535})));
+  return capped_workgroups(context.info, 0, groups);
 }
 
 }  // namespace detail

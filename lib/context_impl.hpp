@@ -105,6 +105,13 @@ inline constexpr uint32_t kMaxLocalSize = VKGRAD_MAX_LOCAL_SIZE;
 /// The default local workgroup size for 1-D kernels on this device: the device's limit, at most
 /// kMaxLocalSize, so any kernel with shared arrays can run with it (or with less).
 uint32_t default_local_size(const DeviceInfo& info);
+/// The most workgroups a launcher puts in dimension `dim` (0..2) of one dispatch: the device's
+/// maxComputeWorkGroupCount, and at most 65535 (the Vulkan minimum, the y and z limit of many GPUs).
+/// Kernels whose work grows with the problem loop over it in strides of the grid they get, so a
+/// problem of any size runs within this many.
+uint32_t max_workgroups(const DeviceInfo& info, int dim);
+/// `groups` workgroups, or max_workgroups(info, dim) where that is fewer (at least 1).
+uint32_t capped_workgroups(const DeviceInfo& info, int dim, uint64_t groups);
 /// Workgroups for a grid-stride loop over n elements with `local` threads each, within the device's
 /// workgroup-count limit. With the cpu kernel set, up to cpu_steps loop steps per invocation
 /// (cpu::grid_groups): a CPU driver runs a loop body at least once even with every lane masked off

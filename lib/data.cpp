@@ -64,11 +64,10 @@ void gather_rows(CommandList& cmd, const Tensor& src, const Tensor& index, Tenso
   const detail::Kernel kernel{"gather_rows", {local, src.dtype() == DType::u8 ? 1u : 0u, quads_flag}, 3, sizeof push};
   // With the cpu kernel set up to cpu::kGridSteps batch rows per workgroup: on lavapipe a few rows per
   // workgroup are about twice as fast as one, and more gain nothing.
-  const uint32_t groups_y = static_cast<uint32_t>(
-      std::min<uint64_t>({detail::grid_stride_groups(c.context(), batch, 1, detail::cpu::kGridSteps),
-                          c.device().max_workgroup_count[1], 65535}));
+  const uint32_t groups_y = detail::capped_workgroups(
+      c.device(), 1, detail::grid_stride_groups(c.context(), batch, 1, detail::cpu::kGridSteps));
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.context(), features, local), std::max<uint32_t>(groups_y, 1), 1}, op);
+             {detail::quad_grid_stride_groups(c.context(), features, local), groups_y, 1}, op);
 }
 
 void gather_labels(CommandList& cmd, const Tensor& labels, const Tensor& index, Tensor& out) {

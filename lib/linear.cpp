@@ -119,8 +119,12 @@ GemmLoop gemm_loop(const GemmTiles& t, const Tensor& A, const Tensor& B, bool tr
   return {&A, &B, transpose_a, transpose_b, M, N};
 }
 
-std::array<uint32_t, 3> gemm_groups(const GemmTiles& t, const GemmLoop& loop) {
-  return {static_cast<uint32_t>((loop.n + t.n - 1) / t.n), static_cast<uint32_t>((loop.m + t.m - 1) / t.m), 1};
+// A workgroup per block of the loop's product (x: columns, y: rows), each dimension capped at
+// detail::max_workgroups: the main loops (gemm_tile.glsl, gemm_direct.glsl, gemm_broadcast.glsl)
+// stride over the blocks by the grid's size, so a product of any shape runs.
+std::array<uint32_t, 3> gemm_groups(const DeviceInfo& dev, const GemmTiles& t, const GemmLoop& loop) {
+  return {detail::capped_workgroups(dev, 0, (loop.n + t.n - 1) / t.n),
+          detail::capped_workgroups(dev, 1, (loop.m + t.m - 1) / t.m), 1};
 }
 
 // Specialization constants 0..5 of both main loops; the direct one also takes 9 VEC_K and 10 VEC_N,
@@ -158,7 +162,7 @@ void record_gemm(detail::CommandListImpl& c, const Tensor& A, const Tensor& B, T
   // views: the texel fetch converts); elsewhere f16 inputs take the shader's _f16 build.
   const std::string_view shader = tiles.broadcast ? "gemm_broadcast" : tiles.direct ? "gemm_direct" : "gemm";
   const detail::Kernel kernel{shader, gemm_specialization(tiles, loop, K), 3, sizeof(GemmPush)};
-  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, loop), label);
+  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(c.device(), tiles, loop), label);
 }
 
 // gemm(), with the tile chosen for the device unless `forced_tiles` is given.
@@ -263,7 +267,7 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
                         act.params[0],
                         act.params[1],
                         act.theta};
-  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(tiles, loop), op);
+  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(c.device(), tiles, loop), op);
 }
 
 void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const Tensor& dY, Tensor& dX, Tensor& dW,
@@ -332,7 +336,8 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
     const BiasGradPush push{static_cast<uint32_t>(batch), static_cast<uint32_t>(out)};
     c.dispatch(kernel,
                {{&dY, detail::Access::read}, {&db, accumulate ? detail::Access::read_write : detail::Access::write}},
-               &push, sizeof push, {static_cast<uint32_t>((out + columns - 1) / columns), 1, 1}, op + " db");
+               &push, sizeof push, {detail::capped_workgroups(c.device(), 0, (out + columns - 1) / columns), 1, 1},
+               op + " db");
   }
 }
 

@@ -31,11 +31,12 @@ ActivationSparsity::ActivationSparsity(Context& context, uint64_t rows, uint64_t
     detail::fail_argument("ActivationSparsity", "needs rows, features >= 1 and rows·features < 2^32, got " +
                                                     std::to_string(rows) + " × " + std::to_string(features));
   }
-  // Enough row chunks to keep the device busy when there are few features; 65535 is the Vulkan
-  // minimum of maxComputeWorkGroupCount[1].
+  // Enough row chunks to keep the device busy when there are few features, one workgroup row each
+  // (within the device's workgroup-count limit in y).
   const uint64_t target =
       context.kernels().set == KernelSet::cpu ? detail::cpu::kSparsityTargetThreads : kTargetThreads;
-  const uint64_t chunks = std::clamp<uint64_t>((target + features - 1) / features, 1, std::min<uint64_t>(rows, 65535));
+  const uint64_t most_chunks = std::min<uint64_t>(rows, detail::max_workgroups(context.impl().info, 1));
+  const uint64_t chunks = std::clamp<uint64_t>((target + features - 1) / features, 1, most_chunks);
   const uint64_t rows_per_chunk = (rows + chunks - 1) / chunks;
   row_chunks_ = static_cast<uint32_t>((rows + rows_per_chunk - 1) / rows_per_chunk);
   result_ = Tensor(context, Shape{2 + features}, DType::i32);
@@ -55,7 +56,8 @@ void ActivationSparsity::record(CommandList& cmd, const Tensor& y, float eps) {
   // are whole vec4s; y through a texel buffer where the context uses them.
   const bool quads = detail::per_invocation_reductions(c) && features_ % 4 == 0;
   const uint64_t threads = quads ? features_ / 4 : features_;
-  const uint32_t feature_groups = static_cast<uint32_t>((threads + local - 1) / local);
+  // Fewer than one thread per feature (quad) where the device's limit requires: the shader loops.
+  const uint32_t feature_groups = detail::capped_workgroups(c.device(), 0, (threads + local - 1) / local);
   const std::initializer_list<detail::BufferUse> partial_uses{{&y, detail::Access::read},
                                                               {&partial_, detail::Access::write}};
   const detail::Kernel partial_kernel{"sparsity_partial", {local, quads ? 1u : 0u}, 2, sizeof partial_push};

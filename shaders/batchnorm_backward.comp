@@ -9,7 +9,9 @@
 // cancellation of the large N dy terms.
 //
 // One workgroup per tile of TX channels (see batchnorm_reduce.glsl): dispatch ceil(channels / TX)
-// workgroups. Each reads its columns twice: the sums, then dx.
+// workgroups, or fewer (the device's workgroup-count limit): workgroup g then handles tiles g,
+// g + G, g + 2G, ... (G = gl_NumWorkGroups.x), the same tile count for all its invocations, so
+// the barriers stay in uniform control flow. Each reads its columns twice: the sums, then dx.
 //
 // Bindings (set 0): 0 x, 1 dy: rows*channels, read; 2 save_mean, 3 save_invstd, 4 gamma: channels,
 //   read; 5 dx: rows*channels, written; 6 dgamma, 7 dbeta: channels, written. Without AFFINE,
@@ -34,8 +36,9 @@ layout(set = 0, binding = 5) writeonly buffer DX { float dx[]; };
 layout(set = 0, binding = 6) writeonly buffer DGamma { float dgamma[]; };
 layout(set = 0, binding = 7) writeonly buffer DBeta { float dbeta[]; };
 
-void main() {
-    uint c = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+// The tile of channels that starts at channel c0; every invocation of the workgroup calls it.
+void channel_tile(uint c0) {
+    uint c = c0 + gl_LocalInvocationID.x;
     bool in_range = c < pc.channels;  // the last tile may be partial; idle threads still join barriers
     float mean = in_range ? save_mean[c] : 0.0;
     float invstd = in_range ? save_invstd[c] : 0.0;
@@ -66,4 +69,11 @@ void main() {
             dx[i] = scale * ((dy[i] - mean_dy) - xhat * mean_dyx);
         }
     }
+}
+
+void main() {
+    // ceil(channels / TX) without overflow for channels near 2^32.
+    const uint tiles = pc.channels / gl_WorkGroupSize.x + uint(pc.channels % gl_WorkGroupSize.x != 0u);
+    for (uint tile = gl_WorkGroupID.x; tile < tiles; tile += gl_NumWorkGroups.x)
+        channel_tile(tile * gl_WorkGroupSize.x);
 }

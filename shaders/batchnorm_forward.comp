@@ -12,7 +12,10 @@
 // (x - mean0) - sum(d) / rows, which keeps the digits a rounded float mean would lose for x = 1e4 + noise.
 //
 // One workgroup per tile of TX channels (see batchnorm_reduce.glsl): dispatch ceil(channels / TX)
-// workgroups. The workgroup reads its columns three times and owns them entirely: no other pass.
+// workgroups, or fewer (the device's workgroup-count limit): workgroup g then handles tiles g,
+// g + G, g + 2G, ... (G = gl_NumWorkGroups.x), the same tile count for all its invocations, so
+// the barriers stay in uniform control flow. The workgroup reads its columns three times and owns
+// them entirely: no other pass.
 //
 // Bindings (set 0): 0 x: rows*channels, read; 1 gamma: channels, read; 2 beta: channels, read;
 //   3 running_mean: channels, read+written; 4 running_var: channels, read+written;
@@ -38,8 +41,9 @@ layout(set = 0, binding = 5) writeonly buffer SaveMean { float save_mean[]; };
 layout(set = 0, binding = 6) writeonly buffer SaveInvstd { float save_invstd[]; };
 layout(set = 0, binding = 7) writeonly buffer Y { float y[]; };
 
-void main() {
-    uint c = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+// The tile of channels that starts at channel c0; every invocation of the workgroup calls it.
+void channel_tile(uint c0) {
+    uint c = c0 + gl_LocalInvocationID.x;
     bool in_range = c < pc.channels;  // the last tile may be partial; idle threads still join barriers
     float n = float(pc.rows);
 
@@ -83,4 +87,11 @@ void main() {
             y[i] = ((x[i] - mean0) - shift) * invstd * g + b;
         }
     }
+}
+
+void main() {
+    // ceil(channels / TX) without overflow for channels near 2^32.
+    const uint tiles = pc.channels / gl_WorkGroupSize.x + uint(pc.channels % gl_WorkGroupSize.x != 0u);
+    for (uint tile = gl_WorkGroupID.x; tile < tiles; tile += gl_NumWorkGroups.x)
+        channel_tile(tile * gl_WorkGroupSize.x);
 }

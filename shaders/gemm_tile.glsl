@@ -6,6 +6,13 @@
 // op(A) is M×K: A stored row-major M×K, or K×M when TRANS_A (op(A) = Aᵀ).
 // op(B) is K×N: B stored row-major K×N, or N×K when TRANS_B (op(B) = Bᵀ).
 //
+// Grid: the result is cut into ceil(M / TILE_M) × ceil(N / TILE_N) blocks, and workgroup (x, y)
+// computes blocks (y + i·gl_NumWorkGroups.y, x + j·gl_NumWorkGroups.x) for i, j = 0, 1, ... while in
+// range (a grid-stride loop over blocks), so the host caps the grid at the device's workgroup-count
+// limit and any M, N still runs; with one workgroup per block (every normal shape) each loop runs
+// once. The block loop's bounds are the same for all invocations of a workgroup, so every barrier
+// stays in uniform control flow.
+//
 // Blocking: one workgroup computes a TILE_M × TILE_N block of the result. Per step of TILE_K, the
 // workgroup stages the TILE_M × TILE_K slice of op(A) and the TILE_K × TILE_N slice of op(B) in
 // shared memory (k-major, rows padded by one float so the strided stores of a transposed load do not
@@ -63,14 +70,13 @@ const uint B_OFFSET = TILE_K * A_STRIDE;  // where the B slice starts
 // index arithmetic): A at [0, B_OFFSET), B at [B_OFFSET, B_OFFSET + TILE_K * B_STRIDE).
 shared float staged[VKGRAD_GEMM_SHARED_FLOATS];
 
-void main() {
+// The block of the result whose top-left element is (row0, col0).
+void gemm_block(uint row0, uint col0) {
     const uint threads_n = TILE_N / REG_N;
     const uint rows_step = TILE_M / REG_M;
     uint tid = gl_LocalInvocationID.x;
     uint tx = tid % threads_n;
     uint ty = tid / threads_n;
-    uint row0 = gl_WorkGroupID.y * TILE_M;
-    uint col0 = gl_WorkGroupID.x * TILE_N;
 
     float acc[REG_M][REG_N];
     for (uint i = 0u; i < REG_M; ++i)
@@ -117,4 +123,13 @@ void main() {
             if (col < pc.N) store_result(row, col, acc[i][j]);
         }
     }
+}
+
+void main() {
+    // ceil(M / TILE_M) without overflow for M near 2^32.
+    const uint blocks_m = pc.M / TILE_M + uint(pc.M % TILE_M != 0u);
+    const uint blocks_n = pc.N / TILE_N + uint(pc.N % TILE_N != 0u);
+    for (uint bm = gl_WorkGroupID.y; bm < blocks_m; bm += gl_NumWorkGroups.y)
+        for (uint bn = gl_WorkGroupID.x; bn < blocks_n; bn += gl_NumWorkGroups.x)
+            gemm_block(bm * TILE_M, bn * TILE_N);
 }

@@ -10,9 +10,16 @@
 //
 // Bindings (set 0): 0 dy: M·N floats, read; 1 db: N floats, written (read too when ACCUMULATE).
 // Push constants:   M (rows), N (columns).
+<<<<<<< HEAD
 // Specialization:   0 local size x (a multiple of COLUMNS, at most VKGRAD_MAX_LOCAL_SIZE), 1 COLUMNS,
 //                   2 ACCUMULATE.
 // Dispatch:         (ceil(N / COLUMNS), 1, 1) workgroups.
+=======
+// Specialization:   0 local size x (a multiple of COLUMNS), 1 COLUMNS, 2 ACCUMULATE.
+// Dispatch:         (ceil(N / COLUMNS), 1, 1) workgroups, or fewer (the device's workgroup-count
+//                   limit): workgroup g then handles column tiles g, g + G, g + 2G, ...
+//                   (G = gl_NumWorkGroups.x), as many for all its invocations (uniform barriers).
+>>>>>>> big-grids
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
 layout(constant_id = 1) const uint COLUMNS = 32;
@@ -28,12 +35,13 @@ layout(set = 0, binding = 1) buffer DB { float db[]; };
 // One element per invocation: the local size is at most VKGRAD_MAX_LOCAL_SIZE.
 shared float partial[VKGRAD_MAX_LOCAL_SIZE];
 
-void main() {
+// The tile of COLUMNS columns that starts at column col0; every invocation of the workgroup calls it.
+void column_tile(uint col0) {
     const uint slices = gl_WorkGroupSize.x / COLUMNS;
     uint t = gl_LocalInvocationID.x;
     uint local_col = t % COLUMNS;
     uint slice = t / COLUMNS;
-    uint col = gl_WorkGroupID.x * COLUMNS + local_col;
+    uint col = col0 + local_col;
 
     float sum = 0.0;
     if (col < pc.N) {
@@ -49,5 +57,13 @@ void main() {
         barrier();
         count = upper;
     }
+    // No barrier needed before the next tile: after the last fold each thread reads only its own
+    // partial[t].
     if (slice == 0u && col < pc.N) db[col] = ACCUMULATE ? db[col] + partial[t] : partial[t];
+}
+
+void main() {
+    // ceil(N / COLUMNS) without overflow for N near 2^32.
+    const uint tiles = pc.N / COLUMNS + uint(pc.N % COLUMNS != 0u);
+    for (uint tile = gl_WorkGroupID.x; tile < tiles; tile += gl_NumWorkGroups.x) column_tile(tile * COLUMNS);
 }

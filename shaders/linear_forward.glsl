@@ -14,7 +14,9 @@
 // With GEMM_DIRECT defined (the _direct variant) the main loop is gemm_direct.glsl's instead, with
 // GEMM_BROADCAST (the _broadcast variant) gemm_broadcast.glsl's, which with SWAP_OUT takes W at
 // binding 0 and X at binding 1 (see there).
-// Dispatch:         (ceil(N / TILE_N), ceil(M / TILE_M), 1) workgroups.
+// Dispatch:         (ceil(N / TILE_N), ceil(M / TILE_M), 1) workgroups (of the loop's product:
+//                   N × M with SWAP_OUT), or fewer in either dimension: each workgroup then
+//                   computes several blocks (see the main loops' Grid).
 
 #include "activations.glsl"
 

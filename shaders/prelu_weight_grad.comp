@@ -5,9 +5,12 @@
 // n / channels elements i = (o * channels + c) * inner + j. dw is OVERWRITTEN, not accumulated
 // into.
 //
-// Dispatch exactly `channels` workgroups: workgroup c reduces channel c. Deterministic: thread t
-// sums elements t, t + L, t + 2L, ... of its channel (L = local size) with Kahan compensation, so
-// the error does not grow with n, then the workgroup adds the partial sums in a fixed tree.
+// Dispatch min(channels, the device's workgroup-count limit) workgroups: workgroup g reduces
+// channels g, g + G, g + 2G, ... (G = gl_NumWorkGroups.x; one channel each when G = channels), the
+// same channel count for every invocation, so the barriers stay in uniform control flow.
+// Deterministic: thread t sums elements t, t + L, t + 2L, ... of its channel (L = local size) with
+// Kahan compensation, so the error does not grow with n, then the workgroup adds the partial sums in
+// a fixed tree.
 //
 // Bindings (set 0): 0 x: n floats, read; 1 dy: n floats, read; 2 dw: channels floats, written.
 // Push constants:   n (element count, a multiple of channels * inner), channels, inner (>= 1).
@@ -29,8 +32,8 @@ layout(set = 0, binding = 2) writeonly buffer DW { float dw[]; };
 // One element per invocation: the local size is at most VKGRAD_MAX_LOCAL_SIZE.
 shared float partial[VKGRAD_MAX_LOCAL_SIZE];
 
-void main() {
-    uint c = gl_WorkGroupID.x;
+// Writes dw[c]; every invocation of the workgroup calls it (it has barriers).
+void reduce_channel(uint c) {
     uint t = gl_LocalInvocationID.x;
     uint per_channel = pc.n / pc.channels;
 
@@ -56,5 +59,11 @@ void main() {
         barrier();
         count = upper;
     }
+    // No barrier needed before the next channel: after the last fold only thread 0 reads, and only
+    // partial[0], which no other thread writes.
     if (t == 0u) dw[c] = partial[0];
+}
+
+void main() {
+    for (uint c = gl_WorkGroupID.x; c < pc.channels; c += gl_NumWorkGroups.x) reduce_channel(c);
 }

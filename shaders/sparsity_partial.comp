@@ -11,7 +11,9 @@
 // Bindings (set 0): 0 y: rows·features floats, read (texel_io.glsl); 1 partial: uints, written.
 // Push constants:   rows, features, rows_per_chunk, eps.
 // Specialization:   0 local size x (default 256), 1 QUADS.
-// Dispatch (ceil(features / L), row_chunks, 1), or ceil(features / 4L) with QUADS.
+// Dispatch (ceil(features / L), row_chunks, 1), or ceil(features / 4L) with QUADS; fewer in x (the
+// device's workgroup-count limit) makes each thread cover features c, c + S, c + 2S, ... (S = the
+// grid's thread count along x).
 
 #extension GL_GOOGLE_include_directive : require
 #include "texel_io.glsl"
@@ -24,13 +26,11 @@ layout(push_constant) uniform Push { uint rows; uint features; uint rows_per_chu
 VKGRAD_INPUT(0, y)
 layout(set = 0, binding = 1) writeonly buffer Partial { uint partial[]; };
 
-void main() {
-    uint r = gl_WorkGroupID.y;
-    uint begin = r * pc.rows_per_chunk;
-    uint end = min(pc.rows, begin + pc.rows_per_chunk);
+// Counts for the features of thread `g` (feature g, or with QUADS features 4g .. 4g + 3) over the
+// rows of chunk r (begin .. end).
+void count_features(uint g, uint r, uint begin, uint end) {
     if (QUADS) {
-        const uint q = gl_GlobalInvocationID.x;  // features 4q .. 4q + 3
-        if (4u * q >= pc.features) return;
+        const uint q = g;  // features 4q .. 4q + 3
         uvec4 zeros = uvec4(0u), near = uvec4(0u);
         for (uint row = begin; row < end; ++row) {
             const vec4 v = y_load4(row * (pc.features / 4u) + q);
@@ -44,8 +44,7 @@ void main() {
         }
         return;
     }
-    uint c = gl_GlobalInvocationID.x;
-    if (c >= pc.features) return;
+    uint c = g;
     uint zeros = 0u, near = 0u;
     for (uint row = begin; row < end; ++row) {
         float v = y_load(row * pc.features + c);
@@ -55,4 +54,13 @@ void main() {
     uint slot = (r * pc.features + c) * 2u;
     partial[slot] = zeros;
     partial[slot + 1u] = near;
+}
+
+void main() {
+    uint r = gl_WorkGroupID.y;
+    uint begin = r * pc.rows_per_chunk;
+    uint end = min(pc.rows, begin + pc.rows_per_chunk);
+    const uint threads = QUADS ? pc.features / 4u : pc.features;
+    for (uint g = gl_GlobalInvocationID.x; g < threads; g += gl_NumWorkGroups.x * gl_WorkGroupSize.x)
+        count_features(g, r, begin, end);
 }

@@ -202,6 +202,17 @@ TEST_CASE("batchnorm with options: no affine, other momentum and eps", "[batchno
   });
 }
 
+TEST_CASE("batchnorm on a device that allows only 3 workgroups per dimension", "[batchnorm]") {
+  // More channel tiles (32 channels each in the workgroup layout) and quads than 3 workgroups
+  // cover: each workgroup loops over several, the last one partial.
+  for_each_reduction_layout([&] {
+    limit_workgroup_count(3);
+    const Inputs plain{};
+    check_training(7, 255, plain, 2, 1000);
+    check_training(33, 130, plain, 1, 1100);
+  });
+}
+
 TEST_CASE("batchnorm statistics are stable for large offsets and constant columns", "[batchnorm]") {
   for_each_reduction_layout([&] {
     Inputs in{};

@@ -92,6 +92,48 @@ void check_gemm(std::size_t M, std::size_t N, std::size_t K, bool ta, bool tb, f
   check_matrix(tC.to_vector(), ref, allowed, N, what.str());
 }
 
+// Tiles other than this device's choice: the shader must be right for every tile choose_gemm_tiles
+// may pick on some device, not only the ones this device gets: tiles from the smallest (one thread,
+// K step 1) to wide and tall ones, and a K step of 32 (the largest whose slices fit the shader's
+// shared array with a 32×32 tile).
+const detail::GemmTiles kOtherTiles[] = {{4, 4, 1},
+                                         {8, 16, 4},
+                                         {32, 32, 8},
+                                         {16, 64, 16},
+                                         {32, 32, 32},
+                                         {16, 128, 16},
+                                         {128, 16, 16},
+                                         {128, 64, 8},
+                                         {8, 4, 0, true},
+                                         {8, 32, 0, true},
+                                         {8, 256, 0, true},
+                                         {8, 64, 0, true, true},
+                                         {16, 128, 0, true, true},
+                                         {32, 256, 0, true, true},
+                                         // the transposed product (SWAP_OUT), 8 and 16 of C's columns per block
+                                         {8, 64, 0, true, true, true},
+                                         {16, 128, 0, true, true, true}};
+
+// Runs body(tile) for each of kOtherTiles of the kernel set's paths (tiled for gpu, direct and
+// broadcast for cpu: the suite runs on both sets) that fits the device.
+template <class F>
+void for_each_other_tile(F&& body) {
+  const bool tiled_set = context().kernels().set == KernelSet::gpu;
+  for (const auto& t : kOtherTiles) {
+    if (t.direct == tiled_set) continue;
+    if (!detail::gemm_tiles_fit(context().device(), t)) {
+      WARN("tile " << t.m << "×" << t.n << "×" << t.k
+                   << (t.swap        ? " (broadcast, swapped)"
+                       : t.broadcast ? " (broadcast)"
+                       : t.direct    ? " (direct)"
+                                     : "")
+                   << " does not fit this device; skipped");
+      continue;
+    }
+    body(t);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("gemm on awkward shapes", "[gemm]") {
@@ -124,41 +166,8 @@ TEST_CASE("gemm in all four transpose combinations", "[gemm]") {
 }
 
 TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
-  // The shader must be right for every tile choose_gemm_tiles may pick on some device, not only the
-  // ones this device gets: tiles from the smallest (one thread, K step 1) to wide and tall ones, and
-  // a K step of 32 (the largest whose slices fit the shader's shared array with a 32×32 tile).
-  // Those of the kernel set's paths (tiled for gpu, direct and broadcast for cpu): the suite runs
-  // on both sets.
-  const detail::GemmTiles tiles[] = {{4, 4, 1},
-                                     {8, 16, 4},
-                                     {32, 32, 8},
-                                     {16, 64, 16},
-                                     {32, 32, 32},
-                                     {16, 128, 16},
-                                     {128, 16, 16},
-                                     {128, 64, 8},
-                                     {8, 4, 0, true},
-                                     {8, 32, 0, true},
-                                     {8, 256, 0, true},
-                                     {8, 64, 0, true, true},
-                                     {16, 128, 0, true, true},
-                                     {32, 256, 0, true, true},
-                                     // the transposed product (SWAP_OUT), 8 and 16 of C's columns per block
-                                     {8, 64, 0, true, true, true},
-                                     {16, 128, 0, true, true, true}};
   uint64_t seed = 50;
-  const bool tiled_set = context().kernels().set == KernelSet::gpu;
-  for (const auto& t : tiles) {
-    if (t.direct == tiled_set) continue;
-    if (!detail::gemm_tiles_fit(context().device(), t)) {
-      WARN("tile " << t.m << "×" << t.n << "×" << t.k
-                   << (t.swap        ? " (broadcast, swapped)"
-                       : t.broadcast ? " (broadcast)"
-                       : t.direct    ? " (direct)"
-                                     : "")
-                   << " does not fit this device; skipped");
-      continue;
-    }
+  for_each_other_tile([&seed](const detail::GemmTiles& t) {
     for (bool ta : {false, true}) {
       for (bool tb : {false, true}) {
         check_gemm(37, 41, 29, ta, tb, 1.5f, ta ? 0.5f : 0.0f, seed++, &t);
@@ -171,6 +180,27 @@ TEST_CASE("gemm with tile shapes other than this device's choice", "[gemm]") {
         check_gemm(40, 44, 33, ta, tb, 1.5f, 0.5f, seed++, &t);
       }
     }
+  });
+}
+
+TEST_CASE("gemm with more rows than 65535 workgroups of blocks cover", "[gemm]") {
+  // 600,000 rows: 75,000 blocks of 8 rows on the direct path (and the broadcast path's 8-row
+  // tile), more than the 65,535 workgroups per dimension every device allows, so the grid is capped
+  // and the main loop strides over the blocks. K and N are small so the run stays short.
+  constexpr std::size_t M = 600000;
+  for_each_gemm_path([] {
+    check_gemm(M, 10, 8, false, false, 1, 0, 60);
+    check_gemm(M, 5, 3, true, false, 1, 0, 61);
+    check_gemm(M, 7, 4, false, true, 1, 0, 62);
+    check_gemm(M, 9, 5, true, true, 1.5f, 0.5f, 63);
+  });
+  // The broadcast path picks the transposed product for these narrow results; its plain 8-row
+  // block, and the swapped one, as forced tiles.
+  if (context().kernels().set == KernelSet::gpu) return;
+  for (const detail::GemmTiles t : {detail::GemmTiles{8, 64, 0, true, true}, {8, 64, 0, true, true, true}}) {
+    if (!detail::gemm_tiles_fit(context().device(), t)) continue;  // no 8-wide subgroups
+    check_gemm(M, 10, 8, false, true, 1, 0, 64, &t);
+    check_gemm(M, 6, 4, true, false, 1, 0.5f, 65, &t);
   }
 }
 
@@ -197,6 +227,29 @@ TEST_CASE("gemm refuses a tile beyond the shader's shared capacity", "[gemm]") {
   CHECK_THROWS_WITH(detail::gemm_with_tiles(cmd, a, b, c, false, false, 1, 0, too_big),
                     Catch::Contains("64×32×32") && Catch::Contains("3136") && Catch::Contains("2336") &&
                         Catch::Contains("VKGRAD_GEMM_SHARED_FLOATS"));
+}
+
+TEST_CASE("gemm on a device that allows only 3 workgroups per dimension", "[gemm]") {
+  // Every shape here has more than 3 blocks in both dimensions with most tiles below (in the long
+  // dimension of a 128-row or 128-column tile only 2 or 3), so each workgroup loops over several
+  // blocks in x, y or both, with partial last blocks; beta != 0 catches a
+  // block computed twice or by the wrong workgroup (its C would be read after it was updated).
+  uint64_t seed = 70;
+  auto shapes = [&seed](const detail::GemmTiles* t) {
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        check_gemm(203, 301, 9, ta, tb, 1.5f, 0.5f, seed++, t);
+        check_gemm(200, 300, 8, ta, tb, 1, 0, seed++, t);  // multiples of 4: the vec4 loads and stores
+      }
+    }
+  };
+  for_each_gemm_path([&shapes] {
+    limit_workgroup_count(3);
+    shapes(nullptr);
+  });
+  ScopedContext scoped([](ContextOptions&) {});
+  limit_workgroup_count(3);
+  for_each_other_tile([&shapes](const detail::GemmTiles& t) { shapes(&t); });
 }
 
 TEST_CASE("gemm tile choice fits made-up devices' limits", "[gemm]") {

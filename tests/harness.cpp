@@ -9,6 +9,8 @@
 #include <memory>
 #include <random>
 
+#include "context_impl.hpp"
+
 namespace vkgrad::test {
 
 namespace {
@@ -30,26 +32,35 @@ ContextOptions test_options() {
   };
   return options;
 }
+
+// The options the context in context_slot() was made with (or will be): a ScopedContext adjusts
+// these, so that ScopedContexts nest (a GEMM path, then a row-reduction layout inside it).
+ContextOptions& options_slot() {
+  static ContextOptions options = test_options();
+  return options;
+}
 }  // namespace
 
 Context& context() {
   auto& slot = context_slot();
-  if (!slot) slot = std::make_unique<Context>(test_options());
+  if (!slot) slot = std::make_unique<Context>(options_slot());
   return *slot;
 }
 
-ScopedContext::ScopedContext(const std::function<void(ContextOptions&)>& adjust) {
-  ContextOptions options = test_options();
+ScopedContext::ScopedContext(const std::function<void(ContextOptions&)>& adjust) : saved_options_(options_slot()) {
+  ContextOptions options = options_slot();
   adjust(options);
   auto scoped = std::make_unique<Context>(options);
   saved_ = std::move(context_slot());
   context_slot() = std::move(scoped);
+  options_slot() = options;
 }
 
 ScopedContext::~ScopedContext() {
   // Its validation messages fail the test that made it, as the test context's would.
   const auto messages = context_slot()->validation_messages();
   context_slot() = std::move(saved_);
+  options_slot() = saved_options_;
   for (const auto& m : messages) UNSCOPED_INFO(m);
   CHECK(messages.empty());
 }
@@ -71,9 +82,21 @@ std::vector<std::string> destroy_context() {
   return problems;
 }
 
+void limit_workgroup_count(uint32_t groups) {
+  for (uint32_t& limit : context().impl().info.max_workgroup_count) limit = groups;
+}
+
 std::vector<GemmPath> kernel_set_gemm_paths() {
   if (context().kernels().set == KernelSet::gpu) return {GemmPath::tiled};
   return {GemmPath::direct, GemmPath::broadcast};
+}
+
+void for_each_gemm_path(const std::function<void()>& body) {
+  for (const auto path : kernel_set_gemm_paths()) {
+    INFO((path == GemmPath::tiled ? "tiled" : path == GemmPath::direct ? "direct" : "broadcast") << " GEMM path");
+    ScopedContext scoped([path](ContextOptions& o) { o.gemm_path = path; });
+    body();
+  }
 }
 
 void require_no_validation_messages() {

@@ -24,10 +24,10 @@ Context* existing_context();
 /// device so that it could not be destroyed. Empty when all is well or no test created a context.
 std::vector<std::string> destroy_context();
 
-/// While it lives, context() is a context created with the test context's options changed by
+/// While it lives, context() is a context created with the current context()'s options changed by
 /// `adjust` (a GEMM path, a row-reduction layout), so a test body that uses context() runs on that
-/// path; the previous context comes back when it goes away. Tensors made in its lifetime must go
-/// with it.
+/// path, and ScopedContexts nest (the inner one keeps the outer one's changes); the previous context
+/// comes back when it goes away. Tensors made in its lifetime must go with it.
 class ScopedContext {
  public:
   explicit ScopedContext(const std::function<void(ContextOptions&)>& adjust);
@@ -37,12 +37,25 @@ class ScopedContext {
 
  private:
   std::unique_ptr<Context> saved_;
+  ContextOptions saved_options_;
 };
+
+/// Makes context()'s device report a limit of `groups` workgroups per dispatch dimension
+/// (maxComputeWorkGroupCount), so that launchers cap their grids there and the kernels' loops over
+/// more work than one grid covers run at small sizes. Call it inside a ScopedContext: the limit goes
+/// with that context.
+void limit_workgroup_count(uint32_t groups);
 
 /// The GEMM main loops of the test context's kernel set: tiled for gpu, direct and broadcast for cpu.
 /// Tests that run every path run these; scripts/test.sh runs the suite on both kernel sets, so each
 /// path is checked in the run whose kernel set uses it.
 std::vector<GemmPath> kernel_set_gemm_paths();
+
+/// Runs `body` once with each GEMM main loop of the kernel set (the gpu set's shared-memory tiles;
+/// the cpu set's direct loop and its broadcast variant, which falls back to direct where the device
+/// cannot run it), each on a ScopedContext of its own, so every path is conformance-tested in the
+/// suite run on its kernel set.
+void for_each_gemm_path(const std::function<void()>& body);
 
 /// Fails the current test if the validation layer reported anything since the last call, printing
 /// every message; then clears them.

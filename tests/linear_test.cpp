@@ -165,18 +165,6 @@ void check_linear_backward(std::size_t N, std::size_t in, std::size_t out, bool 
   }
 }
 
-// Runs `body` once with each GEMM main loop of the kernel set (the gpu set's shared-memory tiles;
-// the cpu set's direct loop and its broadcast variant, which falls back to direct where the device
-// cannot run it), so every path is conformance-tested in the suite run on its kernel set.
-template <class F>
-void for_each_gemm_path(F&& body) {
-  for (const auto path : kernel_set_gemm_paths()) {
-    INFO((path == GemmPath::tiled ? "tiled" : path == GemmPath::direct ? "direct" : "broadcast") << " GEMM path");
-    ScopedContext scoped([path](ContextOptions& o) { o.gemm_path = path; });
-    body();
-  }
-}
-
 }  // namespace
 
 TEST_CASE("linear_forward with identity, relu and gelu epilogues, with and without bias", "[gemm][linear]") {
@@ -200,6 +188,39 @@ TEST_CASE("linear_forward with a parametrised and a sparse activation", "[gemm][
     check_linear_forward(20, 31, 40, true, ActivationSpec(Activation::leaky_relu).set("negative_slope", 0.2f), 120);
     check_linear_forward(20, 31, 40, true, ActivationSpec(Activation::gelu).sparse_threshold(0.1f), 121);
   });
+}
+
+TEST_CASE("linear_forward with more rows than 65535 workgroups of blocks cover", "[gemm][linear]") {
+  // 600,000 rows: 75,000 blocks of 8 rows on the direct path, more than the 65,535 workgroups per
+  // dimension every device allows, so the grid is capped and the main loop strides over the blocks.
+  for_each_gemm_path([] {
+    check_linear_forward(600000, 8, 10, true, Activation::relu, 130);
+    check_linear_forward(600000, 3, 5, false, Activation::gelu, 131);
+  });
+}
+
+TEST_CASE("linear on a device that allows only 3 workgroups per dimension", "[gemm][linear]") {
+  // More than 3 blocks in both dimensions of every product (forward, dX, dW) on every path, and
+  // more than 3 column tiles of the bias gradient in both layouts: each kernel loops over the work
+  // its grid does not cover, with partial last blocks; accumulating catches a block done twice.
+  for (const auto path : kernel_set_gemm_paths()) {
+    for (const auto layout : {RowReductions::workgroup, RowReductions::per_invocation}) {
+      INFO((path == GemmPath::tiled    ? "tiled"
+            : path == GemmPath::direct ? "direct"
+                                       : "broadcast")
+           << " GEMM path, " << (layout == RowReductions::workgroup ? "workgroup" : "per-invocation")
+           << " reduction layout");
+      ScopedContext scoped([path, layout](ContextOptions& o) {
+        o.gemm_path = path;
+        o.row_reductions = layout;
+      });
+      limit_workgroup_count(3);
+      check_linear_forward(203, 37, 301, true, Activation::relu, 140);
+      check_linear_forward(200, 8, 300, true, Activation::identity, 141);  // multiples of 4: vec4 paths
+      check_linear_backward(203, 37, 301, false, true, true, 142);
+      check_linear_backward(200, 40, 300, true, true, true, 143);
+    }
+  }
 }
 
 // The bias gradient has two layouts (lib/reduction_layout.hpp): both run on every GEMM path.

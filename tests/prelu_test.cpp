@@ -85,6 +85,23 @@ TEST_CASE("prelu with one slope per channel", "[activation][prelu]") {
   });
 }
 
+TEST_CASE("prelu with more channels than 65535 workgroups", "[activation][prelu]") {
+  // The workgroup-per-channel slope gradient gets a grid capped at the 65,535 workgroups per
+  // dimension every device allows, so its workgroups loop over the other 4,465 channels.
+  for_each_reduction_layout([] { check_prelu({2, 70000}, 70000, 20); });
+}
+
+TEST_CASE("prelu on a device that allows only 3 workgroups per dimension", "[activation][prelu]") {
+  // Every kernel loops over the channels (elements) its grid of 3 workgroups does not cover.
+  for_each_reduction_layout([] {
+    limit_workgroup_count(3);
+    check_prelu({7, 3}, 3, 21);
+    check_prelu({128, 255}, 255, 22);
+    check_prelu({4, 17, 5, 7}, 17, 23);
+    check_prelu({16, 1031}, 1031, 24);  // more than 3 workgroups of 64 invocations per 4 channels
+  });
+}
+
 TEST_CASE("prelu refuses a slope count that matches no channel dimension", "[activation][prelu]") {
   Context& ctx = context();
   Tensor x(ctx, {8, 5}), w(ctx, {4}), y(ctx, {8, 5});

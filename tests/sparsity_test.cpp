@@ -78,6 +78,16 @@ TEST_CASE("activation sparsity counts match the reference", "[sparsity]") {
   });
 }
 
+TEST_CASE("activation sparsity on a device that allows only 3 workgroups per dimension", "[sparsity]") {
+  // More features than 3 workgroups have threads (or quads): each thread loops over several, in
+  // at most 3 row chunks.
+  for_each_reduction_layout([] {
+    limit_workgroup_count(3);
+    check_sparsity(64, 1031, 0.0f, 30);
+    check_sparsity(129, 3076, 1e-4f, 31);
+  });
+}
+
 TEST_CASE("activation sparsity: NaN is never zero, -0 is, and a feature with a NaN is not dead", "[sparsity]") {
   Context& ctx = context();
   const float nan = std::numeric_limits<float>::quiet_NaN();

@@ -21,6 +21,13 @@
 // so where vec4 loads are at hand loading beats broadcasting. 8 columns per invocation rather than
 // 4 cut the texel fetches per multiply-add by about a third.
 //
+// Grid: workgroup (x, y) computes the blocks (y + i·gl_NumWorkGroups.y, x + j·gl_NumWorkGroups.x),
+// i, j = 0, 1, ..., of the ceil(GEMM_M / TILE_M) × ceil(GEMM_N / (local size · COLS)) blocks of the
+// loop's product (with SWAP_OUT the transposed one: its rows are C's columns), a grid-stride loop
+// over blocks as in gemm_tile.glsl, so the host caps the grid at the device's workgroup-count limit
+// and any M, N still runs; each loop runs once for a grid of one workgroup per block, what every
+// normal shape gets. Whole subgroups take the same loop steps, as subgroupBroadcast needs.
+//
 // Requires: subgroups of exactly 8 invocations (the host picks this path only where the device
 // reports subgroup size 8 and the local size is a multiple of 8) and subgroup ballot operations.
 // The includer enables GL_KHR_shader_subgroup_ballot, declares `pc` (uint M, N, K), store_result
@@ -167,10 +174,11 @@ void load_b_quad(uint k, uint col0, out vec4 b_rows[4]) {
         for (uint i = 0u; i < 8u; ++i) a_rows[8u * T + i] = load_a_quad(row0 + 8u * T + i, k);    \
     }
 
-void main() {
+// This invocation's columns of the block of the loop's product whose top-left element is
+// (row0, block_col0).
+void gemm_block(uint row0, uint block_col0) {
     const uint lane = gl_SubgroupInvocationID;
-    const uint row0 = gl_WorkGroupID.y * TILE_M;
-    const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * COLS;
+    const uint col0 = block_col0 + gl_LocalInvocationID.x * COLS;
 
     // Every index into acc is a constant after unrolling (the macros below), so the accumulators
     // stay in registers (or plain spill slots) instead of becoming an array indexed per lane.
@@ -240,4 +248,14 @@ void main() {
             }
         }
     }
+}
+
+void main() {
+    const uint block_n = gl_WorkGroupSize.x * COLS;
+    // ceil(GEMM_M / TILE_M) without overflow for sizes near 2^32.
+    const uint blocks_m = GEMM_M / TILE_M + uint(GEMM_M % TILE_M != 0u);
+    const uint blocks_n = GEMM_N / block_n + uint(GEMM_N % block_n != 0u);
+    for (uint bm = gl_WorkGroupID.y; bm < blocks_m; bm += gl_NumWorkGroups.y)
+        for (uint bn = gl_WorkGroupID.x; bn < blocks_n; bn += gl_NumWorkGroups.x)
+            gemm_block(bm * TILE_M, bn * block_n);
 }

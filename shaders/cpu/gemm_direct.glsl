@@ -12,6 +12,12 @@
 // path, so both paths sum in the same order. Out-of-range rows and columns read 0 and are never
 // stored.
 //
+// Grid: workgroup (x, y) computes the blocks (y + i·gl_NumWorkGroups.y, x + j·gl_NumWorkGroups.x),
+// i, j = 0, 1, ..., of the ceil(M / DIRECT_M) × ceil(N / (local size · DIRECT_N)) blocks of the
+// result (a grid-stride loop over blocks, as in gemm_tile.glsl), so the host caps the grid at the
+// device's workgroup-count limit and any M, N still runs; each loop runs once for a grid of one
+// workgroup per block, what every normal shape gets.
+//
 // Wider loads where the layout allows (llvmpipe turns every per-invocation load into a gather, so
 // fewer, wider loads pay): with VEC_K (K % 4 == 0) k advances by 4 and a row of A (when not
 // transposed) or a column of Bᵀ (TRANS_B) gives its 4 values in one vec4 load; with VEC_N (B not
@@ -48,9 +54,9 @@ vec4 load_b_row(uint k, uint col0) {
     return v;
 }
 
-void main() {
-    const uint row0 = gl_WorkGroupID.y * DIRECT_M;
-    const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * DIRECT_N;
+// This invocation's columns of the block whose top-left element is (row0, block_col0).
+void gemm_block(uint row0, uint block_col0) {
+    const uint col0 = block_col0 + gl_LocalInvocationID.x * DIRECT_N;
 
     float acc[DIRECT_M][DIRECT_N];
     for (uint i = 0u; i < DIRECT_M; ++i)
@@ -107,4 +113,14 @@ void main() {
             if (col < pc.N) store_result(row, col, acc[i][j]);
         }
     }
+}
+
+void main() {
+    const uint block_n = gl_WorkGroupSize.x * DIRECT_N;
+    // ceil(M / DIRECT_M) without overflow for M near 2^32.
+    const uint blocks_m = pc.M / DIRECT_M + uint(pc.M % DIRECT_M != 0u);
+    const uint blocks_n = pc.N / block_n + uint(pc.N % block_n != 0u);
+    for (uint bm = gl_WorkGroupID.y; bm < blocks_m; bm += gl_NumWorkGroups.y)
+        for (uint bn = gl_WorkGroupID.x; bn < blocks_n; bn += gl_NumWorkGroups.x)
+            gemm_block(bm * DIRECT_M, bn * block_n);
 }
