@@ -10,16 +10,11 @@
 //
 // Bindings (set 0): 0 dy: M·N floats, read; 1 db: N floats, written (read too when ACCUMULATE).
 // Push constants:   M (rows), N (columns).
-<<<<<<< HEAD
 // Specialization:   0 local size x (a multiple of COLUMNS, at most VKGRAD_MAX_LOCAL_SIZE), 1 COLUMNS,
 //                   2 ACCUMULATE.
-// Dispatch:         (ceil(N / COLUMNS), 1, 1) workgroups.
-=======
-// Specialization:   0 local size x (a multiple of COLUMNS), 1 COLUMNS, 2 ACCUMULATE.
 // Dispatch:         (ceil(N / COLUMNS), 1, 1) workgroups, or fewer (the device's workgroup-count
 //                   limit): workgroup g then handles column tiles g, g + G, g + 2G, ...
 //                   (G = gl_NumWorkGroups.x), as many for all its invocations (uniform barriers).
->>>>>>> big-grids
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
 layout(constant_id = 1) const uint COLUMNS = 32;
