@@ -14,6 +14,7 @@
 // Dispatch (ceil(features / L), row_chunks, 1), or ceil(features / 4L) with QUADS.
 
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 #include "texel_io.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
