@@ -34,7 +34,29 @@ const char* to_string(KernelSet set) {
 
 namespace detail {
 
-KernelChoice resolve_kernels(const ContextOptions& options, const DeviceInfo& info) {
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+bool env_flag(const char* name, bool fallback) {
+  const std::string v = env(name);
+  if (v.empty()) return fallback;
+  return !(v == "0" || v == "false" || v == "off" || v == "no");
+}
+
+// Whether NaN / inf preservation is wanted (ContextOptions::preserve_inf_nan, else
+// VKGRAD_PRESERVE_INF_NAN, else yes), and what turned it off.
+std::pair<bool, std::string> inf_nan_request(const ContextOptions& options) {
+  if (options.preserve_inf_nan) return {*options.preserve_inf_nan, "ContextOptions::preserve_inf_nan = false"};
+  return {env_flag("VKGRAD_PRESERVE_INF_NAN", true), "VKGRAD_PRESERVE_INF_NAN=" + env("VKGRAD_PRESERVE_INF_NAN")};
+}
+
+}  // namespace
+
+KernelChoice resolve_kernels(const ContextOptions& options, const DeviceInfo& info, uint32_t instance_api_version) {
   KernelChoice k;
   KernelSet set = KernelSet::automatic;
   if (options.kernels) {
@@ -65,23 +87,28 @@ KernelChoice resolve_kernels(const ContextOptions& options, const DeviceInfo& in
   k.gemm_path = options.gemm_path.value_or(cpu ? GemmPath::broadcast : GemmPath::tiled);
   if (k.gemm_path == GemmPath::broadcast && !gemm_broadcast_supported(info)) k.gemm_path = GemmPath::direct;
   k.row_reductions = options.row_reductions.value_or(cpu ? RowReductions::per_invocation : RowReductions::workgroup);
+  // The modules declare SignedZeroInfNanPreserve; they keep it where the device has the property and
+  // the capability can be enabled (Vulkan 1.2 on both instance and device, else the extension).
+  const auto [wanted, turned_off_by] = inf_nan_request(options);
+  const bool core = std::min(instance_api_version, info.api_version) >= VK_API_VERSION_1_2;
+  k.preserve_inf_nan = false;
+  if (!wanted) {
+    k.preserve_inf_nan_reason = "not guaranteed: turned off by " + turned_off_by;
+  } else if (!info.signed_zero_inf_nan_preserve) {
+    k.preserve_inf_nan_reason = "not guaranteed: device lacks shaderSignedZeroInfNanPreserveFloat32";
+  } else if (!core && !info.float_controls_extension) {
+    k.preserve_inf_nan_reason =
+        "not guaranteed: the Vulkan loader is older than 1.2 and the device lacks VK_KHR_shader_float_controls";
+  } else {
+    k.preserve_inf_nan = true;
+    k.preserve_inf_nan_reason = "SignedZeroInfNanPreserve (device supports it)";
+  }
   return k;
 }
 
 namespace {
 
 const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
-
-bool env_flag(const char* name, bool fallback) {
-  const std::string v = env(name);
-  if (v.empty()) return fallback;
-  return !(v == "0" || v == "false" || v == "off" || v == "no");
-}
 
 vk::raii::Context open_loader() {
   try {
@@ -113,9 +140,34 @@ VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverityFlagBit
 struct InstanceSetup {
   vk::raii::Instance instance{nullptr};
   bool portability = false;
+  uint32_t api_version = 0;        ///< the instance's apiVersion
+  bool fast_math_setting = false;  ///< MVK_CONFIG_FAST_MATH_ENABLED = 0 went to MoltenVK as a layer setting
 };
 
-InstanceSetup create_instance(const vk::raii::Context& loader, bool validation, ContextImpl* messages_to) {
+// VK_EXT_layer_settings, which the Vulkan headers vkgrad builds against may predate: the extension
+// name, structure type and structures as the Vulkan specification defines them.
+constexpr const char* kLayerSettingsExtension = "VK_EXT_layer_settings";
+constexpr auto kLayerSettingsCreateInfoType = static_cast<VkStructureType>(1000496000);
+constexpr int32_t kLayerSettingTypeInt32 = 1;  // VK_LAYER_SETTING_TYPE_INT32_EXT
+struct LayerSetting {
+  const char* layer_name;
+  const char* setting_name;
+  int32_t type;  // VkLayerSettingTypeEXT
+  uint32_t value_count;
+  const void* values;
+};
+struct LayerSettingsCreateInfo {
+  VkStructureType type;
+  const void* next;
+  uint32_t setting_count;
+  const LayerSetting* settings;
+};
+
+// fast_math_off: where the loader offers VK_EXT_layer_settings, tell MoltenVK not to compile with
+// Metal's fast math (MVK_CONFIG_FAST_MATH_ENABLED = 0), which assumes no NaN or inf whatever the
+// shader declares. Other drivers ignore a setting for the "MoltenVK" layer.
+InstanceSetup create_instance(const vk::raii::Context& loader, bool validation, ContextImpl* messages_to,
+                              bool fast_math_off) {
   const uint32_t loader_version = loader.enumerateInstanceVersion();
   if (loader_version < VK_API_VERSION_1_1) {
     throw SetupError(
@@ -151,12 +203,23 @@ InstanceSetup create_instance(const vk::raii::Context& loader, bool validation, 
     extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
   }
 
+  const int32_t fast_math_never = 0;  // MVK_CONFIG_FAST_MATH_NEVER
+  const LayerSetting fast_math{"MoltenVK", "MVK_CONFIG_FAST_MATH_ENABLED", kLayerSettingTypeInt32, 1, &fast_math_never};
+  LayerSettingsCreateInfo settings{kLayerSettingsCreateInfoType, nullptr, 1, &fast_math};
+  setup.fast_math_setting = fast_math_off && has_instance_extension(loader, kLayerSettingsExtension);
+  if (setup.fast_math_setting) extensions.push_back(kLayerSettingsExtension);
+
+  setup.api_version = std::min<uint32_t>(loader_version, VK_API_VERSION_1_3);
   const vk::ApplicationInfo app("vkgrad", VK_MAKE_API_VERSION(0, 0, 1, 0), "vkgrad", VK_MAKE_API_VERSION(0, 0, 1, 0),
-                                std::min<uint32_t>(loader_version, VK_API_VERSION_1_3));
+                                setup.api_version);
   vk::InstanceCreateInfo info(
       setup.portability ? vk::InstanceCreateFlagBits::eEnumeratePortabilityKHR : vk::InstanceCreateFlags{}, &app,
       layers, extensions);
   if (validation) info.pNext = &features;
+  if (setup.fast_math_setting) {
+    settings.next = info.pNext;
+    info.pNext = &settings;
+  }
   try {
     setup.instance = vk::raii::Instance(loader, info);
   } catch (const vk::IncompatibleDriverError&) {
@@ -206,6 +269,17 @@ uint64_t parse_bytes(const std::string& text, const char* source) {
   return fail();
 }
 
+// KernelChoice::fast_math on MoltenVK: whether vkgrad turned Metal's fast math off, or what the
+// environment says.
+std::string moltenvk_fast_math(bool set_by_vkgrad, bool preserve_inf_nan) {
+  if (set_by_vkgrad) return "off (MVK_CONFIG_FAST_MATH_ENABLED = 0 through VK_EXT_layer_settings)";
+  const std::string value = env("MVK_CONFIG_FAST_MATH_ENABLED");
+  if (value == "0") return "off (MVK_CONFIG_FAST_MATH_ENABLED=0)";
+  if (!preserve_inf_nan) return "as MoltenVK is configured (NaN/inf preservation is off)";
+  return "may be on (MVK_CONFIG_FAST_MATH_ENABLED=" + (value.empty() ? std::string("unset") : value) +
+         ", and the loader lacks VK_EXT_layer_settings): set MVK_CONFIG_FAST_MATH_ENABLED=0 to keep NaN and inf";
+}
+
 uint64_t memory_limit(const ContextOptions& options) {
   if (options.memory_limit) return *options.memory_limit;
   const std::string v = env("VKGRAD_MEMORY_LIMIT");
@@ -226,7 +300,7 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
   const uint64_t limit = memory_limit(options);  // a malformed VKGRAD_MEMORY_LIMIT fails before any Vulkan work
   validation = options.validation.value_or(env_flag("VKGRAD_VALIDATION", false));
   message_callback = options.on_validation_message;
-  auto setup = create_instance(loader, validation, this);
+  auto setup = create_instance(loader, validation, this, inf_nan_request(options).first);
   instance = std::move(setup.instance);
   if (validation) {
     messenger = vk_call("creating the validation messenger", [&] {
@@ -246,9 +320,18 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
   info = infos[chosen];
   queue_family = *compute_family(physical);
 
+  kernels = resolve_kernels(options, info, setup.api_version);
+  if (info.driver_id == static_cast<uint32_t>(vk::DriverId::eMoltenvk)) {
+    kernels.fast_math = moltenvk_fast_math(setup.fast_math_setting, kernels.preserve_inf_nan);
+  }
+
   std::vector<const char*> device_extensions;
   if (has_device_extension(physical, "VK_KHR_portability_subset"))
     device_extensions.push_back("VK_KHR_portability_subset");
+  // The modules' SignedZeroInfNanPreserve capability: core in Vulkan 1.2, else the extension.
+  if (kernels.preserve_inf_nan && std::min(setup.api_version, info.api_version) < VK_API_VERSION_1_2) {
+    device_extensions.push_back(VK_KHR_SHADER_FLOAT_CONTROLS_EXTENSION_NAME);
+  }
   const float priority = 1.0f;
   vk::DeviceQueueCreateInfo queue_info({}, queue_family, 1, &priority);
   // shaderInt64 only for the texel-load shader variants (their 64-bit stores), where it is there.
@@ -272,7 +355,6 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
       cache_file = dir / name;
     }
   }
-  kernels = resolve_kernels(options, info);
   pipelines = std::make_unique<PipelineCache>(*this, cache_file);
   transfer_pool = device.createCommandPool(vk::CommandPoolCreateInfo(
       vk::CommandPoolCreateFlagBits::eResetCommandBuffer | vk::CommandPoolCreateFlagBits::eTransient, queue_family));
@@ -444,7 +526,7 @@ uint32_t grid_stride_groups(const ContextImpl& context, uint64_t n, uint32_t loc
 
 std::vector<DeviceInfo> list_devices() {
   auto loader = detail::open_loader();
-  auto setup = detail::create_instance(loader, false, nullptr);
+  auto setup = detail::create_instance(loader, false, nullptr, false);
   vk::raii::PhysicalDevices physical_devices(setup.instance);
   std::vector<DeviceInfo> out;
   for (uint32_t i = 0; i < physical_devices.size(); ++i) out.push_back(detail::describe(physical_devices[i], i));

@@ -94,9 +94,13 @@ struct ContextImpl {
 void inject_fault(ContextImpl& context, Fault fault, vk::Result result = vk::Result::eErrorUnknown, uint32_t after = 0);
 
 /// The kernel set `options` (else VKGRAD_KERNELS, else the device's type) selects on `info`, with
-/// the finer overrides applied and each choice limited to what the device supports. Throws
-/// SetupError for a VKGRAD_KERNELS value that is not auto, gpu or cpu.
-KernelChoice resolve_kernels(const ContextOptions& options, const DeviceInfo& info);
+/// the finer overrides applied and each choice limited to what the device supports, and whether the
+/// modules keep their SignedZeroInfNanPreserve declaration (ContextOptions::preserve_inf_nan, else
+/// VKGRAD_PRESERVE_INF_NAN; only where the device has the property and, on an instance of
+/// `instance_api_version`, the capability can be enabled). Throws SetupError for a VKGRAD_KERNELS
+/// value that is not auto, gpu or cpu.
+KernelChoice resolve_kernels(const ContextOptions& options, const DeviceInfo& info,
+                             uint32_t instance_api_version = VK_API_VERSION_1_3);
 
 /// The capacity of the shaders' one-element-per-invocation shared arrays (shaders/shared_sizes.h): a
 /// kernel with such an array runs with at most this many invocations per workgroup.

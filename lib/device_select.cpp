@@ -75,11 +75,18 @@ DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
   if (props.apiVersion >= VK_API_VERSION_1_1) {
     const bool driver_props =
         props.apiVersion >= VK_API_VERSION_1_2 || has_device_extension(pd, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
+    d.float_controls_extension = has_device_extension(pd, VK_KHR_SHADER_FLOAT_CONTROLS_EXTENSION_NAME);
+    const bool float_controls = props.apiVersion >= VK_API_VERSION_1_2 || d.float_controls_extension;
     vk::PhysicalDeviceProperties2 p2;
     vk::PhysicalDeviceSubgroupProperties subgroup;
     vk::PhysicalDeviceDriverProperties driver;
+    vk::PhysicalDeviceFloatControlsProperties controls;
     p2.pNext = &subgroup;
     if (driver_props) subgroup.pNext = &driver;
+    if (float_controls) {
+      controls.pNext = subgroup.pNext;
+      subgroup.pNext = &controls;
+    }
     pd.getDispatcher()->vkGetPhysicalDeviceProperties2(static_cast<VkPhysicalDevice>(*pd),
                                                        reinterpret_cast<VkPhysicalDeviceProperties2*>(&p2));
     d.subgroup_size = subgroup.subgroupSize;
@@ -91,7 +98,9 @@ DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
     if (driver_props) {
       d.driver_name = driver.driverName.data();
       d.driver_info = driver.driverInfo.data();
+      d.driver_id = static_cast<uint32_t>(driver.driverID);
     }
+    d.signed_zero_inf_nan_preserve = float_controls && controls.shaderSignedZeroInfNanPreserveFloat32 == VK_TRUE;
     // Reported for vkgrad-info and future f16 paths; vkgrad does not use them yet.
     if (props.apiVersion >= VK_API_VERSION_1_2 || has_device_extension(pd, "VK_KHR_shader_float16_int8")) {
       vk::PhysicalDeviceFeatures2 f2;

@@ -24,15 +24,100 @@ constexpr uint32_t kDecorationBlock = 2, kDecorationBufferBlock = 3, kDecoration
                    kDecorationDescriptorSet = 34;
 constexpr uint32_t kStorageUniformConstant = 0, kStorageUniform = 2, kStorageStorageBuffer = 12;
 constexpr uint32_t kDimBuffer = 5;
+// The float-controls declaration of shaders/float_controls.glsl (SPV_KHR_float_controls).
+constexpr uint32_t kOpExtension = 10, kOpExecutionMode = 16, kOpCapability = 17;
+constexpr uint32_t kCapabilitySignedZeroInfNanPreserve = 4466, kExecutionModeSignedZeroInfNanPreserve = 4461;
+// The capabilities of SPV_KHR_float_controls: DenormPreserve .. RoundingModeRTZ.
+constexpr uint32_t kFirstFloatControlsCapability = 4464, kLastFloatControlsCapability = 4468;
+constexpr std::string_view kFloatControlsExtension = "SPV_KHR_float_controls";
 
 [[noreturn]] void unreadable(const std::string& why) {
-  throw Error("vkgrad: internal error: an embedded SPIR-V module cannot be reflected: " + why);
+  throw Error("vkgrad: internal error: an embedded SPIR-V module cannot be read: " + why);
+}
+
+// Calls visit(w, count) for each instruction of the module after its header: w points at the
+// instruction's first word (word count and opcode), count is its length in words.
+template <class Visit>
+void for_each_instruction(std::span<const uint32_t> words, Visit&& visit) {
+  if (words.size() < 5 || words[0] != 0x07230203u) unreadable("no SPIR-V header");
+  for (std::size_t i = 5; i < words.size();) {
+    const uint32_t count = words[i] >> 16;
+    if (count == 0 || i + count > words.size()) unreadable("a truncated instruction");
+    visit(&words[i], count);
+    i += count;
+  }
+}
+
+uint32_t opcode(const uint32_t* w) { return w[0] & 0xffffu; }
+
+// The literal string held by the n words at w (UTF-8, NUL-terminated, first byte lowest).
+std::string literal_string(const uint32_t* w, uint32_t n) {
+  std::string out;
+  for (uint32_t i = 0; i < n; ++i) {
+    for (uint32_t b = 0; b < 4; ++b) {
+      const char c = static_cast<char>((w[i] >> (8 * b)) & 0xffu);
+      if (c == '\0') return out;
+      out += c;
+    }
+  }
+  return out;
+}
+
+bool is_float_controls_extension(const uint32_t* w, uint32_t count) {
+  return opcode(w) == kOpExtension && literal_string(w + 1, count - 1) == kFloatControlsExtension;
+}
+
+bool is_inf_nan_preserve_capability(const uint32_t* w, uint32_t count) {
+  return opcode(w) == kOpCapability && count == 2 && w[1] == kCapabilitySignedZeroInfNanPreserve;
+}
+
+// OpExecutionMode <entry point> SignedZeroInfNanPreserve <width>.
+bool is_inf_nan_preserve_mode(const uint32_t* w, uint32_t count) {
+  return opcode(w) == kOpExecutionMode && count >= 3 && w[2] == kExecutionModeSignedZeroInfNanPreserve;
+}
+
+std::vector<uint32_t> embedded_words(const ShaderBinary& module) {
+  std::vector<uint32_t> words(module.size / 4);
+  std::memcpy(words.data(), module.data, module.size);
+  return words;
 }
 
 }  // namespace
 
+std::vector<uint32_t> strip_inf_nan_preserve(std::span<const uint32_t> words) {
+  bool other_float_controls = false;
+  for_each_instruction(words, [&](const uint32_t* w, uint32_t count) {
+    if (opcode(w) == kOpCapability && count == 2 && w[1] >= kFirstFloatControlsCapability &&
+        w[1] <= kLastFloatControlsCapability && w[1] != kCapabilitySignedZeroInfNanPreserve) {
+      other_float_controls = true;
+    }
+  });
+  std::vector<uint32_t> out(words.begin(), words.begin() + 5);
+  out.reserve(words.size());
+  for_each_instruction(words, [&](const uint32_t* w, uint32_t count) {
+    const bool drop = is_inf_nan_preserve_capability(w, count) || is_inf_nan_preserve_mode(w, count) ||
+                      (!other_float_controls && is_float_controls_extension(w, count));
+    if (!drop) out.insert(out.end(), w, w + count);
+  });
+  return out;
+}
+
+bool declares_inf_nan_preserve(std::span<const uint32_t> words) {
+  bool capability = false, extension = false, mode = false;
+  for_each_instruction(words, [&](const uint32_t* w, uint32_t count) {
+    capability = capability || is_inf_nan_preserve_capability(w, count);
+    extension = extension || is_float_controls_extension(w, count);
+    mode = mode || (is_inf_nan_preserve_mode(w, count) && count == 4 && w[3] == 32);
+  });
+  return capability && extension && mode;
+}
+
+std::vector<uint32_t> module_words(const KernelChoice& choice, const ShaderBinary& module) {
+  auto words = embedded_words(module);
+  return choice.preserve_inf_nan ? words : strip_inf_nan_preserve(words);
+}
+
 std::vector<BindingKind> reflect_bindings(std::span<const uint32_t> words) {
-  if (words.size() < 5 || words[0] != 0x07230203u) unreadable("no SPIR-V header");
   struct Type {
     uint32_t op = 0;
     std::vector<uint32_t> operands;  // after the result id
@@ -41,10 +126,8 @@ std::vector<BindingKind> reflect_bindings(std::span<const uint32_t> words) {
   std::unordered_map<uint32_t, uint32_t> binding, set;
   std::unordered_map<uint32_t, uint32_t> block_kind;     // struct id -> Block / BufferBlock
   std::vector<std::pair<uint32_t, uint32_t>> variables;  // (pointer type, id)
-  for (std::size_t i = 5; i < words.size();) {
-    const uint32_t count = words[i] >> 16, op = words[i] & 0xffffu;
-    if (count == 0 || i + count > words.size()) unreadable("a truncated instruction");
-    const uint32_t* w = &words[i];
+  for_each_instruction(words, [&](const uint32_t* w, uint32_t count) {
+    const uint32_t op = opcode(w);
     if (op == kOpDecorate && count >= 3) {
       if (w[2] == kDecorationBinding && count >= 4) binding[w[1]] = w[3];
       if (w[2] == kDecorationDescriptorSet && count >= 4) set[w[1]] = w[3];
@@ -56,8 +139,7 @@ std::vector<BindingKind> reflect_bindings(std::span<const uint32_t> words) {
     } else if (op == kOpVariable && count >= 4) {
       variables.emplace_back(w[1], w[2]);
     }
-    i += count;
-  }
+  });
   std::vector<BindingKind> out;
   for (const auto& [pointer_id, id] : variables) {
     const auto b = binding.find(id);
@@ -106,11 +188,7 @@ const std::vector<BindingKind>& bindings_of(const ShaderBinary& module) {
   static std::map<const ShaderBinary*, std::vector<BindingKind>> cache;
   std::lock_guard lock(mutex);
   auto it = cache.find(&module);
-  if (it == cache.end()) {
-    std::vector<uint32_t> words(module.size / 4);
-    std::memcpy(words.data(), module.data, module.size);
-    it = cache.emplace(&module, reflect_bindings(words)).first;
-  }
+  if (it == cache.end()) it = cache.emplace(&module, reflect_bindings(embedded_words(module))).first;
   return it->second;
 }
 

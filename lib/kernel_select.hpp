@@ -14,8 +14,11 @@
 
 #include "command_impl.hpp"
 #include "pipeline.hpp"
+#include "vkgrad/context.hpp"
 
 namespace vkgrad::detail {
+
+struct ShaderBinary;
 
 /// How a module declares one binding of descriptor set 0.
 enum class BindingKind : uint8_t {
@@ -29,6 +32,22 @@ enum class BindingKind : uint8_t {
 /// vkgrad::Error for a module it cannot read or a descriptor kind vkgrad never binds (a build
 /// problem).
 std::vector<BindingKind> reflect_bindings(std::span<const uint32_t> words);
+
+/// `words` without the SignedZeroInfNanPreserve declaration every module carries
+/// (shaders/float_controls.glsl): its OpExecutionMode, its OpCapability and, unless another float
+/// controls capability still needs it, the SPV_KHR_float_controls OpExtension. Nothing else refers
+/// to them, so the result is as valid as the input; a module without the declaration comes back
+/// unchanged. Throws vkgrad::Error for words that are not a SPIR-V module.
+std::vector<uint32_t> strip_inf_nan_preserve(std::span<const uint32_t> words);
+
+/// Whether `words` declare SignedZeroInfNanPreserve for 32-bit floats: the execution mode on an entry
+/// point, the capability and the extension. Throws vkgrad::Error for words that are not a SPIR-V
+/// module.
+bool declares_inf_nan_preserve(std::span<const uint32_t> words);
+
+/// The words of `module` as `choice` runs them: as embedded where it preserves NaN and inf, else
+/// with the declaration stripped (strip_inf_nan_preserve).
+std::vector<uint32_t> module_words(const KernelChoice& choice, const ShaderBinary& module);
 
 /// `requested` (a shader as written, its specialization constants and binding count) turned into
 /// what runs on `context` with `uses` bound in order:

@@ -9,6 +9,7 @@
 
 #include "context_impl.hpp"
 #include "errors.hpp"
+#include "kernel_select.hpp"
 #include "shader_registry.hpp"
 
 namespace vkgrad::detail {
@@ -88,9 +89,8 @@ const Pipeline& PipelineCache::get(const Kernel& kernel) {
 
   auto module_it = modules_.find(kernel.shader);
   if (module_it == modules_.end()) {
-    const ShaderBinary& bin = shader_binary(kernel.shader);
-    std::vector<uint32_t> words(bin.size / 4);
-    std::memcpy(words.data(), bin.data, bin.size);
+    // Without NaN / inf preservation, the module's declaration of it is stripped here.
+    const auto words = module_words(context_.kernels, shader_binary(kernel.shader));
     auto module = vk_call("creating shader module " + std::string(kernel.shader),
                           [&] { return context_.device.createShaderModule(vk::ShaderModuleCreateInfo({}, words)); });
     module_it = modules_.emplace(std::string(kernel.shader), std::move(module)).first;

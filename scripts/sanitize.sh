@@ -27,8 +27,9 @@ export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:check_initia
 export LSAN_OPTIONS="suppressions=$PWD/tests/sanitize/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 # Tests labelled no_sanitizer are not run here (tests/CMakeLists.txt says why for each), nor the
-# width4 copies (scripts/test.sh runs this suite on the GPU kernels already), nor the one
+# width4 and stripped: copies (scripts/test.sh runs this suite on the GPU kernels already, and
+# the copies run the same host code), nor the one
 # test that needs an RLIMIT_AS: the sanitizers reserve terabytes of address space (the test skips
 # itself in such a build; leaving it out keeps it from counting as passed).
-ctest --test-dir "$build" -j "$jobs" --label-exclude "no_sanitizer|width4" \
+ctest --test-dir "$build" -j "$jobs" --label-exclude "no_sanitizer|width4|inf_nan_stripped" \
   --exclude-regex "^when the driver itself refuses device memory" --output-on-failure "$@"

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // activation_backward: dx[i] = f'(x[i]) * dy[i] for the activation ACT_ID of
 // include/vkgrad/activations.def (f' = act_<name>_grad in activations.glsl). With SPARSE,
 // dx[i] = x[i] > theta ? f'(x[i]) * dy[i] : 0, written as x <= theta ? 0 : ... so that a NaN x

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // activation_forward: y[i] = f(x[i]) for the activation ACT_ID of include/vkgrad/activations.def
 // (f = act_<name> in activations.glsl, parameters p0 / p1 as in the table). With SPARSE,
 // y[i] = x[i] > theta ? f(x[i]) : 0, written as x <= theta ? 0 : f(x) so that a NaN x still gives

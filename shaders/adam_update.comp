@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // adam_update: one torch.optim.Adam (DECOUPLED false) or AdamW (DECOUPLED true) step of one
 // parameter tensor, in PyTorch's order, with t = step[0] >= 1 (the optimizer's step counter):
 //   Adam: g = grad + wd·p (only when wd != 0)      AdamW: p = p·(1 − lr·wd); g = grad

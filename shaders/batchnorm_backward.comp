@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // batchnorm_backward: gradients of training-mode BatchNorm1d (batchnorm_forward.comp) on
 // x (rows x channels, row-major), from the mean and invstd that the forward pass saved. Per channel c,
 // with xhat = (x - mean) * invstd and sums over the rows:

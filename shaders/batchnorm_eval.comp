@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // batchnorm_eval: BatchNorm1d in evaluation mode on x (rows x channels, row-major): the running
 // statistics stand in for the batch's, nothing is updated.
 //   y[r, c] = (x[r, c] - running_mean[c]) / sqrt(running_var[c] + eps) * gamma[c] + beta[c]

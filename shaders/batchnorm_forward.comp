@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // batchnorm_forward: BatchNorm1d in training mode on x (rows x channels, row-major), PyTorch
 // semantics. Per channel c, over the rows: mean, biased variance var, invstd = 1 / sqrt(var + eps);
 //   y[r, c] = (x[r, c] - mean) * invstd * gamma[c] + beta[c]     (gamma = 1, beta = 0 unless AFFINE)

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // cast: converts n elements between f32 and f16 (IEEE 754 binary16), with half.glsl's integer
 // conversions: f32 -> f16 rounds to nearest, ties to even (the bits vkgrad::to_half computes on the
 // host), f16 -> f32 is exact. Only bits move: no value passes through a float register, so NaN

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // class_loss_labels: validates the labels of a cross-entropy or NLL loss on the device and
 // counts the rows that take part in it. Writes the 4-int status tensor:
 //   status[0] = first row whose label is neither ignore_index nor in [0, cols), or -1 if none

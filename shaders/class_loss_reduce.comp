@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // class_loss_reduce (cross-entropy and NLL): loss[0] = sum of the per-row losses (REDUCTION_MEAN = 0), or that sum
 // divided by the number of non-ignored rows status[2] (REDUCTION_MEAN = 1; NaN when every row is
 // ignored, as PyTorch's 0/0). Ignored rows hold 0, rows with bad labels NaN, so they poison the sum.

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // clip_grad_norm_scale: g[i] *= min(1, max_norm / (total[0] + 1e-6)), the last pass of
 // clip_grad_norm (torch.nn.utils.clip_grad_norm_). The total norm is read from the device, never
 // from the host. A NaN total (NaN gradient) or inf total gives a NaN / zero coefficient as in

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // clip_grad_norm_total: total[0] = sqrt(Σ partial[0 .. count)), the global 2-norm of all gradients
 // from the partial sums of g² that clip_grad_norm's first pass (reduce_all.comp, sum of squares)
 // wrote per gradient tensor. One workgroup; thread t sums partials t, t + L,

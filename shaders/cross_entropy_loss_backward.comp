@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // cross_entropy_loss_backward: the logits gradient of cross_entropy_loss_forward (summed or averaged
 // over rows), with an upstream gradient of 1 on the loss:
 //   dx_j = (softmax(x)_j - (1 - eps) [j == label] - eps / cols) * scale

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // cross_entropy_loss_forward: per-row cross-entropy of logits x (rows, cols) against integer labels,
 // as torch.nn.functional.cross_entropy(..., reduction='none', ignore_index, label_smoothing = eps):
 //   lse' = log sum_j e^(x_j - m)   (m = max_j x_j, so lse' >= 0)

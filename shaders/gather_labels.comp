@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // gather_labels: out[b] = labels[index[b]] as i32, from u8 (SOURCE_U8, packed 4 per word) or i32
 // labels on the device. An index outside [0, rows) gives -1, which the losses report as a bad label.
 //

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // gather_rows: out[b, f] = src[index[b], f] · scale + shift, for a batch of rows picked from a
 // dataset that lives on the device. The source is f32, or u8 (SOURCE_U8) read as packed 32-bit
 // words, so no 8-bit storage feature is needed. An index outside [0, rows) gives a row of NaN.

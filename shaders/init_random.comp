@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // init_random: fills a tensor with seeded random numbers (torch.nn.init.uniform_ / normal_ and
 // everything built on them):
 //   DIST 0 (uniform): x[i] = clamp(a + (b − a)·u, a, b), u in [0, 1) with 24 random bits. The

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // linear_bias_grad: db[j] = Σ_i dy[i, j] (column sums of the M×N matrix dy), the bias gradient of
 // nn.Linear. Overwrites db, or adds into it when ACCUMULATE.
 //

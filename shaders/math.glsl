@@ -11,9 +11,12 @@
 //
 // NaN and infinity: each function returns NaN for a NaN argument and the mathematical limit at
 // ±inf. Vulkan only promises to keep NaN and inf (and isnan() working) when the entry point
-// declares SignedZeroInfNanPreserve; compile with -DVKGRAD_PRESERVE_INF_NAN to declare it (the
-// device then needs VK_KHR_shader_float_controls or Vulkan 1.2, and
-// shaderSignedZeroInfNanPreserveFloat32).
+// declares SignedZeroInfNanPreserve, which every module does (float_controls.glsl) and keeps
+// where the device has shaderSignedZeroInfNanPreserveFloat32. Nothing here is compiled differently
+// for it: the NaN and overflow selects below are needed either way, and are guaranteed only with the
+// declaration; where the library strips it (a device without the property, or
+// VKGRAD_PRESERVE_INF_NAN=0) they hold on drivers that do not fold them (lavapipe does not: the NaN
+// and inf tests also run stripped).
 //
 // No data-dependent branches: special cases (NaN, overflow, the pieces of erf) are computed and then
 // chosen with selects. llvmpipe runs both sides of a divergent branch anyway, under lane masks, and
@@ -37,12 +40,6 @@
 
 #ifndef VKGRAD_MATH_GLSL
 #define VKGRAD_MATH_GLSL
-
-#ifdef VKGRAD_PRESERVE_INF_NAN
-#extension GL_EXT_spirv_intrinsics : require
-// Capability SignedZeroInfNanPreserve = 4466, execution mode SignedZeroInfNanPreserve = 4461.
-spirv_execution_mode(extensions = ["SPV_KHR_float_controls"], capabilities = [4466], 4461, 32);
-#endif
 
 const float MATH_LOG2E = 1.44269504088896340736;
 // ln 2 split so that k * MATH_LN2_HI is exact for |k| < 512 (MATH_LN2_HI has 15 significant bits).

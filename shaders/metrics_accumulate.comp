@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // metrics_accumulate: adds one batch's figures to running totals kept on the device, so a training
 // loop reads them back only when it reports progress:
 //   totals[0] += loss[0] · batch   (Kahan-compensated, with totals[3] the running compensation)

@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // nll_loss_backward: dlogp[r, c] = -scale if c == labels[r], else 0; ignored rows 0, rows with a
 // label outside [0, cols) NaN. scale = grad_scale / status[2] (non-ignored rows, from
 // class_loss_labels.comp) for REDUCTION_MEAN = 1, else grad_scale. dlogp is OVERWRITTEN.

@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // nll_loss_forward: per-row negative log-likelihood, as torch.nn.functional.nll_loss(...,
 // reduction='none', ignore_index): loss[r] = -logp[r, labels[r]]; 0 for ignored rows, NaN for a
 // label outside [0, cols) (reported by class_loss_labels.comp). One invocation per row, grid-stride.

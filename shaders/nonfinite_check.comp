@@ -25,6 +25,7 @@
 // failing step do many do so), which keeps the common, all-finite case a plain streaming read.
 
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 #include "texel_io.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;

@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // one_hot: out[n, c] = labels[n] == c ? on : off. A label outside [0, classes) gives a row of NaN.
 //
 // Bindings (set 0): 0 labels: rows i32, read; 1 out: rows·classes f32, written.

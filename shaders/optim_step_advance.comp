@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // optim_step_advance: step[0] += 1, the optimizer's step counter (see include/vkgrad/optim.hpp).
 // A dispatch of its own, recorded before the parameter updates that read the counter, so that
 // replaying a recorded list advances t without re-recording.

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // penalty_accumulate: adds the gradient of a weight or activity penalty to a gradient, in place:
 //   KIND 0 (L1): grad[i] += lambda·sign(w[i])   (sign(±0) = 0, sign(NaN) = NaN so NaN propagates)
 //   KIND 1 (L2): grad[i] += lambda·w[i]         (the gradient of (lambda/2)·Σ w²)

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // pointwise_loss_backward: the input gradient of pointwise_loss_forward's terms times scale
 // (scale = dloss, divided by n for reduction='mean'):
 //   KIND 0 (mse): 2 (x - t) scale;   KIND 1 (bce): (sigmoid(x) - t) scale.

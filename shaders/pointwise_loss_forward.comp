@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // pointwise_loss_forward: the per-element loss terms of MSE and BCE-with-logits, as PyTorch's
 // mse_loss / binary_cross_entropy_with_logits with reduction='none':
 //   KIND 0 (mse):  (x - t)^2

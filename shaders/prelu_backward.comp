@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // prelu_backward: dx[i] = (x[i] > 0 ? 1 : w[c]) * dy[i], the input gradient of nn.PReLU; element i
 // belongs to channel c = (i / inner) % channels (see prelu_forward.comp). dx is overwritten. The
 // slope gradient is prelu_weight_grad.comp.

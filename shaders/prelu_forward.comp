@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // prelu_forward: y[i] = x[i] > 0 ? x[i] : w[c] * x[i], PyTorch's nn.PReLU(num_parameters) with a
 // learnable slope per channel. x is (outer, channels, inner) flattened, so element i belongs to
 // channel c = (i / inner) % channels; channels == 1 means one slope shared by all elements.

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // prelu_weight_grad: dw[c] = sum over the elements i of channel c of (x[i] > 0 ? 0 : x[i]) * dy[i],
 // the slope gradient of nn.PReLU. x is (outer, channels, inner) flattened; channel c holds the
 // n / channels elements i = (o * channels + c) * inner + j. dw is OVERWRITTEN, not accumulated

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // reduce_all: out[g] = scale * (the reduction of the elements of x assigned to workgroup g), with
 // OP 0 sum, 1 sum of squares, 2 max (NaN propagates, as torch.max). The elements go in groups of 4
 // (quads): workgroup g, invocation t takes quads (k G + g) L + t for k = 0, 1, ... (G groups of L

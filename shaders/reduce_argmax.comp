@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // reduce_argmax: index[r] = the column of the largest element of row r of an (rows, cols) matrix,
 // as torch.argmax(x, dim=-1): NaN counts as larger than everything, ties (and several NaN) go to
 // the first index. One workgroup per row, grid-striding over rows; fixed tree: deterministic.

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // reduce_columns: out[c] = sum (OP 0), mean (OP 1) or max (OP 2, NaN propagates) of column c of an
 // (rows, cols) row-major matrix. One invocation per column (neighbouring invocations read
 // neighbouring addresses), walking the rows in order with Kahan compensation: deterministic.

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // reduce_rows: out[r] = sum (OP 0), mean (OP 1) or max (OP 2, NaN propagates) of row r of an
 // (rows, cols) row-major matrix. One workgroup per row, grid-striding over rows; per-invocation
 // Kahan sums, then a fixed tree: deterministic.

@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // select_batch: index[b] = permutation[cursor[0] · stride + b] for b < batch — the indices of the
 // next training batch, taken from a per-epoch permutation at a position held ON THE DEVICE, so one
 // recorded training step can be replayed for every batch of an epoch (the step advances the cursor).

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // sgd_update: one torch.optim.SGD step of one parameter tensor, in PyTorch's order:
 //   d = g + weight_decay·p                      (only when weight_decay != 0, so 0·inf stays out)
 //   if MOMENTUM: buf = (t == 1) ? d : momentum·buf + (1 − dampening)·d

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // softmax_backward: the input gradient of a row-wise softmax or log_softmax, from its output y and
 // the upstream gradient dy ((rows, cols) row-major each):
 //   softmax     (LOG_SOFTMAX = 0): dx = y * (dy - sum_j dy[j] y[j])

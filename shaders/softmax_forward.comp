@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // softmax_forward: row-wise softmax (LOG_SOFTMAX = 0) or log_softmax (LOG_SOFTMAX = 1) of an
 // (rows, cols) row-major matrix, as torch.softmax / torch.log_softmax along the last dimension:
 //   m = max_j x[r, j],  s = sum_j e^(x[r, j] - m),

@@ -16,6 +16,7 @@
 // grid's thread count along x).
 
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 #include "texel_io.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // sparsity_total: second pass of ActivationSparsity. Sums sparsity_partial's per-chunk counts:
 //   result[2 + c] = 1 if feature c is zero in all `rows` rows else 0 (the "dead" flag)
 //   result[0] = total zero count, result[1] = total |y| <= eps count (uint bit patterns)

@@ -60,6 +60,17 @@ struct KernelChoice {
   bool subgroup_reductions = false;      ///< reductions use subgroup arithmetic
   GemmPath gemm_path = GemmPath::tiled;  ///< as run (broadcast already resolved to direct where unsupported)
   RowReductions row_reductions = RowReductions::workgroup;  ///< the row-reduction layout
+  /// The shader modules keep their SignedZeroInfNanPreserve declaration, so the driver must keep
+  /// NaN, ±inf and signed zeros of 32-bit floats (isnan() and isinf() work). false: vkgrad removed
+  /// the declaration (the device lacks shaderSignedZeroInfNanPreserveFloat32, or preservation was
+  /// turned off) and NaN / inf handling is as good as the driver makes it.
+  bool preserve_inf_nan = false;
+  /// Why, e.g. "SignedZeroInfNanPreserve (device supports it)", "not guaranteed: device lacks
+  /// shaderSignedZeroInfNanPreserveFloat32".
+  std::string preserve_inf_nan_reason;
+  /// On MoltenVK, how Metal's fast math (which assumes no NaN or inf) is configured; empty on other
+  /// drivers.
+  std::string fast_math;
 };
 
 /// What vkgrad knows about one Vulkan physical device.
@@ -83,7 +94,15 @@ struct DeviceInfo {
   bool subgroup_ballot = false;      ///< subgroupBroadcast etc. available in compute shaders
   bool shader_float16 = false;       ///< shaderFloat16 (f16 arithmetic in shaders); not used by vkgrad yet
   bool cooperative_matrix = false;   ///< VK_KHR_cooperative_matrix is exposed; not used by vkgrad yet
-  uint32_t max_shared_memory = 0;    ///< maxComputeSharedMemorySize, bytes
+  /// shaderSignedZeroInfNanPreserveFloat32 (Vulkan 1.2 or VK_KHR_shader_float_controls): shaders may
+  /// declare that 32-bit NaN, inf and signed zeros are preserved (see KernelChoice::preserve_inf_nan).
+  bool signed_zero_inf_nan_preserve = false;
+  /// The device offers VK_KHR_shader_float_controls (what a context enables for the declaration
+  /// where the instance or the device is older than Vulkan 1.2).
+  bool float_controls_extension = false;
+  /// VkPhysicalDeviceDriverProperties::driverID (VkDriverId; 0 if unknown), e.g. 14 for MoltenVK.
+  uint32_t driver_id = 0;
+  uint32_t max_shared_memory = 0;  ///< maxComputeSharedMemorySize, bytes
   /// maxStorageBufferRange, bytes: the largest tensor the device can bind (Tensor's constructor
   /// throws UnsupportedError above it).
   uint64_t max_storage_buffer_range = 0;
@@ -153,6 +172,11 @@ struct ContextOptions {
   /// The row-reduction layout. Kernel set default: workgroup for gpu, per_invocation for cpu.
   std::optional<RowReductions> row_reductions;
   ///@}
+  /// Keep the SignedZeroInfNanPreserve declaration of the shader modules where the device supports
+  /// it (KernelChoice::preserve_inf_nan); false removes it everywhere, as on a device without the
+  /// property (so that a test can run that path on any device). Unset: VKGRAD_PRESERVE_INF_NAN (0
+  /// turns it off), else on. Also decides whether vkgrad turns MoltenVK's fast math off.
+  std::optional<bool> preserve_inf_nan;
   /// Most bytes of device memory vkgrad may reserve from the driver (tensor blocks and staging
   /// buffers together); an allocation beyond it throws OutOfMemoryError. Unset: VKGRAD_MEMORY_LIMIT
   /// (bytes, or with a K/M/G/T suffix: "512M", "2G"), else no limit; 0 means no limit.
@@ -197,6 +221,10 @@ struct ContextOptions {
   }
   ContextOptions& set_texel_loads(bool on) {
     texel_loads = on;
+    return *this;
+  }
+  ContextOptions& set_preserve_inf_nan(bool on) {
+    preserve_inf_nan = on;
     return *this;
   }
   ContextOptions& set_memory_limit(uint64_t bytes) {

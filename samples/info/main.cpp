@@ -78,6 +78,9 @@ int main() {
                 ctx.texel_loads() && d.texel_buffer_rgba16f ? "R16G16B16A16_SFLOAT texel views"
                                                             : "storage buffers (integer conversion)");
     std::printf("  f16 arithmetic and cooperative matrices: not used yet (all math is f32)\n");
+    std::printf("  NaN/inf preservation: %s%s\n", k.preserve_inf_nan_reason.c_str(),
+                k.preserve_inf_nan ? "; VKGRAD_PRESERVE_INF_NAN=0 turns it off" : "");
+    if (!k.fast_math.empty()) std::printf("  MoltenVK fast math: %s\n", k.fast_math.c_str());
     const auto cache = ctx.pipeline_cache_path();
     std::printf("  pipeline cache: %s\n", cache.empty() ? "off (VKGRAD_PIPELINE_CACHE=0)" : cache.c_str());
     std::printf("  validation layer: %s\n", ctx.validation_enabled() ? "on" : "off (VKGRAD_VALIDATION=1 turns it on)");

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // batchnorm_backward_columns: batchnorm_backward.comp (same results, see there for the formulas) in
 // the per-invocation layout of batchnorm_columns.glsl, for CPU devices: invocation q owns channels
 // 4q .. 4q + 3 and reads its columns twice (the sums in row order with Kahan compensation, then dx).

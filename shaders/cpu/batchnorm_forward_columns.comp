@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // batchnorm_forward_columns: batchnorm_forward.comp (same results, see there for the formulas and the
 // stable two-pass statistics) in the per-invocation layout of batchnorm_columns.glsl, for CPU
 // devices: invocation q owns channels 4q .. 4q + 3 and reads its columns three times (the sum, the

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // cross_entropy_loss_backward_rows: cross_entropy_loss_backward.comp (same formula, scale, ignored
 // and NaN rows: see there) with one invocation per row instead of one workgroup, for CPU devices
 // (see cross_entropy_loss_forward_rows.comp): no shared memory, no barriers.

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // cross_entropy_loss_forward_rows: cross_entropy_loss_forward.comp (same formula, ignore_index, NaN
 // and label-smoothing behaviour: see there) with one invocation per row instead of one workgroup,
 // for CPU devices (lib/reduction_layout.hpp): each invocation walks its row's logits itself (max,

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // linear_bias_grad_columns: linear_bias_grad.comp (db[j] = Σ_i dy[i, j]; overwrites db, or adds
 // into it when ACCUMULATE) with one invocation per group of 4 columns instead of a workgroup of row
 // slices, for CPU devices (lib/reduction_layout.hpp): each invocation adds its columns' rows in

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // prelu_weight_grad_columns: prelu_weight_grad.comp (dw[c] = Σ over the elements i of channel c of
 // (x[i] > 0 ? 0 : x[i])·dy[i]; OVERWRITES dw) with one invocation per group of 4 channels instead of
 // a workgroup per channel, for CPU devices (lib/reduction_layout.hpp): each invocation adds its

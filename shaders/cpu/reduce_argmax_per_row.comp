@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // reduce_argmax_per_row: reduce_argmax.comp (torch.argmax along the last dimension: NaN counts as
 // larger than everything, ties and several NaN go to the first index) with one invocation per row
 // instead of one workgroup, for CPU devices (lib/reduction_layout.hpp; see

@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // reduce_rows_per_row: reduce_rows.comp (sum, mean or max of each row; Kahan sums; NaN propagates)
 // with one invocation per row instead of one workgroup, for CPU devices (lib/reduction_layout.hpp;
 // see softmax_forward_rows.comp): the row is summed in column order. Any grid size works.

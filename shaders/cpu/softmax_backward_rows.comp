@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // softmax_backward_rows: softmax_backward.comp (same formulas; dx is overwritten; NaN propagates to
 // its row) with one invocation per row instead of one workgroup, for CPU devices
 // (lib/reduction_layout.hpp; see softmax_forward_rows.comp). Any grid size works.

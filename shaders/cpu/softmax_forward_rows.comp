@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "float_controls.glsl"
 // softmax_forward_rows: softmax_forward.comp (same formulas and NaN / inf behaviour: see there) with
 // one invocation per row instead of one workgroup, for CPU devices (lib/reduction_layout.hpp): each
 // invocation walks its row itself (max, sum, output, in column order), with no shared memory and no
