@@ -4,8 +4,9 @@
 // gathers, subgroup operations are loops over the lanes, and a loop body runs at least once even
 // with every lane masked off. So the cpu kernels avoid barriers and shared memory (an invocation per
 // row or channel quad, a GEMM that reads straight from memory), read through texel buffers, and take
-// several grid-stride steps per invocation. The GPU path never reads anything from this file; the
-// figures behind each constant are in bench/RESULTS.md.
+// several grid-stride steps per invocation. The GPU path never reads anything from this file. What
+// each of these kernels is worth against the GPU one is measured by bench/cpu_specialisations.py
+// (bench/RESULTS.md).
 #pragma once
 
 #include <cstdint>
