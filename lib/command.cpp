@@ -341,30 +341,38 @@ CommandList::~CommandList() = default;
 CommandList::CommandList(CommandList&&) noexcept = default;
 CommandList& CommandList::operator=(CommandList&&) noexcept = default;
 
-void CommandList::submit() { impl_->submit(); }
-void CommandList::wait() { impl_->wait(); }
-void CommandList::run() {
-  impl_->submit();
-  impl_->wait();
+detail::CommandListImpl& CommandList::impl() const {
+  if (!impl_) detail::fail_moved_from("CommandList");
+  return *impl_;
 }
-bool CommandList::recording() const { return impl_->state == detail::CommandListImpl::State::recording; }
-bool CommandList::pending() const { return impl_->state == detail::CommandListImpl::State::pending; }
-void CommandList::reset() { impl_->reset(); }
-std::size_t CommandList::dispatch_count() const { return impl_->dispatches; }
-std::size_t CommandList::barrier_count() const { return impl_->barriers; }
-std::vector<DispatchTiming> CommandList::timings() const { return impl_->timings(); }
+
+void CommandList::submit() { impl().submit(); }
+void CommandList::wait() { impl().wait(); }
+void CommandList::run() {
+  detail::CommandListImpl& c = impl();
+  c.submit();
+  c.wait();
+}
+bool CommandList::recording() const { return impl().state == detail::CommandListImpl::State::recording; }
+bool CommandList::pending() const { return impl().state == detail::CommandListImpl::State::pending; }
+void CommandList::reset() { impl().reset(); }
+std::size_t CommandList::dispatch_count() const { return impl().dispatches; }
+std::size_t CommandList::barrier_count() const { return impl().barriers; }
+std::vector<DispatchTiming> CommandList::timings() const { return impl().timings(); }
 
 void CommandList::fill(Tensor& tensor, float value) {
-  impl_->check_tensor(tensor, "fill", "tensor");
+  detail::CommandListImpl& c = impl();
+  c.check_tensor(tensor, "fill", "tensor");
   const uint32_t pattern = detail::fill_pattern(tensor.dtype(), value);
   const vk::Buffer buffer = *tensor.buffer().buffer;
-  impl_->transfer({{&tensor, detail::Access::write}}, "fill",
-                  [&](vk::raii::CommandBuffer& cb) { cb.fillBuffer(buffer, 0, VK_WHOLE_SIZE, pattern); });
+  c.transfer({{&tensor, detail::Access::write}}, "fill",
+             [&](vk::raii::CommandBuffer& cb) { cb.fillBuffer(buffer, 0, VK_WHOLE_SIZE, pattern); });
 }
 
 void CommandList::copy(const Tensor& src, Tensor& dst) {
-  impl_->check_tensor(src, "copy", "src");
-  impl_->check_tensor(dst, "copy", "dst");
+  detail::CommandListImpl& c = impl();
+  c.check_tensor(src, "copy", "src");
+  c.check_tensor(dst, "copy", "dst");
   if (&src.buffer() == &dst.buffer()) throw InvalidArgument("vkgrad: copy: src and dst are the same tensor");
   if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
     throw InvalidArgument("vkgrad: copy: src " + src.shape().to_string() + " " + to_string(src.dtype()) + " and dst " +
@@ -372,8 +380,8 @@ void CommandList::copy(const Tensor& src, Tensor& dst) {
   }
   const vk::Buffer s = *src.buffer().buffer, d = *dst.buffer().buffer;
   const vk::BufferCopy region(0, 0, src.size_bytes());
-  impl_->transfer({{&src, detail::Access::read}, {&dst, detail::Access::write}}, "copy",
-                  [&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(s, d, region); });
+  c.transfer({{&src, detail::Access::read}, {&dst, detail::Access::write}}, "copy",
+             [&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(s, d, region); });
 }
 
 }  // namespace vkgrad

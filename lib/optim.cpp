@@ -164,6 +164,7 @@ Sgd::Sgd(Context& context, std::vector<ParamRef> params, SgdOptions options)
 }
 
 void Sgd::record_step(CommandList& cmd) {
+  detail::require_not_moved_from(step_, "Sgd");
   optimizer_advance_step(cmd, step_);
   for (std::size_t i = 0; i < params_.size(); ++i) {
     sgd_update(cmd, options_, *params_[i].param, *params_[i].grad, states_[i], step_);
@@ -178,6 +179,7 @@ Adam::Adam(Context& context, std::vector<ParamRef> params, AdamOptions options)
 }
 
 void Adam::record_step(CommandList& cmd) {
+  detail::require_not_moved_from(step_, "Adam");
   optimizer_advance_step(cmd, step_);
   for (std::size_t i = 0; i < params_.size(); ++i) {
     adam_update(cmd, options_, *params_[i].param, *params_[i].grad, states_[i], step_);

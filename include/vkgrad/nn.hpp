@@ -342,7 +342,9 @@ class CrossEntropyLoss {
 };
 
 /// Base of SGD / Adam / AdamW: an optimizer over a model's parameters that records one update of
-/// all of them (one dispatch per parameter tensor plus one for its step counter).
+/// all of them (one dispatch per parameter tensor plus one for its step counter). Movable: every
+/// use of a moved-from optimizer other than destroying it or assigning to it throws
+/// InvalidArgument.
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -363,9 +365,16 @@ class Optimizer {
   /// listing the problems; nothing is changed).
   virtual void load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) = 0;
   /// The i32 [1] device counter of steps taken.
-  const Tensor& step_counter() const { return *counter_; }
+  const Tensor& step_counter() const;
 
  protected:
+  /// For derived classes, which set counter_ and params_.
+  Optimizer() = default;
+  /// Takes over the other's parameters and step counter, leaving it moved from.
+  Optimizer(Optimizer&& other) noexcept;
+  /// As the move constructor.
+  Optimizer& operator=(Optimizer&& other) noexcept;
+
   /// The step counter; set by the derived class's constructor.
   const Tensor* counter_ = nullptr;
   /// The parameters; set by the derived class's constructor.
