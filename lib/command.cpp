@@ -23,6 +23,10 @@ vk::AccessFlags read_access(vk::PipelineStageFlags stages) {
   if (stages & Stage::eTransfer) a |= AccessBit::eTransferRead;
   return a;
 }
+// The op that recorded a dispatch, from its timing label ("linear_forward relu" → "linear_forward"):
+// the prefix of the errors the dispatch reports.
+std::string_view op_of(std::string_view label) { return label.substr(0, label.find(' ')); }
+
 vk::AccessFlags write_access(vk::PipelineStageFlags stages) {
   vk::AccessFlags a;
   if (stages & Stage::eComputeShader) a |= AccessBit::eShaderWrite;
@@ -197,11 +201,12 @@ void CommandListImpl::timestamp_end() {
 
 void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<BufferUse> uses, const void* push,
                                uint32_t push_bytes, std::array<uint32_t, 3> groups, std::string_view label) {
-  require_recording(label);
+  const std::string_view op = op_of(label);
+  require_recording(op);
   const DeviceInfo& dev = ctx->info;
   for (int i = 0; i < 3; ++i) {
     if (groups[i] == 0 || groups[i] > dev.max_workgroup_count[i]) {
-      throw UnsupportedError("vkgrad: " + std::string(label) + ": " + std::to_string(groups[i]) +
+      throw UnsupportedError("vkgrad: " + std::string(op) + ": " + std::to_string(groups[i]) +
                              " workgroups in dimension " + std::to_string(i) + " exceeds " + dev.name + "'s limit of " +
                              std::to_string(dev.max_workgroup_count[i]));
     }
@@ -211,9 +216,9 @@ void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<Bu
   }
   // Every op checks its tensors first; this catches one that forgot (a foreign buffer in a
   // descriptor set would be undefined behaviour).
-  for (const auto& u : uses) check_tensor(*u.tensor, label, "binding");
+  for (const auto& u : uses) check_tensor(*u.tensor, op, "binding");
   const Kernel kernel = resolve_kernel(*ctx, requested, uses);
-  check_descriptor_limits(dev, kernel, label);
+  check_descriptor_limits(dev, kernel, op);
   const Pipeline& p = ctx->pipelines->get(kernel);
   const vk::DescriptorSet set = allocate_set(p);
   std::vector<vk::DescriptorBufferInfo> infos;

@@ -459,6 +459,39 @@ TEST_CASE("moved-from tensors, losses, optimizers and workspaces are refused by 
   require_no_validation_messages();
 }
 
+TEST_CASE("errors name the op as it is called, whatever activation, mode or variant it records", "[bad-input]") {
+  Context& ctx = context();
+  Tensor x(ctx, {4, 3}), w(ctx, {5, 3}), y(ctx, {4, 5}), wrong(ctx, {3, 3}), none, ch(ctx, {3});
+  Tensor step(ctx, {1}, DType::i32);
+  CommandList cmd(ctx);
+  const auto prefixed = [](const char* prefix, const std::function<void()>& use) {
+    CHECK_THROWS_WITH(use(), Catch::StartsWith(prefix));
+  };
+  prefixed("vkgrad: linear_forward: ", [&] { linear_forward(cmd, x, wrong, none, y, Activation::gelu); });
+  prefixed("vkgrad: linear_forward: ", [&] { linear_forward(cmd, x, wrong, none, y); });
+  prefixed("vkgrad: linear_backward: ", [&] { linear_backward(cmd, x, w, wrong, none, w, none, true); });
+  prefixed("vkgrad: activation_forward: ", [&] { activation_forward(cmd, Activation::tanh, x, y); });
+  prefixed("vkgrad: activation_backward: ", [&] { activation_backward(cmd, Activation::relu, x, y, x); });
+  prefixed("vkgrad: batchnorm_forward: ", [&] { batchnorm_forward(cmd, x, ch, ch, ch, ch, ch, ch, y); });
+  prefixed("vkgrad: batchnorm_forward: ",
+           [&] { batchnorm_forward(cmd, x, ch, ch, ch, ch, ch, ch, y, BatchNormOptions{.training = false}); });
+  AdamState state(ctx, x);
+  prefixed("vkgrad: adam_update: ", [&] { adam_update(cmd, adamw_options(), x, y, state, step); });
+  CHECK(cmd.dispatch_count() == 0);
+  // The timing labels still tell the variants apart.
+  if (ctx.device().timestamps) {
+    CommandList timed(ctx, CommandListOptions{}.set_timestamps(true));
+    Tensor b(ctx, {5});
+    b.fill(0.0f);
+    x.fill(0.5f);
+    w.fill(0.25f);
+    linear_forward(timed, x, w, b, y, Activation::gelu);
+    timed.run();
+    CHECK_THAT(timed.timings().at(0).label, Catch::Contains("linear_forward") && Catch::Contains("gelu"));
+  }
+  require_no_validation_messages();
+}
+
 TEST_CASE("zero sizes are refused where they are given, naming the size", "[bad-input]") {
   Context& ctx = context();
   CHECK_THROWS_WITH(Shape({0}), Catch::Contains("zero dimension"));
