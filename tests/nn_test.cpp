@@ -373,4 +373,47 @@ TEST_CASE("Trainer refuses a dataset the model cannot take", "[nn][trainer]") {
   CHECK_THROWS_WITH(trainer.train_epoch(data12), Catch::Contains("last batch of 1 row"));
 }
 
+TEST_CASE("Sequential::backward needs a forward pass recorded for its batch size and mode", "[nn]") {
+  Context& ctx = context();
+  const auto& refused = require_refused;
+  for (const bool single_layer : {false, true}) {
+    CAPTURE(single_layer);
+    Sequential model(ctx);
+    if (single_layer) {
+      model.emplace<nn::BatchNorm1d>(6);  // its backward reads the batch statistics of forward
+    } else {
+      build_mlp(model, 6, 4, 6, 0.0f, 1);
+    }
+    Tensor x8(ctx, {8, 6}), y8(ctx, {8, 6}), x5(ctx, {5, 6}), y5(ctx, {5, 6}), dy5(ctx, {5, 6}), dx5(ctx, {5, 6});
+    Tensor no_dx;
+    x8.upload(uniform(48, -1, 1, 3));
+    x5.upload(uniform(30, -1, 1, 4));
+    dy5.upload(uniform(30, -1, 1, 5));
+    CommandList cmd(ctx);
+    // Nothing recorded yet, then only another batch size.
+    refused([&] { model.backward(cmd, x5, y5, dy5, no_dx); }, {"Sequential::backward", "5 rows", "forward"});
+    model.forward(cmd, x8, y8);
+    const std::size_t dispatches = cmd.dispatch_count();
+    refused([&] { model.backward(cmd, x5, y5, dy5, dx5); }, {"5 rows", "record forward"});
+    // Forward in eval mode, backward in training mode.
+    model.eval();
+    model.forward(cmd, x5, y5);
+    model.train();
+    const std::size_t after_eval = cmd.dispatch_count();
+    refused([&] { model.backward(cmd, x5, y5, dy5, no_dx); }, {"5 rows", "eval mode", "training mode"});
+    CHECK(cmd.dispatch_count() == after_eval);
+    // Recorded in the same mode: accepted. Adding a layer drops the recorded activations.
+    model.forward(cmd, x5, y5);
+    CHECK_NOTHROW(model.backward(cmd, x5, y5, dy5, dx5));
+    CHECK(cmd.dispatch_count() > dispatches);
+    cmd.run();
+    for (float v : dx5.to_vector()) CHECK(std::isfinite(v));
+    model.emplace<nn::Activation>(Activation::tanh);
+    CommandList again(ctx);
+    refused([&] { model.backward(again, x5, y5, dy5, no_dx); }, {"5 rows", "forward"});
+    CHECK(again.dispatch_count() == 0);
+  }
+  require_no_validation_messages();
+}
+
 }  // namespace vkgrad::test

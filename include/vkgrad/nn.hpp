@@ -264,7 +264,9 @@ class Sequential : public Module {
   /// Records the forward pass of every layer, keeping the intermediate activations of this batch
   /// size (rows of x) for backward(). y: (rows, output features).
   void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
-  /// Records the backward pass of the last forward() with this batch size. dx may be empty.
+  /// Records the backward pass of the last forward() with this batch size. dx may be empty. Throws
+  /// InvalidArgument when no forward() was recorded for this batch size and input width since the
+  /// last add(), or when it was recorded in the other mode (train / eval).
   void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
   std::vector<Parameter> parameters() override;  ///< names "0.weight", "0.bias", "1.weight", ...
   std::vector<Buffer> buffers() override;        ///< "1.running_mean", ...
@@ -305,6 +307,9 @@ class Sequential : public Module {
 
  private:
   struct Activations {
+    uint64_t in_features = 0;       // of the input they were made for
+    bool forward_recorded = false;  // a forward() was recorded with them
+    bool training = true;           // the mode of the last forward() recorded with them
     std::vector<Tensor> outputs;    // outputs[i] = output of layer i
     std::vector<Tensor> gradients;  // gradients[i] = ∂loss/∂(output of layer i - 1), i >= 1
   };
