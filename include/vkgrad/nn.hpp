@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -422,18 +423,25 @@ class Adam : public Optimizer {
   std::unique_ptr<vkgrad::Adam> impl_;
 };
 
-/// A labelled image dataset resident on the device: images (count, features...) u8, labels
-/// (count) u8 or i32, normalised while gathered: x = pixel · scale + shift.
+/// A labelled dataset resident on the device: images (count, features...) u8 or f32, labels
+/// (count) u8 or i32, normalised while gathered: x = pixel · effective_scale() + shift.
 struct DeviceDataset {
-  /// (count, features...): u8 pixels (or f32 values), one sample per row of the first dimension.
+  /// (count, features...): u8 pixels or f32 values, one sample per row of the first dimension.
   Tensor images;
   /// (count): u8 or i32 class labels.
   Tensor labels;
-  /// Multiplies every pixel as it is gathered (x = pixel · scale + shift). Default 1/255: pixels
-  /// in [0, 1].
-  float scale = 1.0f / 255.0f;
+  /// Multiplies every pixel as it is gathered (x = pixel · scale + shift). Unset (the default):
+  /// 1/255 for u8 images, so pixels land in [0, 1], and 1 for f32 images, which are used as they
+  /// are. Set it to scale either explicitly.
+  std::optional<float> scale;
   /// Added after the scale. Default 0.
   float shift = 0.0f;
+  /// The scale applied while gathering: `scale` when set, else 1/255 for u8 images (and while
+  /// there are none) and 1 for any other dtype.
+  float effective_scale() const {
+    if (scale) return *scale;
+    return images.empty() || images.dtype() == DType::u8 ? 1.0f / 255.0f : 1.0f;
+  }
   /// Number of samples (images' first dimension; 0 when empty).
   uint64_t count() const { return images.empty() ? 0 : images.shape()[0]; }
   /// Values per sample (0 when empty).
