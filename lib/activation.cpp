@@ -127,7 +127,7 @@ constexpr uint32_t kCpuSteps = detail::cpu::kGridSteps;
 
 void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tensor& x, Tensor& y) {
   auto& c = cmd.impl();
-  const std::string op = "activation_forward " + act.to_string();
+  const std::string op = "activation_forward";
   detail::check_f32(c, x, op, "x");
   detail::check_f32(c, y, op, "y");
   require_same_count(x, "x", y, "y", op);
@@ -136,12 +136,12 @@ void activation_forward(CommandList& cmd, const ActivationSpec& act, const Tenso
   const auto push = push_for(act, x.numel());
   // One invocation per group of 4 elements; with the cpu kernel set up to kCpuSteps groups per invocation.
   const uint32_t groups = detail::quad_grid_stride_groups(c.context(), x.numel(), kernel.specialization[0], kCpuSteps);
-  c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
+  c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op + " " + act.to_string());
 }
 
 void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tensor& x, const Tensor& dy, Tensor& dx) {
   auto& c = cmd.impl();
-  const std::string op = "activation_backward " + act.to_string();
+  const std::string op = "activation_backward";
   detail::check_f32(c, x, op, "x");
   detail::check_f32(c, dy, op, "dy");
   detail::check_f32(c, dx, op, "dx");
@@ -153,7 +153,7 @@ void activation_backward(CommandList& cmd, const ActivationSpec& act, const Tens
   const auto push = push_for(act, x.numel());
   // One invocation per group of 4 elements; with the cpu kernel set up to kCpuSteps groups per invocation.
   const uint32_t groups = detail::quad_grid_stride_groups(c.context(), x.numel(), kernel.specialization[0], kCpuSteps);
-  c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op);
+  c.dispatch(kernel, uses, &push, sizeof push, {groups, 1, 1}, op + " " + act.to_string());
 }
 
 void prelu_forward(CommandList& cmd, const Tensor& x, const Tensor& weight, Tensor& y) {

@@ -89,7 +89,8 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
                        Tensor& running_var, Tensor& save_mean, Tensor& save_invstd, Tensor& y,
                        const BatchNormOptions& options) {
   auto& c = cmd.impl();
-  const std::string op = options.training ? "batchnorm_forward (training)" : "batchnorm_forward (eval)";
+  const std::string op = "batchnorm_forward";
+  const std::string label = op + (options.training ? " (training)" : " (eval)");  // of the dispatch
   detail::check_f32(c, x, op, "x");
   detail::check_f32(c, y, op, "y");
   detail::check_f32(c, running_mean, op, "running_mean");
@@ -121,7 +122,7 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
                 {&running_mean, detail::Access::read},
                 {&running_var, detail::Access::read},
                 {&y, detail::Access::write}},
-               &push, sizeof push, {detail::grid_stride_groups(c.context(), x.numel(), local), 1, 1}, op);
+               &push, sizeof push, {detail::grid_stride_groups(c.context(), x.numel(), local), 1, 1}, label);
     return;
   }
 
@@ -142,7 +143,7 @@ void batchnorm_forward(CommandList& cmd, const Tensor& x, const Tensor& gamma, c
                                                       {&save_mean, detail::Access::write},
                                                       {&save_invstd, detail::Access::write},
                                                       {&y, detail::Access::write}};
-  dispatch_statistics(c, "batchnorm_forward", "batchnorm_forward_columns", options.affine, channels, push, uses, op);
+  dispatch_statistics(c, "batchnorm_forward", "batchnorm_forward_columns", options.affine, channels, push, uses, label);
 }
 
 void batchnorm_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, const Tensor& save_mean,

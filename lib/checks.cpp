@@ -3,6 +3,7 @@
 #include <string>
 
 #include "command_impl.hpp"
+#include "errors.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad::detail {
@@ -125,6 +126,10 @@ void require_distinct(const Tensor& out, std::string_view out_role, const Tensor
   what.append(out_role).append("' must not be the same tensor as '").append(other_role);
   what.append("' (the op writes '").append(out_role).append("' while it reads or writes '").append(other_role);
   fail_argument(op, what.append("')"));
+}
+
+void require_not_moved_from(const Tensor& owned, std::string_view type) {
+  if (owned.empty()) fail_moved_from(type);
 }
 
 void require_32bit_indexable(const Tensor& t, std::string_view op, std::string_view role) {

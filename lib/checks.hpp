@@ -46,6 +46,9 @@ void require_same_shape(const Tensor& a, std::string_view a_role, const Tensor& 
 /// through another argument in the same dispatch.
 void require_distinct(const Tensor& out, std::string_view out_role, const Tensor& other, std::string_view other_role,
                       std::string_view op);
+/// InvalidArgument naming `type` as moved from when `owned`, a tensor that every `type` holds until
+/// it is moved from, is empty.
+void require_not_moved_from(const Tensor& owned, std::string_view type);
 /// The shaders index with 32-bit integers: UnsupportedError for more than 2^32 - 1 elements.
 void require_32bit_indexable(const Tensor& t, std::string_view op, std::string_view role);
 

@@ -23,6 +23,10 @@ vk::AccessFlags read_access(vk::PipelineStageFlags stages) {
   if (stages & Stage::eTransfer) a |= AccessBit::eTransferRead;
   return a;
 }
+// The op that recorded a dispatch, from its timing label ("linear_forward relu" → "linear_forward"):
+// the prefix of the errors the dispatch reports.
+std::string_view op_of(std::string_view label) { return label.substr(0, label.find(' ')); }
+
 vk::AccessFlags write_access(vk::PipelineStageFlags stages) {
   vk::AccessFlags a;
   if (stages & Stage::eComputeShader) a |= AccessBit::eShaderWrite;
@@ -197,11 +201,12 @@ void CommandListImpl::timestamp_end() {
 
 void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<BufferUse> uses, const void* push,
                                uint32_t push_bytes, std::array<uint32_t, 3> groups, std::string_view label) {
-  require_recording(label);
+  const std::string_view op = op_of(label);
+  require_recording(op);
   const DeviceInfo& dev = ctx->info;
   for (int i = 0; i < 3; ++i) {
     if (groups[i] == 0 || groups[i] > dev.max_workgroup_count[i]) {
-      throw UnsupportedError("vkgrad: " + std::string(label) + ": " + std::to_string(groups[i]) +
+      throw UnsupportedError("vkgrad: " + std::string(op) + ": " + std::to_string(groups[i]) +
                              " workgroups in dimension " + std::to_string(i) + " exceeds " + dev.name + "'s limit of " +
                              std::to_string(dev.max_workgroup_count[i]));
     }
@@ -211,9 +216,9 @@ void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<Bu
   }
   // Every op checks its tensors first; this catches one that forgot (a foreign buffer in a
   // descriptor set would be undefined behaviour).
-  for (const auto& u : uses) check_tensor(*u.tensor, label, "binding");
+  for (const auto& u : uses) check_tensor(*u.tensor, op, "binding");
   const Kernel kernel = resolve_kernel(*ctx, requested, uses);
-  check_descriptor_limits(dev, kernel, label);
+  check_descriptor_limits(dev, kernel, op);
   const Pipeline& p = ctx->pipelines->get(kernel);
   const vk::DescriptorSet set = allocate_set(p);
   std::vector<vk::DescriptorBufferInfo> infos;
@@ -341,30 +346,38 @@ CommandList::~CommandList() = default;
 CommandList::CommandList(CommandList&&) noexcept = default;
 CommandList& CommandList::operator=(CommandList&&) noexcept = default;
 
-void CommandList::submit() { impl_->submit(); }
-void CommandList::wait() { impl_->wait(); }
-void CommandList::run() {
-  impl_->submit();
-  impl_->wait();
+detail::CommandListImpl& CommandList::impl() const {
+  if (!impl_) detail::fail_moved_from("CommandList");
+  return *impl_;
 }
-bool CommandList::recording() const { return impl_->state == detail::CommandListImpl::State::recording; }
-bool CommandList::pending() const { return impl_->state == detail::CommandListImpl::State::pending; }
-void CommandList::reset() { impl_->reset(); }
-std::size_t CommandList::dispatch_count() const { return impl_->dispatches; }
-std::size_t CommandList::barrier_count() const { return impl_->barriers; }
-std::vector<DispatchTiming> CommandList::timings() const { return impl_->timings(); }
+
+void CommandList::submit() { impl().submit(); }
+void CommandList::wait() { impl().wait(); }
+void CommandList::run() {
+  detail::CommandListImpl& c = impl();
+  c.submit();
+  c.wait();
+}
+bool CommandList::recording() const { return impl().state == detail::CommandListImpl::State::recording; }
+bool CommandList::pending() const { return impl().state == detail::CommandListImpl::State::pending; }
+void CommandList::reset() { impl().reset(); }
+std::size_t CommandList::dispatch_count() const { return impl().dispatches; }
+std::size_t CommandList::barrier_count() const { return impl().barriers; }
+std::vector<DispatchTiming> CommandList::timings() const { return impl().timings(); }
 
 void CommandList::fill(Tensor& tensor, float value) {
-  impl_->check_tensor(tensor, "fill", "tensor");
+  detail::CommandListImpl& c = impl();
+  c.check_tensor(tensor, "fill", "tensor");
   const uint32_t pattern = detail::fill_pattern(tensor.dtype(), value);
   const vk::Buffer buffer = *tensor.buffer().buffer;
-  impl_->transfer({{&tensor, detail::Access::write}}, "fill",
-                  [&](vk::raii::CommandBuffer& cb) { cb.fillBuffer(buffer, 0, VK_WHOLE_SIZE, pattern); });
+  c.transfer({{&tensor, detail::Access::write}}, "fill",
+             [&](vk::raii::CommandBuffer& cb) { cb.fillBuffer(buffer, 0, VK_WHOLE_SIZE, pattern); });
 }
 
 void CommandList::copy(const Tensor& src, Tensor& dst) {
-  impl_->check_tensor(src, "copy", "src");
-  impl_->check_tensor(dst, "copy", "dst");
+  detail::CommandListImpl& c = impl();
+  c.check_tensor(src, "copy", "src");
+  c.check_tensor(dst, "copy", "dst");
   if (&src.buffer() == &dst.buffer()) throw InvalidArgument("vkgrad: copy: src and dst are the same tensor");
   if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
     throw InvalidArgument("vkgrad: copy: src " + src.shape().to_string() + " " + to_string(src.dtype()) + " and dst " +
@@ -372,8 +385,8 @@ void CommandList::copy(const Tensor& src, Tensor& dst) {
   }
   const vk::Buffer s = *src.buffer().buffer, d = *dst.buffer().buffer;
   const vk::BufferCopy region(0, 0, src.size_bytes());
-  impl_->transfer({{&src, detail::Access::read}, {&dst, detail::Access::write}}, "copy",
-                  [&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(s, d, region); });
+  c.transfer({{&src, detail::Access::read}, {&dst, detail::Access::write}}, "copy",
+             [&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(s, d, region); });
 }
 
 }  // namespace vkgrad

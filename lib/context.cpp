@@ -540,28 +540,37 @@ Context::~Context() = default;
 Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
 
-const DeviceInfo& Context::device() const { return impl_->info; }
-bool Context::validation_enabled() const { return impl_->validation; }
-const KernelChoice& Context::kernels() const { return impl_->kernels; }
-bool Context::subgroup_reductions() const { return impl_->kernels.subgroup_reductions; }
+detail::ContextImpl& Context::impl() const { return *shared_impl(); }
+const std::shared_ptr<detail::ContextImpl>& Context::shared_impl() const {
+  if (!impl_) detail::fail_moved_from("Context");
+  return impl_;
+}
+
+const DeviceInfo& Context::device() const { return impl().info; }
+bool Context::validation_enabled() const { return impl().validation; }
+const KernelChoice& Context::kernels() const { return impl().kernels; }
+bool Context::subgroup_reductions() const { return impl().kernels.subgroup_reductions; }
 std::vector<std::string> Context::validation_messages() const {
-  std::lock_guard lock(impl_->messages_mutex);
-  return impl_->messages;
+  detail::ContextImpl& c = impl();
+  std::lock_guard lock(c.messages_mutex);
+  return c.messages;
 }
 std::size_t Context::validation_message_count() const {
-  std::lock_guard lock(impl_->messages_mutex);
-  return impl_->messages.size();
+  detail::ContextImpl& c = impl();
+  std::lock_guard lock(c.messages_mutex);
+  return c.messages.size();
 }
 void Context::clear_validation_messages() {
-  std::lock_guard lock(impl_->messages_mutex);
-  impl_->messages.clear();
+  detail::ContextImpl& c = impl();
+  std::lock_guard lock(c.messages_mutex);
+  c.messages.clear();
 }
-std::filesystem::path Context::pipeline_cache_path() const { return impl_->pipelines->file(); }
-bool Context::texel_loads() const { return impl_->kernels.texel_loads; }
-uint64_t Context::allocated_bytes() const { return impl_->allocator->allocated_bytes(); }
-uint64_t Context::reserved_bytes() const { return impl_->allocator->reserved_bytes(); }
-uint64_t Context::memory_limit() const { return impl_->allocator->limit(); }
-void Context::wait_idle() { impl_->wait_queue_idle(); }
-bool Context::lost() const { return impl_->lost; }
+std::filesystem::path Context::pipeline_cache_path() const { return impl().pipelines->file(); }
+bool Context::texel_loads() const { return impl().kernels.texel_loads; }
+uint64_t Context::allocated_bytes() const { return impl().allocator->allocated_bytes(); }
+uint64_t Context::reserved_bytes() const { return impl().allocator->reserved_bytes(); }
+uint64_t Context::memory_limit() const { return impl().allocator->limit(); }
+void Context::wait_idle() { impl().wait_queue_idle(); }
+bool Context::lost() const { return impl().lost; }
 
 }  // namespace vkgrad

@@ -38,6 +38,12 @@ void throw_vulkan_error(vk::Result result, std::string_view doing, std::string_v
   }
 }
 
+void fail_moved_from(std::string_view type) {
+  const std::string t(type);
+  throw InvalidArgument("vkgrad: this " + t + " was moved from: use the " + t + " it was moved into. A moved-from " +
+                        t + " may only be destroyed or assigned to.");
+}
+
 std::string format_bytes(uint64_t bytes) {
   char buf[64];
   if (bytes >= (1ull << 30)) {

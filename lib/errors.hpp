@@ -24,6 +24,9 @@ decltype(auto) vk_call(std::string_view doing, F&& f) {
   }
 }
 
+/// Throws InvalidArgument for a use of a moved-from `type` ("CommandList", "Context").
+[[noreturn]] void fail_moved_from(std::string_view type);
+
 /// "1.5 MiB", "512 B"
 std::string format_bytes(uint64_t bytes);
 

@@ -221,7 +221,7 @@ void detail::gemm_with_tiles(CommandList& cmd, const Tensor& A, const Tensor& B,
 void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Tensor& b, Tensor& Y,
                     const ActivationSpec& act) {
   auto& c = cmd.impl();
-  const std::string op = "linear_forward " + act.to_string();
+  const std::string op = "linear_forward";
   c.check_tensor(X, op, "X");
   c.check_tensor(W, op, "W");
   c.check_tensor(Y, op, "Y");
@@ -267,13 +267,15 @@ void linear_forward(CommandList& cmd, const Tensor& X, const Tensor& W, const Te
                         act.params[0],
                         act.params[1],
                         act.theta};
-  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(c.device(), tiles, loop), op);
+  c.dispatch(kernel, uses, &push, sizeof push, gemm_groups(c.device(), tiles, loop), op + " " + act.to_string());
 }
 
 void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const Tensor& dY, Tensor& dX, Tensor& dW,
                      Tensor& db, bool accumulate) {
   auto& c = cmd.impl();
-  const std::string op = accumulate ? "linear_backward (accumulate)" : "linear_backward";
+  const std::string op = "linear_backward";
+  // The dispatches' timing labels also say whether they accumulate.
+  const std::string label = accumulate ? op + " (accumulate)" : op;
   c.check_tensor(X, op, "X");
   c.check_tensor(W, op, "W");
   c.check_tensor(dY, op, "dY");
@@ -314,9 +316,9 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
   require_32bit_indexable(dY, op, "dY");
 
   // dW (out × in) = dYᵀ (out × N) · X (N × in); accumulate: beta = 1.
-  record_gemm(c, dY, X, dW, true, false, 1.0f, accumulate ? 1.0f : 0.0f, out, in, batch, op + " dW");
+  record_gemm(c, dY, X, dW, true, false, 1.0f, accumulate ? 1.0f : 0.0f, out, in, batch, label + " dW");
   // dX (N × in) = dY (N × out) · W (out × in).
-  if (want_dx) record_gemm(c, dY, W, dX, false, false, 1.0f, 0.0f, batch, in, out, op + " dX");
+  if (want_dx) record_gemm(c, dY, W, dX, false, false, 1.0f, 0.0f, batch, in, out, label + " dX");
   if (want_db && detail::per_invocation_reductions(c)) {
     // CPU devices: an invocation per group of 4 columns, adding the rows in order (no barriers).
     const uint32_t local = std::min<uint32_t>(64, detail::default_local_size(c.device()));
@@ -326,7 +328,7 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
     const detail::Kernel kernel{
         "linear_bias_grad_columns", {local, out % 4 == 0 ? 1u : 0u, accumulate ? 1u : 0u}, 2, sizeof push};
     c.dispatch(kernel, uses, &push, sizeof push, {detail::quad_grid_stride_groups(c.context(), out, local), 1, 1},
-               op + " db");
+               label + " db");
   } else if (want_db) {
     // At most detail::kMaxLocalSize: the capacity of the shader's shared array.
     const uint32_t local = detail::default_local_size(c.device());
@@ -337,7 +339,7 @@ void linear_backward(CommandList& cmd, const Tensor& X, const Tensor& W, const T
     c.dispatch(kernel,
                {{&dY, detail::Access::read}, {&db, accumulate ? detail::Access::read_write : detail::Access::write}},
                &push, sizeof push, {detail::capped_workgroups(c.device(), 0, (out + columns - 1) / columns), 1, 1},
-               op + " db");
+               label + " db");
   }
 }
 

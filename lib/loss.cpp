@@ -132,6 +132,7 @@ CrossEntropyLoss::CrossEntropyLoss(Context& context, uint64_t rows, CrossEntropy
 }
 
 void CrossEntropyLoss::forward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& loss) {
+  detail::require_not_moved_from(status_, "CrossEntropyLoss");
   auto& c = cmd.impl();
   const std::string name = op_name("forward");
   check_class_inputs(cmd, rows_, logits, labels, name, "logits");
@@ -151,6 +152,7 @@ void CrossEntropyLoss::forward(CommandList& cmd, const Tensor& logits, const Ten
 
 void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& dlogits,
                                 float dloss) {
+  detail::require_not_moved_from(status_, "CrossEntropyLoss");
   auto& c = cmd.impl();
   const std::string name = op_name("backward");
   check_class_inputs(cmd, rows_, logits, labels, name, "logits");
@@ -176,6 +178,7 @@ NllLoss::NllLoss(Context& context, uint64_t rows, NllOptions options) : rows_(ro
 }
 
 void NllLoss::forward(CommandList& cmd, const Tensor& log_probs, const Tensor& labels, Tensor& loss) {
+  detail::require_not_moved_from(status_, "NllLoss");
   auto& c = cmd.impl();
   const std::string name = "nll forward";
   check_class_inputs(cmd, rows_, log_probs, labels, name, "log_probs");
@@ -194,6 +197,7 @@ void NllLoss::forward(CommandList& cmd, const Tensor& log_probs, const Tensor& l
 
 void NllLoss::backward(CommandList& cmd, const Tensor& log_probs, const Tensor& labels, Tensor& dlog_probs,
                        float dloss) {
+  detail::require_not_moved_from(status_, "NllLoss");
   auto& c = cmd.impl();
   const std::string name = "nll backward";
   check_class_inputs(cmd, rows_, log_probs, labels, name, "log_probs");

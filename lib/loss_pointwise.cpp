@@ -40,6 +40,7 @@ PointwiseLoss::PointwiseLoss(Context& context, PointwiseLossKind kind, uint64_t 
 }
 
 void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& loss) {
+  if (reduction_ != Reduction::none) detail::require_not_moved_from(terms_, "PointwiseLoss");
   auto& c = cmd.impl();
   const std::string name = std::string(kind_name(kind_)) + " forward";
   check_pair(cmd, x, target, elements_, name, "target");

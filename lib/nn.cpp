@@ -264,8 +264,12 @@ uint64_t Sequential::output_features(uint64_t in_features) const {
 
 Sequential::Activations& Sequential::activations_for(uint64_t rows, uint64_t in_features) {
   auto it = activations_.find(rows);
-  if (it != activations_.end() && it->second.outputs.size() + 1 == modules_.size()) return it->second;
+  if (it != activations_.end() && it->second.in_features == in_features &&
+      it->second.outputs.size() + 1 == modules_.size()) {
+    return it->second;
+  }
   Activations a;
+  a.in_features = in_features;
   uint64_t f = in_features;
   for (std::size_t i = 0; i + 1 < modules_.size(); ++i) {
     f = modules_[i]->output_features(f);
@@ -293,6 +297,8 @@ void Sequential::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
     Tensor& out_t = i + 1 == modules_.size() ? y : a.outputs[i];
     modules_[i]->forward(cmd, in_t, out_t);
   }
+  a.forward_recorded = true;
+  a.training = training();
 }
 
 void Sequential::backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) {
@@ -313,7 +319,21 @@ void Sequential::backward(CommandList& cmd, const Tensor& x, const Tensor& y, co
                    " elements");
     }
   }
-  Activations& a = activations_for(rows, in);
+  // The layers' backward passes read what forward() left: the intermediate outputs, BatchNorm's
+  // batch statistics, Dropout's mode. Without it they would differentiate unwritten buffers.
+  const auto it = activations_.find(rows);
+  const std::string batch = std::to_string(rows) + " rows of " + std::to_string(in) + " features";
+  if (it == activations_.end() || it->second.in_features != in || !it->second.forward_recorded) {
+    fail(op, "no forward pass was recorded for a batch of " + batch +
+                 " (since the model was built or last changed): record forward() for this batch size before "
+                 "backward()");
+  }
+  Activations& a = it->second;
+  if (a.training != training()) {
+    const auto mode = [](bool t) { return t ? "training mode" : "eval mode"; };
+    fail(op, "the forward pass for a batch of " + batch + " was recorded in " + mode(a.training) + ", backward() in " +
+                 mode(training()) + ": record forward() again in " + mode(training()) + " before backward()");
+  }
   for (std::size_t i = modules_.size(); i-- > 0;) {
     const Tensor& in_t = i == 0 ? x : a.outputs[i - 1];
     const Tensor& out_t = i + 1 == modules_.size() ? y : a.outputs[i];

@@ -107,7 +107,7 @@ struct Trainer::Impl {
   BatchTensors& record_forward(CommandList& cmd, const DeviceDataset& data, const Tensor& perm, uint64_t rows) {
     BatchTensors& b = batch_tensors(rows, data.features());
     select_batch(cmd, perm, cursor, static_cast<uint32_t>(options.batch), b.index);
-    gather_rows(cmd, data.images, b.index, b.x, data.scale, data.shift);
+    gather_rows(cmd, data.images, b.index, b.x, data.effective_scale(), data.shift);
     gather_labels(cmd, data.labels, b.index, b.labels);
     model.forward(cmd, b.x, b.logits);
     loss.forward(cmd, b.logits, b.labels, b.loss);
@@ -236,7 +236,7 @@ struct Trainer::Impl {
   // The end of the input-batch message: the first non-finite pixel of that batch in an f32
   // dataset (downloaded for this), or why there is none.
   std::string input_culprit(const DeviceDataset& data, uint64_t step, const std::vector<int32_t>* order) {
-    const std::string transform = "scale " + float_text(data.scale) + ", shift " + float_text(data.shift);
+    const std::string transform = "scale " + float_text(data.effective_scale()) + ", shift " + float_text(data.shift);
     if (data.images.dtype() != DType::f32) {
       return ", although u8 pixels are finite: the normalisation (" + transform + ") is not finite or overflows.";
     }

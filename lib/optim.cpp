@@ -111,7 +111,7 @@ void sgd_update(CommandList& cmd, const SgdOptions& o, Tensor& param, const Tens
 void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Tensor& grad, AdamState& state,
                  const Tensor& step) {
   auto& c = cmd.impl();
-  const std::string op = o.decoupled ? "adamw_update" : "adam_update";
+  const std::string op = "adam_update";
   detail::check_f32(c, param, op, "param");
   require_f32_param(c, grad, param, op, "grad");
   require_f32_param(c, state.exp_avg, param, op, "exp_avg");
@@ -145,7 +145,8 @@ void adam_update(CommandList& cmd, const AdamOptions& o, Tensor& param, const Te
       {&state.exp_avg, detail::Access::write}, {&state.exp_avg_sq, detail::Access::write}};
   const detail::Kernel kernel{"adam_update", {local, o.decoupled ? 1u : 0u}, 8, sizeof push};
   c.dispatch(kernel, uses, &push, sizeof push,
-             {detail::quad_grid_stride_groups(c.context(), param.numel(), local, detail::cpu::kGridSteps), 1, 1}, op);
+             {detail::quad_grid_stride_groups(c.context(), param.numel(), local, detail::cpu::kGridSteps), 1, 1},
+             o.decoupled ? "adamw_update" : op);
 }
 
 namespace {
@@ -164,6 +165,7 @@ Sgd::Sgd(Context& context, std::vector<ParamRef> params, SgdOptions options)
 }
 
 void Sgd::record_step(CommandList& cmd) {
+  detail::require_not_moved_from(step_, "Sgd");
   optimizer_advance_step(cmd, step_);
   for (std::size_t i = 0; i < params_.size(); ++i) {
     sgd_update(cmd, options_, *params_[i].param, *params_[i].grad, states_[i], step_);
@@ -178,6 +180,7 @@ Adam::Adam(Context& context, std::vector<ParamRef> params, AdamOptions options)
 }
 
 void Adam::record_step(CommandList& cmd) {
+  detail::require_not_moved_from(step_, "Adam");
   optimizer_advance_step(cmd, step_);
   for (std::size_t i = 0; i < params_.size(); ++i) {
     adam_update(cmd, options_, *params_[i].param, *params_[i].grad, states_[i], step_);

@@ -44,6 +44,7 @@ ActivationSparsity::ActivationSparsity(Context& context, uint64_t rows, uint64_t
 }
 
 void ActivationSparsity::record(CommandList& cmd, const Tensor& y, float eps) {
+  detail::require_not_moved_from(result_, "ActivationSparsity");
   auto& c = cmd.impl();
   const std::string op = "ActivationSparsity::record";
   detail::check_f32(c, y, op, "y");
@@ -70,6 +71,7 @@ void ActivationSparsity::record(CommandList& cmd, const Tensor& y, float eps) {
 }
 
 SparsityStats ActivationSparsity::read() const {
+  detail::require_not_moved_from(result_, "ActivationSparsity");
   const auto raw = result_.to_vector<int32_t>();
   SparsityStats s;
   s.rows = rows_;

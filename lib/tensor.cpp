@@ -114,8 +114,10 @@ uint32_t fill_pattern(DType type, float value) {
 
 namespace {
 
+constexpr const char* kOnEmptyTensor = " on an empty tensor (default-constructed or moved from)";
+
 void check_transfer(const Tensor& t, DType type, std::size_t count, const char* what) {
-  if (t.empty()) throw InvalidArgument(std::string("vkgrad: ") + what + " on an empty tensor");
+  if (t.empty()) throw InvalidArgument(std::string("vkgrad: ") + what + kOnEmptyTensor);
   if (type != t.dtype()) {
     throw InvalidArgument(std::string("vkgrad: ") + what + ": host data is " + to_string(type) + " but the tensor " +
                           t.shape().to_string() + " is " + to_string(t.dtype()));
@@ -173,7 +175,7 @@ void Tensor::download_bytes(DType type, void* out, std::size_t count) const {
 }
 
 void Tensor::fill(float value) {
-  if (empty()) throw InvalidArgument("vkgrad: fill on an empty tensor");
+  if (empty()) throw InvalidArgument(std::string("vkgrad: fill") + kOnEmptyTensor);
   detail::ContextImpl& ctx = *buffer_->context;
   const uint32_t pattern = detail::fill_pattern(dtype_, value);
   std::lock_guard lock(ctx.transfer_mutex);

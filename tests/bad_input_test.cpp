@@ -290,6 +290,208 @@ TEST_CASE("every op refuses a foreign, empty, mistyped or misshapen tensor and r
   CHECK(other.validation_messages().empty());
 }
 
+TEST_CASE("every use of a moved-from CommandList throws, naming the list it was moved into", "[bad-input]") {
+  Context& ctx = context();
+  Tensor a(ctx, {4, 5}), b(ctx, {4, 5});
+  a.fill(0.25f);
+  b.fill(0.5f);
+  CommandList moved(ctx, CommandListOptions{}.set_timestamps(ctx.device().timestamps));
+  moved.copy(a, b);
+  CommandList into(std::move(moved));
+  const auto refused = [](const std::function<void()>& use) {
+    require_refused(use, {"CommandList was moved from", "moved into"});
+  };
+  refused([&] { moved.submit(); });
+  refused([&] { moved.wait(); });
+  refused([&] { moved.run(); });
+  refused([&] { (void)moved.recording(); });
+  refused([&] { (void)moved.pending(); });
+  refused([&] { moved.reset(); });
+  refused([&] { moved.fill(a, 1.0f); });
+  refused([&] { moved.copy(a, b); });
+  refused([&] { (void)moved.dispatch_count(); });
+  refused([&] { (void)moved.barrier_count(); });
+  refused([&] { (void)moved.timings(); });
+  refused([&] { (void)moved.impl(); });
+  // Every op, with valid arguments, through the moved-from list.
+  for (auto& op : op_cases(ctx)) {
+    CAPTURE(op.name);
+    Tensors args;
+    for (const auto& arg : op.args) {
+      args.emplace_back(ctx, arg.shape, arg.dtype);
+      fill_valid(args.back());
+    }
+    refused([&] { op.call(moved, args); });
+  }
+  // The list it was moved into holds the recorded copy; the moved-from one can be assigned to.
+  CHECK(into.dispatch_count() == 1);
+  into.run();
+  CHECK(b.to_vector() == std::vector<float>(20, 0.25f));
+  moved = CommandList(ctx);
+  moved.fill(b, 2.0f);
+  moved.run();
+  CHECK(b.to_vector() == std::vector<float>(20, 2.0f));
+  // A moved-into list that is assigned away becomes moved-from in turn.
+  CommandList last = std::move(into);
+  refused([&] { into.submit(); });
+  require_no_validation_messages();
+}
+
+TEST_CASE("every use of a moved-from Context throws, naming the context it was moved into", "[bad-input]") {
+  Context moved(ContextOptions{}.set_pipeline_cache(false));
+  Context into(std::move(moved));
+  const auto refused = [](const std::function<void()>& use) {
+    require_refused(use, {"Context was moved from", "moved into"});
+  };
+  refused([&] { (void)moved.device(); });
+  refused([&] { (void)moved.validation_enabled(); });
+  refused([&] { (void)moved.validation_messages(); });
+  refused([&] { (void)moved.validation_message_count(); });
+  refused([&] { moved.clear_validation_messages(); });
+  refused([&] { (void)moved.pipeline_cache_path(); });
+  refused([&] { (void)moved.kernels(); });
+  refused([&] { (void)moved.subgroup_reductions(); });
+  refused([&] { (void)moved.texel_loads(); });
+  refused([&] { (void)moved.allocated_bytes(); });
+  refused([&] { (void)moved.reserved_bytes(); });
+  refused([&] { (void)moved.memory_limit(); });
+  refused([&] { moved.wait_idle(); });
+  refused([&] { (void)moved.lost(); });
+  refused([&] { (void)moved.impl(); });
+  refused([&] { (void)moved.shared_impl(); });
+  // What is created on a context.
+  refused([&] { Tensor t(moved, {4}); });
+  refused([&] { (void)Tensor::from(moved, {2}, {1.0f, 2.0f}); });
+  refused([&] { CommandList cmd(moved); });
+  refused([&] { nn::Sequential model(moved); });
+  refused([&] { nn::Linear layer(moved, 3, 4); });
+  refused([&] { nn::BatchNorm1d layer(moved, 3); });
+  refused([&] { CrossEntropyLoss loss(moved, 4); });
+  refused([&] { ReduceWorkspace workspace(moved); });
+  // The context it was moved into works; the moved-from one can be assigned to.
+  Tensor t = Tensor::from(into, {2}, {1.0f, 2.0f});
+  CHECK(t.to_vector() == std::vector<float>{1.0f, 2.0f});
+  moved = Context(ContextOptions{}.set_pipeline_cache(false));
+  CHECK(Tensor::from(moved, {1}, {3.0f}).to_vector() == std::vector<float>{3.0f});
+  CHECK(into.validation_messages().empty());
+  CHECK(moved.validation_messages().empty());
+}
+
+TEST_CASE("moved-from tensors, losses, optimizers and workspaces are refused by the ops that use them", "[bad-input]") {
+  Context& ctx = context();
+  const auto refused = [](const char* type, const std::function<void()>& use) {
+    require_refused(use, {type, "moved from"});
+  };
+  Tensor x(ctx, {4, 5}), y(ctx, {4, 5}), loss_value(ctx, {1});
+  x.fill(0.25f);
+  Tensor labels(ctx, {4}, DType::i32);
+  labels.fill(0.0f);
+  CommandList cmd(ctx);
+  {
+    Tensor moved(ctx, {4, 5});
+    Tensor into(std::move(moved));
+    refused("tensor 'x'", [&] { activation_forward(cmd, Activation::relu, moved, y); });
+    refused("tensor 'y'", [&] { activation_forward(cmd, Activation::relu, x, moved); });
+    refused("fill", [&] { moved.fill(1.0f); });
+    refused("upload", [&] { moved.upload(std::vector<float>(20)); });
+    refused("download", [&] { (void)moved.to_vector(); });
+  }
+  const auto class_loss = [&](auto loss, const char* type) {
+    auto into(std::move(loss));
+    refused(type, [&] { loss.forward(cmd, x, labels, loss_value); });
+    refused(type, [&] { loss.backward(cmd, x, labels, y); });
+  };
+  class_loss(CrossEntropyLoss(ctx, 4), "CrossEntropyLoss");
+  class_loss(NllLoss(ctx, 4), "NllLoss");
+  {
+    PointwiseLoss moved(ctx, PointwiseLossKind::mse, 20);
+    PointwiseLoss into(std::move(moved));
+    refused("PointwiseLoss", [&] { moved.forward(cmd, x, y, loss_value); });
+  }
+  {
+    ReduceWorkspace moved(ctx);
+    ReduceWorkspace into(std::move(moved));
+    refused("tensor 'workspace'", [&] { reduce_all(cmd, ReduceOp::sum, x, loss_value, moved); });
+  }
+  {
+    ActivationSparsity moved(ctx, 4, 5);
+    ActivationSparsity into(std::move(moved));
+    refused("ActivationSparsity", [&] { moved.record(cmd, x, 1e-3f); });
+    refused("ActivationSparsity", [&] { (void)moved.read(); });
+  }
+  nn::Sequential model(ctx);
+  model.emplace<nn::Linear>(5, 3);
+  {
+    std::vector<ParamRef> params;
+    for (const auto& p : model.parameters()) params.push_back({p.value, p.grad});
+    Sgd moved_sgd(ctx, params);
+    Sgd sgd_into(std::move(moved_sgd));
+    refused("Sgd", [&] { moved_sgd.record_step(cmd); });
+    Adam moved_adam(ctx, params);
+    Adam adam_into(std::move(moved_adam));
+    refused("Adam", [&] { moved_adam.record_step(cmd); });
+  }
+  for (const bool adam : {false, true}) {
+    CAPTURE(adam);
+    std::unique_ptr<nn::Optimizer> into;
+    std::unique_ptr<nn::Optimizer> moved;
+    if (adam) {
+      nn::Adam a(model);
+      into = std::make_unique<nn::Adam>(std::move(a));
+      moved = std::make_unique<nn::Adam>(std::move(a));
+    } else {
+      nn::SGD s(model, SgdOptions{.lr = 0.1f});
+      into = std::make_unique<nn::SGD>(std::move(s));
+      moved = std::make_unique<nn::SGD>(std::move(s));
+    }
+    refused("optimizer", [&] { moved->record_step(cmd); });
+    refused("optimizer", [&] { (void)moved->to_string(); });
+    refused("optimizer", [&] { (void)moved->steps(); });
+    refused("optimizer", [&] { (void)moved->step_counter(); });
+    refused("optimizer", [&] { (void)moved->state_dict(); });
+    refused("optimizer", [&] { moved->load_state_dict(into->state_dict()); });
+    CHECK(moved->params().empty());
+    CHECK(into->params().size() == 2);
+    CHECK(into->steps() == 0);
+  }
+  CHECK(cmd.dispatch_count() == 0);
+  cmd.run();
+  require_no_validation_messages();
+}
+
+TEST_CASE("errors name the op as it is called, whatever activation, mode or variant it records", "[bad-input]") {
+  Context& ctx = context();
+  Tensor x(ctx, {4, 3}), w(ctx, {5, 3}), y(ctx, {4, 5}), wrong(ctx, {3, 3}), none, ch(ctx, {3});
+  Tensor step(ctx, {1}, DType::i32);
+  CommandList cmd(ctx);
+  const auto prefixed = [](const char* prefix, const std::function<void()>& use) {
+    CHECK_THROWS_WITH(use(), Catch::StartsWith(prefix));
+  };
+  prefixed("vkgrad: linear_forward: ", [&] { linear_forward(cmd, x, wrong, none, y, Activation::gelu); });
+  prefixed("vkgrad: linear_forward: ", [&] { linear_forward(cmd, x, wrong, none, y); });
+  prefixed("vkgrad: linear_backward: ", [&] { linear_backward(cmd, x, w, wrong, none, w, none, true); });
+  prefixed("vkgrad: activation_forward: ", [&] { activation_forward(cmd, Activation::tanh, x, y); });
+  prefixed("vkgrad: activation_backward: ", [&] { activation_backward(cmd, Activation::relu, x, y, x); });
+  prefixed("vkgrad: batchnorm_forward: ", [&] { batchnorm_forward(cmd, x, ch, ch, ch, ch, ch, ch, y); });
+  prefixed("vkgrad: batchnorm_forward: ",
+           [&] { batchnorm_forward(cmd, x, ch, ch, ch, ch, ch, ch, y, BatchNormOptions{.training = false}); });
+  AdamState state(ctx, x);
+  prefixed("vkgrad: adam_update: ", [&] { adam_update(cmd, adamw_options(), x, y, state, step); });
+  CHECK(cmd.dispatch_count() == 0);
+  // The timing labels still tell the variants apart.
+  if (ctx.device().timestamps) {
+    CommandList timed(ctx, CommandListOptions{}.set_timestamps(true));
+    Tensor b(ctx, {5});
+    b.fill(0.0f);
+    x.fill(0.5f);
+    w.fill(0.25f);
+    linear_forward(timed, x, w, b, y, Activation::gelu);
+    timed.run();
+    CHECK_THAT(timed.timings().at(0).label, Catch::Contains("linear_forward") && Catch::Contains("gelu"));
+  }
+  require_no_validation_messages();
+}
+
 TEST_CASE("zero sizes are refused where they are given, naming the size", "[bad-input]") {
   Context& ctx = context();
   CHECK_THROWS_WITH(Shape({0}), Catch::Contains("zero dimension"));

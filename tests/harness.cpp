@@ -107,6 +107,16 @@ void require_no_validation_messages() {
   REQUIRE(messages.empty());
 }
 
+void require_refused(const std::function<void()>& use, std::initializer_list<const char*> needles) {
+  try {
+    use();
+    FAIL_CHECK("accepted");
+  } catch (const InvalidArgument& e) {
+    CAPTURE(e.what());
+    for (const char* n : needles) CHECK_THAT(e.what(), Catch::Contains(n));
+  }
+}
+
 std::vector<float> uniform(std::size_t n, float lo, float hi, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> dist(lo, hi);

@@ -61,6 +61,9 @@ void for_each_gemm_path(const std::function<void()>& body);
 /// every message; then clears them.
 void require_no_validation_messages();
 
+/// Checks that use() throws InvalidArgument whose message contains every one of `needles`.
+void require_refused(const std::function<void()>& use, std::initializer_list<const char*> needles);
+
 /// The NaN vkgrad tests poison outputs with before every run.
 inline constexpr float poison = std::numeric_limits<float>::quiet_NaN();
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "harness.hpp"
@@ -295,7 +296,7 @@ TEST_CASE("Trainer evaluate reports per-layer sparsity of the activations", "[nn
                                             }());
   model.eval();
   CommandList cmd(ctx);
-  gather_rows(cmd, data.images, idx, x, data.scale, data.shift);
+  gather_rows(cmd, data.images, idx, x, data.effective_scale(), data.shift);
   model.forward(cmd, x, y);
   cmd.run();
   const auto relu = model.activation(70, 2).to_vector();
@@ -371,6 +372,116 @@ TEST_CASE("Trainer refuses a dataset the model cannot take", "[nn][trainer]") {
   CHECK_THROWS_WITH(trainer.train_epoch(data), Catch::Contains("expects 12 input features, got 10"));
   auto data12 = synthetic(ctx, 33, 12, 3, 3);
   CHECK_THROWS_WITH(trainer.train_epoch(data12), Catch::Contains("last batch of 1 row"));
+}
+
+TEST_CASE("Sequential::backward needs a forward pass recorded for its batch size and mode", "[nn]") {
+  Context& ctx = context();
+  const auto& refused = require_refused;
+  for (const bool single_layer : {false, true}) {
+    CAPTURE(single_layer);
+    Sequential model(ctx);
+    if (single_layer) {
+      model.emplace<nn::BatchNorm1d>(6);  // its backward reads the batch statistics of forward
+    } else {
+      build_mlp(model, 6, 4, 6, 0.0f, 1);
+    }
+    Tensor x8(ctx, {8, 6}), y8(ctx, {8, 6}), x5(ctx, {5, 6}), y5(ctx, {5, 6}), dy5(ctx, {5, 6}), dx5(ctx, {5, 6});
+    Tensor no_dx;
+    x8.upload(uniform(48, -1, 1, 3));
+    x5.upload(uniform(30, -1, 1, 4));
+    dy5.upload(uniform(30, -1, 1, 5));
+    CommandList cmd(ctx);
+    // Nothing recorded yet, then only another batch size.
+    refused([&] { model.backward(cmd, x5, y5, dy5, no_dx); }, {"Sequential::backward", "5 rows", "forward"});
+    model.forward(cmd, x8, y8);
+    const std::size_t dispatches = cmd.dispatch_count();
+    refused([&] { model.backward(cmd, x5, y5, dy5, dx5); }, {"5 rows", "record forward"});
+    // Forward in eval mode, backward in training mode.
+    model.eval();
+    model.forward(cmd, x5, y5);
+    model.train();
+    const std::size_t after_eval = cmd.dispatch_count();
+    refused([&] { model.backward(cmd, x5, y5, dy5, no_dx); }, {"5 rows", "eval mode", "training mode"});
+    CHECK(cmd.dispatch_count() == after_eval);
+    // Recorded in the same mode: accepted. Adding a layer drops the recorded activations.
+    model.forward(cmd, x5, y5);
+    CHECK_NOTHROW(model.backward(cmd, x5, y5, dy5, dx5));
+    CHECK(cmd.dispatch_count() > dispatches);
+    cmd.run();
+    for (float v : dx5.to_vector()) CHECK(std::isfinite(v));
+    model.emplace<nn::Activation>(Activation::tanh);
+    CommandList again(ctx);
+    refused([&] { model.backward(again, x5, y5, dy5, no_dx); }, {"5 rows", "forward"});
+    CHECK(again.dispatch_count() == 0);
+  }
+  require_no_validation_messages();
+}
+
+TEST_CASE("DeviceDataset scales u8 pixels by 1/255 and f32 values by 1 unless a scale is set", "[nn]") {
+  Context& ctx = context();
+  const std::vector<uint8_t> pixels{0, 51, 255, 102, 204, 153};
+  const std::vector<float> values{-2.0f, 0.5f, 3.0f, 255.0f, 1e-3f, 7.0f};
+  nn::DeviceDataset u8_data, f32_data;
+  u8_data.images = Tensor::from<uint8_t>(ctx, {3, 2}, pixels);
+  f32_data.images = Tensor::from<float>(ctx, {3, 2}, values);
+  CHECK(u8_data.effective_scale() == 1.0f / 255.0f);
+  CHECK(f32_data.effective_scale() == 1.0f);
+  CHECK(nn::DeviceDataset{}.effective_scale() == 1.0f / 255.0f);  // no images yet: the u8 default
+  const auto gathered = [&](const nn::DeviceDataset& d) {
+    Tensor index = Tensor::from<int32_t>(ctx, {3}, std::vector<int32_t>{0, 1, 2});
+    Tensor x(ctx, {3, 2});
+    CommandList cmd(ctx);
+    gather_rows(cmd, d.images, index, x, d.effective_scale(), d.shift);
+    cmd.run();
+    return x.to_vector();
+  };
+  const auto u8_x = gathered(u8_data);
+  for (std::size_t i = 0; i < pixels.size(); ++i) CHECK(u8_x[i] == float(pixels[i]) * (1.0f / 255.0f));
+  CHECK(gathered(f32_data) == values);
+  // An explicit scale applies to either dtype.
+  f32_data.scale = 0.5f;
+  f32_data.shift = 1.0f;
+  CHECK(f32_data.effective_scale() == 0.5f);
+  const auto f32_x = gathered(f32_data);
+  for (std::size_t i = 0; i < values.size(); ++i) CHECK(f32_x[i] == values[i] * 0.5f + 1.0f);
+  u8_data.scale = 1.0f;
+  const auto raw = gathered(u8_data);
+  for (std::size_t i = 0; i < pixels.size(); ++i) CHECK(raw[i] == float(pixels[i]));
+  require_no_validation_messages();
+}
+
+TEST_CASE("Trainer feeds an f32 dataset to the model as it is, unless a scale is set", "[nn][trainer]") {
+  Context& ctx = context();
+  // The same model's loss on x as given and on x / 255 differ, so the loss tells which x the
+  // Trainer gathered.
+  const uint64_t count = 64;
+  std::vector<float> values(count * 2);
+  std::vector<int32_t> labels(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    values[2 * i] = float(i * 3);
+    values[2 * i + 1] = 1.0f;
+    labels[i] = values[2 * i] > 100.0f;
+  }
+  const auto first_loss = [&](std::optional<float> scale) {
+    nn::DeviceDataset d;
+    d.images = Tensor::from<float>(ctx, {count, 2}, values);
+    d.labels = Tensor::from<int32_t>(ctx, {count}, labels);
+    d.scale = scale;
+    Sequential model(ctx);
+    model.emplace<nn::Linear>(2, 2);
+    CommandList init(ctx);
+    model.reset_parameters(init, 7);
+    init.run();
+    nn::CrossEntropyLoss loss(ctx);
+    nn::SGD opt(model);
+    nn::TrainerOptions o;
+    o.batch = 16;
+    nn::Trainer trainer(ctx, model, loss, opt, o);
+    return trainer.evaluate(d).loss;
+  };
+  CHECK(first_loss(std::nullopt) == first_loss(1.0f));
+  CHECK(first_loss(std::nullopt) != first_loss(1.0f / 255.0f));
+  require_no_validation_messages();
 }
 
 }  // namespace vkgrad::test

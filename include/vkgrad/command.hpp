@@ -40,7 +40,8 @@ struct DispatchTiming {
   double milliseconds = 0;
 };
 
-/// A recorded sequence of ops. Move-only. Ops (activation_forward, fill, copy, ...) append to it
+/// A recorded sequence of ops. Move-only: every use of a moved-from list other than destroying it or
+/// assigning to it throws InvalidArgument. Ops (activation_forward, fill, copy, ...) append to it
 /// while it is recording; the first submit() ends recording, later submit()s replay the same
 /// commands. Tensors used by the list are kept alive by it until it is reset or destroyed.
 ///
@@ -54,7 +55,7 @@ class CommandList {
   explicit CommandList(Context& context, CommandListOptions options = {});
   ~CommandList();  ///< waits for a pending submission
   /// Moves the recorded commands and any pending submission; the moved-from list may only be
-  /// destroyed or assigned to.
+  /// destroyed or assigned to (anything else throws InvalidArgument).
   CommandList(CommandList&&) noexcept;
   /// Destroys this list's own commands (waiting for its pending submission) and takes the other
   /// list's, as the move constructor.
@@ -95,8 +96,9 @@ class CommandList {
   /// first).
   std::vector<DispatchTiming> timings() const;
 
-  /// The implementation, for vkgrad's own ops (lib/); not part of the stable API.
-  detail::CommandListImpl& impl() const { return *impl_; }
+  /// The implementation, for vkgrad's own ops (lib/); not part of the stable API. Every member and
+  /// op reaches the list through it: InvalidArgument on a moved-from list.
+  detail::CommandListImpl& impl() const;
 
  private:
   std::unique_ptr<detail::CommandListImpl> impl_;

@@ -254,7 +254,8 @@ class Context {
   /// Releases this handle; the device itself lives on while tensors or command lists created from
   /// it exist. The last owner waits for the device to finish and saves the pipeline cache.
   ~Context();
-  /// Takes over the device; the moved-from Context may only be destroyed or assigned to.
+  /// Takes over the device; the moved-from Context may only be destroyed or assigned to (anything
+  /// else, creating tensors or command lists on it included, throws InvalidArgument).
   Context(Context&&) noexcept;
   /// Releases this handle (as the destructor) and takes over the other's device.
   Context& operator=(Context&&) noexcept;
@@ -291,11 +292,12 @@ class Context {
   /// that uses the device throws DeviceLostError; destroying its objects is still safe.
   bool lost() const;
 
-  /// The implementation, for vkgrad's own code (lib/); not part of the stable API.
-  detail::ContextImpl& impl() const { return *impl_; }
+  /// The implementation, for vkgrad's own code (lib/); not part of the stable API. Every member
+  /// reaches the device through it: InvalidArgument on a moved-from Context.
+  detail::ContextImpl& impl() const;
   /// The shared implementation that tensors and command lists hold on to; not part of the stable
-  /// API.
-  const std::shared_ptr<detail::ContextImpl>& shared_impl() const { return impl_; }
+  /// API. InvalidArgument on a moved-from Context.
+  const std::shared_ptr<detail::ContextImpl>& shared_impl() const;
 
  private:
   std::shared_ptr<detail::ContextImpl> impl_;

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -264,7 +265,9 @@ class Sequential : public Module {
   /// Records the forward pass of every layer, keeping the intermediate activations of this batch
   /// size (rows of x) for backward(). y: (rows, output features).
   void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
-  /// Records the backward pass of the last forward() with this batch size. dx may be empty.
+  /// Records the backward pass of the last forward() with this batch size. dx may be empty. Throws
+  /// InvalidArgument when no forward() was recorded for this batch size and input width since the
+  /// last add(), or when it was recorded in the other mode (train / eval).
   void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
   std::vector<Parameter> parameters() override;  ///< names "0.weight", "0.bias", "1.weight", ...
   std::vector<Buffer> buffers() override;        ///< "1.running_mean", ...
@@ -305,6 +308,9 @@ class Sequential : public Module {
 
  private:
   struct Activations {
+    uint64_t in_features = 0;       // of the input they were made for
+    bool forward_recorded = false;  // a forward() was recorded with them
+    bool training = true;           // the mode of the last forward() recorded with them
     std::vector<Tensor> outputs;    // outputs[i] = output of layer i
     std::vector<Tensor> gradients;  // gradients[i] = ∂loss/∂(output of layer i - 1), i >= 1
   };
@@ -342,7 +348,9 @@ class CrossEntropyLoss {
 };
 
 /// Base of SGD / Adam / AdamW: an optimizer over a model's parameters that records one update of
-/// all of them (one dispatch per parameter tensor plus one for its step counter).
+/// all of them (one dispatch per parameter tensor plus one for its step counter). Movable: every
+/// use of a moved-from optimizer other than destroying it or assigning to it throws
+/// InvalidArgument.
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -363,9 +371,16 @@ class Optimizer {
   /// listing the problems; nothing is changed).
   virtual void load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state) = 0;
   /// The i32 [1] device counter of steps taken.
-  const Tensor& step_counter() const { return *counter_; }
+  const Tensor& step_counter() const;
 
  protected:
+  /// For derived classes, which set counter_ and params_.
+  Optimizer() = default;
+  /// Takes over the other's parameters and step counter, leaving it moved from.
+  Optimizer(Optimizer&& other) noexcept;
+  /// As the move constructor.
+  Optimizer& operator=(Optimizer&& other) noexcept;
+
   /// The step counter; set by the derived class's constructor.
   const Tensor* counter_ = nullptr;
   /// The parameters; set by the derived class's constructor.
@@ -408,18 +423,25 @@ class Adam : public Optimizer {
   std::unique_ptr<vkgrad::Adam> impl_;
 };
 
-/// A labelled image dataset resident on the device: images (count, features...) u8, labels
-/// (count) u8 or i32, normalised while gathered: x = pixel · scale + shift.
+/// A labelled dataset resident on the device: images (count, features...) u8 or f32, labels
+/// (count) u8 or i32, normalised while gathered: x = pixel · effective_scale() + shift.
 struct DeviceDataset {
-  /// (count, features...): u8 pixels (or f32 values), one sample per row of the first dimension.
+  /// (count, features...): u8 pixels or f32 values, one sample per row of the first dimension.
   Tensor images;
   /// (count): u8 or i32 class labels.
   Tensor labels;
-  /// Multiplies every pixel as it is gathered (x = pixel · scale + shift). Default 1/255: pixels
-  /// in [0, 1].
-  float scale = 1.0f / 255.0f;
+  /// Multiplies every pixel as it is gathered (x = pixel · scale + shift). Unset (the default):
+  /// 1/255 for u8 images, so pixels land in [0, 1], and 1 for f32 images, which are used as they
+  /// are. Set it to scale either explicitly.
+  std::optional<float> scale;
   /// Added after the scale. Default 0.
   float shift = 0.0f;
+  /// The scale applied while gathering: `scale` when set, else 1/255 for u8 images (and while
+  /// there are none) and 1 for any other dtype.
+  float effective_scale() const {
+    if (scale) return *scale;
+    return images.empty() || images.dtype() == DType::u8 ? 1.0f / 255.0f : 1.0f;
+  }
   /// Number of samples (images' first dimension; 0 when empty).
   uint64_t count() const { return images.empty() ? 0 : images.shape()[0]; }
   /// Values per sample (0 when empty).
