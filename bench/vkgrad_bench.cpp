@@ -15,6 +15,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -203,6 +204,82 @@ int training_step_breakdown(vkgrad::Context& ctx, int repeat, const std::string&
   return 0;
 }
 
+// Device memory held by a 784-256-128-10 model (BatchNorm1d, ReLU) after inference over every batch
+// size 1..256, against what the largest batch alone needs: Sequential::predict, whose buffers are
+// sized for the largest batch, and forward() in eval mode, which caches up to
+// Sequential::max_cached_batch_sizes batch sizes. Context::allocated_bytes is the measure.
+int inference_memory(vkgrad::Context& ctx, const std::string& json_path) {
+  namespace nn = vkgrad::nn;
+  const uint64_t in = 784, largest = 256;
+  nn::Sequential model(ctx);
+  model.emplace<nn::Linear>(in, 256);
+  model.emplace<nn::BatchNorm1d>(256);
+  model.emplace<nn::Activation>(vkgrad::Activation::relu);
+  model.emplace<nn::Linear>(256, 128);
+  model.emplace<nn::BatchNorm1d>(128);
+  model.emplace<nn::Activation>(vkgrad::Activation::relu);
+  model.emplace<nn::Linear>(128, 10);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> xs(largest * in);
+  for (auto& v : xs) v = dist(rng);
+  const auto first_rows = [&](uint64_t rows) { return std::span<const float>(xs).first(rows * in); };
+  const auto mib = [](uint64_t bytes) { return double(bytes) / double(1 << 20); };
+
+  model.predict(xs, largest);  // staging buffers and pipelines reach their steady state
+  model.release_buffers();
+  const uint64_t base = ctx.allocated_bytes();
+  model.predict(xs, largest);
+  const uint64_t predict_alone = ctx.allocated_bytes() - base;
+  model.release_buffers();
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t rows = 1; rows <= largest; ++rows) model.predict(first_rows(rows), rows);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const uint64_t predict_held = ctx.allocated_bytes() - base;
+  model.release_buffers();
+
+  // forward() in eval mode: allocation happens when a pass is recorded, so the lists are recorded
+  // and dropped without running.
+  model.eval();
+  vkgrad::Tensor x(ctx, {largest, in}), y(ctx, {largest, 10});
+  const uint64_t with_io = ctx.allocated_bytes();
+  {
+    vkgrad::CommandList cmd(ctx);
+    model.forward(cmd, x, y);
+  }
+  const uint64_t forward_alone = ctx.allocated_bytes() - with_io;
+  model.release_buffers();
+  for (uint64_t rows = 1; rows <= largest; ++rows) {
+    vkgrad::Tensor xr(ctx, {rows, in}), yr(ctx, {rows, 10});
+    vkgrad::CommandList cmd(ctx);
+    model.forward(cmd, xr, yr);
+  }
+  const uint64_t forward_held = ctx.allocated_bytes() - with_io;
+  model.release_buffers();
+  const uint64_t released = ctx.allocated_bytes() - with_io;
+
+  std::printf("inference memory: 784-256-128-10 MLP (BatchNorm1d, ReLU), %llu parameters, batch sizes 1..%llu\n\n",
+              static_cast<unsigned long long>(model.parameter_count()), static_cast<unsigned long long>(largest));
+  std::printf("%-44s %12s %12s %7s\n", "path", "largest MiB", "held MiB", "ratio");
+  std::printf("%-44s %12.3f %12.3f %7.2f\n", "predict (host, ran)", mib(predict_alone), mib(predict_held),
+              double(predict_held) / double(predict_alone));
+  std::printf("%-44s %12.3f %12.3f %7.2f\n", "forward, eval mode (recorded)", mib(forward_alone), mib(forward_held),
+              double(forward_held) / double(forward_alone));
+  std::printf("after release_buffers: %.3f MiB; predict sweep took %.2f s\n", mib(released), seconds);
+  if (!json_path.empty()) {
+    nlohmann::json doc = {{"device", ctx.device().name},
+                          {"parameters", model.parameter_count()},
+                          {"predict_largest_bytes", predict_alone},
+                          {"predict_held_bytes", predict_held},
+                          {"forward_largest_bytes", forward_alone},
+                          {"forward_held_bytes", forward_held},
+                          {"released_bytes", released},
+                          {"predict_sweep_seconds", seconds}};
+    std::ofstream(json_path) << doc.dump(2) << "\n";
+  }
+  return predict_held <= 2 * predict_alone ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -227,6 +304,11 @@ int main(int argc, char** argv) try {
   app.add_flag("--training-step", step_breakdown,
                "instead of the op table: one training step of the README's MNIST model (784-512-256-10, "
                "BatchNorm1d, ReLU, dropout 0.2, cross-entropy, Adam; batch 128), GPU time per dispatch kind");
+  bool inference = false;
+  app.add_flag("--inference-memory", inference,
+               "instead of the op table: device memory held after inference (Sequential::predict, and forward in "
+               "eval mode) over batch sizes 1..256 on a 784-256-128-10 model, against the largest batch alone; "
+               "exits 1 when predict holds more than twice that");
   std::string reductions = "auto";
   app.add_option("--reductions", reductions,
                  "reduction shaders (softmax, losses, sums): auto (the kernel set's: subgroup variant for gpu where "
@@ -262,7 +344,6 @@ int main(int argc, char** argv) try {
   if (reductions != "auto") options.set_subgroup_reductions(reductions == "subgroup");
   vkgrad::Context ctx(options);
   const auto& dev = ctx.device();
-  if (!dev.timestamps) throw vkgrad::UnsupportedError(dev.name + " has no timestamp queries; cannot benchmark");
   const auto& kernels = ctx.kernels();
   std::printf("kernels: %s (%s); texel loads %s, GEMM path %s, row reductions %s\n", vkgrad::to_string(kernels.set),
               kernels.reason.c_str(), kernels.texel_loads ? "on" : "off",
@@ -275,6 +356,8 @@ int main(int argc, char** argv) try {
               static_cast<unsigned long long>(n), repeat, ctx.subgroup_reductions() ? "subgroup" : "portable",
               dev.subgroup_size);
 
+  if (inference) return inference_memory(ctx, json_path);  // a count of bytes: no timestamps needed
+  if (!dev.timestamps) throw vkgrad::UnsupportedError(dev.name + " has no timestamp queries; cannot benchmark");
   if (step_breakdown) return training_step_breakdown(ctx, repeat, json_path);
 
   std::mt19937 rng(1);

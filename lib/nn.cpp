@@ -2,6 +2,8 @@
 // are in nn_optim.cpp, the Trainer in nn_trainer.cpp, the state-dict helpers in nn_state.cpp.
 #include "vkgrad/nn.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -14,6 +16,7 @@
 #include "vkgrad/error.hpp"
 #include "vkgrad/init.hpp"
 #include "vkgrad/linear.hpp"
+#include "vkgrad/reduce.hpp"
 
 namespace vkgrad::nn {
 
@@ -266,15 +269,26 @@ Sequential::Activations& Sequential::activations_for(uint64_t rows, uint64_t in_
   auto it = activations_.find(rows);
   if (it != activations_.end() && it->second.in_features == in_features &&
       it->second.outputs.size() + 1 == modules_.size()) {
+    it->second.last_use = ++use_clock_;
     return it->second;
+  }
+  if (it != activations_.end()) activations_.erase(it);
+  if (activations_.size() >= max_cached_batch_sizes) {
+    // Lists that recorded the evicted buffers keep them alive; backward() for that batch size
+    // throws until a new forward() is recorded.
+    auto oldest = activations_.begin();
+    for (auto i = activations_.begin(); i != activations_.end(); ++i) {
+      if (i->second.last_use < oldest->second.last_use) oldest = i;
+    }
+    activations_.erase(oldest);
   }
   Activations a;
   a.in_features = in_features;
+  a.last_use = ++use_clock_;
   uint64_t f = in_features;
   for (std::size_t i = 0; i + 1 < modules_.size(); ++i) {
     f = modules_[i]->output_features(f);
     a.outputs.emplace_back(context(), Shape{rows, f});
-    a.gradients.emplace_back(context(), Shape{rows, f});
   }
   return activations_[rows] = std::move(a);
 }
@@ -334,6 +348,9 @@ void Sequential::backward(CommandList& cmd, const Tensor& x, const Tensor& y, co
     fail(op, "the forward pass for a batch of " + batch + " was recorded in " + mode(a.training) + ", backward() in " +
                  mode(training()) + ": record forward() again in " + mode(training()) + " before backward()");
   }
+  if (a.gradients.empty()) {
+    for (const Tensor& o : a.outputs) a.gradients.emplace_back(context(), o.shape());
+  }
   for (std::size_t i = modules_.size(); i-- > 0;) {
     const Tensor& in_t = i == 0 ? x : a.outputs[i - 1];
     const Tensor& out_t = i + 1 == modules_.size() ? y : a.outputs[i];
@@ -341,6 +358,162 @@ void Sequential::backward(CommandList& cmd, const Tensor& x, const Tensor& y, co
     Tensor& grad_in = i == 0 ? dx : a.gradients[i - 1];
     modules_[i]->backward(cmd, in_t, out_t, grad_out, grad_in);
   }
+}
+
+namespace {
+
+// `storage` if it holds rows · width elements, else a new 1-D tensor for the next power of two of
+// the rows (less than twice as many), so a sweep over growing batches reallocates a few times only;
+// for exactly `rows` rows where the rounded size does not fit the device.
+Tensor& grown(Context& context, Tensor& storage, uint64_t rows, uint64_t width, DType dtype) {
+  if (storage.empty() || storage.numel() < rows * width) {
+    storage = Tensor();  // freed before the larger one is allocated
+    try {
+      storage = Tensor(context, Shape{std::bit_ceil(rows) * width}, dtype);
+    } catch (const UnsupportedError&) {
+      storage = Tensor(context, Shape{rows * width}, dtype);
+    } catch (const OutOfMemoryError&) {
+      storage = Tensor(context, Shape{rows * width}, dtype);
+    }
+  }
+  return storage;
+}
+
+// Switches a module to eval mode while a pass of it is recorded, then back.
+class EvalWhileRecording {
+ public:
+  explicit EvalWhileRecording(Module& m) : m_(m), was_training_(m.training()) {
+    if (was_training_) m_.set_training(false);
+  }
+  ~EvalWhileRecording() {
+    if (was_training_) m_.set_training(true);
+  }
+  EvalWhileRecording(const EvalWhileRecording&) = delete;
+  EvalWhileRecording& operator=(const EvalWhileRecording&) = delete;
+
+ private:
+  Module& m_;
+  bool was_training_;
+};
+
+}  // namespace
+
+void Sequential::predict(CommandList& cmd, const Tensor& x, Tensor& y, Prediction output) {
+  if (modules_.empty()) fail("Sequential", "the model has no layers");
+  const std::string_view op = "Sequential::predict";
+  check_model_io(cmd, x, op, "x");
+  cmd.impl().check_tensor(y, op, "y");
+  const uint64_t in = features_of(x, op, "x");
+  const uint64_t rows = x.shape()[0];
+  const uint64_t out = output_features(in);
+  if (output == Prediction::classes) {
+    if (y.dtype() != DType::i32 || y.numel() != rows) {
+      fail(op, "'y' " + y.shape().to_string() + " " + vkgrad::to_string(y.dtype()) +
+                   " must be i32 with one class index per row (" + std::to_string(rows) + ")");
+    }
+  } else if (y.dtype() != DType::f32 || y.numel() != rows * out) {
+    fail(op, "'y' " + y.shape().to_string() + " " + vkgrad::to_string(y.dtype()) + " must be f32 holding " +
+                 std::to_string(rows) + " rows of " + std::to_string(out) + " features");
+  }
+  // Widest layer output that goes to the predict buffers: every one but the last, which is y
+  // itself for logits and a buffer that softmax / argmax read otherwise.
+  uint64_t width = 0, f = in;
+  for (std::size_t i = 0; i < modules_.size(); ++i) {
+    f = modules_[i]->output_features(f);
+    if (i + 1 < modules_.size() || output != Prediction::logits) width = std::max(width, f);
+  }
+  const Tensor* layer_in = &x;
+  Tensor views[2];
+  f = in;
+  for (std::size_t i = 0; i < modules_.size(); ++i) {
+    f = modules_[i]->output_features(f);
+    Tensor* layer_out = &y;
+    if (i + 1 < modules_.size() || output != Prediction::logits) {
+      views[i % 2] = grown(context(), predict_.hidden[i % 2], rows, width, DType::f32).prefix_view(Shape{rows, f});
+      layer_out = &views[i % 2];
+    }
+    if (auto* nested = dynamic_cast<Sequential*>(modules_[i].get())) {
+      nested->predict(cmd, *layer_in, *layer_out);
+    } else {
+      EvalWhileRecording eval(*modules_[i]);
+      modules_[i]->forward(cmd, *layer_in, *layer_out);
+    }
+    layer_in = layer_out;
+  }
+  if (output == Prediction::probabilities) softmax_forward(cmd, *layer_in, y);
+  if (output == Prediction::classes) argmax_rows(cmd, *layer_in, y);
+}
+
+void Sequential::predict_chunks(std::span<const float> x, uint64_t rows, Prediction output, uint64_t max_batch,
+                                std::span<float> values, std::span<int32_t> classes) {
+  const std::string_view op = output == Prediction::classes ? "Sequential::predict_classes" : "Sequential::predict";
+  if (rows == 0 || max_batch == 0) fail(op, "rows and max_batch must be >= 1");
+  if (x.size() % rows != 0 || x.empty()) {
+    fail(op, "x holds " + std::to_string(x.size()) + " values, not a whole number of " + std::to_string(rows) +
+                 " rows of at least one feature");
+  }
+  const uint64_t in = x.size() / rows;
+  const uint64_t out = output_features(in);
+  const uint64_t chunk_rows = std::min(rows, max_batch);
+  Tensor& input = grown(context(), predict_.input, chunk_rows, in, DType::f32);
+  Tensor& result = output == Prediction::classes ? grown(context(), predict_.classes, chunk_rows, 1, DType::i32)
+                                                 : grown(context(), predict_.output, chunk_rows, out, DType::f32);
+  for (uint64_t start = 0; start < rows; start += chunk_rows) {
+    const uint64_t n = std::min(chunk_rows, rows - start);
+    Tensor x_chunk = input.prefix_view(Shape{n, in});
+    x_chunk.upload(x.subspan(start * in, n * in));
+    Tensor y_chunk = result.prefix_view(output == Prediction::classes ? Shape{n} : Shape{n, out});
+    CommandList cmd(context());
+    predict(cmd, x_chunk, y_chunk, output);
+    cmd.run();
+    if (output == Prediction::classes) {
+      y_chunk.download(classes.subspan(start, n));
+    } else {
+      y_chunk.download(values.subspan(start * out, n * out));
+    }
+  }
+}
+
+std::vector<float> Sequential::predict(std::span<const float> x, uint64_t rows, Prediction output, uint64_t max_batch) {
+  if (output == Prediction::classes) {
+    fail("Sequential::predict", "the host predict returns f32 logits or probabilities: use predict_classes");
+  }
+  if (modules_.empty()) fail("Sequential", "the model has no layers");
+  const uint64_t out = rows == 0 || x.size() % rows != 0 ? 0 : output_features(x.size() / rows);
+  std::vector<float> values(rows * out);
+  predict_chunks(x, rows, output, max_batch, values, {});
+  return values;
+}
+
+std::vector<int32_t> Sequential::predict_classes(std::span<const float> x, uint64_t rows, uint64_t max_batch) {
+  if (modules_.empty()) fail("Sequential", "the model has no layers");
+  std::vector<int32_t> classes(rows);
+  predict_chunks(x, rows, Prediction::classes, max_batch, {}, classes);
+  return classes;
+}
+
+void Sequential::release_buffers() {
+  activations_.clear();
+  predict_ = PredictBuffers();
+  for (auto& m : modules_) {
+    if (auto* nested = dynamic_cast<Sequential*>(m.get())) nested->release_buffers();
+  }
+}
+
+uint64_t Sequential::cached_bytes() const {
+  uint64_t bytes = 0;
+  for (const auto& [rows, a] : activations_) {
+    for (const auto& t : a.outputs) bytes += t.size_bytes();
+    for (const auto& t : a.gradients) bytes += t.size_bytes();
+  }
+  for (const Tensor* t :
+       {&predict_.hidden[0], &predict_.hidden[1], &predict_.input, &predict_.output, &predict_.classes}) {
+    bytes += t->size_bytes();
+  }
+  for (const auto& m : modules_) {
+    if (const auto* nested = dynamic_cast<const Sequential*>(m.get())) bytes += nested->cached_bytes();
+  }
+  return bytes;
 }
 
 std::vector<Parameter> Sequential::parameters() {

@@ -91,6 +91,19 @@ detail::Buffer& Tensor::buffer() const {
   return *buffer_;
 }
 
+Tensor Tensor::prefix_view(Shape shape) const {
+  if (!buffer_) throw InvalidArgument("vkgrad: the tensor is empty (default-constructed or moved from)");
+  if (shape.rank() == 0 || shape.numel() > numel()) {
+    throw InvalidArgument("vkgrad: a view of shape " + shape.to_string() + " does not fit in a tensor of shape " +
+                          shape_.to_string());
+  }
+  Tensor view;
+  view.buffer_ = buffer_;
+  view.shape_ = shape;
+  view.dtype_ = dtype_;
+  return view;
+}
+
 void Tensor::reshape(Shape shape) {
   if (shape.numel() != numel()) {
     throw InvalidArgument("vkgrad: cannot reshape " + shape_.to_string() + " (" + std::to_string(numel()) +

@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -234,10 +235,35 @@ struct LayerSparsity {
   SparsityStats stats;
 };
 
-/// nn.Sequential: modules applied in order. Owns its modules, the activations and gradients of
-/// every batch size it has been run with, and the step counter its Dropout layers read.
+/// What Sequential::predict computes per row of its input.
+enum class Prediction {
+  /// The model's output (rows, classes) f32, as forward() in eval mode.
+  logits,
+  /// softmax of the logits along each row (rows, classes) f32, as torch.softmax(model(x), -1).
+  probabilities,
+  /// The index of each row's largest logit (rows) i32, as model(x).argmax(-1): NaN counts as the
+  /// maximum, ties give the first index.
+  classes,
+};
+
+/// nn.Sequential: modules applied in order. Owns its modules, the step counter its Dropout layers
+/// read, and two caches of device buffers:
+///  - forward() / backward(): the intermediate activations of each batch size (rows) recorded, and
+///    their gradients once backward() is recorded for it, for at most max_cached_batch_sizes batch
+///    sizes; a forward() with another one evicts the least recently recorded.
+///  - predict(): two buffers sized for the largest batch predicted (rounded up to a power of two),
+///    whose prefixes hold the activations of smaller batches.
+///
+/// Command lists keep the buffers they recorded alive (as every tensor they use), so neither
+/// eviction nor release_buffers() invalidates a list recorded earlier; that memory returns once
+/// those lists are reset or destroyed.
 class Sequential : public Module {
  public:
+  /// The most batch sizes whose forward() activations (and gradients) are kept at once.
+  static constexpr std::size_t max_cached_batch_sizes = 8;
+  /// The rows per chunk of the host predict() and predict_classes() unless told otherwise.
+  static constexpr uint64_t default_predict_batch = 1024;
+
   /// An empty model (forward() throws InvalidArgument until a layer is added), with its own step
   /// counter at 0.
   explicit Sequential(Context& context);
@@ -263,12 +289,47 @@ class Sequential : public Module {
   /// that cannot take its input.
   uint64_t output_features(uint64_t in_features) const override;
   /// Records the forward pass of every layer, keeping the intermediate activations of this batch
-  /// size (rows of x) for backward(). y: (rows, output features).
+  /// size (rows of x) for backward(), in the model's mode. y: (rows, output features). When
+  /// max_cached_batch_sizes other batch sizes are cached, the least recently recorded one is
+  /// evicted (its lists stay valid; backward() for it then needs a new forward()).
   void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
-  /// Records the backward pass of the last forward() with this batch size. dx may be empty. Throws
-  /// InvalidArgument when no forward() was recorded for this batch size and input width since the
-  /// last add(), or when it was recorded in the other mode (train / eval).
+  /// Records the backward pass of the last forward() with this batch size, allocating the
+  /// gradient buffers of that batch size on first use. dx may be empty. Throws InvalidArgument
+  /// when no forward() was recorded for this batch size and input width since the last add() or
+  /// release_buffers() (or its activations were evicted), or when it was recorded in the other
+  /// mode (train / eval).
   void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+
+  /// Records inference on x (rows, in_features) f32 into y, as PyTorch's `with torch.no_grad():`
+  /// on an eval() model: every layer in eval mode (BatchNorm1d normalises with its running
+  /// statistics and leaves them unchanged, Dropout passes its input through), whatever the
+  /// model's mode, which is left as it was. Records no backward pass and allocates no gradients;
+  /// the intermediate activations live in the predict buffers (see the class comment), which grow
+  /// to the rows of x: split a large input, or use the host overload, to bound them.
+  /// y: (rows, classes) f32 for logits (bit-identical to forward() in eval mode) and
+  /// probabilities, (rows) i32 for classes; anything else, or x not f32 with a row width the
+  /// model takes, throws InvalidArgument before anything is recorded. Predictions recorded into
+  /// one or several lists share the predict buffers; lists run in submission order, so that is
+  /// safe.
+  void predict(CommandList& cmd, const Tensor& x, Tensor& y, Prediction output = Prediction::logits);
+  /// Runs inference on `rows` host rows x (rows · in_features f32, row-major) and returns the
+  /// logits or probabilities, row-major (rows · classes); waits for the device. Processes at most
+  /// `max_batch` rows at a time, so the device memory used is bounded by that chunk whatever the
+  /// input size. Throws InvalidArgument for rows or max_batch of 0, x.size() not a multiple of
+  /// rows, output == Prediction::classes (use predict_classes) and as the recording overload.
+  std::vector<float> predict(std::span<const float> x, uint64_t rows, Prediction output = Prediction::logits,
+                             uint64_t max_batch = default_predict_batch);
+  /// As the host predict(), returning the class index of each row (Prediction::classes).
+  std::vector<int32_t> predict_classes(std::span<const float> x, uint64_t rows,
+                                       uint64_t max_batch = default_predict_batch);
+  /// Frees the forward() / backward() activations and gradients of every batch size and the
+  /// predict() buffers (of nested Sequentials too), as the model holds them; the next forward() or
+  /// predict() allocates again. Command lists recorded earlier keep what they use alive and stay
+  /// valid. backward() then throws InvalidArgument until forward() is recorded again.
+  void release_buffers();
+  /// Bytes of device memory in the buffers the model caches (forward() activations and gradients,
+  /// predict() buffers, of nested Sequentials too), not counting parameters and their gradients.
+  uint64_t cached_bytes() const;
   std::vector<Parameter> parameters() override;  ///< names "0.weight", "0.bias", "1.weight", ...
   std::vector<Buffer> buffers() override;        ///< "1.running_mean", ...
   /// Records every layer's reset_parameters with a seed derived from `seed` and the layer index,
@@ -289,7 +350,8 @@ class Sequential : public Module {
   void set_step_counter(const Tensor* counter, uint64_t seed) override;
 
   /// The output of layer `layer` recorded by the last forward() with `rows` rows (for statistics).
-  /// Throws InvalidArgument when there is none; the last layer's output is the caller's y.
+  /// Throws InvalidArgument when there is none (never recorded, evicted or released); the last
+  /// layer's output is the caller's y.
   const Tensor& activation(uint64_t rows, std::size_t layer) const;
 
   /// PyTorch's print(model), plus one line per layer with its output shape and parameter count,
@@ -311,13 +373,24 @@ class Sequential : public Module {
     uint64_t in_features = 0;       // of the input they were made for
     bool forward_recorded = false;  // a forward() was recorded with them
     bool training = true;           // the mode of the last forward() recorded with them
+    uint64_t last_use = 0;          // use_clock_ at the last forward() recorded with them
     std::vector<Tensor> outputs;    // outputs[i] = output of layer i
-    std::vector<Tensor> gradients;  // gradients[i] = ∂loss/∂(output of layer i - 1), i >= 1
+    std::vector<Tensor> gradients;  // gradients[i] = ∂loss/∂(output of layer i - 1); empty until backward()
+  };
+  // Storage of predict(): whole tensors that per-batch views are cut from, grown as needed.
+  struct PredictBuffers {
+    Tensor hidden[2];      // layer outputs, alternately
+    Tensor input, output;  // host predict: the chunk uploaded, the chunk downloaded (f32)
+    Tensor classes;        // host predict_classes: the chunk downloaded (i32)
   };
   Activations& activations_for(uint64_t rows, uint64_t in_features);
+  void predict_chunks(std::span<const float> x, uint64_t rows, Prediction output, uint64_t max_batch,
+                      std::span<float> values, std::span<int32_t> classes);
 
   std::vector<std::unique_ptr<Module>> modules_;
   std::map<uint64_t, Activations> activations_;
+  uint64_t use_clock_ = 0;
+  PredictBuffers predict_;
   Tensor step_;
   uint64_t dropout_seed_ = 0;
 };

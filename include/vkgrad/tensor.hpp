@@ -17,6 +17,9 @@ namespace vkgrad {
 namespace detail {
 struct Buffer;
 }
+namespace nn {
+class Sequential;
+}
 
 /// Element type. f32 for activations and parameters; i32 for labels and indices; u8 for datasets;
 /// f16 (IEEE 754 binary16) as a storage format: cast converts to and from f32; gemm,
@@ -184,6 +187,16 @@ class Tensor {
   const std::shared_ptr<detail::Buffer>& shared_buffer() const { return buffer_; }
 
  private:
+  /// Sequential sizes its inference buffers for its largest batch and runs smaller batches in
+  /// prefix_view()s of them.
+  friend class nn::Sequential;
+  /// A tensor of `shape` over the first shape.numel() elements of this tensor's storage, which it
+  /// shares (the storage lives until every tensor and command list using it lets go). Reads and
+  /// writes of ops stay within the view's elements, but CommandList::fill and Tensor::fill cover
+  /// the whole storage. Same dtype; InvalidArgument on an empty tensor or when `shape` has more
+  /// elements than this tensor.
+  Tensor prefix_view(Shape shape) const;
+
   void upload_bytes(DType type, const void* data, std::size_t count);
   void download_bytes(DType type, void* out, std::size_t count) const;
 
