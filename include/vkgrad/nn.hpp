@@ -578,12 +578,14 @@ class Trainer {
   Trainer& operator=(const Trainer&) = delete;
 
   /// Trains one epoch over `data` (shuffled with the trainer's seed and epochs_done()), then
-  /// increments epochs_done(). Returns the epoch's mean loss and accuracy (of the model as it was
-  /// at each step, before its update). `progress` is called after submissions at most every
-  /// `progress_interval_ms`, and at the end. Throws InvalidArgument, before any work, for an empty
-  /// dataset, a label count that differs from the image count, more than 2^31 − 1 samples, a model
-  /// whose output size changed, a last batch of one row with a BatchNorm1d in the model, and a
-  /// label outside [0, model outputs) that is not the loss's ignore_index (as evaluate()).
+  /// increments epochs_done(). The steps run in training mode whatever the model's mode (Dropout
+  /// drops, BatchNorm uses and updates batch statistics); the model's own mode is left as it was.
+  /// Returns the epoch's mean loss and accuracy (of the model as it was at each step, before its
+  /// update). `progress` is called after submissions at most every `progress_interval_ms`, and at
+  /// the end. Throws InvalidArgument, before any work, for an empty dataset, a label count that
+  /// differs from the image count, more than 2^31 − 1 samples, a model whose output size changed, a
+  /// last batch of one row with a BatchNorm1d in the model, and a label outside [0, model outputs)
+  /// that is not the loss's ignore_index (as evaluate()).
   Metrics train_epoch(const DeviceDataset& data, const ProgressFn& progress = {}, double progress_interval_ms = 200);
   /// Evaluates (eval mode, in order, no update): mean loss and accuracy. The model's own mode is
   /// left as it was. Throws as train_epoch for a bad dataset or bad labels.
