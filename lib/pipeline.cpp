@@ -10,6 +10,7 @@
 #include "context_impl.hpp"
 #include "errors.hpp"
 #include "kernel_select.hpp"
+#include "../shaders/spec_ids.h"
 #include "shader_registry.hpp"
 
 namespace vkgrad::detail {
@@ -112,6 +113,9 @@ const Pipeline& PipelineCache::get(const Kernel& kernel) {
   if (kernel.push_constant_bytes > 0) layout_info.setPushConstantRanges(range);
   p->layout = context_.device.createPipelineLayout(layout_info);
 
+  // Positional: constant_id i is specialization[i], so the local size, every kernel's first value,
+  // is the id the shaders declare it with.
+  static_assert(VKGRAD_SPEC_LOCAL_SIZE_X == 0);
   std::vector<vk::SpecializationMapEntry> entries;
   for (uint32_t i = 0; i < kernel.specialization.size(); ++i) entries.emplace_back(i, i * 4, 4);
   const vk::SpecializationInfo spec(entries, vk::ArrayProxyNoTemporaries<const uint32_t>(kernel.specialization));

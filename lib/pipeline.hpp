@@ -18,8 +18,8 @@ namespace vkgrad::detail {
 struct ContextImpl;
 
 /// What a dispatch needs from a pipeline: the shader, its specialization constants (constant_id i
-/// gets specialization[i], 32-bit each), how many storage buffers (bindings 0..n-1 of set 0) and the
-/// push-constant block size.
+/// gets specialization[i], 32-bit each; the first is the local size in x, shaders/spec_ids.h), how
+/// many storage buffers (bindings 0..n-1 of set 0) and the push-constant block size.
 struct Kernel {
   std::string_view shader;
   std::vector<uint32_t> specialization;

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // activation_forward: y[i] = f(x[i]) for the activation ACT_ID of include/vkgrad/activations.def
 // (f = act_<name> in activations.glsl, parameters p0 / p1 as in the table). With SPARSE,
 // y[i] = x[i] > theta ? f(x[i]) : 0, written as x <= theta ? 0 : f(x) so that a NaN x still gives
@@ -19,7 +20,7 @@
 #include "texel_io.glsl"
 #include "activations.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint ACT_ID = 0;
 layout(constant_id = 2) const bool SPARSE = false;
 

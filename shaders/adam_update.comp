@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // adam_update: one torch.optim.Adam (DECOUPLED false) or AdamW (DECOUPLED true) step of one
 // parameter tensor, in PyTorch's order, with t = step[0] >= 1 (the optimizer's step counter):
 //   Adam: g = grad + wd·p (only when wd != 0)      AdamW: p = p·(1 − lr·wd); g = grad
@@ -25,7 +26,7 @@
 #include "texel_io.glsl"
 #include "math.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const bool DECOUPLED = false;
 
 layout(push_constant) uniform Push {

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // batchnorm_backward: gradients of training-mode BatchNorm1d (batchnorm_forward.comp) on
 // x (rows x channels, row-major), from the mean and invstd that the forward pass saved. Per channel c,
 // with xhat = (x - mean) * invstd and sums over the rows:
@@ -21,7 +22,7 @@
 // Specialization:   0 TX (local size x), 1 TY (local size y), 2 AFFINE; TX·TY at most
 //                   VKGRAD_MAX_LOCAL_SIZE.
 
-layout(local_size_x = 32, local_size_y = 8, local_size_x_id = 0, local_size_y_id = 1) in;
+layout(local_size_x = 32, local_size_y = 8, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X, local_size_y_id = 1) in;
 layout(constant_id = 2) const bool AFFINE = true;
 
 #include "batchnorm_reduce.glsl"

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // batchnorm_eval: BatchNorm1d in evaluation mode on x (rows x channels, row-major): the running
 // statistics stand in for the batch's, nothing is updated.
 //   y[r, c] = (x[r, c] - running_mean[c]) / sqrt(running_var[c] + eps) * gamma[c] + beta[c]
@@ -12,7 +13,7 @@
 // Push constants:   n (element count), channels, eps.
 // Specialization:   0 local size x (default 256), 1 AFFINE. Any grid size works (grid-stride loop).
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const bool AFFINE = true;
 
 layout(push_constant) uniform Push { uint n; uint channels; float eps; } pc;

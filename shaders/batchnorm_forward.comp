@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // batchnorm_forward: BatchNorm1d in training mode on x (rows x channels, row-major), PyTorch
 // semantics. Per channel c, over the rows: mean, biased variance var, invstd = 1 / sqrt(var + eps);
 //   y[r, c] = (x[r, c] - mean) * invstd * gamma[c] + beta[c]     (gamma = 1, beta = 0 unless AFFINE)
@@ -26,7 +27,7 @@
 // Specialization:   0 TX (local size x), 1 TY (local size y), 2 AFFINE; TX·TY at most
 //                   VKGRAD_MAX_LOCAL_SIZE.
 
-layout(local_size_x = 32, local_size_y = 8, local_size_x_id = 0, local_size_y_id = 1) in;
+layout(local_size_x = 32, local_size_y = 8, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X, local_size_y_id = 1) in;
 layout(constant_id = 2) const bool AFFINE = true;
 
 #include "batchnorm_reduce.glsl"

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // cast: converts n elements between f32 and f16 (IEEE 754 binary16), with half.glsl's integer
 // conversions: f32 -> f16 rounds to nearest, ties to even (the bits vkgrad::to_half computes on the
 // host), f16 -> f32 is exact. Only bits move: no value passes through a float register, so NaN
@@ -18,7 +19,7 @@
 #include "texel_io.glsl"
 #include "half.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const bool TO_HALF = true;
 
 layout(push_constant) uniform Push { uint n; } pc;

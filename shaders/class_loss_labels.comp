@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // class_loss_labels: validates the labels of a cross-entropy or NLL loss on the device and
 // counts the rows that take part in it. Writes the 4-int status tensor:
 //   status[0] = first row whose label is neither ignore_index nor in [0, cols), or -1 if none
@@ -15,7 +16,7 @@
 // Push constants:   rows, cols, ignore_index (int).
 // Specialization:   0 local size x (any size up to VKGRAD_MAX_LOCAL_SIZE).
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint rows; uint cols; int ignore_index; } pc;
 

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // class_loss_reduce (cross-entropy and NLL): loss[0] = sum of the per-row losses (REDUCTION_MEAN = 0), or that sum
 // divided by the number of non-ignored rows status[2] (REDUCTION_MEAN = 1; NaN when every row is
 // ignored, as PyTorch's 0/0). Ignored rows hold 0, rows with bad labels NaN, so they poison the sum.
@@ -14,7 +15,7 @@
 
 #include "math.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint REDUCTION_MEAN = 0;
 
 layout(push_constant) uniform Push { uint rows; } pc;

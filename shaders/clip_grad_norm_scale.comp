@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // clip_grad_norm_scale: g[i] *= min(1, max_norm / (total[0] + 1e-6)), the last pass of
 // clip_grad_norm (torch.nn.utils.clip_grad_norm_). The total norm is read from the device, never
 // from the host. A NaN total (NaN gradient) or inf total gives a NaN / zero coefficient as in
@@ -17,7 +18,7 @@
 
 #include "texel_io.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint n; float max_norm; } pc;
 

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // clip_grad_norm_total: total[0] = sqrt(Σ partial[0 .. count)), the global 2-norm of all gradients
 // from the partial sums of g² that clip_grad_norm's first pass (reduce_all.comp, sum of squares)
 // wrote per gradient tensor. One workgroup; thread t sums partials t, t + L,
@@ -11,7 +12,7 @@
 // Specialization:   0 local size x (default 256; any size up to VKGRAD_MAX_LOCAL_SIZE).
 // Dispatch exactly one workgroup.
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint count; } pc;
 

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // cross_entropy_loss_backward: the logits gradient of cross_entropy_loss_forward (summed or averaged
 // over rows), with an upstream gradient of 1 on the loss:
 //   dx_j = (softmax(x)_j - (1 - eps) [j == label] - eps / cols) * scale
@@ -18,7 +19,7 @@
 
 #include "math.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint REDUCTION_MEAN = 0;
 
 layout(push_constant) uniform Push {

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // cross_entropy_loss_forward: per-row cross-entropy of logits x (rows, cols) against integer labels,
 // as torch.nn.functional.cross_entropy(..., reduction='none', ignore_index, label_smoothing = eps):
 //   lse' = log sum_j e^(x_j - m)   (m = max_j x_j, so lse' >= 0)
@@ -18,7 +19,7 @@
 
 #include "math.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint rows; uint cols; int ignore_index; float label_smoothing; } pc;
 

@@ -26,7 +26,8 @@
 
 #include "philox.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+#include "spec_ids.h"
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push {
     uint n;

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // gather_labels: out[b] = labels[index[b]] as i32, from u8 (SOURCE_U8, packed 4 per word) or i32
 // labels on the device. An index outside [0, rows) gives -1, which the losses report as a bad label.
 //
@@ -9,7 +10,7 @@
 // Push constants:   rows, batch.
 // Specialization:   0 local size x, 1 SOURCE_U8.
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const bool SOURCE_U8 = false;
 
 layout(push_constant) uniform Push { uint rows; uint batch; } pc;

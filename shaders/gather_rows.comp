@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // gather_rows: out[b, f] = src[index[b], f] · scale + shift, for a batch of rows picked from a
 // dataset that lives on the device. The source is f32, or u8 (SOURCE_U8) read as packed 32-bit
 // words, so no 8-bit storage feature is needed. An index outside [0, rows) gives a row of NaN.
@@ -16,7 +17,7 @@
 
 #include "texel_io.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const bool SOURCE_U8 = false;
 layout(constant_id = 2) const bool QUADS = false;
 

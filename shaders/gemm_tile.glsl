@@ -32,7 +32,8 @@
 // The C++ side (lib/linear.cpp, choose_gemm_tiles, gemm_tiles_fit) picks them from the device's
 // limits.
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+#include "spec_ids.h"
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint TILE_M = 64;
 layout(constant_id = 2) const uint TILE_N = 64;
 layout(constant_id = 3) const uint TILE_K = 16;

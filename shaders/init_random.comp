@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // init_random: fills a tensor with seeded random numbers (torch.nn.init.uniform_ / normal_ and
 // everything built on them):
 //   DIST 0 (uniform): x[i] = clamp(a + (b − a)·u, a, b), u in [0, 1) with 24 random bits. The
@@ -21,7 +22,7 @@
 #include "texel_io.glsl"
 #include "init_rng.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint DIST = 0;
 
 layout(push_constant) uniform Push { uint n; uint seed_lo; uint seed_hi; float p0; float p1; } pc;

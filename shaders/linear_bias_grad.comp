@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // linear_bias_grad: db[j] = Σ_i dy[i, j] (column sums of the M×N matrix dy), the bias gradient of
 // nn.Linear. Overwrites db, or adds into it when ACCUMULATE.
 //
@@ -17,7 +18,7 @@
 //                   limit): workgroup g then handles column tiles g, g + G, g + 2G, ...
 //                   (G = gl_NumWorkGroups.x), as many for all its invocations (uniform barriers).
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint COLUMNS = 32;
 layout(constant_id = 2) const bool ACCUMULATE = false;
 

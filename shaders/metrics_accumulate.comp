@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // metrics_accumulate: adds one batch's figures to running totals kept on the device, so a training
 // loop reads them back only when it reports progress:
 //   totals[0] += loss[0] · batch   (Kahan-compensated, with totals[3] the running compensation)
@@ -15,7 +16,7 @@
 // Push constants:   batch.
 // Specialization:   0 local size x (a power of two, at most VKGRAD_MAX_LOCAL_SIZE).
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint batch; } pc;
 

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // nll_loss_backward: dlogp[r, c] = -scale if c == labels[r], else 0; ignored rows 0, rows with a
 // label outside [0, cols) NaN. scale = grad_scale / status[2] (non-ignored rows, from
 // class_loss_labels.comp) for REDUCTION_MEAN = 1, else grad_scale. dlogp is OVERWRITTEN.
@@ -10,7 +11,7 @@
 // Push constants:   rows, cols, ignore_index (int), grad_scale.
 // Specialization:   0 local size x; 1 REDUCTION_MEAN (0 or 1).
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint REDUCTION_MEAN = 0;
 
 layout(push_constant) uniform Push { uint rows; uint cols; int ignore_index; float grad_scale; } pc;

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // nll_loss_forward: per-row negative log-likelihood, as torch.nn.functional.nll_loss(...,
 // reduction='none', ignore_index): loss[r] = -logp[r, labels[r]]; 0 for ignored rows, NaN for a
 // label outside [0, cols) (reported by class_loss_labels.comp). One invocation per row, grid-stride.
@@ -9,7 +10,7 @@
 // Push constants:   rows, cols, ignore_index (int).
 // Specialization:   0 local size x.
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint rows; uint cols; int ignore_index; } pc;
 

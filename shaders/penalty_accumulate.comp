@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // penalty_accumulate: adds the gradient of a weight or activity penalty to a gradient, in place:
 //   KIND 0 (L1): grad[i] += lambda·sign(w[i])   (sign(±0) = 0, sign(NaN) = NaN so NaN propagates)
 //   KIND 1 (L2): grad[i] += lambda·w[i]         (the gradient of (lambda/2)·Σ w²)
@@ -18,7 +19,7 @@
 
 #include "texel_io.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint KIND = 0;
 
 layout(push_constant) uniform Push { uint n; float lambda; } pc;

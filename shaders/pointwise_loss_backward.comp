@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // pointwise_loss_backward: the input gradient of pointwise_loss_forward's terms times scale
 // (scale = dloss, divided by n for reduction='mean'):
 //   KIND 0 (mse): 2 (x - t) scale;   KIND 1 (bce): (sigmoid(x) - t) scale.
@@ -14,7 +15,7 @@
 #include "texel_io.glsl"
 #include "math.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint KIND = 0;
 
 layout(push_constant) uniform Push { uint n; float scale; } pc;

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // pointwise_loss_forward: the per-element loss terms of MSE and BCE-with-logits, as PyTorch's
 // mse_loss / binary_cross_entropy_with_logits with reduction='none':
 //   KIND 0 (mse):  (x - t)^2
@@ -15,7 +16,7 @@
 #include "texel_io.glsl"
 #include "math.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint KIND = 0;
 
 layout(push_constant) uniform Push { uint n; } pc;

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // prelu_backward: dx[i] = (x[i] > 0 ? 1 : w[c]) * dy[i], the input gradient of nn.PReLU; element i
 // belongs to channel c = (i / inner) % channels (see prelu_forward.comp). dx is overwritten. The
 // slope gradient is prelu_weight_grad.comp.
@@ -18,7 +19,7 @@
 #include "texel_io.glsl"
 #include "activations.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint n; uint channels; uint inner; } pc;
 

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // prelu_forward: y[i] = x[i] > 0 ? x[i] : w[c] * x[i], PyTorch's nn.PReLU(num_parameters) with a
 // learnable slope per channel. x is (outer, channels, inner) flattened, so element i belongs to
 // channel c = (i / inner) % channels; channels == 1 means one slope shared by all elements.
@@ -13,7 +14,7 @@
 
 #include "activations.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint n; uint channels; uint inner; } pc;
 

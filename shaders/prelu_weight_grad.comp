@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // prelu_weight_grad: dw[c] = sum over the elements i of channel c of (x[i] > 0 ? 0 : x[i]) * dy[i],
 // the slope gradient of nn.PReLU. x is (outer, channels, inner) flattened; channel c holds the
 // n / channels elements i = (o * channels + c) * inner + j. dw is OVERWRITTEN, not accumulated
@@ -20,7 +21,7 @@
 
 #include "activations.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint n; uint channels; uint inner; } pc;
 

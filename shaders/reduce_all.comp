@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // reduce_all: out[g] = scale * (the reduction of the elements of x assigned to workgroup g), with
 // OP 0 sum, 1 sum of squares, 2 max (NaN propagates, as torch.max). The elements go in groups of 4
 // (quads): workgroup g, invocation t takes quads (k G + g) L + t for k = 0, 1, ... (G groups of L
@@ -19,7 +20,7 @@
 #include "texel_io.glsl"
 #include "math.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint OP = 0;
 
 layout(push_constant) uniform Push { uint n; float scale; uint offset; } pc;

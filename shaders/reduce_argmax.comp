@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // reduce_argmax: index[r] = the column of the largest element of row r of an (rows, cols) matrix,
 // as torch.argmax(x, dim=-1): NaN counts as larger than everything, ties (and several NaN) go to
 // the first index. One workgroup per row, grid-striding over rows; fixed tree: deterministic.
@@ -9,7 +10,7 @@
 // Push constants:   rows, cols.
 // Specialization:   0 local size x (at most VKGRAD_MAX_LOCAL_SIZE).
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint rows; uint cols; } pc;
 

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // reduce_columns: out[c] = sum (OP 0), mean (OP 1) or max (OP 2, NaN propagates) of column c of an
 // (rows, cols) row-major matrix. One invocation per column (neighbouring invocations read
 // neighbouring addresses), walking the rows in order with Kahan compensation: deterministic.
@@ -16,7 +17,7 @@
 #include "texel_io.glsl"
 #include "math.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint OP = 0;
 layout(constant_id = 2) const bool QUADS = false;
 

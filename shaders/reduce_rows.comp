@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // reduce_rows: out[r] = sum (OP 0), mean (OP 1) or max (OP 2, NaN propagates) of row r of an
 // (rows, cols) row-major matrix. One workgroup per row, grid-striding over rows; per-invocation
 // Kahan sums, then a fixed tree: deterministic.
@@ -11,7 +12,7 @@
 
 #include "math.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint OP = 0;
 
 layout(push_constant) uniform Push { uint rows; uint cols; } pc;

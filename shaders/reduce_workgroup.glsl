@@ -1,6 +1,6 @@
 // reduce_workgroup.glsl — deterministic workgroup-wide reductions through shared memory, shared by
-// the softmax and loss shaders. Include it after the `layout(local_size_x_id = 0) in;` line; the
-// local size must be at most VKGRAD_MAX_LOCAL_SIZE (shared_sizes.h), the capacity of its scratch.
+// the softmax and loss shaders. Include it after the shader's local-size layout line; the local
+// size must be at most VKGRAD_MAX_LOCAL_SIZE (shared_sizes.h), the capacity of its scratch.
 // Every invocation of the workgroup must call these functions in uniform control flow; each returns
 // the same value to every invocation.
 //

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // select_batch: index[b] = permutation[cursor[0] · stride + b] for b < batch — the indices of the
 // next training batch, taken from a per-epoch permutation at a position held ON THE DEVICE, so one
 // recorded training step can be replayed for every batch of an epoch (the step advances the cursor).
@@ -12,7 +13,7 @@
 // Push constants:   count, stride, batch.
 // Specialization:   0 local size x.
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint count; uint stride; uint batch; } pc;
 

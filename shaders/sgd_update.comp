@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // sgd_update: one torch.optim.SGD step of one parameter tensor, in PyTorch's order:
 //   d = g + weight_decay·p                      (only when weight_decay != 0, so 0·inf stays out)
 //   if MOMENTUM: buf = (t == 1) ? d : momentum·buf + (1 − dampening)·d
@@ -23,7 +24,7 @@
 
 #include "texel_io.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const bool MOMENTUM = false;
 layout(constant_id = 2) const bool NESTEROV = false;
 

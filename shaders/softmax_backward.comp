@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // softmax_backward: the input gradient of a row-wise softmax or log_softmax, from its output y and
 // the upstream gradient dy ((rows, cols) row-major each):
 //   softmax     (LOG_SOFTMAX = 0): dx = y * (dy - sum_j dy[j] y[j])
@@ -15,7 +16,7 @@
 
 #include "math.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint LOG_SOFTMAX = 0;
 
 layout(push_constant) uniform Push { uint rows; uint cols; } pc;

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // softmax_forward: row-wise softmax (LOG_SOFTMAX = 0) or log_softmax (LOG_SOFTMAX = 1) of an
 // (rows, cols) row-major matrix, as torch.softmax / torch.log_softmax along the last dimension:
 //   m = max_j x[r, j],  s = sum_j e^(x[r, j] - m),
@@ -16,7 +17,7 @@
 
 #include "math.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint LOG_SOFTMAX = 0;
 
 layout(push_constant) uniform Push { uint rows; uint cols; } pc;

@@ -17,9 +17,10 @@
 
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 #include "texel_io.glsl"
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const bool QUADS = false;
 
 layout(push_constant) uniform Push { uint rows; uint features; uint rows_per_chunk; float eps; } pc;

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // sparsity_total: second pass of ActivationSparsity. Sums sparsity_partial's per-chunk counts:
 //   result[2 + c] = 1 if feature c is zero in all `rows` rows else 0 (the "dead" flag)
 //   result[0] = total zero count, result[1] = total |y| <= eps count (uint bit patterns)
@@ -12,7 +13,7 @@
 // Specialization:   0 local size x (default 256; any size up to VKGRAD_MAX_LOCAL_SIZE).
 // Dispatch exactly one workgroup.
 
-layout(local_size_x = 256, local_size_x_id = 0) in;
+layout(local_size_x = 256, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint rows; uint features; uint row_chunks; } pc;
 

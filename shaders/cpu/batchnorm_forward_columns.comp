@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // batchnorm_forward_columns: batchnorm_forward.comp (same results, see there for the formulas and the
 // stable two-pass statistics) in the per-invocation layout of batchnorm_columns.glsl, for CPU
 // devices: invocation q owns channels 4q .. 4q + 3 and reads its columns three times (the sum, the
@@ -16,7 +17,7 @@
 
 #include "texel_io.glsl"
 
-layout(local_size_x = 16, local_size_x_id = 0) in;
+layout(local_size_x = 16, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const bool AFFINE = true;
 
 layout(push_constant) uniform Push { uint rows; uint channels; float eps; float momentum; } pc;

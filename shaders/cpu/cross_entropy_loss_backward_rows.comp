@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // cross_entropy_loss_backward_rows: cross_entropy_loss_backward.comp (same formula, scale, ignored
 // and NaN rows: see there) with one invocation per row instead of one workgroup, for CPU devices
 // (see cross_entropy_loss_forward_rows.comp): no shared memory, no barriers.
@@ -15,7 +16,7 @@
 #include "texel_io.glsl"
 #include "math.glsl"
 
-layout(local_size_x = 64, local_size_x_id = 0) in;
+layout(local_size_x = 64, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint REDUCTION_MEAN = 0;
 
 layout(push_constant) uniform Push {

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // cross_entropy_loss_forward_rows: cross_entropy_loss_forward.comp (same formula, ignore_index, NaN
 // and label-smoothing behaviour: see there) with one invocation per row instead of one workgroup,
 // for CPU devices (lib/reduction_layout.hpp): each invocation walks its row's logits itself (max,
@@ -17,7 +18,7 @@
 #include "texel_io.glsl"
 #include "math.glsl"
 
-layout(local_size_x = 64, local_size_x_id = 0) in;
+layout(local_size_x = 64, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint rows; uint cols; int ignore_index; float label_smoothing; } pc;
 

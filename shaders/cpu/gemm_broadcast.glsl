@@ -46,7 +46,8 @@
 // rows and columns swapped 4-8x fewer lanes idle (lib/linear.cpp choose_gemm_tiles). Stores are
 // per element then (VEC_OUT false).
 
-layout(local_size_x = 64, local_size_x_id = 0) in;
+#include "spec_ids.h"
+layout(local_size_x = 64, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint TILE_M = 8;
 layout(constant_id = 4) const bool TRANS_A = false;
 layout(constant_id = 5) const bool TRANS_B = false;

@@ -29,7 +29,8 @@
 // 1 TILE_M (must be DIRECT_M), 4 TRANS_A, 5 TRANS_B (ids 2 and 3 are the tiled path's and unused
 // here), 9 VEC_K, 10 VEC_N.
 
-layout(local_size_x = 64, local_size_x_id = 0) in;
+#include "spec_ids.h"
+layout(local_size_x = 64, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 4) const bool TRANS_A = false;
 layout(constant_id = 5) const bool TRANS_B = false;
 layout(constant_id = 9) const bool VEC_K = false;

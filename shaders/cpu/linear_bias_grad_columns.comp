@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // linear_bias_grad_columns: linear_bias_grad.comp (db[j] = Σ_i dy[i, j]; overwrites db, or adds
 // into it when ACCUMULATE) with one invocation per group of 4 columns instead of a workgroup of row
 // slices, for CPU devices (lib/reduction_layout.hpp): each invocation adds its columns' rows in
@@ -14,7 +15,7 @@
 
 #include "texel_io.glsl"
 
-layout(local_size_x = 64, local_size_x_id = 0) in;
+layout(local_size_x = 64, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const bool VEC_N = false;
 layout(constant_id = 2) const bool ACCUMULATE = false;
 

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // prelu_weight_grad_columns: prelu_weight_grad.comp (dw[c] = Σ over the elements i of channel c of
 // (x[i] > 0 ? 0 : x[i])·dy[i]; OVERWRITES dw) with one invocation per group of 4 channels instead of
 // a workgroup per channel, for CPU devices (lib/reduction_layout.hpp): each invocation adds its
@@ -16,7 +17,7 @@
 #include "texel_io.glsl"
 #include "activations.glsl"
 
-layout(local_size_x = 64, local_size_x_id = 0) in;
+layout(local_size_x = 64, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const bool VEC = false;
 
 layout(push_constant) uniform Push { uint n; uint channels; uint inner; } pc;

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // reduce_argmax_per_row: reduce_argmax.comp (torch.argmax along the last dimension: NaN counts as
 // larger than everything, ties and several NaN go to the first index) with one invocation per row
 // instead of one workgroup, for CPU devices (lib/reduction_layout.hpp; see
@@ -12,7 +13,7 @@
 
 #include "texel_io.glsl"
 
-layout(local_size_x = 64, local_size_x_id = 0) in;
+layout(local_size_x = 64, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 
 layout(push_constant) uniform Push { uint rows; uint cols; } pc;
 

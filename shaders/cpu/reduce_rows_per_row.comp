@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // reduce_rows_per_row: reduce_rows.comp (sum, mean or max of each row; Kahan sums; NaN propagates)
 // with one invocation per row instead of one workgroup, for CPU devices (lib/reduction_layout.hpp;
 // see softmax_forward_rows.comp): the row is summed in column order. Any grid size works.
@@ -12,7 +13,7 @@
 #include "texel_io.glsl"
 #include "math.glsl"
 
-layout(local_size_x = 64, local_size_x_id = 0) in;
+layout(local_size_x = 64, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint OP = 0;
 
 layout(push_constant) uniform Push { uint rows; uint cols; } pc;

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "float_controls.glsl"
+#include "spec_ids.h"
 // softmax_forward_rows: softmax_forward.comp (same formulas and NaN / inf behaviour: see there) with
 // one invocation per row instead of one workgroup, for CPU devices (lib/reduction_layout.hpp): each
 // invocation walks its row itself (max, sum, output, in column order), with no shared memory and no
@@ -15,7 +16,7 @@
 #include "texel_io.glsl"
 #include "math.glsl"
 
-layout(local_size_x = 64, local_size_x_id = 0) in;
+layout(local_size_x = 64, local_size_x_id = VKGRAD_SPEC_LOCAL_SIZE_X) in;
 layout(constant_id = 1) const uint LOG_SOFTMAX = 0;
 
 layout(push_constant) uniform Push { uint rows; uint cols; } pc;
