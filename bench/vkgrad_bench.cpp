@@ -186,19 +186,16 @@ int training_step_breakdown(vkgrad::Context& ctx, int repeat, const std::string&
   if (!json_path.empty()) {
     const auto& dev = ctx.device();
     const auto& k = ctx.kernels();
-    nlohmann::json doc = {
-        {"device", dev.name},
-        {"driver", dev.driver_name + " " + dev.driver_info},
-        {"kernels",
-         {{"set", vkgrad::to_string(k.set)},
-          {"texel_loads", k.texel_loads},
-          {"subgroup_reductions", k.subgroup_reductions},
-          {"gemm_path", k.gemm_path == vkgrad::GemmPath::tiled    ? "tiled"
-                        : k.gemm_path == vkgrad::GemmPath::direct ? "direct"
-                                                                  : "broadcast"},
-          {"row_reductions", k.row_reductions == vkgrad::RowReductions::workgroup ? "workgroup" : "per_invocation"}}},
-        {"training_step_ms", total},
-        {"dispatches", rows}};
+    nlohmann::json doc = {{"device", dev.name},
+                          {"driver", dev.driver_name + " " + dev.driver_info},
+                          {"kernels",
+                           {{"set", vkgrad::to_string(k.set)},
+                            {"texel_loads", k.texel_loads},
+                            {"subgroup_reductions", k.subgroup_reductions},
+                            {"gemm_path", vkgrad::to_string(k.gemm_path)},
+                            {"row_reductions", vkgrad::to_string(k.row_reductions)}}},
+                          {"training_step_ms", total},
+                          {"dispatches", rows}};
     std::ofstream(json_path) << doc.dump(2) << "\n";
   }
   return 0;
@@ -346,11 +343,8 @@ int main(int argc, char** argv) try {
   const auto& dev = ctx.device();
   const auto& kernels = ctx.kernels();
   std::printf("kernels: %s (%s); texel loads %s, GEMM path %s, row reductions %s\n", vkgrad::to_string(kernels.set),
-              kernels.reason.c_str(), kernels.texel_loads ? "on" : "off",
-              kernels.gemm_path == vkgrad::GemmPath::tiled    ? "tiled"
-              : kernels.gemm_path == vkgrad::GemmPath::direct ? "direct"
-                                                              : "broadcast",
-              kernels.row_reductions == vkgrad::RowReductions::workgroup ? "workgroup" : "per invocation");
+              kernels.reason.c_str(), kernels.texel_loads ? "on" : "off", vkgrad::to_string(kernels.gemm_path),
+              vkgrad::to_string(kernels.row_reductions));
   std::printf("device: %s (%s), driver: %s %s\nelements: %llu, repeat: %d\nreductions: %s (subgroup size %u)\n\n",
               dev.name.c_str(), vkgrad::to_string(dev.type), dev.driver_name.c_str(), dev.driver_info.c_str(),
               static_cast<unsigned long long>(n), repeat, ctx.subgroup_reductions() ? "subgroup" : "portable",

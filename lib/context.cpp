@@ -32,6 +32,18 @@ const char* to_string(KernelSet set) {
   }
 }
 
+const char* to_string(GemmPath path) {
+  switch (path) {
+    case GemmPath::tiled: return "tiled";
+    case GemmPath::direct: return "direct";
+    default: return "broadcast";
+  }
+}
+
+const char* to_string(RowReductions layout) {
+  return layout == RowReductions::workgroup ? "workgroup" : "per_invocation";
+}
+
 namespace detail {
 
 namespace {

@@ -379,23 +379,6 @@ Tensor& grown(Context& context, Tensor& storage, uint64_t rows, uint64_t width, 
   return storage;
 }
 
-// Switches a module to eval mode while a pass of it is recorded, then back.
-class EvalWhileRecording {
- public:
-  explicit EvalWhileRecording(Module& m) : m_(m), was_training_(m.training()) {
-    if (was_training_) m_.set_training(false);
-  }
-  ~EvalWhileRecording() {
-    if (was_training_) m_.set_training(true);
-  }
-  EvalWhileRecording(const EvalWhileRecording&) = delete;
-  EvalWhileRecording& operator=(const EvalWhileRecording&) = delete;
-
- private:
-  Module& m_;
-  bool was_training_;
-};
-
 }  // namespace
 
 void Sequential::predict(CommandList& cmd, const Tensor& x, Tensor& y, Prediction output) {
@@ -435,7 +418,7 @@ void Sequential::predict(CommandList& cmd, const Tensor& x, Tensor& y, Predictio
     if (auto* nested = dynamic_cast<Sequential*>(modules_[i].get())) {
       nested->predict(cmd, *layer_in, *layer_out);
     } else {
-      EvalWhileRecording eval(*modules_[i]);
+      state::ModeWhileRecording eval(*modules_[i], false);
       modules_[i]->forward(cmd, *layer_in, *layer_out);
     }
     layer_in = layer_out;
@@ -458,14 +441,23 @@ void Sequential::predict_chunks(std::span<const float> x, uint64_t rows, Predict
   Tensor& input = grown(context(), predict_.input, chunk_rows, in, DType::f32);
   Tensor& result = output == Prediction::classes ? grown(context(), predict_.classes, chunk_rows, 1, DType::i32)
                                                  : grown(context(), predict_.output, chunk_rows, out, DType::f32);
+  // Whole chunks replay one list, recorded for the first; a shorter last chunk gets its own.
+  CommandList whole(context());
+  bool whole_recorded = false;
   for (uint64_t start = 0; start < rows; start += chunk_rows) {
     const uint64_t n = std::min(chunk_rows, rows - start);
     Tensor x_chunk = input.prefix_view(Shape{n, in});
     x_chunk.upload(x.subspan(start * in, n * in));
     Tensor y_chunk = result.prefix_view(output == Prediction::classes ? Shape{n} : Shape{n, out});
-    CommandList cmd(context());
-    predict(cmd, x_chunk, y_chunk, output);
-    cmd.run();
+    if (n == chunk_rows) {
+      if (!whole_recorded) predict(whole, x_chunk, y_chunk, output);
+      whole_recorded = true;
+      whole.run();
+    } else {
+      CommandList last(context());
+      predict(last, x_chunk, y_chunk, output);
+      last.run();
+    }
     if (output == Prediction::classes) {
       y_chunk.download(classes.subspan(start, n));
     } else {

@@ -1,5 +1,5 @@
 // Internal helpers of the nn layer (lib/nn*.cpp): errors, PyTorch-style number formatting, the
-// device step counters and state-dict validation.
+// device step counters, state-dict validation and recording in a given mode.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "vkgrad/nn.hpp"
 #include "vkgrad/safetensors.hpp"
 #include "vkgrad/tensor.hpp"
 
@@ -36,5 +37,21 @@ void validate_state(const StateDict& state, const std::vector<std::pair<std::str
 
 /// The entry called `name`; InvalidArgument when missing.
 const HostTensor& find_state(const StateDict& state, const std::string& name);
+
+/// Puts `module` in training or eval mode for its lifetime (while a pass is recorded in that mode),
+/// then back in the mode it was in, also when the recording throws.
+class ModeWhileRecording {
+ public:
+  ModeWhileRecording(Module& module, bool training) : module_(module), was_training_(module.training()) {
+    module_.set_training(training);
+  }
+  ~ModeWhileRecording() { module_.set_training(was_training_); }
+  ModeWhileRecording(const ModeWhileRecording&) = delete;
+  ModeWhileRecording& operator=(const ModeWhileRecording&) = delete;
+
+ private:
+  Module& module_;
+  bool was_training_;
+};
 
 }  // namespace vkgrad::nn::state

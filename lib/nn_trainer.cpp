@@ -22,6 +22,7 @@
 #include "vkgrad/nn.hpp"
 #include "vkgrad/reduce.hpp"
 
+#include "nn_state.hpp"
 #include "nonfinite.hpp"
 
 namespace vkgrad::nn {
@@ -155,16 +156,16 @@ struct Trainer::Impl {
     auto it = lists.find(key);
     if (it != lists.end()) return it->second;
     CommandList cmd(ctx);
-    const bool was_training = model.training();
-    model.set_training(train);
-    for (uint32_t s = 0; s < steps; ++s) {
-      if (train) {
-        record_train_step(cmd, data, rows);
-      } else {
-        record_eval_step(cmd, data, rows);
+    {
+      state::ModeWhileRecording mode(model, train);
+      for (uint32_t s = 0; s < steps; ++s) {
+        if (train) {
+          record_train_step(cmd, data, rows);
+        } else {
+          record_eval_step(cmd, data, rows);
+        }
       }
     }
-    model.set_training(was_training);
     return lists.emplace(key, std::move(cmd)).first->second;
   }
 

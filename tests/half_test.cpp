@@ -296,10 +296,6 @@ std::string f16_vs_f32(Context& ctx, uint64_t M, uint64_t N, uint64_t K, bool ta
   return run_differences(C16.to_vector(), C32.to_vector(), f16_modules(ctx), scale);
 }
 
-const char* path_name(GemmPath p) {
-  return p == GemmPath::tiled ? "tiled" : p == GemmPath::direct ? "direct" : "broadcast";
-}
-
 }  // namespace
 
 TEST_CASE("gemm with f16 inputs agrees with the f32 path on every GEMM path and load kind", "[gemm][half]") {
@@ -321,7 +317,7 @@ TEST_CASE("gemm with f16 inputs agrees with the f32 path on every GEMM path and 
           for (bool tb : {false, true}) {
             const bool with_specials = s.M == 33;
             INFO((texel_loads ? (ctx.texel_loads() ? "texel loads" : "texel loads unsupported") : "storage loads")
-                 << ", path " << path_name(path) << ", M=" << s.M << " N=" << s.N << " K=" << s.K << " ta=" << ta
+                 << ", path " << to_string(path) << ", M=" << s.M << " N=" << s.N << " K=" << s.K << " ta=" << ta
                  << " tb=" << tb << (with_specials ? " with specials" : ""));
             CHECK(f16_vs_f32(ctx, s.M, s.N, s.K, ta, tb, 1.5f, ta ? 0.25f : 0.0f,
                              with_specials ? specials : std::vector<float>{}, seed++) == "");
@@ -344,7 +340,7 @@ TEST_CASE("gemm with one input f16 and the other f32 gives the f32 path's bits",
     Context plain{ContextOptions{}.set_texel_loads(false).set_gemm_path(path)};
     for (const bool a16 : {true, false}) {
       // K % 4 == 0 with the specials (the vec4 loads), then K and M odd (the scalar ones).
-      INFO("storage loads, path " << path_name(path) << ", A " << (a16 ? "f16" : "f32") << ", B "
+      INFO("storage loads, path " << to_string(path) << ", A " << (a16 ? "f16" : "f32") << ", B "
                                   << (a16 ? "f32" : "f16"));
       CHECK(f16_vs_f32(plain, 33, 17, 12, false, true, 1.5f, 0.0f, specials, seed++, a16, !a16) == "");
       CHECK(f16_vs_f32(plain, 37, 44, 33, true, false, 1.5f, 0.25f, {}, seed++, a16, !a16) == "");
@@ -393,7 +389,7 @@ TEST_CASE("linear forward and backward with f16 X and/or W agree with the f32 pa
       Context* ctx = &context_for_path;
       for (const auto& [x16, w16] : {std::pair{true, true}, std::pair{false, true}, std::pair{true, false}}) {
         INFO((storage_loads ? "storage loads" : "default loads")
-             << ", path " << path_name(path) << ", X " << (x16 ? "f16" : "f32") << ", W " << (w16 ? "f16" : "f32"));
+             << ", path " << to_string(path) << ", X " << (x16 ? "f16" : "f32") << ", W " << (w16 ? "f16" : "f32"));
         std::vector<float> results[2];
         for (int f = 0; f < 2; ++f) {
           Tensor X = half_or_float(*ctx, {N, in}, x, f == 0 && x16),

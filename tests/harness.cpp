@@ -93,7 +93,7 @@ std::vector<GemmPath> kernel_set_gemm_paths() {
 
 void for_each_gemm_path(const std::function<void()>& body) {
   for (const auto path : kernel_set_gemm_paths()) {
-    INFO((path == GemmPath::tiled ? "tiled" : path == GemmPath::direct ? "direct" : "broadcast") << " GEMM path");
+    INFO(to_string(path) << " GEMM path");
     ScopedContext scoped([path](ContextOptions& o) { o.gemm_path = path; });
     body();
   }

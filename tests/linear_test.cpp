@@ -205,11 +205,7 @@ TEST_CASE("linear on a device that allows only 3 workgroups per dimension", "[ge
   // its grid does not cover, with partial last blocks; accumulating catches a block done twice.
   for (const auto path : kernel_set_gemm_paths()) {
     for (const auto layout : {RowReductions::workgroup, RowReductions::per_invocation}) {
-      INFO((path == GemmPath::tiled    ? "tiled"
-            : path == GemmPath::direct ? "direct"
-                                       : "broadcast")
-           << " GEMM path, " << (layout == RowReductions::workgroup ? "workgroup" : "per-invocation")
-           << " reduction layout");
+      INFO(to_string(path) << " GEMM path, " << to_string(layout) << " reduction layout");
       ScopedContext scoped([path, layout](ContextOptions& o) {
         o.gemm_path = path;
         o.row_reductions = layout;

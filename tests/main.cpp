@@ -28,14 +28,14 @@ int main(int argc, char* argv[]) {
     }
     args.push_back(argv[i]);
   }
-  Catch::Session runner;
-  if (int rc = runner.applyCommandLine(static_cast<int>(args.size()), args.data()); rc != 0) return rc;
+  Catch::Session tests;
+  if (int rc = tests.applyCommandLine(static_cast<int>(args.size()), args.data()); rc != 0) return rc;
   // A test spec that matches no test case fails the run (exit 2). CTest runs every test case by
   // its name, and a name CMake splits (at a ';') would otherwise "pass" without running anything.
-  auto& config = runner.configData();
+  auto& config = tests.configData();
   config.warnings = static_cast<Catch::WarnAbout::What>(config.warnings | Catch::WarnAbout::NoTests);
-  int result = runner.run();
-  if (runner.configData().listTests || runner.configData().listTestNamesOnly) return result;
+  int result = tests.run();
+  if (tests.configData().listTests || tests.configData().listTestNamesOnly) return result;
   if (auto* ctx = vkgrad::test::existing_context()) {
     const auto messages = ctx->validation_messages();
     for (const auto& m : messages) std::fprintf(stderr, "unreported %s\n", m.c_str());

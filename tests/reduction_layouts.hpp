@@ -12,7 +12,7 @@ namespace vkgrad::test {
 template <class F>
 void for_each_reduction_layout(F&& body) {
   for (const auto layout : {RowReductions::workgroup, RowReductions::per_invocation}) {
-    INFO((layout == RowReductions::workgroup ? "workgroup" : "per-invocation") << " reduction layout");
+    INFO(to_string(layout) << " reduction layout");
     ScopedContext scoped([layout](ContextOptions& o) { o.row_reductions = layout; });
     body();
   }

@@ -175,7 +175,7 @@ TEST_CASE("texel loads: every GEMM path agrees with storage-buffer loads", "[gem
             results[c] = C.to_vector();
           }
           INFO("M=" << s.M << " N=" << s.N << " K=" << s.K << " ta=" << ta << " tb=" << tb
-                    << " path=" << (path == GemmPath::direct ? "direct" : "broadcast"));
+                    << " path=" << to_string(path));
           // The terms: 1.5·a·b for each k (which may cancel) and 0.25·0.5.
           std::vector<double> scale(s.M * s.N);
           ref::gemm_magnitude(a.data(), b.data(), scale.data(), s.M, s.N, s.K, ta, tb);

@@ -46,11 +46,17 @@ const char* to_string(KernelSet set);
 /// 8-wide subgroups with ballot operations; elsewhere it runs as direct).
 enum class GemmPath { tiled, direct, broadcast };
 
+/// "tiled", "direct" or "broadcast".
+const char* to_string(GemmPath path);
+
 /// How row-wise reductions (softmax, cross-entropy, row sums, BatchNorm's per-channel statistics)
 /// are laid out. workgroup: a workgroup cooperates on each row or channel tile through shared
 /// memory and barriers (gpu). per_invocation: each invocation owns whole rows or channel columns
 /// and loops over them itself (cpu).
 enum class RowReductions { workgroup, per_invocation };
+
+/// "workgroup" or "per_invocation".
+const char* to_string(RowReductions layout);
 
 /// The kernels a context uses, and why (Context::kernels()).
 struct KernelChoice {
