@@ -1,6 +1,7 @@
-# Compiles GLSL compute shaders to SPIR-V at build time (glslangValidator), validates them (spirv-val),
-# checks their shared memory (cmake/spirv_shared_check.cpp) and embeds them into a target, plus a registry (name -> bytes) the library looks shaders up in. The
-# library never reads shader files at run time.
+# Compiles GLSL compute shaders to SPIR-V at build time (glslangValidator), validates them
+# (spirv-val), checks their shared memory (cmake/spirv_shared_check.cpp) and embeds them into a
+# target, plus a registry (name -> bytes) the library looks shaders up in. The library never reads
+# shader files at run time.
 find_program(VKGRAD_GLSLANG glslangValidator REQUIRED
   DOC "glslangValidator (Debian: glslang-tools)")
 find_program(VKGRAD_SPIRV_VAL spirv-val REQUIRED
