@@ -1,4 +1,4 @@
-// Modules and Sequential of include/vkgrad/nn.hpp. The CrossEntropyLoss wrapper and the optimizers
+// Modules and Sequential of include/vkgrad/nn/module.hpp. The CrossEntropyLoss wrapper and the optimizers
 // are in nn_optim.cpp, the Trainer in nn_trainer.cpp, the state-dict helpers in nn_state.cpp.
 #include "vkgrad/nn.hpp"
 

@@ -1,0 +1,132 @@
+/// \file
+/// nn::Trainer: one training step recorded once and replayed for every batch of a dataset.
+/// Included by vkgrad/nn.hpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "vkgrad/nn/loss.hpp"
+#include "vkgrad/nn/module.hpp"
+#include "vkgrad/nn/optim.hpp"
+#include "vkgrad/tensor.hpp"
+
+namespace vkgrad::nn {
+
+/// (count) u8 or i32, normalised while gathered: x = pixel · effective_scale() + shift.
+struct DeviceDataset {
+  /// (count, features...): u8 pixels or f32 values, one sample per row of the first dimension.
+  Tensor images;
+  /// (count): u8 or i32 class labels.
+  Tensor labels;
+  /// Multiplies every pixel as it is gathered (x = pixel · scale + shift). Unset (the default):
+  /// 1/255 for u8 images, so pixels land in [0, 1], and 1 for f32 images, which are used as they
+  /// are. Set it to scale either explicitly.
+  std::optional<float> scale;
+  /// Added after the scale. Default 0.
+  float shift = 0.0f;
+  /// The scale applied while gathering: `scale` when set, else 1/255 for u8 images (and while
+  /// there are none) and 1 for any other dtype.
+  float effective_scale() const {
+    if (scale) return *scale;
+    return images.empty() || images.dtype() == DType::u8 ? 1.0f / 255.0f : 1.0f;
+  }
+  /// Number of samples (images' first dimension; 0 when empty).
+  uint64_t count() const { return images.empty() ? 0 : images.shape()[0]; }
+  /// Values per sample (0 when empty).
+  uint64_t features() const { return images.empty() ? 0 : images.numel() / images.shape()[0]; }
+};
+
+/// Options of a Trainer.
+struct TrainerOptions {
+  /// Rows per training step and per evaluation batch, in [1, 2^31); an epoch's last batch may be
+  /// smaller.
+  uint64_t batch = 128;
+  /// Training steps recorded into one command list and submitted together. 0 = choose from a
+  /// timed step, so that one submission takes about `target_submit_ms`.
+  uint32_t steps_per_submit = 0;
+  /// Milliseconds one submission should take when steps_per_submit is chosen (0): the second
+  /// training step is timed alone and the count set to target / step time, within [1, 256].
+  double target_submit_ms = 50;
+  /// Seed of the per-epoch shuffles (the model's seeds are set on the model).
+  uint64_t seed = 0;
+  /// Record per-layer activation sparsity on every evaluation batch: the outputs of the model's
+  /// Activation layers, except a last layer (Trainer::sparsity).
+  bool measure_sparsity = false;
+  /// Entries with |y| <= sparsity_eps count as near zero (SparsityStats::near_zero_count).
+  float sparsity_eps = 1e-3f;
+  /// Check every step ON THE DEVICE for a non-finite loss (NaN or ±inf) and, at the end of the
+  /// submission that met one, throw NonFiniteError naming the epoch, the batch and where the first
+  /// non-finite value of that step was: the input batch, the output of module i, or only the loss.
+  /// Costs one small dispatch per step per 6 checked tensors (input, each module's output, loss)
+  /// and one read of a small status tensor per submission; training results are bit-identical
+  /// with it off. evaluate() checks too, and reports once it has finished.
+  bool check_finite = true;
+};
+
+/// Epoch or evaluation figures, accumulated on the device and read back when asked for.
+struct Metrics {
+  /// Samples counted.
+  uint64_t samples = 0;
+  double loss = 0;      ///< mean loss per sample
+  double accuracy = 0;  ///< correct / samples
+};
+
+/// Progress report during an epoch: samples done so far and running metrics.
+using ProgressFn = std::function<void(uint64_t done, uint64_t total, const Metrics& running)>;
+
+/// Records the whole training step once and replays it:
+///   batch indices from a per-epoch permutation (uploaded once per epoch) at the device-side
+///   cursor → gather_rows (u8 → f32, normalised) and gather_labels → model forward → loss forward →
+///   argmax + metrics accumulation → loss backward → model backward → optimizer step → cursor and
+///   step counter advance.
+/// A full epoch is floor(count / batch) replays of that list (steps_per_submit steps per
+/// submission) and, when count is not a multiple of batch, one step of a list recorded for the last
+/// partial batch, as a DataLoader with drop_last=False.
+class Trainer {
+ public:
+  /// A trainer of `model` with `loss` and `optimizer`, which it keeps references to: they must
+  /// outlive it. Throws InvalidArgument for options.batch outside [1, 2^31).
+  Trainer(Context& context, Sequential& model, CrossEntropyLoss& loss, Optimizer& optimizer, TrainerOptions options);
+  /// Releases the recorded command lists and the batch tensors.
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  /// Trains one epoch over `data` (shuffled with the trainer's seed and epochs_done()), then
+  /// increments epochs_done(). The steps run in training mode whatever the model's mode (Dropout
+  /// drops, BatchNorm uses and updates batch statistics); the model's own mode is left as it was.
+  /// Returns the epoch's mean loss and accuracy (of the model as it was at each step, before its
+  /// update). `progress` is called after submissions at most every `progress_interval_ms`, and at
+  /// the end. Throws InvalidArgument, before any work, for an empty dataset, a label count that
+  /// differs from the image count, more than 2^31 − 1 samples, a model whose output size changed, a
+  /// last batch of one row with a BatchNorm1d in the model, and a label outside [0, model outputs)
+  /// that is not the loss's ignore_index (as evaluate()).
+  Metrics train_epoch(const DeviceDataset& data, const ProgressFn& progress = {}, double progress_interval_ms = 200);
+  /// Evaluates (eval mode, in order, no update): mean loss and accuracy. The model's own mode is
+  /// left as it was. Throws as train_epoch for a bad dataset or bad labels.
+  Metrics evaluate(const DeviceDataset& data);
+  /// The per-layer sparsity of the activation layers' outputs over the last evaluate() (needs
+  /// options.measure_sparsity): zero fraction over all rows, dead = zero for every row evaluated.
+  std::vector<LayerSparsity> sparsity() const;
+
+  /// Epochs trained by train_epoch: the epoch number of the next shuffle.
+  uint64_t epochs_done() const { return epoch_; }
+  /// Sets epochs_done(), e.g. when resuming from a checkpoint, so the next epoch is shuffled as it
+  /// would have been without the interruption.
+  void set_epochs_done(uint64_t epochs) { epoch_ = epochs; }
+  /// Training steps per submission: options.steps_per_submit, or, when that is 0, the count
+  /// chosen during the first train_epoch (0 before).
+  uint32_t steps_per_submit() const { return steps_per_submit_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint64_t epoch_ = 0;
+  uint32_t steps_per_submit_ = 0;
+};
+
+}  // namespace vkgrad::nn
