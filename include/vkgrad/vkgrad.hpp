@@ -9,6 +9,7 @@
 #include "vkgrad/context.hpp"
 #include "vkgrad/data.hpp"
 #include "vkgrad/dropout.hpp"
+#include "vkgrad/elementwise.hpp"
 #include "vkgrad/error.hpp"
 #include "vkgrad/idx.hpp"
 #include "vkgrad/init.hpp"
