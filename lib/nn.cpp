@@ -489,6 +489,7 @@ void Sequential::release_buffers() {
   predict_ = PredictBuffers();
   for (auto& m : modules_) {
     if (auto* nested = dynamic_cast<Sequential*>(m.get())) nested->release_buffers();
+    if (auto* residual = dynamic_cast<Residual*>(m.get())) residual->release_buffers();
   }
 }
 
@@ -504,6 +505,7 @@ uint64_t Sequential::cached_bytes() const {
   }
   for (const auto& m : modules_) {
     if (const auto* nested = dynamic_cast<const Sequential*>(m.get())) bytes += nested->cached_bytes();
+    if (const auto* residual = dynamic_cast<const Residual*>(m.get())) bytes += residual->cached_bytes();
   }
   return bytes;
 }

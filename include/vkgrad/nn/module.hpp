@@ -1,6 +1,6 @@
 /// \file
-/// Modules and Sequential: Module, Linear, Activation, BatchNorm1d, Dropout, Sequential (forward,
-/// backward, predict, state_dict). Included by vkgrad/nn.hpp.
+/// Modules and Sequential: Module, Linear, Activation, BatchNorm1d, Dropout, Residual, Sequential
+/// (forward, backward, predict, state_dict). Included by vkgrad/nn.hpp.
 #pragma once
 
 #include <cstdint>
@@ -205,6 +205,62 @@ class Dropout : public Module {
   uint64_t seed_ = 0;
 };
 
+/// A residual (skip) connection y = x + fn(x) around a module `fn` (a Sequential, a Linear, ...)
+/// whose output width equals its input width. Its forward records fn's forward into a buffer of
+/// this batch size and adds x (vkgrad/elementwise.hpp's add); its backward routes dy to both
+/// paths: fn's backward (parameter gradients, and dx), then dx += dy. The fn(x) buffers are cached
+/// per batch size (rows), at most Sequential::max_cached_batch_sizes of them, the least recently
+/// recorded evicted first, as Sequential caches its activations.
+///
+/// Parameters and buffers are fn's, named "fn." + fn's names: inside a Sequential "0.fn.0.weight",
+/// as PyTorch names them for `class Residual(nn.Module)` holding `self.fn`. Like a Sequential
+/// nested in another, a BatchNorm1d inside fn has no num_batches_tracked entry. Mode, step counter
+/// and reset_parameters pass through to fn.
+class Residual : public Module {
+ public:
+  /// Wraps `fn` (non-null, else InvalidArgument), which takes this module's mode.
+  Residual(Context& context, std::unique_ptr<Module> fn);
+  std::string type_name() const override { return "Residual"; }
+  /// "fn=" and fn's to_string().
+  std::string extra_repr() const override;
+  /// in_features; InvalidArgument when fn does not map in_features to in_features.
+  uint64_t output_features(uint64_t in_features) const override;
+  /// Records y = x + fn(x). x (rows, in_features) f32 and y of x's shape.
+  void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
+  /// Records fn's backward with the fn(x) of the last forward() for this batch size, then
+  /// dx = dy + (fn's dx) when dx is not empty. Throws InvalidArgument when no forward() was
+  /// recorded for this batch size and input width (or it was evicted or released), or in the
+  /// other mode.
+  void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  std::vector<Parameter> parameters() override;  ///< fn's, named "fn.<name>"
+  std::vector<Buffer> buffers() override;        ///< fn's, named "fn.<name>"
+  /// fn's reset_parameters with `seed`.
+  void reset_parameters(CommandList& cmd, uint64_t seed) override;
+  /// Sets the mode of this module and of fn.
+  void set_training(bool training) override;
+  /// Points fn at `counter` with `seed`.
+  void set_step_counter(const Tensor* counter, uint64_t seed) override;
+  /// The wrapped module.
+  Module& fn() { return *fn_; }
+  /// Frees the cached fn(x) buffers (and those of a Sequential or Residual fn); see
+  /// Sequential::release_buffers.
+  void release_buffers();
+  /// Bytes of device memory in the cached buffers (fn's included).
+  uint64_t cached_bytes() const;
+
+ private:
+  struct Cache {
+    uint64_t in_features = 0;
+    bool forward_recorded = false;
+    bool training = true;
+    uint64_t last_use = 0;
+    Tensor fx;  // fn(x) of the last forward() with this batch size
+  };
+  std::unique_ptr<Module> fn_;
+  std::map<uint64_t, Cache> cache_;
+  uint64_t use_clock_ = 0;
+};
+
 /// Per-layer activation sparsity measured on the device (see vkgrad/sparsity.hpp).
 struct LayerSparsity {
   std::size_t layer;   ///< index in the Sequential
@@ -301,12 +357,13 @@ class Sequential : public Module {
   std::vector<int32_t> predict_classes(std::span<const float> x, uint64_t rows,
                                        uint64_t max_batch = default_predict_batch);
   /// Frees the forward() / backward() activations and gradients of every batch size and the
-  /// predict() buffers (of nested Sequentials too), as the model holds them; the next forward() or
+  /// predict() buffers (of nested Sequentials and Residuals too), as the model holds them; the next forward() or
   /// predict() allocates again. Command lists recorded earlier keep what they use alive and stay
   /// valid. backward() then throws InvalidArgument until forward() is recorded again.
   void release_buffers();
   /// Bytes of device memory in the buffers the model caches (forward() activations and gradients,
-  /// predict() buffers, of nested Sequentials too), not counting parameters and their gradients.
+  /// predict() buffers, of nested Sequentials and Residuals too), not counting parameters and their
+  /// gradients.
   uint64_t cached_bytes() const;
   std::vector<Parameter> parameters() override;  ///< names "0.weight", "0.bias", "1.weight", ...
   std::vector<Buffer> buffers() override;        ///< "1.running_mean", ...
