@@ -513,6 +513,33 @@ int main(int argc, char** argv) try {
   vkgrad::ActivationSparsity sparsity(ctx, batch, features);
   entries.push_back({"sparsity statistics 128x512", 4.0 * batch * features,
                      [&](vkgrad::CommandList& c) { sparsity.record(c, h, 1e-6f); }});
+  // Elementwise and structural ops (vkgrad/elementwise.hpp).
+  vkgrad::Tensor y2(ctx, {n}), wide(ctx, {batch, 3 * features}), wide_parts[3], h_t(ctx, {features, batch});
+  for (auto& t : wide_parts) t = vkgrad::Tensor(ctx, {batch, features});
+  const vkgrad::Tensor* concat_in[] = {&h, &h_out, &h_grad};
+  vkgrad::Tensor* split_out[] = {&wide_parts[0], &wide_parts[1], &wide_parts[2]};
+  const double hb = 4.0 * batch * features;  // bytes of one 128x512 tensor
+  entries.push_back({"add forward", 3 * f32, [&](vkgrad::CommandList& c) { vkgrad::add(c, x, dy, y); }});
+  entries.push_back({"div forward", 3 * f32, [&](vkgrad::CommandList& c) { vkgrad::div(c, x, dy, y); }});
+  entries.push_back({"mul backward (da, db)", 8 * f32, [&](vkgrad::CommandList& c) {
+                       vkgrad::binary_backward(c, vkgrad::BinaryOp::mul, x, dy, param, y, y2);
+                     }});
+  entries.push_back(
+      {"add bias forward 128x512", 2 * hb, [&](vkgrad::CommandList& c) { vkgrad::add(c, h, ones, h_out); }});
+  entries.push_back({"add bias backward 128x512", 3 * hb, [&](vkgrad::CommandList& c) {
+                       vkgrad::binary_backward(c, vkgrad::BinaryOp::add, h, ones, h_grad, h_out, dgamma);
+                     }});
+  entries.push_back({"scale", 2 * f32, [&](vkgrad::CommandList& c) { vkgrad::scale(c, 0.5f, x, y); }});
+  entries.push_back({"axpy", 3 * f32, [&](vkgrad::CommandList& c) { vkgrad::axpy(c, 0.5f, x, y); }});
+  entries.push_back(
+      {"clamp forward", 2 * f32, [&](vkgrad::CommandList& c) { vkgrad::clamp_forward(c, x, y, -1.0f, 1.0f); }});
+  entries.push_back(
+      {"clamp backward", 3 * f32, [&](vkgrad::CommandList& c) { vkgrad::clamp_backward(c, x, dy, y, -1.0f, 1.0f); }});
+  entries.push_back(
+      {"concat 3 x 128x512", 6 * hb, [&](vkgrad::CommandList& c) { vkgrad::concat_columns(c, concat_in, wide); }});
+  entries.push_back(
+      {"split 128x1536 into 3", 6 * hb, [&](vkgrad::CommandList& c) { vkgrad::split_columns(c, wide, split_out); }});
+  entries.push_back({"transpose 128x512", 2 * hb, [&](vkgrad::CommandList& c) { vkgrad::transpose(c, h, h_t); }});
 
   // GEMM: C (M x N) = A (M x K) · B, or · Bᵀ for the linear layer's weight layout.
   // The MLP's products as linear_forward / linear_backward issue them: Y = X·Wᵀ (B^T), dX = dY·W,

@@ -225,9 +225,10 @@ void axpy(CommandList& cmd, float alpha, const Tensor& x, Tensor& y) {
   detail::require_distinct(y, "y", x, "x", op);
   const uint32_t local = detail::default_local_size(c.device());
   const UnaryPush push{static_cast<uint32_t>(x.numel()), alpha, 0};
-  // One invocation per group of 4 elements.
-  c.dispatch(detail::Kernel{"axpy", {local}, 2, sizeof push}, {{&x, Access::read}, {&y, Access::read_write}}, &push,
-             sizeof push, {detail::quad_grid_stride_groups(c.context(), x.numel(), local), 1, 1}, op);
+  // y is bound twice, read (binding 1) and written (binding 2): see axpy.comp.
+  c.dispatch(detail::Kernel{"axpy", {local}, 3, sizeof push},
+             {{&x, Access::read}, {&y, Access::read}, {&y, Access::write}}, &push, sizeof push,
+             {elementwise_groups(c, x.numel(), local), 1, 1}, op);
 }
 
 void clamp_forward(CommandList& cmd, const Tensor& x, Tensor& y, float min, float max) {
