@@ -294,8 +294,16 @@ void transpose(CommandList& cmd, const Tensor& x, Tensor& y) {
   detail::require_distinct(y, "y", x, "x", op);
   const struct { uint32_t rows, cols; } push{static_cast<uint32_t>(x.shape()[0]), static_cast<uint32_t>(x.shape()[1])};
   const uint32_t local = detail::default_local_size(c.device());
-  c.dispatch(detail::Kernel{"transpose", {local}, 2, sizeof push}, {{&x, Access::read}, {&y, Access::write}}, &push,
-             sizeof push, {detail::grid_stride_groups(c.context(), x.numel(), local), 1, 1}, op);
+  // GPU kernels: a workgroup per shared-memory tile (looping over several where the device's limit
+  // is lower). CPU kernels: an element per invocation, no shared memory or barriers.
+  const bool tiled = c.context().kernels.set == KernelSet::gpu;
+  const uint64_t tile = VKGRAD_TRANSPOSE_TILE;
+  const uint32_t groups =
+      tiled ? detail::capped_workgroups(c.device(), 0,
+                                        ((x.shape()[0] + tile - 1) / tile) * ((x.shape()[1] + tile - 1) / tile))
+            : detail::grid_stride_groups(c.context(), x.numel(), local);
+  c.dispatch(detail::Kernel{"transpose", {local, tiled ? 1u : 0u}, 2, sizeof push},
+             {{&x, Access::read}, {&y, Access::write}}, &push, sizeof push, {groups, 1, 1}, op);
 }
 
 }  // namespace vkgrad

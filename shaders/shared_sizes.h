@@ -21,4 +21,9 @@
 // device has, so declaring the full capacity fits any device.
 #define VKGRAD_GEMM_SHARED_FLOATS 2336
 
+// Side of the square tile transpose.comp stages through shared memory on the GPU kernel set: a
+// TILE × (TILE + 1) float array (the extra column keeps a tile column's reads on different banks),
+// 32 · 33 · 4 = 4224 bytes.
+#define VKGRAD_TRANSPOSE_TILE 32
+
 #endif
