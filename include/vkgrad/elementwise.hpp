@@ -77,10 +77,10 @@ void clamp_forward(CommandList& cmd, const Tensor& x, Tensor& y, float min, floa
 void clamp_backward(CommandList& cmd, const Tensor& x, const Tensor& dy, Tensor& dx, float min, float max);
 
 /// Records y = torch.cat(inputs, dim=1): inputs[i] is a 2-D (rows, w_i) f32 tensor, y is
-/// (rows, Σ w_i) f32, OVERWRITTEN. One copy
-/// dispatch per input (two bindings each), so any number N >= 1 of inputs fits the device's
-/// descriptor limits. y must not alias an input. Throws InvalidArgument for no inputs, an input
-/// that is not a 2-D f32 tensor, mismatching rows or a wrong y. Its backward is split_columns.
+/// (rows, Σ w_i) f32, OVERWRITTEN. One copy dispatch per input (two bindings each), so any number
+/// N >= 1 of inputs fits the device's descriptor limits. y must not alias an input. Throws
+/// InvalidArgument for no inputs, a null input, an input that is not a 2-D f32 tensor, mismatching
+/// rows or a wrong y. Its backward is split_columns.
 void concat_columns(CommandList& cmd, std::span<const Tensor* const> inputs, Tensor& y);
 
 /// Records the inverse of concat_columns, torch.split(x, widths, dim=1): outputs[i] (rows, w_i) =

@@ -210,7 +210,9 @@ class Dropout : public Module {
 /// this batch size and adds x (vkgrad/elementwise.hpp's add); its backward routes dy to both
 /// paths: fn's backward (parameter gradients, and dx), then dx += dy. The fn(x) buffers are cached
 /// per batch size (rows), at most Sequential::max_cached_batch_sizes of them, the least recently
-/// recorded evicted first, as Sequential caches its activations.
+/// recorded evicted first, as Sequential caches its activations. Sequential::predict runs it
+/// through forward() in eval mode, so predictions use these buffers too (and a Sequential fn's own
+/// activation cache), not only the predict buffers.
 ///
 /// Parameters and buffers are fn's, named "fn." + fn's names: inside a Sequential "0.fn.0.weight",
 /// as PyTorch names them for `class Residual(nn.Module)` holding `self.fn`. Like a Sequential
