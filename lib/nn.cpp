@@ -33,6 +33,11 @@ uint64_t mix_seed(uint64_t seed, uint64_t i) {
   return z ^ (z >> 31);
 }
 
+// The mask seed of layer i of a Sequential whose dropout seed is `seed`: the same whether the layer
+// was added before or after the seed was set. Complemented so that it differs from the seed the
+// layer's parameters are initialised from (mix_seed(seed, i)).
+uint64_t dropout_layer_seed(uint64_t seed, uint64_t i) { return mix_seed(~seed, i); }
+
 uint64_t features_of(const Tensor& t, std::string_view where, std::string_view role) {
   if (t.empty() || t.shape().rank() < 1) fail(where, "'" + std::string(role) + "' is empty");
   return t.numel() / t.shape()[0];
@@ -247,7 +252,7 @@ Sequential::Sequential(Context& context) : Module(context), step_(make_step_coun
 void Sequential::add(std::unique_ptr<Module> module) {
   if (!module) fail("Sequential::add", "null module");
   module->set_training(training());
-  module->set_step_counter(&step_, mix_seed(dropout_seed_, modules_.size()));
+  module->set_step_counter(&step_, dropout_layer_seed(dropout_seed_, modules_.size()));
   modules_.push_back(std::move(module));
   activations_.clear();
 }
@@ -533,11 +538,13 @@ std::vector<Buffer> Sequential::buffers() {
 }
 
 void Sequential::reset_parameters(CommandList& cmd, uint64_t seed) {
+  for (std::size_t i = 0; i < modules_.size(); ++i) modules_[i]->reset_parameters(cmd, mix_seed(seed, i));
+  set_dropout_seed(seed);
+}
+
+void Sequential::set_dropout_seed(uint64_t seed) {
   dropout_seed_ = seed;
-  for (std::size_t i = 0; i < modules_.size(); ++i) {
-    modules_[i]->reset_parameters(cmd, mix_seed(seed, i));
-    modules_[i]->set_step_counter(&step_, mix_seed(~seed, i));
-  }
+  for (std::size_t i = 0; i < modules_.size(); ++i) modules_[i]->set_step_counter(&step_, dropout_layer_seed(seed, i));
 }
 
 void Sequential::set_training(bool training) {

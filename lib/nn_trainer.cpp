@@ -428,4 +428,14 @@ Metrics Trainer::evaluate(const DeviceDataset& data) {
 
 std::vector<LayerSparsity> Trainer::sparsity() const { return impl_->sparsity_result; }
 
+Sequential& Trainer::model() const { return impl_->model; }
+Optimizer& Trainer::optimizer() const { return impl_->optimizer; }
+const TrainerOptions& Trainer::options() const { return impl_->options; }
+
+void Trainer::resume_at(uint64_t seed, uint64_t epochs_done) {
+  impl_->options.seed = seed;
+  impl_->lists.clear();
+  epoch_ = epochs_done;
+}
+
 }  // namespace vkgrad::nn

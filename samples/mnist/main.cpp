@@ -108,13 +108,6 @@ std::unique_ptr<vkgrad::nn::Optimizer> make_optimizer(Sequential& model, const C
   return std::make_unique<vkgrad::nn::Adam>(model, o);
 }
 
-// The training-state file that goes with a model checkpoint: "ckpt.safetensors" → "ckpt.train.safetensors".
-fs::path train_state_path(const fs::path& model_path) {
-  fs::path p = model_path;
-  const std::string stem = p.stem().string();
-  return p.replace_filename(stem + ".train" + (p.has_extension() ? p.extension().string() : ".safetensors"));
-}
-
 std::string model_description(const Config& c) {
   std::ostringstream s;
   s << "hidden=";
@@ -122,53 +115,6 @@ std::string model_description(const Config& c) {
   s << " activation=" << activation_spec(c).to_string() << " batchnorm=" << (c.batchnorm ? 1 : 0)
     << " dropout=" << c.dropout;
   return s.str();
-}
-
-void save_checkpoint(const Config& c, Sequential& model, vkgrad::nn::Optimizer& opt, uint64_t epochs_done) {
-  const std::map<std::string, std::string> meta{
-      {"format", "pt"}, {"vkgrad.model", model_description(c)}, {"vkgrad.dataset", c.dataset}};
-  if (c.save.has_parent_path()) fs::create_directories(c.save.parent_path());
-  vkgrad::save_safetensors(c.save, model.state_dict(), meta);
-  auto state = opt.state_dict();
-  for (auto& [name, t] : state) name = "optimizer." + name;
-  auto model_step = model.step_counter().to_vector<int32_t>()[0];
-  state.emplace_back("model.step", vkgrad::HostTensor::scalar_i64(model_step));
-  auto meta2 = meta;
-  meta2["vkgrad.epochs_done"] = std::to_string(epochs_done);
-  meta2["vkgrad.optimizer"] = opt.to_string();
-  meta2["vkgrad.seed"] = std::to_string(c.seed);
-  vkgrad::save_safetensors(train_state_path(c.save), state, meta2);
-}
-
-// Loads the model weights and, when the training-state file exists and `with_optimizer`, the
-// optimizer state; returns the epochs already done.
-uint64_t load_checkpoint(const Config& c, Sequential& model, vkgrad::nn::Optimizer& opt, bool with_optimizer) {
-  auto file = vkgrad::load_safetensors(c.resume);
-  auto it = file.metadata.find("vkgrad.model");
-  if (it != file.metadata.end() && it->second != model_description(c)) {
-    throw vkgrad::InvalidArgument("checkpoint " + c.resume.string() + " was saved from the model '" + it->second +
-                                  "' but the flags describe '" + model_description(c) +
-                                  "'; pass the same --hidden/--activation/--batchnorm/--dropout as when it was saved");
-  }
-  model.load_state_dict(file.tensors);
-  if (!with_optimizer) return 0;
-  const fs::path state_path = train_state_path(c.resume);
-  if (!fs::exists(state_path)) {
-    std::cout << "note: " << state_path.string() << " not found: resuming with a fresh optimizer\n";
-    return 0;
-  }
-  auto state = vkgrad::load_safetensors(state_path);
-  std::vector<std::pair<std::string, vkgrad::HostTensor>> opt_state;
-  for (auto& [name, t] : state.tensors) {
-    if (name.rfind("optimizer.", 0) == 0) {
-      opt_state.emplace_back(name.substr(10), t);
-    } else if (name == "model.step") {
-      model.step_counter().upload<int32_t>(std::vector<int32_t>{int32_t(t.to_i64(name))});
-    }
-  }
-  opt.load_state_dict(opt_state);
-  auto e = state.metadata.find("vkgrad.epochs_done");
-  return e == state.metadata.end() ? 0 : std::stoull(e->second);
 }
 
 vkgrad::nn::DeviceDataset upload(vkgrad::Context& ctx, const vkgrad::LabeledImages& split, const DatasetInfo& info) {
@@ -214,11 +160,7 @@ int run(const Config& cfg_in) {
   build_model(model, c, train_set.features(), classes);
   vkgrad::nn::CrossEntropyLoss loss(ctx);
   auto opt = make_optimizer(model, c);
-  uint64_t epochs_done = 0;
-  if (!c.resume.empty()) {
-    epochs_done = load_checkpoint(c, model, *opt, !c.eval_only);
-    if (!c.quiet) std::cout << "resumed from " << c.resume.string() << " after " << epochs_done << " epochs\n";
-  }
+  if (c.eval_only) model.load_state_dict(vkgrad::nn::load_checkpoint_model_state(c.resume));
   if (!c.quiet) {
     std::cout << model.summary(train_set.features()) << "optimizer: " << opt->to_string() << ", batch " << c.batch
               << ", loss: CrossEntropyLoss\n";
@@ -232,7 +174,15 @@ int run(const Config& cfg_in) {
   topt.measure_sparsity = true;
   topt.sparsity_eps = c.sparsity_eps;
   vkgrad::nn::Trainer trainer(ctx, model, loss, *opt, topt);
-  trainer.set_epochs_done(epochs_done);
+  if (!c.resume.empty() && !c.eval_only) {
+    // The weights, the optimizer state, the dropout seed and step, the shuffle seed and the epochs
+    // done: the run continues exactly as it would have without the interruption.
+    trainer.load_checkpoint(c.resume);
+    if (!c.quiet) {
+      std::cout << "resumed from " << c.resume.string() << " after " << trainer.epochs_done() << " epochs\n";
+    }
+  }
+  const uint64_t epochs_done = trainer.epochs_done();
 
   nlohmann::json metrics{
       {"framework", "vkgrad"}, {"device", dev.name}, {"driver", dev.driver_name + " " + dev.driver_info},
@@ -276,7 +226,10 @@ int run(const Config& cfg_in) {
         (unsigned long long)epoch, (unsigned long long)c.epochs, train.loss, 100 * train.accuracy, test.loss,
         100 * test.accuracy, mnist::format_duration(seconds).c_str(), double(train.samples) / seconds);
     std::fflush(stdout);
-    if (!c.save.empty()) save_checkpoint(c, model, *opt, epoch);
+    if (!c.save.empty()) {
+      if (c.save.has_parent_path()) fs::create_directories(c.save.parent_path());
+      trainer.save_checkpoint(c.save, {{"dataset", c.dataset}, {"flags", model_description(c)}});
+    }
   }
   if (!records.empty()) {
     if (!c.quiet) std::printf("steps per submission: %u\n", trainer.steps_per_submit());
@@ -291,8 +244,7 @@ int run(const Config& cfg_in) {
   }
   if (!c.save.empty() && !records.empty() && !c.quiet) {
     std::cout << "checkpoint: " << c.save.string()
-              << " (PyTorch: model.load_state_dict(safetensors.torch.load_file(...)))"
-              << " and " << train_state_path(c.save).string() << " (optimizer state for --resume)\n";
+              << " (for --resume; PyTorch: model.load_state_dict(safetensors.torch.load_file(...), strict=False))\n";
   }
   if (!c.metrics_json.empty()) {
     std::ofstream out(c.metrics_json);
@@ -343,12 +295,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--device", c.device, "Vulkan device by index or name substring (default: VKGRAD_DEVICE or the best)");
   app.add_option("--save", c.save,
-                 "safetensors checkpoint written after every epoch (PyTorch state_dict names), "
-                 "with the optimizer state beside it (<name>.train.safetensors); "
+                 "safetensors checkpoint written after every epoch: the model's state_dict under PyTorch's "
+                 "names, and the optimizer and trainer state under vkgrad.* for --resume; "
                  "default runs/vkgrad-<dataset>.safetensors");
   app.add_flag("--no-save", c.no_save, "write no checkpoint");
-  app.add_option("--resume", c.resume, "continue from a checkpoint saved with --save (same model flags)");
-  app.add_flag("--eval-only", c.eval_only, "only evaluate the --resume checkpoint on the test set");
+  app.add_option("--resume", c.resume,
+                 "continue exactly from a checkpoint saved with --save (same model flags and optimizer; "
+                 "its seed and epochs done are restored)");
+  app.add_flag("--eval-only", c.eval_only,
+               "only evaluate the --resume checkpoint on the test set (the weights of a --save "
+               "checkpoint or of any state_dict file)");
   app.add_option("--curves", c.curves, "prefix of the curve files (default runs/vkgrad-<dataset>: .csv and .svg)");
   app.add_option("--metrics-json", c.metrics_json, "write per-epoch time, loss and accuracy as JSON");
   app.add_option("--steps-per-submit", c.steps_per_submit,

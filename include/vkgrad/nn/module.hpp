@@ -370,8 +370,16 @@ class Sequential : public Module {
   std::vector<Parameter> parameters() override;  ///< names "0.weight", "0.bias", "1.weight", ...
   std::vector<Buffer> buffers() override;        ///< "1.running_mean", ...
   /// Records every layer's reset_parameters with a seed derived from `seed` and the layer index,
-  /// and reseeds the Dropout masks from `seed` (pointing them back at step_counter()).
+  /// and reseeds the Dropout masks from `seed` (set_dropout_seed(seed)).
   void reset_parameters(CommandList& cmd, uint64_t seed) override;
+  /// Reseeds the Dropout masks from `seed`, as reset_parameters(seed) does, leaving the parameters
+  /// as they are: layer i draws its masks from a seed derived from `seed` and i (also a layer
+  /// added later), at the step in step_counter(). Lists recorded before keep the seeds they were
+  /// recorded with: record them again.
+  void set_dropout_seed(uint64_t seed);
+  /// The seed of the Dropout masks: that of the last reset_parameters() or set_dropout_seed(), 0
+  /// before either.
+  uint64_t dropout_seed() const { return dropout_seed_; }
   /// Sets the mode of the model and of every layer.
   void set_training(bool training) override;
   /// set_training(true), as PyTorch's model.train().
@@ -404,6 +412,16 @@ class Sequential : public Module {
   /// unknown names may remain; otherwise InvalidArgument listing the problems (nothing is changed).
   /// The step counter is set from num_batches_tracked when the model has a BatchNorm1d.
   void load_state_dict(const std::vector<std::pair<std::string, HostTensor>>& state);
+  /// The model's training state that PyTorch's state_dict has no place for, which an exact resume
+  /// needs besides state_dict(): "step_counter" (I64 scalar: the step the Dropout masks are drawn
+  /// at, saved with or without a BatchNorm1d) and "dropout_seed" (I64 scalar holding the 64 bits
+  /// of dropout_seed()). Downloads (waits for the device).
+  std::vector<std::pair<std::string, HostTensor>> training_state();
+  /// Loads training_state()'s output: sets step_counter() and set_dropout_seed(). Exactly those two
+  /// names, each an I64 scalar, the step in [0, 2^31); otherwise InvalidArgument listing the
+  /// problems (nothing is changed). Load it after load_state_dict(), which sets the step counter
+  /// from num_batches_tracked too.
+  void load_training_state(const std::vector<std::pair<std::string, HostTensor>>& state);
 
  private:
   struct Activations {

@@ -4,9 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "vkgrad/nn/loss.hpp"
@@ -51,7 +55,8 @@ struct TrainerOptions {
   /// Milliseconds one submission should take when steps_per_submit is chosen (0): the second
   /// training step is timed alone and the count set to target / step time, within [1, 256].
   double target_submit_ms = 50;
-  /// Seed of the per-epoch shuffles (the model's seeds are set on the model).
+  /// Seed of the per-epoch shuffles (the model's seeds are set on the model); load_checkpoint()
+  /// restores the checkpoint's.
   uint64_t seed = 0;
   /// Record per-layer activation sparsity on every evaluation batch: the outputs of the model's
   /// Activation layers, except a last layer (Trainer::sparsity).
@@ -122,11 +127,53 @@ class Trainer {
   /// chosen during the first train_epoch (0 before).
   uint32_t steps_per_submit() const { return steps_per_submit_; }
 
+  /// Writes, to ONE safetensors file at `path` (atomically, as save_safetensors), everything a
+  /// bit-exact resume needs between epochs:
+  ///  - the model's state_dict() under its PyTorch names ("0.weight", "1.running_mean", ...);
+  ///  - "vkgrad.model.<name>": the model's training_state() (step counter, dropout seed);
+  ///  - "vkgrad.optimizer.<name>": the optimizer's state_dict() ("vkgrad.optimizer.step", ...);
+  ///  - "vkgrad.trainer.epochs_done" and "vkgrad.trainer.seed" (I64 scalars, the seed's 64 bits):
+  ///    the data order of the next epochs;
+  /// and the metadata "format" = "pt", "vkgrad.checkpoint" (the layout's version), "vkgrad.model"
+  /// (the model's repr, as PyTorch prints it), "vkgrad.optimizer" (its repr) and `metadata`, whose
+  /// keys must not be "format" or start with "vkgrad." (else InvalidArgument). Every vkgrad key
+  /// starts with "vkgrad.", so PyTorch loads the weights with
+  /// `model.load_state_dict(safetensors.torch.load_file(path), strict=False)`, or with strict=True
+  /// after dropping the keys that start with "vkgrad.". Waits for the device; throws Error when
+  /// the file cannot be written.
+  void save_checkpoint(const std::filesystem::path& path, const std::map<std::string, std::string>& metadata = {});
+  /// Resumes from a save_checkpoint() file: loads the model's state_dict and training_state(), the
+  /// optimizer's state, epochs_done() and the shuffle seed (options().seed), so the next
+  /// train_epoch() continues exactly as the saved run would have, whatever seeds this trainer,
+  /// model and optimizer were made with. The model must have the checkpoint's layers (same repr)
+  /// and the optimizer its type; its hyperparameters are the ones this optimizer was made with.
+  /// Throws InvalidArgument, changing nothing, for a missing, truncated or corrupt file, a file
+  /// that is not a Trainer checkpoint, another architecture, another optimizer type, missing or
+  /// unexpected tensors, or tensors of another dtype or shape; the message says what differs.
+  void load_checkpoint(const std::filesystem::path& path);
+
+  /// The model being trained.
+  Sequential& model() const;
+  /// The optimizer updating it.
+  Optimizer& optimizer() const;
+  /// The options; seed is the checkpoint's after load_checkpoint().
+  const TrainerOptions& options() const;
+
  private:
+  // load_checkpoint's last step: the shuffle seed and epochs done of the checkpoint, and the
+  // recorded lists dropped (they hold the Dropout seeds they were recorded with).
+  void resume_at(uint64_t seed, uint64_t epochs_done);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   uint64_t epoch_ = 0;
   uint32_t steps_per_submit_ = 0;
 };
+
+/// The model's state_dict in a Trainer::save_checkpoint() file: every tensor whose name does not
+/// start with "vkgrad.", for Sequential::load_state_dict (e.g. to evaluate a checkpoint without
+/// its optimizer). A file holding only a state_dict gives all of it. Throws InvalidArgument for a
+/// missing or corrupt file, as load_safetensors.
+std::vector<std::pair<std::string, HostTensor>> load_checkpoint_model_state(const std::filesystem::path& path);
 
 }  // namespace vkgrad::nn
