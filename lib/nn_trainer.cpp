@@ -265,7 +265,9 @@ struct Trainer::Impl {
     if (status.step == 0) return;
     loss.check_targets();  // a label outside the classes also makes the loss NaN: report that instead
     const uint64_t count = data.count(), batch = options.batch;
-    const uint64_t batches = (count + batch - 1) / batch, step = static_cast<uint64_t>(status.step);
+    // Training with drop_last runs only the full batches; evaluation runs every sample.
+    const uint64_t batches = training && options.drop_last ? count / batch : (count + batch - 1) / batch;
+    const uint64_t step = static_cast<uint64_t>(status.step);
     const int64_t slot = status.first_slot();
     const int64_t module = slot == 0                                                 ? NonFiniteError::input_batch
                            : slot >= 1 && slot <= static_cast<int64_t>(model.size()) ? slot - 1

@@ -154,7 +154,7 @@ enum class PointwiseLossKind : uint32_t {
   bce_with_logits,  ///< max(x, 0) − x·t + log1p(e^−|x|), as binary_cross_entropy_with_logits
   l1,               ///< |x − t|, as torch.nn.functional.l1_loss
   /// |d| < β ? 0.5·d²/β : |d| − 0.5·β with d = x − t, as torch.nn.functional.smooth_l1_loss(beta=β);
-  /// β = 0 is l1.
+  /// β = 0 is l1, in the gradient too (0 at x = t, where PyTorch's smooth_l1 kernel gives −1).
   smooth_l1,
 };
 

@@ -106,7 +106,8 @@ TEST_CASE("nll and pointwise loss references: backward matches finite difference
 
 TEST_CASE("l1 and smooth_l1 references: PyTorch's values and gradients at the kinks", "[loss][reference]") {
   // Values printed by torch.nn.functional.l1_loss / smooth_l1_loss (reduction='none') and the
-  // gradients of their sums, for x - t = 0, 1, -1, 0.25 and NaN.
+  // gradients of their sums, for x - t = 0, 1, -1, 0.25 and NaN (tests/reference/pointwise_loss_torch.py
+  // prints them).
   const std::vector<double> x = {0, 1, -1, 0.25, std::nan("")}, t(5, 0.0);
   const auto l1 = pointwise_loss_forward(x.data(), t.data(), 5, 2, 0);
   CHECK(l1[0] == 0);

@@ -183,7 +183,8 @@ struct SmoothL1Options {
   /// How the element losses are combined. Default: mean.
   Reduction reduction = Reduction::mean;
   /// The threshold between the quadratic and the linear piece, finite and >= 0 (else the
-  /// constructor throws InvalidArgument); 0 makes it L1Loss.
+  /// constructor throws InvalidArgument); 0 makes it L1Loss (also its gradient, 0 at input =
+  /// target, where PyTorch's smooth_l1 kernel gives −1).
   float beta = 1.0f;
 };
 
