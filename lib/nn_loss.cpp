@@ -1,5 +1,7 @@
 // The losses of include/vkgrad/nn/loss.hpp: thin owners of the op-level losses (vkgrad::CrossEntropyLoss,
 // vkgrad::NllLoss, vkgrad::PointwiseLoss), one per input shape, with PyTorch's names and reprs.
+#include <cmath>
+
 #include "nn_state.hpp"
 #include "vkgrad/nn.hpp"
 
