@@ -376,6 +376,66 @@ TEST_CASE("Trainer with LogSoftmax and NLLLoss reports class accuracy", "[nn][tr
   CHECK(m.accuracy > 0.9);
 }
 
+TEST_CASE("check_finite stops training and evaluation with every loss", "[nn][trainer][nonfinite]") {
+  Context& ctx = context();
+  const auto d = regression_data(40, 14);
+  std::vector<int32_t> labels(40);
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(i % 2);
+  std::vector<std::unique_ptr<nn::Loss>> losses;
+  losses.push_back(std::make_unique<nn::MSELoss>(ctx));
+  losses.push_back(std::make_unique<nn::L1Loss>(ctx, Reduction::sum));
+  losses.push_back(std::make_unique<nn::SmoothL1Loss>(ctx));
+  losses.push_back(std::make_unique<nn::BCEWithLogitsLoss>(ctx));
+  losses.push_back(std::make_unique<nn::NLLLoss>(ctx));
+  for (auto& loss : losses) {
+    INFO(loss->to_string());
+    nn::DeviceDataset data = value_dataset(d.x, 4, d.y, 2);
+    data.labels = Tensor::from<int32_t>(ctx, {40}, labels);
+    data.shift = std::numeric_limits<float>::quiet_NaN();  // every input becomes NaN
+    Sequential model(ctx);
+    build_regressor(model, 4, 2, 1);
+    if (loss->target_kind() == nn::TargetKind::class_indices) model.emplace<nn::LogSoftmax>();
+    nn::SGD opt(model);
+    nn::TrainerOptions o;
+    o.batch = 16;
+    nn::Trainer trainer(ctx, model, *loss, opt, o);
+    try {
+      trainer.train_epoch(data);
+      FAIL("no NonFiniteError");
+    } catch (const NonFiniteError& e) {
+      CHECK(e.training());
+      CHECK(e.batch() == 1);
+      CHECK(e.module() == NonFiniteError::input_batch);
+    }
+    CHECK_THROWS_AS(trainer.evaluate(data), NonFiniteError);
+    require_no_validation_messages();
+  }
+}
+
+TEST_CASE("Trainer's loss per sample is the same with reduction mean and sum", "[nn][trainer]") {
+  Context& ctx = context();
+  const uint64_t count = 70;  // batches of 32, 32 and 6
+  const auto x = uniform(count * 3, -1.0f, 1.0f, 31);
+  std::vector<int32_t> labels(count);
+  for (uint64_t i = 0; i < count; ++i) labels[i] = int32_t(i % 4);
+  nn::DeviceDataset data;
+  data.images = Tensor::from<float>(ctx, {count, 3}, x);
+  data.labels = Tensor::from<int32_t>(ctx, {count}, labels);
+  Sequential model(ctx);
+  build_regressor(model, 3, 4, 8);
+  nn::SGD opt(model);
+  nn::TrainerOptions o;
+  o.batch = 32;
+  nn::CrossEntropyLoss mean(ctx), sum(ctx, CrossEntropyOptions{}.set_reduction(Reduction::sum));
+  nn::Trainer by_mean(ctx, model, mean, opt, o), by_sum(ctx, model, sum, opt, o);
+  const nn::Metrics a = by_mean.evaluate(data), b = by_sum.evaluate(data);
+  require_no_validation_messages();
+  // Both are the sum of the 70 row losses / 70, accumulated in a different order.
+  CHECK(a.samples == b.samples);
+  CHECK(close(b.loss, a.loss, 1e-5, 0));
+  CHECK(a.accuracy == b.accuracy);
+}
+
 TEST_CASE("Trainer checks targets and labels against its loss before any work", "[nn][trainer]") {
   Context& ctx = context();
   const auto d = regression_data(40, 13);
