@@ -430,15 +430,20 @@ int main(int argc, char** argv) try {
                        nll.forward(c, probs, labels, loss);
                        nll.backward(c, probs, labels, dlogits);
                      }});
-  vkgrad::PointwiseLoss mse(ctx, vkgrad::PointwiseLossKind::mse, n);
-  vkgrad::PointwiseLoss bce(ctx, vkgrad::PointwiseLossKind::bce_with_logits, n);
-  entries.push_back({"mse forward+backward", 5 * f32, [&](vkgrad::CommandList& c) {
-                       mse.forward(c, x, dy, loss);
-                       mse.backward(c, x, dy, y);
-                     }});
-  entries.push_back({"bce_with_logits forward+backward", 5 * f32, [&](vkgrad::CommandList& c) {
-                       bce.forward(c, x, dy, loss);
-                       bce.backward(c, x, dy, y);
+  std::vector<std::unique_ptr<vkgrad::PointwiseLoss>> pointwise;
+  for (auto kind : {vkgrad::PointwiseLossKind::mse, vkgrad::PointwiseLossKind::bce_with_logits,
+                    vkgrad::PointwiseLossKind::l1, vkgrad::PointwiseLossKind::smooth_l1}) {
+    vkgrad::PointwiseLoss& fn = *pointwise.emplace_back(std::make_unique<vkgrad::PointwiseLoss>(ctx, kind, n));
+    entries.push_back(
+        {std::string(vkgrad::to_string(kind)) + " forward+backward", 5 * f32, [&, fn = &fn](vkgrad::CommandList& c) {
+           fn->forward(c, x, dy, loss);
+           fn->backward(c, x, dy, y);
+         }});
+  }
+  vkgrad::Tensor value_totals(ctx, {8});
+  value_totals.fill(0.0f);
+  entries.push_back({"accumulate_value_metrics 128x10", 2.0 * 4 * batch * 10, [&](vkgrad::CommandList& c) {
+                       vkgrad::accumulate_value_metrics(c, loss, logits, probs, value_totals);
                      }});
   vkgrad::Tensor row_out(ctx, {batch}), col_out(ctx, {features});
   vkgrad::Tensor argmax_out(ctx, {batch}, vkgrad::DType::i32);

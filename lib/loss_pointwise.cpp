@@ -1,6 +1,8 @@
-// MSE and BCE-with-logits: shaders/pointwise_loss_forward.comp (per-element terms), then
+// MSE, BCE-with-logits, L1 and smooth L1: shaders/pointwise_loss_forward.comp (per-element terms), then
 // shaders/reduce_all.comp twice for mean / sum (n terms -> a fixed number of partial sums -> 1), and
 // shaders/pointwise_loss_backward.comp.
+#include <cmath>
+
 #include "checks.hpp"
 #include "command_impl.hpp"
 #include "cpu_kernels.hpp"
@@ -11,12 +13,16 @@ namespace vkgrad {
 
 namespace {
 
-struct SumPush {
+struct ForwardPush {
   uint32_t n;
-  float scale;
+  float beta;
 };
 
-const char* kind_name(PointwiseLossKind kind) { return kind == PointwiseLossKind::mse ? "mse" : "bce_with_logits"; }
+struct BackwardPush {
+  uint32_t n;
+  float scale;
+  float beta;
+};
 
 // x and `other`: f32 of the same shape, with this loss object's element count.
 void check_pair(CommandList& cmd, const Tensor& x, const Tensor& other, uint64_t elements, const std::string& name,
@@ -30,9 +36,25 @@ void check_pair(CommandList& cmd, const Tensor& x, const Tensor& other, uint64_t
 
 }  // namespace
 
-PointwiseLoss::PointwiseLoss(Context& context, PointwiseLossKind kind, uint64_t elements, Reduction reduction)
-    : kind_(kind), elements_(elements), reduction_(reduction) {
+const char* to_string(PointwiseLossKind kind) {
+  switch (kind) {
+    case PointwiseLossKind::mse: return "mse";
+    case PointwiseLossKind::bce_with_logits: return "bce_with_logits";
+    case PointwiseLossKind::l1: return "l1";
+    case PointwiseLossKind::smooth_l1: return "smooth_l1";
+  }
+  return "unknown";
+}
+
+PointwiseLoss::PointwiseLoss(Context& context, PointwiseLossKind kind, uint64_t elements, Reduction reduction,
+                             float beta)
+    : kind_(kind), elements_(elements), reduction_(reduction), beta_(beta) {
   if (elements == 0) detail::fail_argument("PointwiseLoss", "elements must be >= 1");
+  if (uint32_t(kind) > uint32_t(PointwiseLossKind::smooth_l1)) detail::fail_argument("PointwiseLoss", "unknown kind");
+  if (kind == PointwiseLossKind::smooth_l1 && !(beta >= 0.0f && std::isfinite(beta))) {
+    detail::fail_argument("PointwiseLoss", "smooth_l1's beta must be finite and >= 0 (PyTorch's default is 1), got " +
+                                               std::to_string(beta));
+  }
   if (reduction != Reduction::none) {
     terms_ = Tensor(context, {elements});
     partials_ = Tensor(context, {detail::kReduceAllPartials});
@@ -42,7 +64,7 @@ PointwiseLoss::PointwiseLoss(Context& context, PointwiseLossKind kind, uint64_t 
 void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& loss) {
   if (reduction_ != Reduction::none) detail::require_not_moved_from(terms_, "PointwiseLoss");
   auto& c = cmd.impl();
-  const std::string name = std::string(kind_name(kind_)) + " forward";
+  const std::string name = std::string(to_string(kind_)) + " forward";
   check_pair(cmd, x, target, elements_, name, "target");
   detail::check_f32(c, loss, name, "loss");
   if (reduction_ == Reduction::none) {
@@ -51,14 +73,15 @@ void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& tar
     detail::require_numel(loss, 1, name, "loss", "the mean or sum");
   }
   const uint32_t local = detail::default_local_size(c.device());
-  const uint32_t n = static_cast<uint32_t>(elements_);
+  const ForwardPush push{static_cast<uint32_t>(elements_), beta_};
+  const uint32_t n = push.n;
   Tensor& terms = reduction_ == Reduction::none ? loss : terms_;
   // One invocation per group of 4 elements (with the cpu kernel set up to cpu::kGridSteps groups); inputs
   // through texel buffers where the context uses them.
   const std::initializer_list<detail::BufferUse> uses{
       {&x, detail::Access::read}, {&target, detail::Access::read}, {&terms, detail::Access::write}};
-  const detail::Kernel kernel{"pointwise_loss_forward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof n};
-  c.dispatch(kernel, uses, &n, sizeof n,
+  const detail::Kernel kernel{"pointwise_loss_forward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof push};
+  c.dispatch(kernel, uses, &push, sizeof push,
              {detail::quad_grid_stride_groups(c.context(), n, local, detail::cpu::kGridSteps), 1, 1}, name);
   if (reduction_ == Reduction::none) return;
 
@@ -67,12 +90,12 @@ void PointwiseLoss::forward(CommandList& cmd, const Tensor& x, const Tensor& tar
 
 void PointwiseLoss::backward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& dx, float dloss) {
   auto& c = cmd.impl();
-  const std::string name = std::string(kind_name(kind_)) + " backward";
+  const std::string name = std::string(to_string(kind_)) + " backward";
   check_pair(cmd, x, target, elements_, name, "target");
   check_pair(cmd, x, dx, elements_, name, "dx");
   const uint32_t local = detail::default_local_size(c.device());
-  const SumPush push{static_cast<uint32_t>(elements_),
-                     reduction_ == Reduction::mean ? float(double(dloss) / double(elements_)) : dloss};
+  const BackwardPush push{static_cast<uint32_t>(elements_),
+                          reduction_ == Reduction::mean ? float(double(dloss) / double(elements_)) : dloss, beta_};
   const std::initializer_list<detail::BufferUse> uses{
       {&x, detail::Access::read}, {&target, detail::Access::read}, {&dx, detail::Access::write}};
   const detail::Kernel kernel{"pointwise_loss_backward", {local, static_cast<uint32_t>(kind_)}, 3, sizeof push};

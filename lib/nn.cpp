@@ -1,5 +1,5 @@
-// Modules and Sequential of include/vkgrad/nn/module.hpp. The CrossEntropyLoss wrapper and the optimizers
-// are in nn_optim.cpp, the Trainer in nn_trainer.cpp, the state-dict helpers in nn_state.cpp.
+// Modules and Sequential of include/vkgrad/nn/module.hpp. The losses are in nn_loss.cpp, the
+// optimizers in nn_optim.cpp, the Trainer in nn_trainer.cpp, the state-dict helpers in nn_state.cpp.
 #include "vkgrad/nn.hpp"
 
 #include <algorithm>
@@ -243,6 +243,14 @@ void Dropout::backward(CommandList& cmd, const Tensor& /*x*/, const Tensor& /*y*
 void Dropout::set_step_counter(const Tensor* counter, uint64_t seed) {
   counter_ = counter;
   seed_ = seed;
+}
+
+// --- LogSoftmax ---
+
+void LogSoftmax::forward(CommandList& cmd, const Tensor& x, Tensor& y) { log_softmax_forward(cmd, x, y); }
+
+void LogSoftmax::backward(CommandList& cmd, const Tensor& /*x*/, const Tensor& y, const Tensor& dy, Tensor& dx) {
+  if (!dx.empty()) log_softmax_backward(cmd, y, dy, dx);
 }
 
 // --- Sequential ---

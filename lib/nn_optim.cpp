@@ -1,6 +1,5 @@
-// The CrossEntropyLoss wrapper and the optimizers (SGD, Adam / AdamW) of include/vkgrad/nn.hpp:
-// thin owners of vkgrad::CrossEntropyLoss / vkgrad::Sgd / vkgrad::Adam with PyTorch's reprs and
-// state dicts.
+// The optimizers (SGD, Adam / AdamW) of include/vkgrad/nn/optim.hpp: thin owners of vkgrad::Sgd /
+// vkgrad::Adam with PyTorch's reprs and state dicts.
 #include "errors.hpp"
 #include "nn_state.hpp"
 #include "vkgrad/nn.hpp"
@@ -8,33 +7,6 @@
 namespace vkgrad::nn {
 
 using namespace state;
-
-// --- CrossEntropyLoss ---
-
-CrossEntropyLoss::CrossEntropyLoss(Context& context, CrossEntropyOptions options)
-    : context_(&context), options_(options) {
-  if (options.reduction != Reduction::mean) {
-    fail("nn::CrossEntropyLoss", "only reduction='mean' is supported by the nn wrapper (use vkgrad::CrossEntropyLoss)");
-  }
-}
-
-vkgrad::CrossEntropyLoss& CrossEntropyLoss::for_rows(uint64_t rows) {
-  auto it = losses_.find(rows);
-  if (it == losses_.end()) it = losses_.emplace(rows, vkgrad::CrossEntropyLoss(*context_, rows, options_)).first;
-  return it->second;
-}
-
-void CrossEntropyLoss::forward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& loss) {
-  for_rows(logits.shape()[0]).forward(cmd, logits, labels, loss);
-}
-
-void CrossEntropyLoss::backward(CommandList& cmd, const Tensor& logits, const Tensor& labels, Tensor& dlogits) {
-  for_rows(logits.shape()[0]).backward(cmd, logits, labels, dlogits);
-}
-
-void CrossEntropyLoss::check_labels() const {
-  for (const auto& [rows, loss] : losses_) loss.check_labels();
-}
 
 // --- Optimizers ---
 

@@ -33,25 +33,50 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-// Device tensors of one batch size.
+// Device tensors of one batch size: class labels and predictions for a class-index loss, f32
+// targets (rows, outputs) for the others.
 struct BatchTensors {
-  Tensor index, x, labels, logits, loss, predictions, dlogits;
-  BatchTensors(Context& ctx, uint64_t rows, uint64_t features, uint64_t classes)
-      : index(ctx, {rows}, DType::i32),
-        x(ctx, {rows, features}),
-        labels(ctx, {rows}, DType::i32),
-        logits(ctx, {rows, classes}),
-        loss(ctx, {1}),
-        predictions(ctx, {rows}, DType::i32),
-        dlogits(ctx, {rows, classes}) {}
+  Tensor index, x, labels, targets, logits, loss, predictions, dlogits;
+  BatchTensors(Context& ctx, uint64_t rows, uint64_t features, uint64_t outputs, TargetKind kind)
+      : index(ctx, {rows}, DType::i32), x(ctx, {rows, features}), logits(ctx, {rows, outputs}), loss(ctx, {1}) {
+    if (kind == TargetKind::class_indices) {
+      labels = Tensor(ctx, {rows}, DType::i32);
+      predictions = Tensor(ctx, {rows}, DType::i32);
+    } else {
+      targets = Tensor(ctx, {rows, outputs});
+    }
+    dlogits = Tensor(ctx, {rows, outputs});
+  }
+  // What the loss compares the output with.
+  const Tensor& target(TargetKind kind) const { return kind == TargetKind::class_indices ? labels : targets; }
 };
 
-Metrics to_metrics(const std::vector<float>& totals) {
+// Which figures of the totals a loss reports (see Metrics).
+enum class MetricKind { classes, regression, multi_label };
+
+MetricKind metric_kind_of(const Loss& loss) {
+  if (loss.target_kind() == TargetKind::class_indices) return MetricKind::classes;
+  const auto* elementwise = dynamic_cast<const ElementwiseLoss*>(&loss);
+  return elementwise && elementwise->kind() == PointwiseLossKind::bce_with_logits ? MetricKind::multi_label
+                                                                                  : MetricKind::regression;
+}
+
+// totals: accumulate_metrics' 4 floats (classes) or accumulate_value_metrics' 8; `width` values
+// per sample.
+Metrics to_metrics(const std::vector<float>& totals, MetricKind kind, uint64_t width) {
   Metrics m;
   m.samples = static_cast<uint64_t>(totals[2]);
   if (m.samples) {
     m.loss = double(totals[0]) / double(m.samples);
-    m.accuracy = double(totals[1]) / double(m.samples);
+    const double elements = double(m.samples) * double(width);
+    if (kind == MetricKind::classes) {
+      m.accuracy = double(totals[1]) / double(m.samples);
+    } else if (kind == MetricKind::multi_label) {
+      m.accuracy = double(totals[1]) / elements;
+    } else {
+      m.mse = double(totals[4]) / elements;
+      m.mae = double(totals[6]) / elements;
+    }
   }
   return m;
 }
@@ -69,19 +94,23 @@ std::string float_text(double v) {
 struct Trainer::Impl {
   Context& ctx;
   Sequential& model;
-  CrossEntropyLoss& loss;
+  Loss& loss;
   Optimizer& optimizer;
   TrainerOptions options;
+  TargetKind target_kind;
+  MetricKind metric_kind;
+  // The model's outputs per sample: the classes, or the width of the targets.
   uint64_t classes = 0;
 
   Tensor cursor, totals;
   // The training permutation and, for evaluation, the identity; each sized for its dataset.
   Tensor train_perm, eval_perm;
   std::map<uint64_t, BatchTensors> batches;
-  // Recorded lists, keyed by (dataset images buffer, rows per step, steps per list); re-recorded
-  // when another dataset is passed.
+  // Recorded lists, keyed by (dataset images and labels / targets buffers, rows per step, steps per
+  // list); re-recorded when another dataset is passed.
   struct ListKey {
     const void* data;
+    const void* target;
     uint64_t rows;
     uint32_t steps;
     bool train;
@@ -94,12 +123,27 @@ struct Trainer::Impl {
   // check_finite: slot 0 is the input batch, slot 1 + i the output of module i, the last the loss.
   Tensor finite_status;
 
-  Impl(Context& c, Sequential& m, CrossEntropyLoss& l, Optimizer& o, TrainerOptions opt)
-      : ctx(c), model(m), loss(l), optimizer(o), options(opt), cursor(c, {1}, DType::i32), totals(c, {4}) {}
+  Impl(Context& c, Sequential& m, Loss& l, Optimizer& o, TrainerOptions opt)
+      : ctx(c),
+        model(m),
+        loss(l),
+        optimizer(o),
+        options(opt),
+        target_kind(l.target_kind()),
+        metric_kind(metric_kind_of(l)),
+        cursor(c, {1}, DType::i32),
+        totals(c, {target_kind == TargetKind::class_indices ? 4u : 8u}) {}
+
+  Metrics read_metrics() const { return to_metrics(totals.to_vector(), metric_kind, classes); }
+
+  // The dataset's tensor the loss compares the output with.
+  const Tensor& dataset_target(const DeviceDataset& data) const {
+    return target_kind == TargetKind::class_indices ? data.labels : data.targets;
+  }
 
   BatchTensors& batch_tensors(uint64_t rows, uint64_t features) {
     auto it = batches.find(rows);
-    if (it == batches.end()) it = batches.emplace(rows, BatchTensors(ctx, rows, features, classes)).first;
+    if (it == batches.end()) it = batches.emplace(rows, BatchTensors(ctx, rows, features, classes, target_kind)).first;
     return it->second;
   }
 
@@ -109,10 +153,14 @@ struct Trainer::Impl {
     BatchTensors& b = batch_tensors(rows, data.features());
     select_batch(cmd, perm, cursor, static_cast<uint32_t>(options.batch), b.index);
     gather_rows(cmd, data.images, b.index, b.x, data.effective_scale(), data.shift);
-    gather_labels(cmd, data.labels, b.index, b.labels);
+    if (target_kind == TargetKind::class_indices) {
+      gather_labels(cmd, data.labels, b.index, b.labels);
+    } else {
+      gather_rows(cmd, data.targets, b.index, b.targets);
+    }
     model.forward(cmd, b.x, b.logits);
-    loss.forward(cmd, b.logits, b.labels, b.loss);
-    argmax_rows(cmd, b.logits, b.predictions);
+    loss.forward(cmd, b.logits, b.target(target_kind), b.loss);
+    if (target_kind == TargetKind::class_indices) argmax_rows(cmd, b.logits, b.predictions);
     if (options.check_finite) {
       std::vector<const Tensor*> checked{&b.x};
       for (std::size_t i = 0; i + 1 < model.size(); ++i) checked.push_back(&model.activation(rows, i));
@@ -120,14 +168,19 @@ struct Trainer::Impl {
       checked.push_back(&b.loss);
       detail::record_nonfinite_check(cmd, checked, checked.size() - 1, cursor, finite_status);
     }
-    accumulate_metrics(cmd, b.loss, b.predictions, b.labels, totals);
+    const bool loss_is_sum = loss.reduction() == Reduction::sum;
+    if (target_kind == TargetKind::class_indices) {
+      accumulate_metrics(cmd, b.loss, b.predictions, b.labels, totals, loss_is_sum);
+    } else {
+      accumulate_value_metrics(cmd, b.loss, b.logits, b.targets, totals, loss_is_sum);
+    }
     return b;
   }
 
   // Records one training step of `rows` rows: forward as above → backward → update → counters.
   void record_train_step(CommandList& cmd, const DeviceDataset& data, uint64_t rows) {
     BatchTensors& b = record_forward(cmd, data, train_perm, rows);
-    loss.backward(cmd, b.logits, b.labels, b.dlogits);
+    loss.backward(cmd, b.logits, b.target(target_kind), b.dlogits);
     Tensor no_input_gradient;
     model.backward(cmd, b.x, b.logits, b.dlogits, no_input_gradient);
     optimizer.record_step(cmd);
@@ -152,7 +205,7 @@ struct Trainer::Impl {
   }
 
   CommandList& list(const DeviceDataset& data, uint64_t rows, uint32_t steps, bool train) {
-    const ListKey key{&data.images.buffer(), rows, steps, train};
+    const ListKey key{&data.images.buffer(), &dataset_target(data).buffer(), rows, steps, train};
     auto it = lists.find(key);
     if (it != lists.end()) return it->second;
     CommandList cmd(ctx);
@@ -170,20 +223,31 @@ struct Trainer::Impl {
   }
 
   void check_dataset(const DeviceDataset& data, std::string_view where) {
-    if (data.images.empty() || data.labels.empty() || data.count() == 0) {
-      throw InvalidArgument("vkgrad: " + std::string(where) + ": the dataset is empty");
+    const std::string at = "vkgrad: " + std::string(where) + ": ";
+    if (data.images.empty() || data.count() == 0) throw InvalidArgument(at + "the dataset is empty");
+    if (target_kind == TargetKind::class_indices) {
+      if (data.labels.empty()) {
+        throw InvalidArgument(at + loss.to_string() + " needs class labels (DeviceDataset::labels, u8 or i32), " +
+                              (data.targets.empty() ? "but the dataset has none"
+                                                    : "but the dataset has only f32 targets: train on those with "
+                                                      "MSELoss, L1Loss, SmoothL1Loss or BCEWithLogitsLoss"));
+      }
+      if (data.labels.numel() != data.count()) {
+        throw InvalidArgument(at + std::to_string(data.count()) + " images but " + std::to_string(data.labels.numel()) +
+                              " labels");
+      }
+    } else {
+      check_target_shape(data, at);
     }
-    if (data.labels.numel() != data.count()) {
-      throw InvalidArgument("vkgrad: " + std::string(where) + ": " + std::to_string(data.count()) + " images but " +
-                            std::to_string(data.labels.numel()) + " labels");
-    }
-    if (data.count() > 0x7fffffff)
-      throw InvalidArgument("vkgrad: " + std::string(where) + ": more than 2^31 - 1 samples");
+    if (data.count() > 0x7fffffff) throw InvalidArgument(at + "more than 2^31 - 1 samples");
     const uint64_t out = model.output_features(data.features());
-    if (classes != 0 && out != classes)
-      throw InvalidArgument("vkgrad: " + std::string(where) + ": model output changed");
+    if (classes != 0 && out != classes) throw InvalidArgument(at + "model output changed");
     classes = out;
-    check_labels(data, where);
+    if (target_kind == TargetKind::class_indices) {
+      check_labels(data, where);
+    } else {
+      check_target_values(data, at);
+    }
     if (options.check_finite &&
         (finite_status.empty() || finite_status.numel() != detail::kNonFiniteHeader + model.size() + 2)) {
       lists.clear();  // they were recorded with the old status tensor
@@ -199,9 +263,11 @@ struct Trainer::Impl {
     if (!options.check_finite) return;
     const detail::NonFiniteStatus status = detail::read_nonfinite_status(finite_status);
     if (status.step == 0) return;
-    loss.check_labels();  // a label outside the classes also makes the loss NaN: report that instead
+    loss.check_targets();  // a label outside the classes also makes the loss NaN: report that instead
     const uint64_t count = data.count(), batch = options.batch;
-    const uint64_t batches = (count + batch - 1) / batch, step = static_cast<uint64_t>(status.step);
+    // Training with drop_last runs only the full batches; evaluation runs every sample.
+    const uint64_t batches = training && options.drop_last ? count / batch : (count + batch - 1) / batch;
+    const uint64_t step = static_cast<uint64_t>(status.step);
     const int64_t slot = status.first_slot();
     const int64_t module = slot == 0                                                 ? NonFiniteError::input_batch
                            : slot >= 1 && slot <= static_cast<int64_t>(model.size()) ? slot - 1
@@ -269,7 +335,7 @@ struct Trainer::Impl {
       throw InvalidArgument("vkgrad: " + std::string(where) + ": labels must be u8 or i32, got " +
                             to_string(data.labels.dtype()));
     }
-    const int32_t ignore = loss.options().ignore_index;
+    const int32_t ignore = loss.ignore_index();
     for (std::size_t i = 0; i < values.size(); ++i) {
       const int32_t v = values[i];
       if (v == ignore || (v >= 0 && uint64_t(v) < classes)) continue;
@@ -277,6 +343,42 @@ struct Trainer::Impl {
                             std::to_string(v) + ", outside [0, " + std::to_string(classes) +
                             ") (the model's outputs) and not ignore_index " + std::to_string(ignore) +
                             "; nothing was trained or evaluated");
+    }
+  }
+
+  // f32 targets, one row of values per sample: checked on the host before any work, as labels.
+  void check_target_shape(const DeviceDataset& data, const std::string& at) const {
+    if (data.targets.empty()) {
+      throw InvalidArgument(at + loss.to_string() + " needs f32 targets (DeviceDataset::targets, (count, outputs)), " +
+                            (data.labels.empty() ? "but the dataset has none"
+                                                 : "but the dataset has only class labels: train on those with "
+                                                   "CrossEntropyLoss or NLLLoss"));
+    }
+    if (data.targets.dtype() != DType::f32) {
+      throw InvalidArgument(at + "targets must be f32, got " + to_string(data.targets.dtype()) +
+                            " (class indices go into DeviceDataset::labels, for CrossEntropyLoss or NLLLoss)");
+    }
+    if (data.targets.shape().rank() != 2 || data.targets.shape()[0] != data.count()) {
+      throw InvalidArgument(at + "targets " + data.targets.shape().to_string() +
+                            " must be (count, outputs) with count " + std::to_string(data.count()) +
+                            ", the number of samples (reshape a (count) tensor to " + "(count, 1))");
+    }
+  }
+
+  // After the model's outputs are known: the targets' width matches them, every value is finite (a
+  // NaN or inf target would only show as a non-finite loss after its update was applied).
+  void check_target_values(const DeviceDataset& data, const std::string& at) const {
+    const uint64_t width = data.targets.shape()[1];
+    if (width != classes) {
+      throw InvalidArgument(at + "targets have " + std::to_string(width) + " values per sample but the model has " +
+                            std::to_string(classes) + " outputs");
+    }
+    const std::vector<float> values = data.targets.to_vector<float>();
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (std::isfinite(values[i])) continue;
+      throw InvalidArgument(at + "target of sample " + std::to_string(i / width) + ", column " +
+                            std::to_string(i % width) + " is " + float_text(values[i]) +
+                            "; every target must be finite. Nothing was trained or evaluated");
     }
   }
 
@@ -291,11 +393,15 @@ struct Trainer::Impl {
   }
 };
 
-Trainer::Trainer(Context& context, Sequential& model, CrossEntropyLoss& loss, Optimizer& optimizer,
-                 TrainerOptions options)
+Trainer::Trainer(Context& context, Sequential& model, Loss& loss, Optimizer& optimizer, TrainerOptions options)
     : impl_(std::make_unique<Impl>(context, model, loss, optimizer, options)) {
   if (options.batch == 0 || options.batch > 0x7fffffff) {
     throw InvalidArgument("vkgrad: Trainer: batch must be in [1, 2^31), got " + std::to_string(options.batch));
+  }
+  if (loss.reduction() == Reduction::none) {
+    throw InvalidArgument("vkgrad: Trainer: " + loss.to_string() +
+                          " has reduction='none', but a training step needs a scalar loss: use reduction mean "
+                          "(the default) or sum");
   }
   steps_per_submit_ = options.steps_per_submit;
 }
@@ -306,7 +412,12 @@ Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progre
   Impl& m = *impl_;
   m.check_dataset(data, "Trainer::train_epoch");
   const uint64_t count = data.count(), batch = m.options.batch;
-  if (count % batch == 1 && count > 1) {
+  if (m.options.drop_last && count < batch) {
+    throw InvalidArgument("vkgrad: Trainer::train_epoch: drop_last with " + std::to_string(count) +
+                          " samples in batches of " + std::to_string(batch) +
+                          " leaves no batch to train on; choose a smaller batch or set drop_last = false");
+  }
+  if (count % batch == 1 && count > 1 && !m.options.drop_last) {
     // The last batch would hold one row, and BatchNorm refuses to train on one row (as PyTorch).
     bool has_bn = false;
     for (std::size_t i = 0; i < m.model.size(); ++i) has_bn |= dynamic_cast<BatchNorm1d*>(&m.model[i]) != nullptr;
@@ -327,12 +438,13 @@ Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progre
   if (m.options.check_finite) m.finite_status.fill(0.0f);
   const uint64_t epoch = epoch_ + 1;
 
-  const uint64_t full = count / batch, tail = count % batch;
+  const uint64_t full = count / batch, tail = m.options.drop_last ? 0 : count % batch;
+  const uint64_t used = full * batch + tail;  // samples trained on this epoch
   uint64_t done = 0;
   auto t_report = Clock::now();
   auto report = [&](uint64_t samples) {
-    if (progress && (ms_since(t_report) >= progress_interval_ms || samples == count)) {
-      progress(samples, count, to_metrics(m.totals.to_vector()));
+    if (progress && (ms_since(t_report) >= progress_interval_ms || samples == used)) {
+      progress(samples, used, m.read_metrics());
       t_report = Clock::now();
     }
   };
@@ -366,9 +478,9 @@ Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progre
     m.list(data, tail, 1, true).run();
     m.check_finite(data, true, epoch, &order, 0);
   }
-  const Metrics result = to_metrics(m.totals.to_vector());
-  if (progress) progress(count, count, result);
-  m.loss.check_labels();
+  const Metrics result = m.read_metrics();
+  if (progress) progress(used, used, result);
+  m.loss.check_targets();
   ++epoch_;
   return result;
 }
@@ -422,8 +534,8 @@ Metrics Trainer::evaluate(const DeviceDataset& data) {
     m.sparsity_result.push_back(l);
   }
   m.check_finite(data, false, epoch_, nullptr, 0);
-  m.loss.check_labels();
-  return to_metrics(m.totals.to_vector());
+  m.loss.check_targets();
+  return m.read_metrics();
 }
 
 std::vector<LayerSparsity> Trainer::sparsity() const { return impl_->sparsity_result; }

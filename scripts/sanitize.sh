@@ -17,7 +17,7 @@ jobs=$(nproc)
 # source's globals as its own module.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DVKGRAD_SANITIZE=ON \
   -DVKGRAD_BUILD_BENCH=OFF -DVKGRAD_UNITY_BUILD=OFF >/dev/null
-cmake --build "$build" -j "$jobs" --target vkgrad_tests readme_example vkgrad-info math_glsl_accuracy
+cmake --build "$build" -j "$jobs" --target vkgrad_tests readme_example readme_regression_example vkgrad-info math_glsl_accuracy
 
 export VKGRAD_VALIDATION=${VKGRAD_VALIDATION:-1}
 export VKGRAD_CACHE_DIR=${VKGRAD_CACHE_DIR:-$PWD/$build/cache}

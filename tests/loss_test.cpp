@@ -136,17 +136,33 @@ void check_nll(std::size_t N, std::size_t C, Reduction reduction, int32_t ignore
   CHECK(gm.count == 0);
 }
 
-void check_pointwise(PointwiseLossKind kind, std::size_t n, Reduction reduction, float dloss, uint64_t seed) {
+void check_pointwise(PointwiseLossKind kind, std::size_t n, Reduction reduction, float dloss, uint64_t seed,
+                     float beta = 1.0f) {
   Context& ctx = context();
   auto x = uniform(n, -8.0f, 8.0f, seed);
-  auto t = kind == PointwiseLossKind::mse ? uniform(n, -2.0f, 2.0f, seed + 1) : uniform(n, 0.0f, 1.0f, seed + 1);
+  auto t =
+      kind == PointwiseLossKind::bce_with_logits ? uniform(n, 0.0f, 1.0f, seed + 1) : uniform(n, -2.0f, 2.0f, seed + 1);
   const float specials[] = {1e4f, -1e4f, 0.0f, -0.0f, 1e-40f, 80.0f, -80.0f};
   for (std::size_t i = 0; i < std::size(specials) && i * 7 < n; ++i) x[i * 7] = specials[i];
   if (kind == PointwiseLossKind::bce_with_logits && n > 3) t[0] = 1.0f, t[1] = 0.0f, t[2] = 1.0f;
   if (reduction == Reduction::none && n > 100) x[100] = std::numeric_limits<float>::quiet_NaN();
-  const int k = kind == PointwiseLossKind::mse ? 0 : 1;
-  INFO((k == 0 ? "mse" : "bce_with_logits") << " n " << n << " reduction " << int(reduction));
-  PointwiseLoss loss_fn(ctx, kind, n, reduction);
+  const bool l1_family = kind == PointwiseLossKind::l1 || kind == PointwiseLossKind::smooth_l1;
+  if (l1_family) {
+    // The kinks and the extremes: x = t exactly (gradient 0), |x - t| = beta, denormal differences,
+    // ±inf on either side, and (reduction none) NaN in the target.
+    const float tiny = 1e-40f;
+    const std::pair<float, float> pairs[] = {{0.5f, 0.5f}, {-3.0f, -3.0f}, {1.0f + beta, 1.0f}, {1.0f - beta, 1.0f},
+                                             {tiny, 0.0f}, {-tiny, tiny},  {inf, 1.0f},         {-inf, 2.0f},
+                                             {1.0f, inf},  {1e4f, -1e4f}};
+    for (std::size_t i = 0; i < std::size(pairs) && 3 + i * 11 < n; ++i) {
+      x[3 + i * 11] = pairs[i].first;
+      t[3 + i * 11] = pairs[i].second;
+    }
+    if (reduction == Reduction::none && n > 101) t[101] = std::numeric_limits<float>::quiet_NaN();
+  }
+  const int k = int(kind);
+  INFO(to_string(kind) << " n " << n << " reduction " << int(reduction) << " beta " << beta);
+  PointwiseLoss loss_fn(ctx, kind, n, reduction, beta);
   Tensor tx = Tensor::from(ctx, {n}, x), tt = Tensor::from(ctx, {n}, t);
   Tensor tloss(ctx, {reduction == Reduction::none ? n : 1}), tdx(ctx, {n});
   tloss.fill(poison);
@@ -158,7 +174,7 @@ void check_pointwise(PointwiseLossKind kind, std::size_t n, Reduction reduction,
   require_no_validation_messages();
 
   const std::vector<double> xd(x.begin(), x.end()), td(t.begin(), t.end());
-  const auto loss_ref = ref::pointwise_loss_forward(xd.data(), td.data(), n, k, int(reduction));
+  const auto loss_ref = ref::pointwise_loss_forward(xd.data(), td.data(), n, k, int(reduction), beta);
   // BCE forms max(x, 0) - x·t, which cancels when t ≈ 1: the float error is ~1 ulp of |x|(1 + |t|),
   // not of the result. Each term gets 1e-6 of that magnitude (~10 ulp); a mean / sum of these
   // non-negative terms gets 1e-5 of itself (= Σ|terms|) plus the terms' own bounds added up.
@@ -179,8 +195,9 @@ void check_pointwise(PointwiseLossKind kind, std::size_t n, Reduction reduction,
   }
   CHECK(bad == 0);
   std::vector<double> dx_ref(n);
-  ref::pointwise_loss_backward(xd.data(), td.data(), dx_ref.data(), n, k, int(reduction), dloss);
-  // sigmoid(x) - t cancels too: ~1e-7 absolute before the scale.
+  ref::pointwise_loss_backward(xd.data(), td.data(), dx_ref.data(), n, k, int(reduction), dloss, beta);
+  // sigmoid(x) - t cancels too: ~1e-7 absolute before the scale. (The other kinds' gradients are
+  // exact or one division: the same bound holds them with room.)
   const double scale = std::fabs(dloss) / (reduction == Reduction::mean ? double(n) : 1.0);
   const auto gm = compare(tdx.to_vector(), dx_ref, 1e-5, 1e-6 * scale);
   INFO("dx: " << gm.count << " mismatches, worst at " << gm.worst_index << ": got " << gm.got << " expected "
@@ -343,6 +360,50 @@ TEST_CASE("mse and bce-with-logits forward and backward", "[loss]") {
     check_pointwise(kind, (1u << 20) + 7, Reduction::mean, 1.0f, 45);
     check_pointwise(kind, (1u << 20) + 7, Reduction::sum, 1.0f, 46);
   }
+}
+
+TEST_CASE("l1 and smooth_l1 forward and backward on awkward sizes and extremes", "[loss]") {
+  for (auto kind : {PointwiseLossKind::l1, PointwiseLossKind::smooth_l1}) {
+    check_pointwise(kind, 1, Reduction::mean, 1.0f, 51);
+    check_pointwise(kind, 7, Reduction::sum, 1.0f, 52);
+    check_pointwise(kind, 255, Reduction::none, 1.0f, 53);
+    check_pointwise(kind, 257, Reduction::none, -2.0f, 54);
+    check_pointwise(kind, 1031, Reduction::mean, -0.5f, 55);
+    check_pointwise(kind, 65537, Reduction::sum, 1.0f, 56);
+    check_pointwise(kind, (1u << 20) + 7, Reduction::mean, 1.0f, 57);
+  }
+  // smooth_l1's beta: PyTorch's 1 above; smaller and larger ones, and 0, which is L1.
+  for (float beta : {0.5f, 3.0f, 0.0f}) {
+    check_pointwise(PointwiseLossKind::smooth_l1, 257, Reduction::none, 1.0f, 58, beta);
+    check_pointwise(PointwiseLossKind::smooth_l1, 4099, Reduction::mean, 1.0f, 59, beta);
+  }
+}
+
+TEST_CASE("smooth_l1 with beta 0 equals l1 bit for bit, and a negative beta is refused", "[loss]") {
+  Context& ctx = context();
+  const std::size_t n = 1031;
+  auto x = uniform(n, -3.0f, 3.0f, 61), t = uniform(n, -3.0f, 3.0f, 62);
+  x[5] = t[5];  // the kink: gradient 0 for both
+  Tensor tx = Tensor::from(ctx, {n}, x), tt = Tensor::from(ctx, {n}, t);
+  const auto run = [&](PointwiseLossKind kind, float beta) {
+    PointwiseLoss loss_fn(ctx, kind, n, Reduction::none, beta);
+    Tensor loss(ctx, {n}), dx(ctx, {n});
+    loss.fill(poison);
+    dx.fill(poison);
+    CommandList cmd(ctx);
+    loss_fn.forward(cmd, tx, tt, loss);
+    loss_fn.backward(cmd, tx, tt, dx);
+    cmd.run();
+    require_no_validation_messages();
+    return std::make_pair(loss.to_vector(), dx.to_vector());
+  };
+  const auto l1 = run(PointwiseLossKind::l1, 1.0f), smooth = run(PointwiseLossKind::smooth_l1, 0.0f);
+  CHECK(l1.first == smooth.first);
+  CHECK(l1.second == smooth.second);
+  CHECK(l1.second[5] == 0.0f);
+  CHECK_THROWS_WITH(PointwiseLoss(ctx, PointwiseLossKind::smooth_l1, n, Reduction::mean, -1.0f),
+                    Catch::Contains("beta must be finite and >= 0"));
+  CHECK_THROWS_AS(PointwiseLoss(ctx, PointwiseLossKind::smooth_l1, n, Reduction::mean, inf), InvalidArgument);
 }
 
 }  // namespace vkgrad::test

@@ -1,6 +1,7 @@
 /// \file
 /// Losses. Cross-entropy from logits with integer labels (PyTorch semantics), fused and numerically
-/// stable, with device-side label validation reported through a small status tensor.
+/// stable, with device-side label validation reported through a small status tensor; NLL; and the
+/// element-wise losses MSE, BCE with logits, L1 and smooth L1.
 #pragma once
 
 #include <cstdint>
@@ -151,26 +152,45 @@ class NllLoss {
 enum class PointwiseLossKind : uint32_t {
   mse,              ///< (x − t)², as torch.nn.functional.mse_loss
   bce_with_logits,  ///< max(x, 0) − x·t + log1p(e^−|x|), as binary_cross_entropy_with_logits
+  l1,               ///< |x − t|, as torch.nn.functional.l1_loss
+  /// |d| < β ? 0.5·d²/β : |d| − 0.5·β with d = x − t, as torch.nn.functional.smooth_l1_loss(beta=β);
+  /// β = 0 is l1, in the gradient too (0 at x = t, where PyTorch's smooth_l1 kernel gives −1).
+  smooth_l1,
 };
 
-/// Mean-squared error or binary cross-entropy with logits between an input x and a target t of the
-/// same shape (any shape, n elements, f32), reduction mean (÷ n), sum or none. Owns the scratch for
-/// its deterministic two-pass reduction. Move-only.
+/// PyTorch's name of the functional form: "mse", "bce_with_logits", "l1", "smooth_l1".
+const char* to_string(PointwiseLossKind kind);
+
+/// An element-wise loss (MSE, BCE with logits, L1, smooth L1) between an input x and a target t of
+/// the same shape (any shape, n elements, f32), reduction mean (÷ n), sum or none. Owns the scratch
+/// for its deterministic two-pass reduction. NaN in x or t propagates to the loss and the gradient.
+/// Move-only.
 class PointwiseLoss {
  public:
   /// A loss of `kind` over inputs of exactly `elements` elements (>= 1, else InvalidArgument).
-  PointwiseLoss(Context& context, PointwiseLossKind kind, uint64_t elements, Reduction reduction = Reduction::mean);
+  /// `beta` is smooth_l1's threshold (PyTorch's default 1; must be finite and >= 0, else
+  /// InvalidArgument); the other kinds ignore it.
+  PointwiseLoss(Context& context, PointwiseLossKind kind, uint64_t elements, Reduction reduction = Reduction::mean,
+                float beta = 1.0f);
 
   /// Records loss: 1 element for mean / sum, x's element count for none; OVERWRITTEN.
   void forward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& loss);
-  /// Records dx = dloss · scale · ∂term/∂x (mse: 2(x − t); bce: sigmoid(x) − t), scale = 1/n for
-  /// mean, else 1 (for none: every element's upstream gradient is dloss). dx is OVERWRITTEN.
+  /// Records dx = dloss · scale · ∂term/∂x, scale = 1/n for mean, else 1 (for none: every element's
+  /// upstream gradient is dloss). ∂term/∂x: mse 2(x − t); bce sigmoid(x) − t; l1 sign(x − t), 0 at
+  /// x = t as torch.sign; smooth_l1 (x − t)/β where |x − t| < β, else sign(x − t). dx is
+  /// OVERWRITTEN. A NaN x or t gives a NaN gradient (PyTorch's CPU l1_loss gives 0 there).
   void backward(CommandList& cmd, const Tensor& x, const Tensor& target, Tensor& dx, float dloss = 1.0f);
+
+  /// The kind it computes.
+  PointwiseLossKind kind() const { return kind_; }
+  /// The element count it was created for.
+  uint64_t elements() const { return elements_; }
 
  private:
   PointwiseLossKind kind_;
   uint64_t elements_;
   Reduction reduction_;
+  float beta_;
   Tensor terms_;
   Tensor partials_;
 };

@@ -120,13 +120,40 @@ void nll_backward(const int32_t* labels, double* dlogp, std::size_t N, std::size
   }
 }
 
-std::vector<double> pointwise_loss_forward(const double* x, const double* t, std::size_t n, int kind, int reduction) {
-  std::vector<double> terms(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    terms[i] = kind == 0 ? (x[i] - t[i]) * (x[i] - t[i])
-                         : std::max(x[i], 0.0) - x[i] * t[i] + std::log1p(std::exp(-std::fabs(x[i])));
-    if (std::isnan(x[i])) terms[i] = kNaN;  // std::max(NaN, 0) is 0
+namespace {
+
+double sign_of(double d) { return std::isnan(d) ? d : d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0; }
+
+double pointwise_term(double x, double t, int kind, double beta) {
+  const double d = x - t;
+  switch (kind) {
+    case 0: return d * d;
+    case 1:
+      if (std::isnan(x)) return kNaN;  // std::max(NaN, 0) is 0
+      return std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::fabs(x)));
+    case 2: return std::fabs(d);
+    default:
+      if (std::isnan(d)) return kNaN;
+      return std::fabs(d) < beta ? 0.5 * d * d / beta : std::fabs(d) - 0.5 * beta;
   }
+}
+
+double pointwise_derivative(double x, double t, int kind, double beta) {
+  const double d = x - t;
+  switch (kind) {
+    case 0: return 2 * d;
+    case 1: return 1 / (1 + std::exp(-x)) - t;
+    case 2: return sign_of(d);
+    default: return std::fabs(d) < beta ? d / beta : sign_of(d);
+  }
+}
+
+}  // namespace
+
+std::vector<double> pointwise_loss_forward(const double* x, const double* t, std::size_t n, int kind, int reduction,
+                                           double beta) {
+  std::vector<double> terms(n);
+  for (std::size_t i = 0; i < n; ++i) terms[i] = pointwise_term(x[i], t[i], kind, beta);
   if (reduction == 0) return terms;
   double sum = 0;
   for (double v : terms) sum += v;
@@ -134,11 +161,9 @@ std::vector<double> pointwise_loss_forward(const double* x, const double* t, std
 }
 
 void pointwise_loss_backward(const double* x, const double* t, double* dx, std::size_t n, int kind, int reduction,
-                             double dloss) {
+                             double dloss, double beta) {
   const double scale = dloss / (reduction == 1 ? double(n) : 1.0);
-  for (std::size_t i = 0; i < n; ++i) {
-    dx[i] = (kind == 0 ? 2 * (x[i] - t[i]) : 1 / (1 + std::exp(-x[i])) - t[i]) * scale;
-  }
+  for (std::size_t i = 0; i < n; ++i) dx[i] = pointwise_derivative(x[i], t[i], kind, beta) * scale;
 }
 
 }  // namespace vkgrad::ref

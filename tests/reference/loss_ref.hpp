@@ -34,11 +34,15 @@ std::vector<double> nll_forward(const double* logp, const int32_t* labels, std::
 void nll_backward(const int32_t* labels, double* dlogp, std::size_t N, std::size_t C, int reduction,
                   int32_t ignore_index, double dloss);
 
-// x, t are (n). kind 0: (x - t)^2; kind 1: max(x, 0) - x t + log(1 + e^-|x|). Returns n terms (none)
-// or their mean / sum.
-std::vector<double> pointwise_loss_forward(const double* x, const double* t, std::size_t n, int kind, int reduction);
+// x, t are (n); d = x - t. kind 0: d^2; kind 1: max(x, 0) - x t + log(1 + e^-|x|); kind 2: |d|;
+// kind 3: |d| < beta ? d^2 / (2 beta) : |d| - beta / 2 (beta = 0: |d|), as PyTorch's
+// smooth_l1_loss. NaN propagates. Returns n terms (none) or their mean / sum.
+std::vector<double> pointwise_loss_forward(const double* x, const double* t, std::size_t n, int kind, int reduction,
+                                           double beta = 1.0);
 // dx is (n), overwritten: gradient of pointwise_loss_forward's result (none: of the term sum) times dloss.
+// kind 2: sign(d), 0 at d = 0 (torch.sign); kind 3: d / beta where |d| < beta, else sign(d). A NaN
+// x or t gives NaN.
 void pointwise_loss_backward(const double* x, const double* t, double* dx, std::size_t n, int kind, int reduction,
-                             double dloss);
+                             double dloss, double beta = 1.0);
 
 }  // namespace vkgrad::ref

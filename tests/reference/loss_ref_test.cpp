@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <random>
+#include <utility>
 #include <vector>
 
 using namespace vkgrad::ref;
@@ -72,9 +73,11 @@ TEST_CASE("nll and pointwise loss references: backward matches finite difference
   for (int reduction : {0, 1, 2}) {
     std::vector<double> dnll(n);
     nll_backward(labels.data(), dnll.data(), N, C, reduction, -100, dloss);
-    for (int kind : {0, 1}) {
+    // (kind, beta): mse, bce, l1, smooth_l1 with PyTorch's beta 1, a smaller one and 0 (= l1).
+    const std::pair<int, double> kinds[] = {{0, 1.0}, {1, 1.0}, {2, 1.0}, {3, 1.0}, {3, 0.25}, {3, 0.0}};
+    for (const auto& [kind, beta] : kinds) {
       std::vector<double> dx(n);
-      pointwise_loss_backward(x.data(), t.data(), dx.data(), n, kind, reduction, dloss);
+      pointwise_loss_backward(x.data(), t.data(), dx.data(), n, kind, reduction, dloss, beta);
       auto nll_total = [&](const std::vector<double>& xs) {
         double s = 0;
         for (double v : nll_forward(xs.data(), labels.data(), N, C, reduction, -100)) s += v;
@@ -82,7 +85,7 @@ TEST_CASE("nll and pointwise loss references: backward matches finite difference
       };
       auto pointwise_total = [&](const std::vector<double>& xs) {
         double s = 0;
-        for (double v : pointwise_loss_forward(xs.data(), t.data(), n, kind, reduction)) s += v;
+        for (double v : pointwise_loss_forward(xs.data(), t.data(), n, kind, reduction, beta)) s += v;
         return dloss * s;
       };
       for (std::size_t i = 0; i < n; ++i) {
@@ -90,7 +93,8 @@ TEST_CASE("nll and pointwise loss references: backward matches finite difference
         xp[i] += h;
         xm[i] -= h;
         const double fd = (pointwise_total(xp) - pointwise_total(xm)) / (2 * h);
-        INFO("kind " << kind << " reduction " << reduction << " i " << i << ": " << dx[i] << " vs fd " << fd);
+        INFO("kind " << kind << " beta " << beta << " reduction " << reduction << " i " << i << ": " << dx[i]
+                     << " vs fd " << fd);
         CHECK(std::fabs(dx[i] - fd) <= 1e-8 + 1e-6 * std::fabs(fd));
         const double fd_nll = (nll_total(xp) - nll_total(xm)) / (2 * h);
         INFO("nll: " << dnll[i] << " vs fd " << fd_nll);
@@ -98,4 +102,32 @@ TEST_CASE("nll and pointwise loss references: backward matches finite difference
       }
     }
   }
+}
+
+TEST_CASE("l1 and smooth_l1 references: PyTorch's values and gradients at the kinks", "[loss][reference]") {
+  // Values printed by torch.nn.functional.l1_loss / smooth_l1_loss (reduction='none') and the
+  // gradients of their sums, for x - t = 0, 1, -1, 0.25 and NaN (tests/reference/pointwise_loss_torch.py
+  // prints them).
+  const std::vector<double> x = {0, 1, -1, 0.25, std::nan("")}, t(5, 0.0);
+  const auto l1 = pointwise_loss_forward(x.data(), t.data(), 5, 2, 0);
+  CHECK(l1[0] == 0);
+  CHECK(l1[1] == 1);
+  CHECK(l1[2] == 1);
+  CHECK(std::isnan(l1[4]));
+  std::vector<double> dx(5);
+  pointwise_loss_backward(x.data(), t.data(), dx.data(), 5, 2, 0, 1.0);
+  CHECK(dx[0] == 0);  // torch.sign(0) = 0
+  CHECK(dx[1] == 1);
+  CHECK(dx[2] == -1);
+  CHECK(std::isnan(dx[4]));  // NaN propagates (PyTorch's CPU kernel gives 0 here)
+  const auto smooth = pointwise_loss_forward(x.data(), t.data(), 5, 3, 0, 0.5);
+  CHECK(smooth[1] == 0.75);    // |d| - beta / 2
+  CHECK(smooth[3] == 0.0625);  // d^2 / (2 beta)
+  CHECK(std::isnan(smooth[4]));
+  pointwise_loss_backward(x.data(), t.data(), dx.data(), 5, 3, 0, 1.0, 0.5);
+  CHECK(dx[0] == 0);
+  CHECK(dx[1] == 1);
+  CHECK(dx[3] == 0.5);  // d / beta
+  const auto beta0 = pointwise_loss_forward(x.data(), t.data(), 5, 3, 0, 0.0);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(beta0[i] == l1[i]);  // beta = 0 is L1
 }

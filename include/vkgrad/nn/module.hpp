@@ -1,6 +1,6 @@
 /// \file
-/// Modules and Sequential: Module, Linear, Activation, BatchNorm1d, Dropout, Residual, Sequential
-/// (forward, backward, predict, state_dict). Included by vkgrad/nn.hpp.
+/// Modules and Sequential: Module, Linear, Activation, BatchNorm1d, Dropout, LogSoftmax, Residual,
+/// Sequential (forward, backward, predict, state_dict). Included by vkgrad/nn.hpp.
 #pragma once
 
 #include <cstdint>
@@ -203,6 +203,20 @@ class Dropout : public Module {
   float p_;
   const Tensor* counter_ = nullptr;
   uint64_t seed_ = 0;
+};
+
+/// nn.LogSoftmax(dim=1): y = log_softmax(x) along each row (log_softmax_forward), the input NLLLoss
+/// expects. No parameters.
+class LogSoftmax : public Module {
+ public:
+  /// A LogSoftmax over the features of each row.
+  explicit LogSoftmax(Context& context) : Module(context) {}
+  std::string type_name() const override { return "LogSoftmax"; }
+  std::string extra_repr() const override { return "dim=1"; }
+  uint64_t output_features(uint64_t in_features) const override { return in_features; }
+  void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
+  /// Records log_softmax_backward from y (nothing when dx is empty).
+  void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
 };
 
 /// A residual (skip) connection y = x + fn(x) around a module `fn` (a Sequential, a Linear, ...)

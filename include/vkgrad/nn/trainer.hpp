@@ -20,7 +20,11 @@
 
 namespace vkgrad::nn {
 
-/// (count) u8 or i32, normalised while gathered: x = pixel · effective_scale() + shift.
+/// A dataset on the device: inputs (count, features...) u8 or f32, normalised while gathered
+/// (x = pixel · effective_scale() + shift), and what the loss compares the model's output with:
+/// class `labels` for CrossEntropyLoss and NLLLoss, f32 `targets` for MSELoss, L1Loss,
+/// SmoothL1Loss and BCEWithLogitsLoss (regression, multi-output, multi-label). The Trainer reads
+/// the one its loss needs (Loss::target_kind()) and ignores the other.
 struct DeviceDataset {
   /// (count, features...): u8 pixels or f32 values, one sample per row of the first dimension.
   Tensor images;
@@ -32,6 +36,8 @@ struct DeviceDataset {
   std::optional<float> scale;
   /// Added after the scale. Default 0.
   float shift = 0.0f;
+  /// (count, width) f32 targets, width = the model's outputs, used as they are (no scale or shift).
+  Tensor targets;
   /// The scale applied while gathering: `scale` when set, else 1/255 for u8 images (and while
   /// there are none) and 1 for any other dtype.
   float effective_scale() const {
@@ -70,14 +76,31 @@ struct TrainerOptions {
   /// and one read of a small status tensor per submission; training results are bit-identical
   /// with it off. evaluate() checks too, and reports once it has finished.
   bool check_finite = true;
+  /// Skip the last partial batch of each training epoch (count % batch samples, a different
+  /// subset every epoch as the shuffle changes), as PyTorch's DataLoader(drop_last=True). Default
+  /// false: that batch is a step of its own, its loss the mean over its own rows. evaluate() never
+  /// drops samples.
+  bool drop_last = false;
 };
 
-/// Epoch or evaluation figures, accumulated on the device and read back when asked for.
+/// Epoch or evaluation figures, accumulated on the device and read back when asked for. Which
+/// fields are meaningful depends on the loss:
+///
+/// | loss | loss | accuracy | mse, mae |
+/// | --- | --- | --- | --- |
+/// | CrossEntropyLoss, NLLLoss | ✓ | correct argmax / samples | 0 |
+/// | MSELoss, L1Loss, SmoothL1Loss | ✓ | 0 | ✓ |
+/// | BCEWithLogitsLoss | ✓ | elements with (logit > 0) = (target > 0.5) / target elements | 0 |
 struct Metrics {
   /// Samples counted.
   uint64_t samples = 0;
-  double loss = 0;      ///< mean loss per sample
-  double accuracy = 0;  ///< correct / samples
+  /// Mean loss per sample: each step's loss weighted by its rows (with reduction mean, the mean
+  /// over every sample, or every target element for the element-wise losses; with sum, the summed
+  /// loss / samples).
+  double loss = 0;
+  double accuracy = 0;  ///< see the table: class accuracy, or BCEWithLogitsLoss's element accuracy
+  double mse = 0;       ///< mean of (output − target)² over every target element (regression losses)
+  double mae = 0;       ///< mean of |output − target| over every target element (regression losses)
 };
 
 /// Progress report during an epoch: samples done so far and running metrics.
@@ -85,17 +108,20 @@ using ProgressFn = std::function<void(uint64_t done, uint64_t total, const Metri
 
 /// Records the whole training step once and replays it:
 ///   batch indices from a per-epoch permutation (uploaded once per epoch) at the device-side
-///   cursor → gather_rows (u8 → f32, normalised) and gather_labels → model forward → loss forward →
-///   argmax + metrics accumulation → loss backward → model backward → optimizer step → cursor and
-///   step counter advance.
+///   cursor → gather_rows (u8 → f32, normalised) and gather_labels (class labels) or gather_rows
+///   (f32 targets) → model forward → loss forward → metrics accumulation (argmax and correct
+///   count, or squared and absolute errors) → loss backward → model backward → optimizer step →
+///   cursor and step counter advance.
 /// A full epoch is floor(count / batch) replays of that list (steps_per_submit steps per
 /// submission) and, when count is not a multiple of batch, one step of a list recorded for the last
-/// partial batch, as a DataLoader with drop_last=False.
+/// partial batch, as a DataLoader with drop_last=False (TrainerOptions::drop_last skips it). Any
+/// nn::Loss with reduction mean or sum trains; Metrics says which figures fit it.
 class Trainer {
  public:
   /// A trainer of `model` with `loss` and `optimizer`, which it keeps references to: they must
-  /// outlive it. Throws InvalidArgument for options.batch outside [1, 2^31).
-  Trainer(Context& context, Sequential& model, CrossEntropyLoss& loss, Optimizer& optimizer, TrainerOptions options);
+  /// outlive it. Throws InvalidArgument for options.batch outside [1, 2^31) and for a loss with
+  /// reduction none (a step needs a scalar loss).
+  Trainer(Context& context, Sequential& model, Loss& loss, Optimizer& optimizer, TrainerOptions options);
   /// Releases the recorded command lists and the batch tensors.
   ~Trainer();
   Trainer(const Trainer&) = delete;
@@ -104,15 +130,17 @@ class Trainer {
   /// Trains one epoch over `data` (shuffled with the trainer's seed and epochs_done()), then
   /// increments epochs_done(). The steps run in training mode whatever the model's mode (Dropout
   /// drops, BatchNorm uses and updates batch statistics); the model's own mode is left as it was.
-  /// Returns the epoch's mean loss and accuracy (of the model as it was at each step, before its
-  /// update). `progress` is called after submissions at most every `progress_interval_ms`, and at
-  /// the end. Throws InvalidArgument, before any work, for an empty dataset, a label count that
-  /// differs from the image count, more than 2^31 − 1 samples, a model whose output size changed, a
-  /// last batch of one row with a BatchNorm1d in the model, and a label outside [0, model outputs)
-  /// that is not the loss's ignore_index (as evaluate()).
+  /// Returns the epoch's metrics (of the model as it was at each step, before its update; see
+  /// Metrics for the fields each loss fills). `progress` is called after submissions at most every
+  /// `progress_interval_ms`, and at the end. Throws InvalidArgument, before any work, for an empty
+  /// dataset, more than 2^31 − 1 samples, a model whose output size changed, a last batch of one
+  /// row with a BatchNorm1d in the model, drop_last with fewer samples than one batch, and (as
+  /// evaluate()) a dataset without what the loss needs: class labels (u8 or i32, one per sample,
+  /// each in [0, model outputs) or the loss's ignore_index) or f32 targets (count, model outputs),
+  /// all finite.
   Metrics train_epoch(const DeviceDataset& data, const ProgressFn& progress = {}, double progress_interval_ms = 200);
-  /// Evaluates (eval mode, in order, no update): mean loss and accuracy. The model's own mode is
-  /// left as it was. Throws as train_epoch for a bad dataset or bad labels.
+  /// Evaluates (eval mode, in order, every sample, no update): the metrics of the loss. The model's
+  /// own mode is left as it was. Throws as train_epoch for a bad dataset, bad labels or targets.
   Metrics evaluate(const DeviceDataset& data);
   /// The per-layer sparsity of the activation layers' outputs over the last evaluate() (needs
   /// options.measure_sparsity): zero fraction over all rows, dead = zero for every row evaluated.
