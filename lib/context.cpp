@@ -443,31 +443,8 @@ void ContextImpl::with_queue(const std::function<void()>& use) {
 void ContextImpl::submit(vk::CommandBuffer cb, vk::Fence fence, const SubmitSync* sync) {
   check_usable();
   vk::SubmitInfo submit_info({}, {}, cb);
-  // The application's semaphores: waited for where the list's first commands run, with timeline
-  // values chained only when there are any (a device without timeline semaphores rejects the chain).
-  std::vector<vk::Semaphore> waits, signals;
-  std::vector<uint64_t> wait_values, signal_values;
-  std::vector<vk::PipelineStageFlags> wait_stages;
-  vk::TimelineSemaphoreSubmitInfo timeline;
-  if (sync) {
-    bool timeline_values = false;
-    for (const auto& w : sync->wait) {
-      waits.push_back(vk_handle_cast<VkSemaphore>(w.semaphore));
-      wait_values.push_back(w.value);
-      wait_stages.push_back(vk::PipelineStageFlagBits::eComputeShader | vk::PipelineStageFlagBits::eTransfer);
-      timeline_values |= w.value != 0;
-    }
-    for (const auto& s : sync->signal) {
-      signals.push_back(vk_handle_cast<VkSemaphore>(s.semaphore));
-      signal_values.push_back(s.value);
-      timeline_values |= s.value != 0;
-    }
-    submit_info.setWaitSemaphores(waits).setWaitDstStageMask(wait_stages).setSignalSemaphores(signals);
-    if (timeline_values) {
-      timeline.setWaitSemaphoreValues(wait_values).setSignalSemaphoreValues(signal_values);
-      submit_info.pNext = &timeline;
-    }
-  }
+  SemaphoreSubmission semaphores;
+  if (sync) semaphores.attach(submit_info, *sync);
   vk::Result result = vk::Result::eSuccess;
   with_queue([&] {
     result = take_fault(*this);

@@ -43,6 +43,19 @@ struct MaybeOwned : Handle {
   bool owned = true;
 };
 
+/// The application's semaphores of a SubmitSync, in the form a VkSubmitInfo points to (lib/interop.cpp).
+struct SemaphoreSubmission {
+  /// Points `submit` at sync's semaphores: waited for at the compute-shader and transfer stages (where
+  /// a list's first commands run), with timeline values chained only when there are any (a device
+  /// without timeline semaphores rejects the chain). This object must outlive the submission call.
+  void attach(vk::SubmitInfo& submit, const SubmitSync& sync);
+
+  std::vector<vk::Semaphore> waits, signals;
+  std::vector<uint64_t> wait_values, signal_values;
+  std::vector<vk::PipelineStageFlags> wait_stages;
+  vk::TimelineSemaphoreSubmitInfo timeline;
+};
+
 struct ContextImpl {
   explicit ContextImpl(const ContextOptions& options);
   /// Over the application's device (lib/interop.cpp); see Context(const ExternalDevice&, ...).

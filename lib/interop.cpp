@@ -139,10 +139,36 @@ ContextImpl::ContextImpl(const ExternalDevice& e, const ContextOptions& options)
         "create instance and device for Vulkan 1.2)";
   }
 
+  if (info.driver_id == static_cast<uint32_t>(vk::DriverId::eMoltenvk)) {
+    kernels.fast_math =
+        "as the application configured MoltenVK (MVK_CONFIG_FAST_MATH_ENABLED, or VK_EXT_layer_settings "
+        "on its instance): turn it off to keep NaN and inf";
+  }
+
   device = vk::raii::Device(physical, e.device);
   device.owned = false;
   queue = vk::raii::Queue(device, e.queue_family, e.queue_index);
   create_resources(options, limit);
+}
+
+void SemaphoreSubmission::attach(vk::SubmitInfo& submit, const SubmitSync& sync) {
+  bool timeline_values = false;
+  for (const auto& w : sync.wait) {
+    waits.push_back(vk_handle_cast<VkSemaphore>(w.semaphore));
+    wait_values.push_back(w.value);
+    wait_stages.push_back(vk::PipelineStageFlagBits::eComputeShader | vk::PipelineStageFlagBits::eTransfer);
+    timeline_values |= w.value != 0;
+  }
+  for (const auto& s : sync.signal) {
+    signals.push_back(vk_handle_cast<VkSemaphore>(s.semaphore));
+    signal_values.push_back(s.value);
+    timeline_values |= s.value != 0;
+  }
+  submit.setWaitSemaphores(waits).setWaitDstStageMask(wait_stages).setSignalSemaphores(signals);
+  if (timeline_values) {
+    timeline.setWaitSemaphoreValues(wait_values).setSignalSemaphoreValues(signal_values);
+    submit.pNext = &timeline;
+  }
 }
 
 }  // namespace detail
