@@ -62,6 +62,18 @@ class Arena {
     next_ += size + 16;  // a sentinel gap after every range
     return t;
   }
+  // A tensor of `dtype` whose range is its data rounded up to 4 bytes (or to 16 with texel usage),
+  // contents unspecified.
+  Tensor make_typed(Shape shape, DType dtype) {
+    next_ = (next_ + alignment_ - 1) / alignment_ * alignment_;
+    const uint64_t bytes = shape.numel() * dtype_size(dtype);
+    const uint64_t size = texel_ ? (bytes + 15) / 16 * 16 : (bytes + 3) / 4 * 4;
+    REQUIRE(next_ + size + 16 <= buffer_.bytes);
+    ranges_.emplace_back(next_, size);
+    Tensor t = Tensor::wrap(ctx_, buffer_.range(next_, size), shape, dtype);
+    next_ += size + 16;
+    return t;
+  }
   MakeTensor maker() {
     return [this](Shape shape, const std::vector<float>& data) { return make(shape, data); };
   }
@@ -243,6 +255,19 @@ TEST_CASE("interop: tensors over the application's buffers give what vkgrad's ow
     CHECK(arena.host_view(probe) == std::vector<float>(7, -3.0f));
     dst.upload(std::vector<float>(257, 2.5f));
     CHECK(arena.host_view(dst) == std::vector<float>(257, 2.5f));
+    CHECK(arena.sentinels_intact());
+
+    // 2-byte and 1-byte elements: the range covers the data rounded up to 4 bytes, and nothing
+    // beyond it is written.
+    const std::vector<float> values = test::uniform(7, -4, 4, 22);
+    Tensor halves = arena.make_typed({7}, DType::f16), bytes = arena.make_typed({5}, DType::u8);
+    Tensor from = Tensor::from(ext, {7}, values);
+    CommandList typed(ext);
+    cast(typed, from, halves);
+    typed.fill(bytes, 3.0f);
+    typed.run();
+    CHECK(halves.to_vector<half>() == to_half(values));
+    CHECK(bytes.to_vector<uint8_t>() == std::vector<uint8_t>(5, 3));
     CHECK(arena.sentinels_intact());
   }
 

@@ -134,14 +134,14 @@ class Tensor {
   /// `context`'s device (Vulkan gives no way to check) and outlive the tensor and every command
   /// list that recorded it. The elements start at buffer.offset and take numel·dtype_size bytes,
   /// which buffer.size must cover rounded up to a multiple of 4 (shaders read and write 32-bit
-  /// words); a partial last group of 4 elements may be read within buffer.size, never written beyond
-  /// the elements. buffer.usage must include buffer_usage::storage; transfer_src / transfer_dst
-  /// are needed for download / upload, fill and copy; with uniform_texel (and offset a multiple of
-  /// minTexelBufferOffsetAlignment) the texel-load kernels may read it, else its reads go through
-  /// the storage-buffer kernels. Two wrapped tensors over overlapping bytes must not be passed to one
-  /// op (vkgrad cannot see the aliasing). Throws InvalidArgument for a null buffer, a usage without
-  /// storage, an offset that is not a multiple of minStorageBufferOffsetAlignment (and of 4), or a
-  /// size too small for the shape; UnsupportedError as the other constructor.
+  /// words, so f16 and u8 tensors may have those last bytes written); beyond them vkgrad writes
+  /// nothing, and may read up to buffer.size (the partial last group of 4 elements of a texel load). buffer.usage must
+  /// include buffer_usage::storage; transfer_src / transfer_dst are needed for download / upload, fill and copy; with
+  /// uniform_texel (and offset a multiple of minTexelBufferOffsetAlignment) the texel-load kernels may read it, else
+  /// its reads go through the storage-buffer kernels. Two wrapped tensors over overlapping bytes must not be passed to
+  /// one op (vkgrad cannot see the aliasing). Throws InvalidArgument for a null buffer, a usage without storage, an
+  /// offset that is not a multiple of minStorageBufferOffsetAlignment (and of 4), or a size too small for the shape;
+  /// UnsupportedError as the other constructor.
   static Tensor wrap(Context& context, const VulkanBuffer& buffer, Shape shape, DType dtype = DType::f32);
   /// Where the tensor lives (include vkgrad/interop.hpp): its VkBuffer, the offset of its first
   /// element, its size in bytes (size_bytes()) and the buffer's usage flags. For the application to
