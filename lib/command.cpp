@@ -102,24 +102,59 @@ CommandListImpl::~CommandListImpl() {
   if (state == State::pending) ctx->wait_unchecked(*fence);
 }
 
-void CommandListImpl::begin() {
-  cb().begin(vk::CommandBufferBeginInfo());
-  // Order this list after everything submitted before it (earlier lists, uploads, earlier replays
-  // of this very list).
+namespace {
+// Orders a list's commands after everything submitted or recorded before them (earlier lists,
+// uploads, earlier replays of this very list, the application's compute and transfer work).
+void opening_barrier(vk::raii::CommandBuffer& cb) {
   const vk::MemoryBarrier barrier(
       AccessBit::eShaderWrite | AccessBit::eTransferWrite,
       AccessBit::eShaderRead | AccessBit::eShaderWrite | AccessBit::eTransferRead | AccessBit::eTransferWrite);
-  cb().pipelineBarrier(Stage::eComputeShader | Stage::eTransfer, Stage::eComputeShader | Stage::eTransfer, {}, barrier,
-                       {}, {});
-  state = State::recording;
+  cb.pipelineBarrier(Stage::eComputeShader | Stage::eTransfer, Stage::eComputeShader | Stage::eTransfer, {}, barrier,
+                     {}, {});
+}
+}  // namespace
+
+void CommandListImpl::begin() { state = State::recording; }
+
+void CommandListImpl::emit(std::function<void(vk::raii::CommandBuffer&)> command) {
+  commands_.push_back(std::move(command));
 }
 
 void CommandListImpl::end() {
+  cb().begin(vk::CommandBufferBeginInfo());
+  opening_barrier(cb());
+  for (const auto& command : commands_) command(cb());
   // Make every write visible to the host (downloads read mapped memory after the fence).
   const vk::MemoryBarrier barrier(AccessBit::eShaderWrite | AccessBit::eTransferWrite, AccessBit::eHostRead);
   cb().pipelineBarrier(Stage::eComputeShader | Stage::eTransfer, Stage::eHost, {}, barrier, {}, {});
   cb().end();
   state = State::executable;
+}
+
+void CommandListImpl::record_into(VkCommandBuffer command_buffer) {
+  ctx->check_usable();
+  if (command_buffer == VK_NULL_HANDLE) {
+    throw InvalidArgument("vkgrad: record_into: the command buffer is null; pass one of the application's, recording");
+  }
+  if (options.timestamps) {
+    throw InvalidArgument(
+        "vkgrad: record_into: the list was created with CommandListOptions::timestamps, whose queries only its own "
+        "submissions read; record the list without timestamps");
+  }
+  if (state == State::recording) end();
+  // The application's command buffer, borrowed: released, never freed, however this ends.
+  struct Borrowed {
+    vk::raii::CommandBuffer cb;
+    ~Borrowed() { (void)cb.release(); }
+  } borrowed{vk::raii::CommandBuffer(ctx->device, command_buffer, VK_NULL_HANDLE)};
+  opening_barrier(borrowed.cb);
+  for (const auto& command : commands_) command(borrowed.cb);
+  // vkgrad's writes, made available and visible to whatever the application records or submits
+  // next, and to the host.
+  const vk::MemoryBarrier barrier(AccessBit::eShaderWrite | AccessBit::eTransferWrite,
+                                  AccessBit::eMemoryRead | AccessBit::eMemoryWrite | AccessBit::eHostRead);
+  borrowed.cb.pipelineBarrier(Stage::eComputeShader | Stage::eTransfer, Stage::eAllCommands | Stage::eHost, {}, barrier,
+                              {}, {});
 }
 
 void CommandListImpl::require_recording(std::string_view what) const {
@@ -144,8 +179,9 @@ void CommandListImpl::check_tensor(const Tensor& t, std::string_view op, std::st
 
 void CommandListImpl::barrier_before(std::span<const BarrierTracker::Use> uses, vk::PipelineStageFlags stage) {
   if (auto b = tracker_.before(uses, stage)) {
-    const vk::MemoryBarrier mb(b->src_access, b->dst_access);
-    cb().pipelineBarrier(b->src_stages, b->dst_stages, {}, mb, {}, {});
+    emit([b = *b](vk::raii::CommandBuffer& cb) {
+      cb.pipelineBarrier(b.src_stages, b.dst_stages, {}, vk::MemoryBarrier(b.src_access, b.dst_access), {}, {});
+    });
     ++barriers;
     tracker_.reset();
   }
@@ -187,16 +223,20 @@ void CommandListImpl::timestamp_begin(std::string_view label) {
   if (query_pools_.empty() || queries_used_ + 2 > kQueriesPerPool) {
     query_pools_.push_back(
         ctx->device.createQueryPool(vk::QueryPoolCreateInfo({}, vk::QueryType::eTimestamp, kQueriesPerPool)));
-    cb().resetQueryPool(*query_pools_.back(), 0, kQueriesPerPool);
+    emit([pool = *query_pools_.back()](vk::raii::CommandBuffer& cb) { cb.resetQueryPool(pool, 0, kQueriesPerPool); });
     queries_used_ = 0;
   }
-  cb().writeTimestamp(Stage::eTopOfPipe, *query_pools_.back(), queries_used_++);
+  emit([pool = *query_pools_.back(), query = queries_used_++](vk::raii::CommandBuffer& cb) {
+    cb.writeTimestamp(Stage::eTopOfPipe, pool, query);
+  });
   labels_.emplace_back(label);
 }
 
 void CommandListImpl::timestamp_end() {
   if (!options.timestamps) return;
-  cb().writeTimestamp(Stage::eBottomOfPipe, *query_pools_.back(), queries_used_++);
+  emit([pool = *query_pools_.back(), query = queries_used_++](vk::raii::CommandBuffer& cb) {
+    cb.writeTimestamp(Stage::eBottomOfPipe, pool, query);
+  });
 }
 
 void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<BufferUse> uses, const void* push,
@@ -228,7 +268,7 @@ void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<Bu
   views.reserve(uses.size());
   for (const auto& u : uses) {
     Buffer& b = u.tensor->buffer();
-    infos.emplace_back(*b.buffer, 0, VK_WHOLE_SIZE);
+    infos.emplace_back(b.handle(), b.offset, b.vk_size);
     const bool texel = (kernel.texel_bindings >> views.size()) & 1u;
     const bool raw = (kernel.raw_texel_bindings >> views.size()) & 1u;
     if (texel && (u.access != Access::read || !b.texel_readable(u.tensor->dtype(), raw))) {
@@ -236,7 +276,7 @@ void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<Bu
                   " binds a tensor as a texel buffer that cannot be one");
     }
     views.push_back(texel ? b.texel_view(u.tensor->dtype(), raw) : vk::BufferView{});
-    tracked.push_back({*b.buffer, u.access});
+    tracked.push_back({b.handle(), u.access});
   }
   std::vector<vk::WriteDescriptorSet> writes;
   for (uint32_t i = 0; i < infos.size(); ++i) {
@@ -250,38 +290,41 @@ void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<Bu
 
   barrier_before(tracked, Stage::eComputeShader);
   timestamp_begin(label);
-  cb().bindPipeline(vk::PipelineBindPoint::eCompute, *p.pipeline);
-  cb().bindDescriptorSets(vk::PipelineBindPoint::eCompute, *p.layout, 0, set, {});
-  if (push_bytes > 0) {
-    cb().pushConstants<uint8_t>(*p.layout, vk::ShaderStageFlagBits::eCompute, 0,
-                                vk::ArrayProxy<const uint8_t>(push_bytes, static_cast<const uint8_t*>(push)));
-  }
-  cb().dispatch(groups[0], groups[1], groups[2]);
+  const auto* push_data = static_cast<const uint8_t*>(push);
+  emit([pipeline = *p.pipeline, layout = *p.layout, set,
+        push_constants = std::vector<uint8_t>(push_data, push_data + push_bytes), groups](vk::raii::CommandBuffer& cb) {
+    cb.bindPipeline(vk::PipelineBindPoint::eCompute, pipeline);
+    cb.bindDescriptorSets(vk::PipelineBindPoint::eCompute, layout, 0, set, {});
+    if (!push_constants.empty()) {
+      cb.pushConstants<uint8_t>(layout, vk::ShaderStageFlagBits::eCompute, 0, push_constants);
+    }
+    cb.dispatch(groups[0], groups[1], groups[2]);
+  });
   timestamp_end();
   retain(uses);
   ++dispatches;
 }
 
 void CommandListImpl::transfer(std::initializer_list<BufferUse> uses, std::string_view label,
-                               const std::function<void(vk::raii::CommandBuffer&)>& record) {
+                               std::function<void(vk::raii::CommandBuffer&)> record) {
   require_recording(label);
   for (const auto& u : uses) check_tensor(*u.tensor, label, "binding");
   std::vector<BarrierTracker::Use> tracked;
-  for (const auto& u : uses) tracked.push_back({*u.tensor->buffer().buffer, u.access});
+  for (const auto& u : uses) tracked.push_back({u.tensor->buffer().handle(), u.access});
   barrier_before(tracked, Stage::eTransfer);
   timestamp_begin(label);
-  record(cb());
+  emit(std::move(record));
   timestamp_end();
   retain(uses);
   ++dispatches;
 }
 
-void CommandListImpl::submit() {
+void CommandListImpl::submit(const SubmitSync* sync) {
   ctx->check_usable();
   if (state == State::recording) end();
   if (state == State::pending) wait();
   ctx->device.resetFences(*fence);
-  ctx->submit(*cb(), *fence);
+  ctx->submit(*cb(), *fence, sync);
   state = State::pending;
   timings_fresh_ = false;
 }
@@ -296,6 +339,7 @@ void CommandListImpl::wait() {
 void CommandListImpl::reset() {
   wait();
   buffers[0].reset();
+  commands_.clear();
   retained_.clear();
   descriptor_pools_.clear();
   sets_left_ = descriptors_left_ = 0;
@@ -352,6 +396,8 @@ detail::CommandListImpl& CommandList::impl() const {
 }
 
 void CommandList::submit() { impl().submit(); }
+void CommandList::submit(const SubmitSync& sync) { impl().submit(&sync); }
+void CommandList::record_into(VkCommandBuffer_T* command_buffer) { impl().record_into(command_buffer); }
 void CommandList::wait() { impl().wait(); }
 void CommandList::run() {
   detail::CommandListImpl& c = impl();
@@ -368,10 +414,13 @@ std::vector<DispatchTiming> CommandList::timings() const { return impl().timings
 void CommandList::fill(Tensor& tensor, float value) {
   detail::CommandListImpl& c = impl();
   c.check_tensor(tensor, "fill", "tensor");
-  const uint32_t pattern = detail::fill_pattern(tensor.dtype(), value);
-  const vk::Buffer buffer = *tensor.buffer().buffer;
+  const detail::Buffer& b = tensor.buffer();
+  b.require_transfer(true, "fill");
   c.transfer({{&tensor, detail::Access::write}}, "fill",
-             [&](vk::raii::CommandBuffer& cb) { cb.fillBuffer(buffer, 0, VK_WHOLE_SIZE, pattern); });
+             [buffer = b.handle(), offset = b.offset, size = b.fill_size(),
+              pattern = detail::fill_pattern(tensor.dtype(), value)](vk::raii::CommandBuffer& cb) {
+               cb.fillBuffer(buffer, offset, size, pattern);
+             });
 }
 
 void CommandList::copy(const Tensor& src, Tensor& dst) {
@@ -383,10 +432,13 @@ void CommandList::copy(const Tensor& src, Tensor& dst) {
     throw InvalidArgument("vkgrad: copy: src " + src.shape().to_string() + " " + to_string(src.dtype()) + " and dst " +
                           dst.shape().to_string() + " " + to_string(dst.dtype()) + " differ in dtype or element count");
   }
-  const vk::Buffer s = *src.buffer().buffer, d = *dst.buffer().buffer;
-  const vk::BufferCopy region(0, 0, src.size_bytes());
+  src.buffer().require_transfer(false, "copy");
+  dst.buffer().require_transfer(true, "copy");
+  const vk::BufferCopy region(src.buffer().offset, dst.buffer().offset, src.size_bytes());
   c.transfer({{&src, detail::Access::read}, {&dst, detail::Access::write}}, "copy",
-             [&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(s, d, region); });
+             [s = src.buffer().handle(), d = dst.buffer().handle(), region](vk::raii::CommandBuffer& cb) {
+               cb.copyBuffer(s, d, region);
+             });
 }
 
 }  // namespace vkgrad

@@ -58,13 +58,17 @@ struct CommandListImpl {
   /// recording.
   void dispatch(const Kernel& kernel, std::initializer_list<BufferUse> uses, const void* push, uint32_t push_bytes,
                 std::array<uint32_t, 3> groups, std::string_view label);
-  /// Records a transfer command (fill, copy) touching `uses`.
+  /// Records a transfer command (fill, copy) touching `uses`. `record` is kept and may run more
+  /// than once (into the list's own command buffer and into the application's, record_into), so it
+  /// must capture what it records by value.
   void transfer(std::initializer_list<BufferUse> uses, std::string_view label,
-                const std::function<void(vk::raii::CommandBuffer&)>& record);
+                std::function<void(vk::raii::CommandBuffer&)> record);
 
   void require_recording(std::string_view what) const;
   void check_tensor(const Tensor& t, std::string_view op, std::string_view role) const;
-  void submit();
+  void submit(const SubmitSync* sync = nullptr);
+  /// CommandList::record_into.
+  void record_into(VkCommandBuffer command_buffer);
   void wait();
   void reset();
   const ContextImpl& context() const { return *ctx; }
@@ -82,6 +86,8 @@ struct CommandListImpl {
  private:
   void begin();
   void end();
+  /// Appends a command; the list's own command buffer gets the commands when recording ends.
+  void emit(std::function<void(vk::raii::CommandBuffer&)> command);
   void barrier_before(std::span<const BarrierTracker::Use> uses, vk::PipelineStageFlags stage);
   void retain(std::initializer_list<BufferUse> uses);
   vk::DescriptorSet allocate_set(const Pipeline& pipeline);
@@ -92,6 +98,8 @@ struct CommandListImpl {
   vk::raii::CommandBuffer& cb() { return buffers[0]; }
 
   BarrierTracker tracker_;
+  /// The recorded commands between the opening and closing barriers, in order.
+  std::vector<std::function<void(vk::raii::CommandBuffer&)>> commands_;
   std::vector<vk::raii::DescriptorPool> descriptor_pools_;
   uint32_t sets_left_ = 0;
   uint32_t descriptors_left_ = 0;

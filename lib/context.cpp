@@ -118,10 +118,6 @@ KernelChoice resolve_kernels(const ContextOptions& options, const DeviceInfo& in
   return k;
 }
 
-namespace {
-
-const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
-
 vk::raii::Context open_loader() {
   try {
     return vk::raii::Context();
@@ -130,6 +126,10 @@ vk::raii::Context open_loader() {
                      ". Install it (Debian/Ubuntu: apt-get install libvulkan1 mesa-vulkan-drivers).");
   }
 }
+
+namespace {
+
+const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
 
 bool has_instance_extension(const vk::raii::Context& loader, const char* name) {
   for (const auto& e : loader.enumerateInstanceExtensionProperties()) {
@@ -292,12 +292,6 @@ std::string moltenvk_fast_math(bool set_by_vkgrad, bool preserve_inf_nan) {
          ", and the loader lacks VK_EXT_layer_settings): set MVK_CONFIG_FAST_MATH_ENABLED=0 to keep NaN and inf";
 }
 
-uint64_t memory_limit(const ContextOptions& options) {
-  if (options.memory_limit) return *options.memory_limit;
-  const std::string v = env("VKGRAD_MEMORY_LIMIT");
-  return v.empty() ? 0 : parse_bytes(v, "VKGRAD_MEMORY_LIMIT");
-}
-
 std::filesystem::path cache_directory(const ContextOptions& options) {
   if (!options.cache_dir.empty()) return options.cache_dir;
   if (auto d = env("VKGRAD_CACHE_DIR"); !d.empty()) return d;
@@ -308,20 +302,33 @@ std::filesystem::path cache_directory(const ContextOptions& options) {
 
 }  // namespace
 
+uint64_t memory_limit_option(const ContextOptions& options) {
+  if (options.memory_limit) return *options.memory_limit;
+  const std::string v = env("VKGRAD_MEMORY_LIMIT");
+  return v.empty() ? 0 : parse_bytes(v, "VKGRAD_MEMORY_LIMIT");
+}
+
+bool validation_requested(const ContextOptions& options) {
+  return options.validation.value_or(env_flag("VKGRAD_VALIDATION", false));
+}
+
+void ContextImpl::create_messenger() {
+  messenger = vk_call("creating the validation messenger", [&] {
+    return instance.createDebugUtilsMessengerEXT(vk::DebugUtilsMessengerCreateInfoEXT(
+        {}, vk::DebugUtilsMessageSeverityFlagBitsEXT::eWarning | vk::DebugUtilsMessageSeverityFlagBitsEXT::eError,
+        vk::DebugUtilsMessageTypeFlagBitsEXT::eGeneral | vk::DebugUtilsMessageTypeFlagBitsEXT::eValidation,
+        &debug_callback, this));
+  });
+}
+
 ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) {
-  const uint64_t limit = memory_limit(options);  // a malformed VKGRAD_MEMORY_LIMIT fails before any Vulkan work
-  validation = options.validation.value_or(env_flag("VKGRAD_VALIDATION", false));
+  // A malformed VKGRAD_MEMORY_LIMIT fails before any Vulkan work.
+  const uint64_t limit = memory_limit_option(options);
+  validation = validation_requested(options);
   message_callback = options.on_validation_message;
   auto setup = create_instance(loader, validation, this, inf_nan_request(options).first);
   instance = std::move(setup.instance);
-  if (validation) {
-    messenger = vk_call("creating the validation messenger", [&] {
-      return instance.createDebugUtilsMessengerEXT(vk::DebugUtilsMessengerCreateInfoEXT(
-          {}, vk::DebugUtilsMessageSeverityFlagBitsEXT::eWarning | vk::DebugUtilsMessageSeverityFlagBitsEXT::eError,
-          vk::DebugUtilsMessageTypeFlagBitsEXT::eGeneral | vk::DebugUtilsMessageTypeFlagBitsEXT::eValidation,
-          &debug_callback, this));
-    });
-  }
+  if (validation) create_messenger();
 
   vk::raii::PhysicalDevices physical_devices(instance);
   std::vector<DeviceInfo> infos;
@@ -353,7 +360,10 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
     return vk::raii::Device(physical, vk::DeviceCreateInfo({}, queue_info, {}, device_extensions, &features));
   });
   queue = device.getQueue(queue_family, 0);
+  create_resources(options, limit);
+}
 
+void ContextImpl::create_resources(const ContextOptions& options, uint64_t limit) {
   // Mapped tensors need unified memory; asking for them elsewhere falls back to staging.
   allocator = std::make_unique<MemoryAllocator>(device, physical,
                                                 info.unified_memory && options.mapped_tensors.value_or(true), limit);
@@ -376,9 +386,10 @@ ContextImpl::ContextImpl(const ContextOptions& options) : loader(open_loader()) 
 ContextImpl::~ContextImpl() {
   // Even after a device loss: Vulkan guarantees the wait returns, and no work may still be running
   // when the handles are destroyed.
-  {
-    std::lock_guard lock(queue_mutex);
-    (void)queue.getDispatcher()->vkQueueWaitIdle(static_cast<VkQueue>(*queue));
+  try {
+    with_queue([&] { (void)queue.getDispatcher()->vkQueueWaitIdle(static_cast<VkQueue>(*queue)); });
+  } catch (...) {
+    // The application's queue_access failed: nothing more can be done here.
   }
   if (!lost) pipelines->save();
   staging_buffer.reset();
@@ -420,18 +431,34 @@ void inject_fault(ContextImpl& context, Fault fault, vk::Result result, uint32_t
   if (fault == Fault::none) context.lose_on_wait = false;
 }
 
-void ContextImpl::submit(vk::CommandBuffer cb, vk::Fence fence) {
+void ContextImpl::with_queue(const std::function<void()>& use) {
+  std::lock_guard lock(queue_mutex);
+  if (queue_access) {
+    queue_access(use);
+  } else {
+    use();
+  }
+}
+
+void ContextImpl::submit(vk::CommandBuffer cb, vk::Fence fence, const SubmitSync* sync) {
   check_usable();
-  const vk::SubmitInfo submit_info({}, {}, cb);
-  vk::Result result;
-  {
-    std::lock_guard lock(queue_mutex);
+  vk::SubmitInfo submit_info({}, {}, cb);
+  SemaphoreSubmission semaphores;
+  if (sync) semaphores.attach(submit_info, *sync);
+  vk::Result result = vk::Result::eSuccess;
+  with_queue([&] {
     result = take_fault(*this);
+    const auto* dispatcher = queue.getDispatcher();
     if (result == vk::Result::eSuccess) {
-      result = static_cast<vk::Result>(queue.getDispatcher()->vkQueueSubmit(
+      result = static_cast<vk::Result>(dispatcher->vkQueueSubmit(
           static_cast<VkQueue>(*queue), 1, reinterpret_cast<const VkSubmitInfo*>(&submit_info), fence));
     }
-  }
+    // An empty submission signals the application's fence once everything before it has completed.
+    if (result == vk::Result::eSuccess && sync && sync->fence != 0) {
+      result = static_cast<vk::Result>(
+          dispatcher->vkQueueSubmit(static_cast<VkQueue>(*queue), 0, nullptr, vk_handle_cast<VkFence>(sync->fence)));
+    }
+  });
   if (result == vk::Result::eSuccess) return;
   if (result == vk::Result::eErrorDeviceLost) lost = true;
   throw_vulkan_error(result, "submitting work to " + info.name);
@@ -453,8 +480,9 @@ void ContextImpl::wait_queue_idle() {
   check_usable();
   vk::Result result = vk::Result::eErrorDeviceLost;
   if (!lose_on_wait.exchange(false)) {
-    std::lock_guard lock(queue_mutex);
-    result = static_cast<vk::Result>(queue.getDispatcher()->vkQueueWaitIdle(static_cast<VkQueue>(*queue)));
+    with_queue([&] {
+      result = static_cast<vk::Result>(queue.getDispatcher()->vkQueueWaitIdle(static_cast<VkQueue>(*queue)));
+    });
   }
   if (result == vk::Result::eSuccess) return;
   if (result == vk::Result::eErrorDeviceLost) lost = true;
@@ -546,6 +574,10 @@ std::vector<DeviceInfo> list_devices() {
 }
 
 Context::Context(const ContextOptions& options) : impl_(std::make_shared<detail::ContextImpl>(options)) {
+  impl_->self = impl_;
+}
+Context::Context(const ExternalDevice& device, const ContextOptions& options)
+    : impl_(std::make_shared<detail::ContextImpl>(device, options)) {
   impl_->self = impl_;
 }
 Context::~Context() = default;

@@ -14,6 +14,7 @@
 #include "memory.hpp"
 #include "pipeline.hpp"
 #include "vkgrad/context.hpp"
+#include "vkgrad/interop.hpp"
 #include "vulkan.hpp"
 
 namespace vkgrad::detail {
@@ -27,16 +28,49 @@ enum class Fault : uint8_t {
   device_lost_on_wait,    ///< the submission runs, but the next fence or queue wait returns VK_ERROR_DEVICE_LOST
 };
 
+/// A vk::raii handle that may be the application's (a context over an ExternalDevice): then it is
+/// released, never destroyed, when it goes.
+template <class Handle>
+struct MaybeOwned : Handle {
+  using Handle::Handle;
+  MaybeOwned& operator=(Handle&& handle) noexcept {
+    Handle::operator=(std::move(handle));
+    return *this;
+  }
+  ~MaybeOwned() {
+    if (!owned) (void)this->release();
+  }
+  bool owned = true;
+};
+
+/// The application's semaphores of a SubmitSync, in the form a VkSubmitInfo points to (lib/interop.cpp).
+struct SemaphoreSubmission {
+  /// Points `submit` at sync's semaphores: waited for at the compute-shader and transfer stages (where
+  /// a list's first commands run), with timeline values chained only when there are any (a device
+  /// without timeline semaphores rejects the chain). This object must outlive the submission call.
+  void attach(vk::SubmitInfo& submit, const SubmitSync& sync);
+
+  std::vector<vk::Semaphore> waits, signals;
+  std::vector<uint64_t> wait_values, signal_values;
+  std::vector<vk::PipelineStageFlags> wait_stages;
+  vk::TimelineSemaphoreSubmitInfo timeline;
+};
+
 struct ContextImpl {
   explicit ContextImpl(const ContextOptions& options);
+  /// Over the application's device (lib/interop.cpp); see Context(const ExternalDevice&, ...).
+  ContextImpl(const ExternalDevice& external, const ContextOptions& options);
   ~ContextImpl();
   ContextImpl(const ContextImpl&) = delete;
   ContextImpl& operator=(const ContextImpl&) = delete;
 
   /// Throws DeviceLostError once the device has been lost.
   void check_usable() const;
-  /// Submits under the queue lock; a lost device marks the context unusable and throws.
-  void submit(vk::CommandBuffer cb, vk::Fence fence);
+  /// Submits under the queue lock; a lost device marks the context unusable and throws. With
+  /// `sync`: waiting on and signalling its semaphores, and signalling its fence afterwards.
+  void submit(vk::CommandBuffer cb, vk::Fence fence, const SubmitSync* sync = nullptr);
+  /// Runs `use` (a call on the queue) under the queue lock and the application's queue_access.
+  void with_queue(const std::function<void()>& use);
   /// Waits for a fence; a lost device marks the context unusable and throws.
   void wait(vk::Fence fence);
   /// Waits until the queue has finished all submitted work.
@@ -51,6 +85,11 @@ struct ContextImpl {
   Buffer& staging(vk::DeviceSize bytes);
 
   void on_validation_message(std::string message);
+  /// Creates `messenger` on `instance`, reporting to on_validation_message.
+  void create_messenger();
+  /// What both constructors do once the device and queue are there: the allocator, the pipeline
+  /// cache and the transfer pool and fence.
+  void create_resources(const ContextOptions& options, uint64_t memory_limit);
 
   // Declaration order is destruction order reversed: the device goes after everything made from it.
   // Validation state first: the layer may still report while the instance is destroyed.
@@ -62,14 +101,16 @@ struct ContextImpl {
   std::function<void(std::string_view)> message_callback;
 
   vk::raii::Context loader;
-  vk::raii::Instance instance{nullptr};
+  MaybeOwned<vk::raii::Instance> instance{nullptr};
   vk::raii::DebugUtilsMessengerEXT messenger{nullptr};
   vk::raii::PhysicalDevice physical{nullptr};
   DeviceInfo info;
-  vk::raii::Device device{nullptr};
+  MaybeOwned<vk::raii::Device> device{nullptr};
   vk::raii::Queue queue{nullptr};
   uint32_t queue_family = 0;
   std::mutex queue_mutex;
+  /// ExternalDevice::queue_access (empty for vkgrad's own device).
+  std::function<void(const std::function<void()>&)> queue_access;
   std::unique_ptr<MemoryAllocator> allocator;
   std::unique_ptr<PipelineCache> pipelines;
 
@@ -87,6 +128,14 @@ struct ContextImpl {
   std::atomic<bool> lose_on_wait{false};
   std::weak_ptr<ContextImpl> self;  ///< set by Context, for buffers created internally
 };
+
+/// The Vulkan loader (libvulkan.so.1, opened at run time); SetupError saying what to install when
+/// it is missing.
+vk::raii::Context open_loader();
+/// ContextOptions::validation, else VKGRAD_VALIDATION.
+bool validation_requested(const ContextOptions& options);
+/// ContextOptions::memory_limit, else VKGRAD_MEMORY_LIMIT (throws SetupError when malformed).
+uint64_t memory_limit_option(const ContextOptions& options);
 
 /// Test hook: after `after` more successful submissions, the next one fails as `fault` describes,
 /// with `result` for Fault::submit_error (e.g. VK_ERROR_OUT_OF_HOST_MEMORY, VK_ERROR_UNKNOWN). A

@@ -55,6 +55,8 @@ DeviceInfo describe(const vk::raii::PhysicalDevice& pd, uint32_t index) {
   d.max_shared_memory = lim.maxComputeSharedMemorySize;
   d.max_storage_buffer_range = lim.maxStorageBufferRange;
   d.max_texel_buffer_elements = lim.maxTexelBufferElements;
+  d.min_storage_buffer_offset_alignment = lim.minStorageBufferOffsetAlignment;
+  d.min_texel_buffer_offset_alignment = lim.minTexelBufferOffsetAlignment;
   d.shader_int64 = pd.getFeatures().shaderInt64 == VK_TRUE;
   d.texel_buffer_rgba32f = static_cast<bool>(pd.getFormatProperties(vk::Format::eR32G32B32A32Sfloat).bufferFeatures &
                                              vk::FormatFeatureFlagBits::eUniformTexelBuffer);

@@ -202,10 +202,34 @@ Buffer::Buffer(std::shared_ptr<ContextImpl> ctx, vk::DeviceSize bytes, MemoryUsa
                    [&] { return context->device.createBuffer(vk::BufferCreateInfo({}, rounded, flags)); });
   allocation = context->allocator->allocate(buffer.getMemoryRequirements(), usage);
   vk_call("binding buffer memory", [&] { buffer.bindMemory(allocation.memory, allocation.offset); });
+  handle_ = *buffer;
+  this->usage = flags;
+}
+
+Buffer::Buffer(std::shared_ptr<ContextImpl> ctx, vk::Buffer external_buffer, vk::DeviceSize start, vk::DeviceSize bytes,
+               vk::DeviceSize range, vk::BufferUsageFlags flags)
+    : context(std::move(ctx)),
+      size(bytes),
+      vk_size(range),
+      offset(start),
+      usage(flags),
+      external(true),
+      handle_(external_buffer) {}
+
+vk::DeviceSize Buffer::fill_size() const { return external ? align_up(size, 4) : VK_WHOLE_SIZE; }
+
+void Buffer::require_transfer(bool dst, const char* what) const {
+  const auto needed = dst ? vk::BufferUsageFlagBits::eTransferDst : vk::BufferUsageFlagBits::eTransferSrc;
+  if (usage & needed) return;
+  throw InvalidArgument(std::string("vkgrad: ") + what + ": the tensor wraps an application's buffer without " +
+                        (dst ? "VK_BUFFER_USAGE_TRANSFER_DST_BIT" : "VK_BUFFER_USAGE_TRANSFER_SRC_BIT") +
+                        " (VulkanBuffer::usage); create the buffer with it, or write it in the application's "
+                        "own commands");
 }
 
 bool Buffer::texel_readable(DType type, bool raw) const {
-  if (!context->kernels.texel_loads) return false;
+  if (!context->kernels.texel_loads || !(usage & vk::BufferUsageFlagBits::eUniformTexelBuffer)) return false;
+  if (offset % std::max<vk::DeviceSize>(context->info.min_texel_buffer_offset_alignment, 1) != 0) return false;
   if (raw ? !context->info.texel_buffer_rgba32ui : type == DType::u8) return false;
   if (!raw && type == DType::f16 && !context->info.texel_buffer_rgba16f) return false;
   const vk::DeviceSize texel_bytes = raw ? 16 : 4 * dtype_size(type);
@@ -221,7 +245,7 @@ vk::BufferView Buffer::texel_view(DType type, bool raw) {
                                   : vk::Format::eR32G32B32A32Sfloat;
   if (!*view) {
     view = vk_call("creating a texel-buffer view of " + format_bytes(vk_size), [&] {
-      return context->device.createBufferView(vk::BufferViewCreateInfo({}, *buffer, format, 0, VK_WHOLE_SIZE));
+      return context->device.createBufferView(vk::BufferViewCreateInfo({}, handle_, format, offset, vk_size));
     });
   }
   return *view;

@@ -72,10 +72,15 @@ class MemoryAllocator {
   uint64_t reserved_ = 0;
 };
 
-/// A VkBuffer bound to a sub-allocated range. Shared between the Tensor that owns it and the command
-/// lists that use it, so it lives until the last of them lets go.
+/// A VkBuffer bound to a sub-allocated range, or a range of an application's VkBuffer. Shared
+/// between the Tensor that owns it and the command lists that use it, so it lives until the last of
+/// them lets go.
 struct Buffer {
   Buffer(std::shared_ptr<ContextImpl> context, vk::DeviceSize bytes, MemoryUsage usage);
+  /// `bytes` at `offset` of the application's `external` buffer, of which vkgrad may use `range`
+  /// bytes (>= bytes); neither the buffer nor its memory is vkgrad's to destroy or free.
+  Buffer(std::shared_ptr<ContextImpl> context, vk::Buffer external, vk::DeviceSize offset, vk::DeviceSize bytes,
+         vk::DeviceSize range, vk::BufferUsageFlags usage);
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
@@ -88,15 +93,28 @@ struct Buffer {
   bool texel_readable(DType type = DType::f32, bool raw = false) const;
   /// The view of the whole buffer texel_readable(type, raw) describes, created on first use.
   vk::BufferView texel_view(DType type = DType::f32, bool raw = false);
+  /// The VkBuffer the data is in (vkgrad's own or the application's).
+  vk::Buffer handle() const { return handle_; }
+  /// The bytes vkCmdFillBuffer sets to fill the tensor: from offset, the whole buffer for
+  /// vkgrad's own, the data rounded up to 4 bytes for the application's.
+  vk::DeviceSize fill_size() const;
+  /// Throws InvalidArgument, for `what` ("upload", "fill", ...), when the buffer lacks the
+  /// transfer usage (`dst`: TRANSFER_DST, else TRANSFER_SRC) the operation needs.
+  void require_transfer(bool dst, const char* what) const;
 
   std::shared_ptr<ContextImpl> context;
   vk::raii::Buffer buffer{nullptr};
   Allocation allocation;
   vk::DeviceSize size = 0;     ///< bytes requested
-  vk::DeviceSize vk_size = 0;  ///< bytes of the VkBuffer: size rounded up to 16 (to 4 where 16 would
-                               ///< exceed the storage-buffer range)
+  vk::DeviceSize vk_size = 0;  ///< bytes bound from offset: for vkgrad's own VkBuffer its size, `size`
+                               ///< rounded up to 16 (to 4 where 16 would exceed the storage-buffer
+                               ///< range); for the application's, the range it gave
+  vk::DeviceSize offset = 0;   ///< where the data starts in handle() (0 for vkgrad's own)
+  vk::BufferUsageFlags usage;  ///< the VkBuffer's usage flags
+  bool external = false;       ///< the application's buffer
 
  private:
+  vk::Buffer handle_;
   std::mutex view_mutex_;
   vk::raii::BufferView texel_view_{nullptr};       // R32G32B32A32_SFLOAT
   vk::raii::BufferView half_texel_view_{nullptr};  // R16G16B16A16_SFLOAT

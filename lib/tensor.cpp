@@ -148,6 +148,7 @@ constexpr vk::DeviceSize kStagingChunk = 16ull << 20;
 void Tensor::upload_bytes(DType type, const void* data, std::size_t count) {
   check_transfer(*this, type, count, "upload");
   detail::Buffer& b = *buffer_;
+  b.require_transfer(true, "upload");
   detail::ContextImpl& ctx = *b.context;
   const auto* src = static_cast<const std::byte*>(data);
   if (b.allocation.mapped) {
@@ -160,8 +161,9 @@ void Tensor::upload_bytes(DType type, const void* data, std::size_t count) {
     const vk::DeviceSize n = std::min(kStagingChunk, size_bytes() - done);
     detail::Buffer& staging = ctx.staging(std::min(kStagingChunk, size_bytes()));
     std::memcpy(staging.allocation.mapped, src + done, n);
-    ctx.run_once(
-        [&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(*staging.buffer, *b.buffer, vk::BufferCopy(0, done, n)); });
+    ctx.run_once([&](vk::raii::CommandBuffer& cb) {
+      cb.copyBuffer(staging.handle(), b.handle(), vk::BufferCopy(0, b.offset + done, n));
+    });
     done += n;
   }
 }
@@ -169,6 +171,7 @@ void Tensor::upload_bytes(DType type, const void* data, std::size_t count) {
 void Tensor::download_bytes(DType type, void* out, std::size_t count) const {
   check_transfer(*this, type, count, "download");
   detail::Buffer& b = *buffer_;
+  b.require_transfer(false, "download");
   detail::ContextImpl& ctx = *b.context;
   auto* dst = static_cast<std::byte*>(out);
   if (b.allocation.mapped) {
@@ -180,8 +183,9 @@ void Tensor::download_bytes(DType type, void* out, std::size_t count) const {
   for (vk::DeviceSize done = 0; done < size_bytes();) {
     const vk::DeviceSize n = std::min(kStagingChunk, size_bytes() - done);
     detail::Buffer& staging = ctx.staging(std::min(kStagingChunk, size_bytes()));
-    ctx.run_once(
-        [&](vk::raii::CommandBuffer& cb) { cb.copyBuffer(*b.buffer, *staging.buffer, vk::BufferCopy(done, 0, n)); });
+    ctx.run_once([&](vk::raii::CommandBuffer& cb) {
+      cb.copyBuffer(b.handle(), staging.handle(), vk::BufferCopy(b.offset + done, 0, n));
+    });
     std::memcpy(dst + done, staging.allocation.mapped, n);
     done += n;
   }
@@ -189,11 +193,12 @@ void Tensor::download_bytes(DType type, void* out, std::size_t count) const {
 
 void Tensor::fill(float value) {
   if (empty()) throw InvalidArgument(std::string("vkgrad: fill") + kOnEmptyTensor);
-  detail::ContextImpl& ctx = *buffer_->context;
+  const detail::Buffer& b = *buffer_;
+  b.require_transfer(true, "fill");
+  detail::ContextImpl& ctx = *b.context;
   const uint32_t pattern = detail::fill_pattern(dtype_, value);
   std::lock_guard lock(ctx.transfer_mutex);
-  const vk::Buffer buffer = *buffer_->buffer;
-  ctx.run_once([&](vk::raii::CommandBuffer& cb) { cb.fillBuffer(buffer, 0, VK_WHOLE_SIZE, pattern); });
+  ctx.run_once([&](vk::raii::CommandBuffer& cb) { cb.fillBuffer(b.handle(), b.offset, b.fill_size(), pattern); });
 }
 
 }  // namespace vkgrad

@@ -12,11 +12,14 @@
 #include "vkgrad/context.hpp"
 #include "vkgrad/tensor.hpp"
 
+struct VkCommandBuffer_T;
+
 namespace vkgrad {
 
 namespace detail {
 struct CommandListImpl;
 }
+struct SubmitSync;
 
 /// Options of a CommandList, fixed at its construction.
 struct CommandListOptions {
@@ -66,6 +69,26 @@ class CommandList {
   /// Ends recording (first call) and submits to the compute queue; returns without waiting. If a
   /// previous submission of this list is still running it is waited for first.
   void submit();
+  /// submit(), ordered with the application's work (include vkgrad/interop.hpp): the commands wait
+  /// for sync.wait's semaphores, and sync.signal's semaphores and sync.fence are signalled when they
+  /// have completed. wait() still works. Throws as submit().
+  void submit(const SubmitSync& sync);
+  /// Ends recording (first call) and records the list's commands into `command_buffer`, a primary
+  /// command buffer of the application's, in the recording state, of a pool of the context's queue
+  /// family, which the application submits itself (any number of times, to that queue family). The
+  /// list keeps its descriptor sets and tensors until reset() or destruction, so it must outlive the
+  /// command buffer's executions; the application waits for them itself (wait() does not see them).
+  ///
+  /// Barriers: the recorded commands begin with a barrier that makes compute-shader and transfer
+  /// writes of earlier commands (the application's included) available and visible to vkgrad's
+  /// compute-shader and transfer reads and writes; writes of any other stage (vertex, fragment,
+  /// host after submission) the application must make available to VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT
+  /// | VK_PIPELINE_STAGE_TRANSFER_BIT itself. They end with a barrier from vkgrad's compute-shader and
+  /// transfer writes to every later command (VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, memory read and
+  /// write) and to the host, so that the application's later commands need none.
+  /// Throws InvalidArgument for a null command buffer or a list with timestamps (its queries belong
+  /// to its own submissions).
+  void record_into(VkCommandBuffer_T* command_buffer);
   /// Waits for the last submission to finish; returns at once when none is pending. Throws
   /// DeviceLostError if the device was lost.
   void wait();

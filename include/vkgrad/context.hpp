@@ -17,6 +17,7 @@ namespace vkgrad {
 namespace detail {
 struct ContextImpl;
 }
+struct ExternalDevice;
 
 /// The kind of a Vulkan physical device (VkPhysicalDeviceType): other, integrated GPU, discrete GPU,
 /// virtual GPU (in a virtual machine) or CPU (a software implementation such as lavapipe).
@@ -113,7 +114,13 @@ struct DeviceInfo {
   /// throws UnsupportedError above it).
   uint64_t max_storage_buffer_range = 0;
   uint32_t max_texel_buffer_elements = 0;  ///< maxTexelBufferElements (texels of one buffer view)
-  bool shader_int64 = false;               ///< 64-bit integers in shaders (shaderInt64)
+  /// minStorageBufferOffsetAlignment, bytes: where a tensor over an application's buffer may start
+  /// (Tensor::wrap).
+  uint64_t min_storage_buffer_offset_alignment = 0;
+  /// minTexelBufferOffsetAlignment, bytes: where a wrapped tensor must start to be read through a
+  /// texel buffer.
+  uint64_t min_texel_buffer_offset_alignment = 0;
+  bool shader_int64 = false;  ///< 64-bit integers in shaders (shaderInt64)
   /// R32G32B32A32_SFLOAT can be read as a uniform texel buffer (what texel-buffer loads need).
   bool texel_buffer_rgba32f = false;
   /// R16G16B16A16_SFLOAT can be read as a uniform texel buffer (texel-buffer loads of f16 tensors;
@@ -257,6 +264,15 @@ class Context {
   /// set, when there is no loader, no driver, no (usable or matching) device, or no validation
   /// layer although validation was requested; DeviceError when a Vulkan call fails.
   explicit Context(const ContextOptions& options = {});
+  /// A context on the application's device and queue (include vkgrad/interop.hpp), which it does
+  /// not own: it creates its memory, pipelines and pools there and destroys only those. The options
+  /// apply as above, except device (the device is given) and validation, which reports the messages
+  /// of the application's instance (see ExternalDevice). Throws InvalidArgument
+  /// for a null handle, a physical device not of the instance, a queue family or index that does not
+  /// exist or a family without compute; SetupError for a device or instance older than Vulkan 1.1 or
+  /// an extension vkgrad needs that is not enabled (see ExternalDevice). The application's objects
+  /// must outlive every tensor and command list of the context.
+  Context(const ExternalDevice& device, const ContextOptions& options = {});
   /// Releases this handle; the device itself lives on while tensors or command lists created from
   /// it exist. The last owner waits for the device to finish and saves the pipeline cache.
   ~Context();
@@ -292,7 +308,8 @@ class Context {
   uint64_t reserved_bytes() const;
   /// The memory limit in force (ContextOptions::memory_limit), 0 when there is none.
   uint64_t memory_limit() const;
-  /// Blocks until the device has finished all submitted work.
+  /// Blocks until the device has finished all submitted work (on a context over an application's
+  /// device: all work submitted to its queue, the application's included).
   void wait_idle();
   /// Whether the device was lost (DeviceLostError). A lost context stays lost: every later call
   /// that uses the device throws DeviceLostError; destroying its objects is still safe.

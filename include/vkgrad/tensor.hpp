@@ -17,6 +17,7 @@ namespace vkgrad {
 namespace detail {
 struct Buffer;
 }
+struct VulkanBuffer;
 namespace nn {
 class Sequential;
 }
@@ -127,6 +128,26 @@ class Tensor {
   Tensor& operator=(Tensor&&) noexcept;
   Tensor(const Tensor&) = delete;
   Tensor& operator=(const Tensor&) = delete;
+
+  /// A tensor of `shape` and `dtype` over a range of an application's VkBuffer (include
+  /// vkgrad/interop.hpp), which vkgrad reads and writes but never frees; the buffer must be of
+  /// `context`'s device (Vulkan gives no way to check) and outlive the tensor and every command
+  /// list that recorded it. The elements start at buffer.offset and take numel·dtype_size bytes,
+  /// which buffer.size must cover rounded up to a multiple of 4 (shaders read and write 32-bit
+  /// words, so f16 and u8 tensors may have those last bytes written); beyond them vkgrad writes
+  /// nothing, and may read up to buffer.size (the partial last group of 4 elements of a texel load). buffer.usage must
+  /// include buffer_usage::storage; transfer_src / transfer_dst are needed for download / upload, fill and copy; with
+  /// uniform_texel (and offset a multiple of minTexelBufferOffsetAlignment) the texel-load kernels may read it, else
+  /// its reads go through the storage-buffer kernels. Two wrapped tensors over overlapping bytes must not be passed to
+  /// one op (vkgrad cannot see the aliasing). Throws InvalidArgument for a null buffer, a usage without storage, an
+  /// offset that is not a multiple of minStorageBufferOffsetAlignment (and of 4), or a size too small for the shape;
+  /// UnsupportedError as the other constructor.
+  static Tensor wrap(Context& context, const VulkanBuffer& buffer, Shape shape, DType dtype = DType::f32);
+  /// Where the tensor lives (include vkgrad/interop.hpp): its VkBuffer, the offset of its first
+  /// element, its size in bytes (size_bytes()) and the buffer's usage flags. For the application to
+  /// read or write it in its own commands, ordered with vkgrad's by CommandList::submit(const
+  /// SubmitSync&) or CommandList::record_into. InvalidArgument on an empty tensor.
+  VulkanBuffer vulkan_buffer() const;
 
   /// A tensor of dtype_of<T>() holding a copy of `data` (data.size() must equal shape.numel(), else
   /// InvalidArgument). Synchronous, as upload.

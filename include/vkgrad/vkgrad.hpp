@@ -13,6 +13,7 @@
 #include "vkgrad/error.hpp"
 #include "vkgrad/idx.hpp"
 #include "vkgrad/init.hpp"
+#include "vkgrad/interop.hpp"
 #include "vkgrad/linear.hpp"
 #include "vkgrad/loss.hpp"
 #include "vkgrad/metrics.hpp"
