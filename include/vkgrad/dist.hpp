@@ -96,13 +96,14 @@ class Communicator {
   /// In place: data[i] = Σ over ranks of data[i] (in rank order when deterministic()).
   /// InvalidArgument (on every rank) when the sizes differ between ranks.
   void allreduce_sum(std::span<float> data);
-  /// In place on an f32 tensor, staged through host memory. InvalidArgument (on every rank) for an
-  /// empty or non-f32 tensor, or different element counts between ranks.
+  /// In place on an f32 tensor, staged through host-visible memory as a bucket of one. InvalidArgument (on every rank)
+  /// for an empty or non-f32 tensor, or different element counts between ranks.
   void allreduce_sum(Tensor& tensor);
-  /// In place on several f32 tensors at once (a bucket): they are downloaded into one host staging
-  /// buffer, reduced in one MPI call and uploaded back. InvalidArgument (on every rank) for a null,
-  /// empty or non-f32 tensor, or when the tensors' count, order or element counts differ between
-  /// ranks.
+  /// In place on several f32 tensors of one Context at once (a bucket): one submission copies them
+  /// into one host-visible staging buffer, one MPI call reduces it, one submission copies it back
+  /// (a bucket beyond 64 MiB goes in several such rounds). Waits for work already submitted.
+  /// InvalidArgument (on every rank) for a null, empty or non-f32 tensor, tensors of different
+  /// Contexts, or when the tensors' count, order or element counts differ between ranks.
   void allreduce_sum(std::span<Tensor* const> tensors);
 
   /// The implementation, for vkgrad's own code (lib/dist); not part of the stable API.
@@ -135,8 +136,9 @@ struct GradientAveragerOptions {
 
 /// Averages every parameter gradient of a model across the ranks: grad = (Σ over ranks of grad) / N.
 /// The gradients are grouped into buckets in reverse layer order (the order backward produces
-/// them), each bucket reduced in one MPI call through the communicator's host staging buffer; in
-/// rank order when comm.deterministic(). The model's parameter list must not change afterwards.
+/// them), each bucket copied into one host-visible staging buffer (made once, for the largest
+/// bucket), reduced in one MPI call and copied back; in rank order when comm.deterministic(). The model's parameter
+/// list must not change afterwards.
 class GradientAverager {
  public:
   /// Plans the buckets of model.parameters(). Collective: checks that every rank has the same
@@ -153,6 +155,7 @@ class GradientAverager {
  private:
   Communicator* comm_;
   std::vector<std::vector<Tensor*>> buckets_;
+  std::shared_ptr<vkgrad::detail::Buffer> staging_;  // host-visible, sized for the largest bucket
 };
 
 }  // namespace vkgrad::dist

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "communicator_impl.hpp"
+#include "context_impl.hpp"
+#include "memory.hpp"
 #include "vkgrad/safetensors.hpp"
 
 namespace vkgrad::dist {
@@ -22,6 +24,8 @@ constexpr std::size_t max_chunk = std::size_t{1} << 30;
 // Elements per rank and per allgather of a rank-order sum, so that the gathered chunks of all
 // ranks together stay within 64 MiB of host memory.
 constexpr std::size_t gathered_budget = std::size_t{16} << 20;
+// Bytes of tensors staged and reduced at once by allreduce_sum (a larger tensor goes alone).
+constexpr std::size_t max_round_bytes = std::size_t{64} << 20;
 
 std::string error_string(int rc) {
   char text[MPI_MAX_ERROR_STRING];
@@ -106,21 +110,41 @@ void CommunicatorImpl::sum(std::span<float> data, int divide_by) {
   }
 }
 
-void CommunicatorImpl::sum_tensors(std::span<Tensor* const> tensors, int divide_by) {
-  std::size_t total = 0;
-  for (const Tensor* t : tensors) total += t->numel();
-  if (staging.size() < total) staging.resize(total);
-  const std::span<float> bucket(staging.data(), total);
-  std::size_t offset = 0;
-  for (const Tensor* t : tensors) {
-    t->download(bucket.subspan(offset, t->numel()));
-    offset += t->numel();
-  }
-  sum(bucket, divide_by);
-  offset = 0;
-  for (Tensor* t : tensors) {
-    t->upload(std::span<const float>(bucket.subspan(offset, t->numel())));
-    offset += t->numel();
+void CommunicatorImpl::sum_tensors(std::span<Tensor* const> tensors, int divide_by,
+                                   std::shared_ptr<vkgrad::detail::Buffer>& staging) {
+  for (std::size_t first = 0; first < tensors.size();) {
+    // One round: tensors up to 64 MiB in all (or one larger tensor).
+    std::size_t end = first, bytes = 0;
+    while (end < tensors.size() && (end == first || bytes + tensors[end]->size_bytes() <= max_round_bytes)) {
+      bytes += tensors[end++]->size_bytes();
+    }
+    const std::span<Tensor* const> round = tensors.subspan(first, end - first);
+    first = end;
+    vkgrad::detail::ContextImpl& ctx = *round.front()->buffer().context;
+    if (!staging || staging->size < bytes || staging->context.get() != &ctx) {
+      staging.reset();
+      staging = std::make_shared<vkgrad::detail::Buffer>(round.front()->buffer().context, bytes,
+                                                         vkgrad::detail::MemoryUsage::staging);
+    }
+    const vk::Buffer host = *staging->buffer;
+    const auto copy_all = [&](bool to_host) {
+      std::lock_guard lock(ctx.transfer_mutex);
+      ctx.run_once([&](vk::raii::CommandBuffer& cb) {
+        vk::DeviceSize offset = 0;
+        for (const Tensor* t : round) {
+          const vk::Buffer device = *t->buffer().buffer;
+          if (to_host) {
+            cb.copyBuffer(device, host, vk::BufferCopy(0, offset, t->size_bytes()));
+          } else {
+            cb.copyBuffer(host, device, vk::BufferCopy(offset, 0, t->size_bytes()));
+          }
+          offset += t->size_bytes();
+        }
+      });
+    };
+    copy_all(true);
+    sum(std::span<float>(reinterpret_cast<float*>(staging->allocation.mapped), bytes / sizeof(float)), divide_by);
+    copy_all(false);
   }
 }
 
@@ -249,14 +273,24 @@ void Communicator::allreduce_sum(Tensor& tensor) {
 }
 
 void Communicator::allreduce_sum(std::span<Tensor* const> tensors) {
-  // Each tensor's element count, or a negative code for a null (-1), empty (-2) or non-f32 tensor
-  // (-3 - dtype): agreed on before the local checks, so that every rank throws together.
+  // Each tensor's element count, or a negative code for a null (-1), empty (-2), non-f32 (-3 -
+  // dtype) tensor or one of another context than the tensors before it (-10): agreed on before the
+  // local checks, so that every rank throws together.
   std::vector<int64_t> description;
+  const vkgrad::detail::ContextImpl* context = nullptr;
   for (const Tensor* t : tensors) {
-    description.push_back(t == nullptr               ? -1
-                          : t->empty()               ? -2
-                          : t->dtype() != DType::f32 ? -3 - static_cast<int64_t>(t->dtype())
-                                                     : static_cast<int64_t>(t->numel()));
+    if (t == nullptr) {
+      description.push_back(-1);
+    } else if (t->empty()) {
+      description.push_back(-2);
+    } else if (t->dtype() != DType::f32) {
+      description.push_back(-3 - static_cast<int64_t>(t->dtype()));
+    } else if (context != nullptr && t->buffer().context.get() != context) {
+      description.push_back(-10);
+    } else {
+      context = t->buffer().context.get();
+      description.push_back(static_cast<int64_t>(t->numel()));
+    }
   }
   const int64_t summary[2] = {static_cast<int64_t>(tensors.size()),
                               detail::CommunicatorImpl::hash({reinterpret_cast<const uint8_t*>(description.data()),
@@ -266,11 +300,14 @@ void Communicator::allreduce_sum(std::span<Tensor* const> tensors) {
     const std::string which = "vkgrad::dist::allreduce_sum: tensor " + std::to_string(i) + " ";
     if (description[i] == -1) throw InvalidArgument(which + "is null");
     if (description[i] == -2) throw InvalidArgument(which + "is empty (it has no storage)");
+    if (description[i] == -10) throw InvalidArgument(which + "belongs to another Context than the tensors before it");
     if (description[i] < 0) {
       throw InvalidArgument(which + "is " + to_string(tensors[i]->dtype()) + "; only f32 tensors can be summed");
     }
   }
-  impl_->sum_tensors(tensors, 1);
+  if (tensors.empty()) return;
+  std::shared_ptr<vkgrad::detail::Buffer> staging;
+  impl_->sum_tensors(tensors, 1, staging);
 }
 
 }  // namespace vkgrad::dist

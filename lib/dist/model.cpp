@@ -7,6 +7,7 @@
 
 #include "communicator_impl.hpp"
 #include "device_select.hpp"
+#include "memory.hpp"
 #include "vkgrad/safetensors.hpp"
 
 namespace vkgrad::dist {
@@ -112,11 +113,21 @@ GradientAverager::GradientAverager(Communicator& comm, nn::Module& model, Gradie
     buckets_.back().push_back(it->grad);
     bucket_bytes += bytes;
   }
+  // The staging buffer of the largest bucket, made once (a bucket beyond 64 MiB goes in rounds).
+  std::size_t largest = 0;
+  for (const auto& bucket : buckets_) {
+    std::size_t bytes = 0;
+    for (const Tensor* t : bucket) bytes += t->size_bytes();
+    largest = std::max(largest, bytes);
+  }
+  staging_ = std::make_shared<vkgrad::detail::Buffer>(parameters.front().grad->buffer().context,
+                                                      std::min<std::size_t>(largest, std::size_t{64} << 20),
+                                                      vkgrad::detail::MemoryUsage::staging);
 }
 
 void GradientAverager::average() {
   auto& c = comm_->impl();
-  for (const auto& bucket : buckets_) c.sum_tensors(bucket, c.size);
+  for (const auto& bucket : buckets_) c.sum_tensors(bucket, c.size, staging_);
 }
 
 }  // namespace vkgrad::dist

@@ -80,6 +80,28 @@ TEST_CASE("allreduce_sum of tensors, one and in a bucket, equals the sum over ra
   }
 }
 
+TEST_CASE("allreduce_sum stages tensors the host cannot map and refuses tensors of two contexts", "[dist]") {
+  Communicator& comm = communicator();
+  // Tensors in device-local memory only, as on discrete GPUs: the bucket is staged on the device.
+  ContextOptions options = context_options(comm);
+  options.mapped_tensors = false;
+  Context unmapped(options);
+  std::vector<Tensor> tensors;
+  for (std::size_t k = 0; k < 3; ++k) {
+    tensors.push_back(Tensor::from(unmapped, {sizes[k]}, rank_values(exact_value, comm.rank(), sizes[k], k)));
+  }
+  std::vector<Tensor*> bucket = {&tensors[0], &tensors[1], &tensors[2]};
+  comm.allreduce_sum(std::span<Tensor* const>(bucket));
+  for (std::size_t k = 0; k < 3; ++k) {
+    INFO("n = " << sizes[k]);
+    CHECK(same_bits(tensors[k].to_vector(), rank_order_sum(exact_value, comm.size(), sizes[k], k)));
+  }
+  Tensor other = Tensor::from(context(), {7}, rank_values(exact_value, comm.rank(), 7));
+  std::vector<Tensor*> mixed = {&tensors[1], &other};
+  CHECK_THROWS_WITH(comm.allreduce_sum(std::span<Tensor* const>(mixed)), Catch::Contains("another Context"));
+  CHECK(unmapped.validation_messages().empty());
+}
+
 // Run at 2, 3 and 4 ranks (tests/dist/CMakeLists.txt): MPI_Allreduce's order of additions is its
 // own and changes with the rank count, the deterministic mode's is always rank order.
 TEST_CASE("the deterministic sum is bit-identical to the rank-order sum, on every rank", "[dist][deterministic]") {
