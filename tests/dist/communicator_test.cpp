@@ -80,6 +80,24 @@ TEST_CASE("allreduce_sum of tensors, one and in a bucket, equals the sum over ra
   }
 }
 
+TEST_CASE("allreduce_sum of a bucket beyond 64 MiB reduces it in several rounds", "[dist]") {
+  Communicator& comm = communicator();
+  Context& ctx = context();
+  // 36 MiB, 36 MiB and 4 bytes: the first two together would exceed 64 MiB, so two rounds (the
+  // second with a larger staging buffer than the first).
+  const std::vector<uint64_t> counts = {9u << 20, 9u << 20, 1};
+  std::vector<Tensor> tensors;
+  for (std::size_t k = 0; k < counts.size(); ++k) {
+    tensors.push_back(Tensor::from(ctx, {counts[k]}, rank_values(exact_value, comm.rank(), counts[k], k)));
+  }
+  std::vector<Tensor*> bucket = {&tensors[0], &tensors[1], &tensors[2]};
+  comm.allreduce_sum(std::span<Tensor* const>(bucket));
+  for (std::size_t k = 0; k < counts.size(); ++k) {
+    INFO("tensor " << k);
+    CHECK(same_bits(tensors[k].to_vector(), rank_order_sum(exact_value, comm.size(), counts[k], k)));
+  }
+}
+
 TEST_CASE("allreduce_sum stages tensors the host cannot map and refuses tensors of two contexts", "[dist]") {
   Communicator& comm = communicator();
   // Tensors in device-local memory only, as on discrete GPUs: the bucket is staged on the device.
