@@ -30,6 +30,11 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN
 # width4 and stripped: copies (scripts/test.sh runs this suite on the GPU kernels already, and
 # the copies run the same host code), nor the one
 # test that needs an RLIMIT_AS: the sanitizers reserve terabytes of address space (the test skips
-# itself in such a build; leaving it out keeps it from counting as passed).
-ctest --test-dir "$build" -j "$jobs" --label-exclude "no_sanitizer|width4|inf_nan_stripped" \
+# itself in such a build; leaving it out keeps it from counting as passed). Nor the MPI tests (label
+# mpi; not built here): OpenMPI 4.1 leaves allocations behind after MPI_Finalize (in libmpi's op
+# selection, mca_op_avx, libpmix and libopen-pal), among them a 13-byte vasprintf whose stack ends
+# in an unnamed frame of an uninstrumented library, which no suppression by library name can match
+# without hiding every vasprintf leak. Built with the sanitizers and run by hand, they pass with no
+# other report.
+ctest --test-dir "$build" -j "$jobs" --label-exclude "no_sanitizer|width4|inf_nan_stripped|mpi" \
   --exclude-regex "^when the driver itself refuses device memory" --output-on-failure "$@"

@@ -1,0 +1,133 @@
+// The device of each rank, and the model-level building blocks of data-parallel training: the
+// start-up broadcast of a model's state and the averaging of its gradients.
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#include "communicator_impl.hpp"
+#include "device_select.hpp"
+#include "memory.hpp"
+#include "vkgrad/safetensors.hpp"
+
+namespace vkgrad::dist {
+
+namespace {
+
+using NamedTensors = std::vector<std::pair<std::string, HostTensor>>;
+
+// Appends the names, dtypes and shapes of `tensors` to `description`, and the byte count of their
+// data to `bytes`.
+void describe(const NamedTensors& tensors, std::string& description, std::size_t& bytes) {
+  for (const auto& [name, t] : tensors) {
+    description += name + ':' + t.dtype;
+    for (uint64_t d : t.shape) description += ',' + std::to_string(d);
+    description += ';';
+    bytes += t.bytes.size();
+  }
+}
+
+}  // namespace
+
+ContextOptions context_options(const Communicator& comm, ContextOptions base) {
+  const char* env = std::getenv("VKGRAD_DEVICE");
+  if (!base.device.empty() || (env != nullptr && *env != '\0')) return base;
+  // The devices of the type Context would pick by default (lib/device_select.cpp), round robin.
+  const std::vector<DeviceInfo> devices = list_devices();
+  const DeviceType best = devices.at(vkgrad::detail::select_device(devices, "")).type;
+  std::vector<uint32_t> candidates;
+  for (const DeviceInfo& d : devices) {
+    if (d.usable && d.type == best) candidates.push_back(d.index);
+  }
+  base.device = std::to_string(candidates[static_cast<std::size_t>(comm.local_rank()) % candidates.size()]);
+  return base;
+}
+
+void broadcast_state(Communicator& comm, nn::Sequential& model, nn::Optimizer* optimizer, int root) {
+  auto& c = comm.impl();
+  c.check_root(root, "broadcast_state");
+  NamedTensors parameters = model.state_dict();
+  NamedTensors training = model.training_state();
+  NamedTensors optimizer_state;
+  if (optimizer != nullptr) optimizer_state = optimizer->state_dict();
+  // Every rank must hold the same tensors (names, dtypes, shapes) before any data moves.
+  std::string description = optimizer != nullptr ? "optimizer;" : "";
+  std::size_t bytes = 0;
+  for (const NamedTensors* part : {&parameters, &training, &optimizer_state}) describe(*part, description, bytes);
+  const int64_t summary[2] = {
+      static_cast<int64_t>(bytes),
+      detail::CommunicatorImpl::hash({reinterpret_cast<const uint8_t*>(description.data()), description.size()})};
+  c.agree(summary, "broadcast_state", "the models or optimizers (names, dtypes or shapes of their state)");
+  // One message: every tensor's bytes, one after the other.
+  std::vector<uint8_t> message;
+  message.reserve(bytes);
+  for (const NamedTensors* part : {&parameters, &training, &optimizer_state}) {
+    for (const auto& entry : *part) message.insert(message.end(), entry.second.bytes.begin(), entry.second.bytes.end());
+  }
+  comm.broadcast(std::span<uint8_t>(message), root);
+  if (comm.rank() == root) return;
+  std::size_t offset = 0;
+  for (NamedTensors* part : {&parameters, &training, &optimizer_state}) {
+    for (auto& entry : *part) {
+      std::copy_n(message.begin() + static_cast<std::ptrdiff_t>(offset), entry.second.bytes.size(),
+                  entry.second.bytes.begin());
+      offset += entry.second.bytes.size();
+    }
+  }
+  model.load_state_dict(parameters);
+  model.load_training_state(training);
+  if (optimizer != nullptr) optimizer->load_state_dict(optimizer_state);
+}
+
+GradientAverager::GradientAverager(Communicator& comm, nn::Module& model, GradientAveragerOptions options)
+    : comm_(&comm) {
+  std::vector<nn::Parameter> parameters = model.parameters();
+  // Names and element counts of every gradient, compared between ranks in one value.
+  std::string description;
+  for (const nn::Parameter& p : parameters) {
+    description +=
+        p.name + ':' + (p.grad == nullptr || p.grad->empty() ? std::string("none") : to_string(p.grad->dtype()));
+    description += ':' + std::to_string(p.grad == nullptr ? 0 : p.grad->numel()) + ';';
+  }
+  const int64_t summary[2] = {
+      static_cast<int64_t>(parameters.size()),
+      detail::CommunicatorImpl::hash({reinterpret_cast<const uint8_t*>(description.data()), description.size()})};
+  comm.impl().agree(summary, "GradientAverager", "the models' parameters (names, dtypes or element counts)");
+  if (parameters.empty()) throw InvalidArgument("vkgrad::dist::GradientAverager: the model has no parameters");
+  if (options.bucket_bytes == 0) throw InvalidArgument("vkgrad::dist::GradientAverager: bucket_bytes must be > 0");
+  for (const nn::Parameter& p : parameters) {
+    if (p.grad == nullptr || p.grad->empty() || p.grad->dtype() != DType::f32) {
+      throw InvalidArgument("vkgrad::dist::GradientAverager: the gradient of " + p.name +
+                            " is missing or not f32; only f32 gradients can be averaged");
+    }
+  }
+  // Reverse layer order, as backward produces the gradients; a bucket closes when the next
+  // gradient would take it past bucket_bytes.
+  std::size_t bucket_bytes = 0;
+  for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {
+    const std::size_t bytes = it->grad->size_bytes();
+    if (buckets_.empty() || (bucket_bytes > 0 && bucket_bytes + bytes > options.bucket_bytes)) {
+      buckets_.emplace_back();
+      bucket_bytes = 0;
+    }
+    buckets_.back().push_back(it->grad);
+    bucket_bytes += bytes;
+  }
+  // The staging buffer of the largest bucket, made once (a bucket beyond 64 MiB goes in rounds).
+  std::size_t largest = 0;
+  for (const auto& bucket : buckets_) {
+    std::size_t bytes = 0;
+    for (const Tensor* t : bucket) bytes += t->size_bytes();
+    largest = std::max(largest, bytes);
+  }
+  staging_ = std::make_shared<vkgrad::detail::Buffer>(parameters.front().grad->buffer().context,
+                                                      std::min<std::size_t>(largest, std::size_t{64} << 20),
+                                                      vkgrad::detail::MemoryUsage::staging);
+}
+
+void GradientAverager::average() {
+  auto& c = comm_->impl();
+  for (const auto& bucket : buckets_) c.sum_tensors(bucket, c.size, staging_);
+}
+
+}  // namespace vkgrad::dist
