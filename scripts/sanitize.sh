@@ -12,9 +12,9 @@ build=${VKGRAD_ASAN_BUILD_DIR:-build-asan}
 jobs=$(nproc)
 # -O1 rather than the Release -O3: the instrumented build takes about half the compile time and
 # the suite runs about as fast, since most of its time is spent in the (uninstrumented) driver.
-# Asserts stay on. Only what the suite runs is built: no benchmark, no MNIST trainer (the interop sample is a test). Every source is
-# its own translation unit (no unity build), so that the initialization-order checks below see each
-# source's globals as its own module.
+# Asserts stay on. Only what the suite runs is built: no benchmark, no MNIST trainer (the interop
+# sample is a test). Every source is its own translation unit (no unity build), so that the
+# initialization-order checks below see each source's globals as its own module.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DVKGRAD_SANITIZE=ON \
   -DVKGRAD_BUILD_BENCH=OFF -DVKGRAD_UNITY_BUILD=OFF >/dev/null
 cmake --build "$build" -j "$jobs" --target vkgrad_tests readme_example readme_regression_example \
