@@ -18,6 +18,7 @@ packages=(
   zlib1g-dev               # reading gzip-compressed IDX datasets
   doxygen                  # API reference; the api_docs test fails on any undocumented public declaration
   clang-format             # clang-format 14: the format test checks the C++ sources against .clang-format
+  clang                    # clang 14: scripts/test.sh builds the library and the tests with it too
   "$@"
 )
 
