@@ -259,6 +259,7 @@ void CommandListImpl::dispatch(const Kernel& requested, std::initializer_list<Bu
   for (const auto& u : uses) check_tensor(*u.tensor, op, "binding");
   const Kernel kernel = resolve_kernel(*ctx, requested, uses);
   check_descriptor_limits(dev, kernel, op);
+  check_workgroup_limits(dev, kernel, op);
   const Pipeline& p = ctx->pipelines->get(kernel);
   const vk::DescriptorSet set = allocate_set(p);
   std::vector<vk::DescriptorBufferInfo> infos;

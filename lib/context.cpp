@@ -11,6 +11,7 @@
 #include "device_select.hpp"
 #include "errors.hpp"
 #include "gemm_tiles.hpp"
+#include "platform.hpp"
 
 namespace vkgrad {
 
@@ -122,8 +123,8 @@ vk::raii::Context open_loader() {
   try {
     return vk::raii::Context();
   } catch (const std::exception& e) {
-    throw SetupError(std::string("vkgrad: cannot load the Vulkan loader (libvulkan.so.1): ") + e.what() +
-                     ". Install it (Debian/Ubuntu: apt-get install libvulkan1 mesa-vulkan-drivers).");
+    throw SetupError(std::string("vkgrad: cannot load the Vulkan loader (") + platform::vulkan_loader_name() +
+                     "): " + e.what() + ". " + platform::vulkan_loader_install_hint() + ".");
   }
 }
 
@@ -295,9 +296,7 @@ std::string moltenvk_fast_math(bool set_by_vkgrad, bool preserve_inf_nan) {
 std::filesystem::path cache_directory(const ContextOptions& options) {
   if (!options.cache_dir.empty()) return options.cache_dir;
   if (auto d = env("VKGRAD_CACHE_DIR"); !d.empty()) return d;
-  if (auto d = env("XDG_CACHE_HOME"); !d.empty()) return std::filesystem::path(d) / "vkgrad";
-  if (auto d = env("HOME"); !d.empty()) return std::filesystem::path(d) / ".cache" / "vkgrad";
-  return {};
+  return platform::user_cache_directory("vkgrad");
 }
 
 }  // namespace

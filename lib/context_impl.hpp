@@ -129,7 +129,7 @@ struct ContextImpl {
   std::weak_ptr<ContextImpl> self;  ///< set by Context, for buffers created internally
 };
 
-/// The Vulkan loader (libvulkan.so.1, opened at run time); SetupError saying what to install when
+/// The Vulkan loader (platform::vulkan_loader_name(), opened at run time); SetupError saying what to install when
 /// it is missing.
 vk::raii::Context open_loader();
 /// ContextOptions::validation, else VKGRAD_VALIDATION.

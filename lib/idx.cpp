@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "platform.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -55,7 +56,7 @@ uint64_t read_some(gzFile f, const std::filesystem::path& path, uint8_t* out, ui
 IdxArray read_idx(const std::filesystem::path& path, const IdxLimits& limits) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail(path, "not found (or not a regular file)");
-  GzFile f(gzopen(path.c_str(), "rb"));
+  GzFile f(detail::platform::open_gzip(path, "rb"));
   if (!f) fail(path, std::string("cannot open it: ") + std::strerror(errno));
   uint8_t magic[4];
   if (read_some(f.get(), path, magic, 4) != 4) fail(path, "shorter than the 4-byte IDX magic (truncated?)");
@@ -112,7 +113,7 @@ void write_idx(const std::filesystem::path& path, std::span<const uint64_t> dims
   for (uint64_t d : dims) {
     for (int s = 24; s >= 0; s -= 8) header.push_back(static_cast<uint8_t>(d >> s));
   }
-  GzFile f(gzopen(path.c_str(), gzip ? "wb9" : "wbT"));  // "T": plain (transparent) writing
+  GzFile f(detail::platform::open_gzip(path, gzip ? "wb9" : "wbT"));  // "T": plain (transparent) writing
   if (!f) throw Error("vkgrad: write_idx: cannot create " + path.string() + ": " + std::strerror(errno));
   auto write = [&](const uint8_t* p, uint64_t n) {
     while (n > 0) {

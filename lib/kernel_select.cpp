@@ -1,15 +1,18 @@
 #include "kernel_select.hpp"
 
+#include <array>
 #include <bit>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "context_impl.hpp"
 #include "errors.hpp"
 #include "memory.hpp"
+#include "pipeline.hpp"
 #include "shader_registry.hpp"
 #include "../shaders/spec_ids.h"
 
@@ -30,6 +33,10 @@ constexpr uint32_t kCapabilitySignedZeroInfNanPreserve = 4466, kExecutionModeSig
 // The capabilities of SPV_KHR_float_controls: DenormPreserve .. RoundingModeRTZ.
 constexpr uint32_t kFirstFloatControlsCapability = 4464, kLastFloatControlsCapability = 4468;
 constexpr std::string_view kFloatControlsExtension = "SPV_KHR_float_controls";
+// The workgroup size: the WorkgroupSize built-in's constant, else the LocalSize execution mode.
+constexpr uint32_t kOpConstant = 43, kOpConstantComposite = 44, kOpSpecConstant = 50, kOpSpecConstantComposite = 51;
+constexpr uint32_t kDecorationSpecId = 1, kDecorationBuiltIn = 11, kBuiltInWorkgroupSize = 25;
+constexpr uint32_t kExecutionModeLocalSize = 17;
 
 [[noreturn]] void unreadable(const std::string& why) {
   throw Error("vkgrad: internal error: an embedded SPIR-V module cannot be read: " + why);
@@ -182,6 +189,68 @@ std::vector<BindingKind> reflect_bindings(std::span<const uint32_t> words) {
 
 namespace {
 
+// A module's workgroup size before specialization: each dimension's default and, where it is a
+// specialization constant, its SpecId.
+struct WorkgroupShape {
+  std::array<uint32_t, 3> size{1, 1, 1};
+  std::array<std::optional<uint32_t>, 3> spec_id;
+
+  std::array<uint32_t, 3> specialized(std::span<const uint32_t> specialization) const {
+    std::array<uint32_t, 3> out = size;
+    for (int d = 0; d < 3; ++d) {
+      if (spec_id[d] && *spec_id[d] < specialization.size()) out[d] = specialization[*spec_id[d]];
+    }
+    return out;
+  }
+};
+
+WorkgroupShape reflect_workgroup_shape(std::span<const uint32_t> words) {
+  std::unordered_map<uint32_t, uint32_t> values, spec_ids;  // scalar constants' defaults and SpecIds
+  std::unordered_map<uint32_t, std::array<uint32_t, 3>> composites;
+  std::optional<uint32_t> builtin;
+  WorkgroupShape shape;
+  for_each_instruction(words, [&](const uint32_t* w, uint32_t count) {
+    const uint32_t op = opcode(w);
+    if (op == kOpDecorate && count >= 4 && w[2] == kDecorationSpecId) spec_ids[w[1]] = w[3];
+    if (op == kOpDecorate && count >= 4 && w[2] == kDecorationBuiltIn && w[3] == kBuiltInWorkgroupSize) builtin = w[1];
+    if (op == kOpExecutionMode && count >= 6 && w[2] == kExecutionModeLocalSize) shape.size = {w[3], w[4], w[5]};
+    if ((op == kOpConstant || op == kOpSpecConstant) && count >= 4) values[w[2]] = w[3];
+    if ((op == kOpConstantComposite || op == kOpSpecConstantComposite) && count >= 6) {
+      composites[w[2]] = {w[3], w[4], w[5]};
+    }
+  });
+  if (!builtin) return shape;
+  const auto composite = composites.find(*builtin);
+  if (composite == composites.end()) unreadable("the WorkgroupSize built-in is not a constant of three components");
+  for (int d = 0; d < 3; ++d) {
+    const uint32_t id = composite->second[d];
+    const auto value = values.find(id);
+    if (value == values.end()) unreadable("a WorkgroupSize component is not a scalar constant");
+    shape.size[d] = value->second;
+    if (const auto spec = spec_ids.find(id); spec != spec_ids.end()) shape.spec_id[d] = spec->second;
+  }
+  return shape;
+}
+
+// The workgroup shape of an embedded module, reflected once per module.
+const WorkgroupShape& workgroup_shape_of(const ShaderBinary& module) {
+  static std::mutex mutex;
+  static std::map<const ShaderBinary*, WorkgroupShape> cache;
+  std::lock_guard lock(mutex);
+  auto it = cache.find(&module);
+  if (it == cache.end()) it = cache.emplace(&module, reflect_workgroup_shape(embedded_words(module))).first;
+  return it->second;
+}
+
+}  // namespace
+
+std::array<uint32_t, 3> reflect_workgroup_size(std::span<const uint32_t> words,
+                                               std::span<const uint32_t> specialization) {
+  return reflect_workgroup_shape(words).specialized(specialization);
+}
+
+namespace {
+
 // The reflected bindings of an embedded module, computed once per module.
 const std::vector<BindingKind>& bindings_of(const ShaderBinary& module) {
   static std::mutex mutex;
@@ -207,6 +276,26 @@ void check_descriptor_limits(const DeviceInfo& dev, const Kernel& kernel, std::s
   }
   if (texel > dev.max_texel_buffers_per_stage) {
     refuse(texel, "uniform texel buffers", "maxPerStageDescriptorSampledImages", dev.max_texel_buffers_per_stage);
+  }
+}
+
+void check_workgroup_limits(const DeviceInfo& dev, const Kernel& kernel, std::string_view op) {
+  const auto size = workgroup_shape_of(shader_binary(kernel.shader)).specialized(kernel.specialization);
+  const uint64_t invocations = uint64_t(size[0]) * size[1] * size[2];
+  const auto refuse = [&](const std::string& what, const char* limit, uint32_t most) {
+    throw UnsupportedError("vkgrad: " + std::string(op) + " runs workgroups of " + std::to_string(size[0]) + " x " +
+                           std::to_string(size[1]) + " x " + std::to_string(size[2]) + " invocations (" +
+                           std::string(kernel.shader) + "): " + what + ", but " + dev.name + " allows " +
+                           std::to_string(most) + " (" + limit + ")");
+  };
+  for (int d = 0; d < 3; ++d) {
+    if (size[d] > dev.max_workgroup_size[d]) {
+      refuse(std::to_string(size[d]) + " in dimension " + std::to_string(d), "maxComputeWorkGroupSize",
+             dev.max_workgroup_size[d]);
+    }
+  }
+  if (invocations > dev.max_workgroup_invocations) {
+    refuse(std::to_string(invocations) + " in all", "maxComputeWorkGroupInvocations", dev.max_workgroup_invocations);
   }
 }
 

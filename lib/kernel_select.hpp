@@ -6,6 +6,7 @@
 // binding's descriptor type from the module itself, so no op states which bindings are texel buffers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <span>
@@ -32,6 +33,13 @@ enum class BindingKind : uint8_t {
 /// vkgrad::Error for a module it cannot read or a descriptor kind vkgrad never binds (a build
 /// problem).
 std::vector<BindingKind> reflect_bindings(std::span<const uint32_t> words);
+
+/// The workgroup size a module runs with when specialization constant i is specialization[i] (ids
+/// past its end keep their defaults), as the pipeline cache creates it: its WorkgroupSize built-in
+/// where it declares one, else its LocalSize execution mode. Throws vkgrad::Error for words that are
+/// not a SPIR-V module.
+std::array<uint32_t, 3> reflect_workgroup_size(std::span<const uint32_t> words,
+                                               std::span<const uint32_t> specialization);
 
 /// `words` without the SignedZeroInfNanPreserve declaration every module carries
 /// (shaders/float_controls.glsl): its OpExecutionMode, its OpCapability and, unless another float
@@ -63,5 +71,10 @@ Kernel resolve_kernel(const ContextImpl& context, const Kernel& requested, std::
 /// uniform texel buffers than `dev` allows one compute pipeline (Vulkan guarantees only 4 storage
 /// buffers per stage).
 void check_descriptor_limits(const DeviceInfo& dev, const Kernel& kernel, std::string_view op);
+
+/// Throws UnsupportedError, naming `op` and the limit, when the workgroup of `kernel` (a resolved
+/// build and its specialization, reflect_workgroup_size) exceeds `dev`'s maxComputeWorkGroupSize in
+/// any dimension or its maxComputeWorkGroupInvocations.
+void check_workgroup_limits(const DeviceInfo& dev, const Kernel& kernel, std::string_view op);
 
 }  // namespace vkgrad::detail

@@ -5,11 +5,11 @@
 #include <fstream>
 #include <iterator>
 #include <system_error>
-#include <unistd.h>
 
 #include "context_impl.hpp"
 #include "errors.hpp"
 #include "kernel_select.hpp"
+#include "platform.hpp"
 #include "../shaders/spec_ids.h"
 #include "shader_registry.hpp"
 
@@ -142,7 +142,7 @@ void PipelineCache::save() noexcept {
     auto tmp = file_;
     // Unique per process and cache object, so concurrent writers never share a temp file.
     std::string suffix = ".";
-    suffix += std::to_string(::getpid());
+    suffix += std::to_string(platform::process_id());
     suffix += '-';
     suffix += std::to_string(reinterpret_cast<uintptr_t>(this));
     suffix += ".tmp";

@@ -1,18 +1,16 @@
 #include "vkgrad/safetensors.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <set>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
+#include "platform.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -58,21 +56,6 @@ bool byte_count(const std::vector<uint64_t>& shape, std::size_t size, uint64_t& 
   }
   if (size != 0 && n > std::numeric_limits<uint64_t>::max() / size) return false;
   out = n * size;
-  return true;
-}
-
-// A write to `fd` of all `size` bytes; false (errno set) on failure.
-bool write_all(int fd, const void* data, std::size_t size) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
   return true;
 }
 
@@ -169,44 +152,27 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<std::
   uint8_t length[8];
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(uint64_t(text.size()) >> (8 * i));
 
-  const std::filesystem::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
-  // Any failure below removes the temporary file and leaves `path` as it was.
-  const auto fail_io = [&](const std::string& doing, int error, const std::string& hint) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw Error(where + doing + ": " + std::strerror(error) + " (" + hint +
-                "); the previous file, if any, is unchanged");
-  };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    const int error = errno;
-    throw Error(where + "cannot create " + tmp.string() + ": " + std::strerror(error) +
+  std::filesystem::path tmp = path;
+  tmp += ".tmp-" + std::to_string(detail::platform::process_id());
+  std::vector<std::span<const uint8_t>> parts = {{length, 8},
+                                                 {reinterpret_cast<const uint8_t*>(text.data()), text.size()}};
+  for (const auto& [name, t] : tensors) parts.emplace_back(t.bytes.data(), t.bytes.size());
+  const auto failure = detail::platform::replace_file_durably(tmp, path, parts);
+  if (!failure) return;
+  if (failure->step == detail::platform::FileStep::create) {
+    throw Error(where + "cannot create " + tmp.string() + ": " + failure->message +
                 " (does the directory exist and is it writable?)");
   }
-  bool ok = write_all(fd, length, 8) && write_all(fd, text.data(), text.size());
-  for (const auto& [name, t] : tensors) ok = ok && write_all(fd, t.bytes.data(), t.bytes.size());
-  ok = ok && ::fsync(fd) == 0;
-  const int write_errno = errno;
-  if (!ok) {
-    ::close(fd);
-    fail_io("writing " + tmp.string() + " failed", write_errno, "disk full?");
-  }
-  // errno is read before the message is built: building it may allocate.
-  if (::close(fd) != 0) {
-    const int error = errno;
-    fail_io("closing " + tmp.string() + " failed", error, "disk full?");
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    fail_io("cannot rename " + tmp.string() + " over it", error, "is the destination a directory?");
-  }
-  // Make the rename itself durable; a failure here is not worth an error, the file is complete.
-  const std::filesystem::path dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  // Any later failure removes the temporary file and leaves `path` as it was.
+  std::error_code ignored;
+  std::filesystem::remove(tmp, ignored);
+  const bool replacing = failure->step == detail::platform::FileStep::replace;
+  const std::string doing = failure->step == detail::platform::FileStep::write ? "writing " + tmp.string() + " failed"
+                            : replacing ? "cannot rename " + tmp.string() + " over it"
+                                        : "closing " + tmp.string() + " failed";
+  throw Error(where + doing + ": " + failure->message + " (" +
+              (replacing ? "is the destination a directory?" : "disk full?") +
+              "); the previous file, if any, is unchanged");
 }
 
 const HostTensor* SafetensorsFile::find(std::string_view name) const {

@@ -19,6 +19,7 @@ packages=(
   doxygen                  # API reference; the api_docs test fails on any undocumented public declaration
   clang-format             # clang-format 14: the format test checks the C++ sources against .clang-format
   libopenmpi-dev openmpi-bin  # MPI for vkgrad::dist (data-parallel training) and its mpiexec tests
+  clang                    # clang 14: scripts/test.sh builds the library and the tests with it too
   "$@"
 )
 

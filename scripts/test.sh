@@ -5,7 +5,8 @@
 # the GPU kernels at subgroup width 4, the "width4:" tests) and with VKGRAD_KERNELS=gpu, the kernels
 # GPUs run. Before that it fuzzes the file readers for a bounded time (scripts/fuzz.sh) and runs the
 # suite on the GPU kernels built with AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer
-# (scripts/sanitize.sh). Usage: scripts/test.sh [ctest arguments...] (they go to every run).
+# (scripts/sanitize.sh), and builds the library and the tests with clang too (a short run of them).
+# Usage: scripts/test.sh [ctest arguments...] (they go to every run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -13,6 +14,14 @@ build=${VKGRAD_BUILD_DIR:-build}
 jobs=$(nproc)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$jobs"
+# The library and the tests once more with clang, warnings as errors, and a short run of them.
+clang_build=${VKGRAD_CLANG_BUILD_DIR:-build-clang}
+echo "== the library and the tests built with clang ($clang_build): device limits, safetensors and IDX tests"
+cmake -S . -B "$clang_build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS=-Werror >/dev/null
+cmake --build "$clang_build" -j "$jobs" --target vkgrad_tests
+clang=passed
+VKGRAD_VALIDATION=${VKGRAD_VALIDATION:-1} VKGRAD_CACHE_DIR="$PWD/$clang_build/cache" \
+  "$clang_build"/tests/vkgrad_tests "[device_limits],[safetensors],[idx]" || clang=failed
 # The file readers' fuzz targets for a bounded time (VKGRAD_FUZZ_SECONDS per target; 0 skips),
 # and the suite under the sanitizers (VKGRAD_SANITIZERS=0 skips), before the main suite so that
 # its summary stays the last output. A sanitizer failure does not stop the main suite.
@@ -32,12 +41,16 @@ status=0
 echo "== the test suite on the kernels VKGRAD_KERNELS=gpu selects (tests labelled host_only ran below)"
 gpu=passed
 VKGRAD_KERNELS=gpu VKGRAD_CACHE_DIR="$VKGRAD_CACHE_DIR/gpu" \
-  ctest --test-dir "$build" -j "$jobs" --label-exclude "host_only|width4" --output-on-failure "$@" || gpu=failed
+  ctest --test-dir "$build" -j "$jobs" --label-exclude "host_only|width4|device_profile" --output-on-failure "$@" || gpu=failed
 echo "== the test suite on the default kernels, and the width4 tests"
 env -u VKGRAD_KERNELS ctest --test-dir "$build" -j "$jobs" --output-on-failure "$@" || status=$?
 echo "On VKGRAD_KERNELS=gpu: $gpu"
+echo "The clang build's tests: $clang"
 echo "Under the sanitizers (scripts/sanitize.sh, VKGRAD_KERNELS=gpu): $sanitizers"
 if [ "$gpu" = failed ]; then
+  [ "$status" != 0 ] || status=1
+fi
+if [ "$clang" = failed ]; then
   [ "$status" != 0 ] || status=1
 fi
 if [ "$sanitizers" = failed ]; then

@@ -58,6 +58,7 @@ std::vector<uint8_t> contents(const Tensor& t) {
     case DType::f32: t.download(std::span<float>(reinterpret_cast<float*>(bytes.data()), t.numel())); break;
     case DType::i32: t.download(std::span<int32_t>(reinterpret_cast<int32_t*>(bytes.data()), t.numel())); break;
     case DType::u8: t.download(std::span<uint8_t>(bytes)); break;
+    case DType::f16: t.download(std::span<half>(reinterpret_cast<half*>(bytes.data()), t.numel())); break;
   }
   return bytes;
 }

@@ -311,7 +311,10 @@ TEST_CASE("batchnorm refuses one row in training and mismatched shapes", "[batch
 
 TEST_CASE("batchnorm reference backward matches finite differences", "[batchnorm][reference]") {
   // L = Σ w·y for fixed random w, so dL/dy = w; every derivative against central differences.
-  for (auto [N, C] : {std::pair<std::size_t, std::size_t>{2, 3}, {5, 2}, {33, 3}}) {
+  for (const auto& shape : {std::pair<std::size_t, std::size_t>{2, 3}, {5, 2}, {33, 3}}) {
+    // Named variables, not a structured binding: the loss lambda captures them (clang before 16
+    // cannot capture structured bindings).
+    const std::size_t N = shape.first, C = shape.second;
     INFO("N " << N << ", C " << C);
     auto x = to_double(uniform(N * C, -2.0f, 2.0f, 7 * N + C));
     auto gamma = to_double(uniform(C, 0.5f, 2.0f, 8)), beta = to_double(uniform(C, -1.0f, 1.0f, 9));

@@ -5,11 +5,13 @@
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
 
 #include "context_impl.hpp"
+#include "device_profiles.hpp"
 
 namespace vkgrad::test {
 
@@ -39,18 +41,28 @@ ContextOptions& options_slot() {
   static ContextOptions options = test_options();
   return options;
 }
+
+// A context made with `options`, choosing its launches for the device profile named by
+// VKGRAD_TEST_DEVICE_PROFILE where that is set (tests/device_profiles.hpp).
+std::unique_ptr<Context> make_context(const ContextOptions& options) {
+  auto ctx = std::make_unique<Context>(options);
+  if (const char* profile = std::getenv("VKGRAD_TEST_DEVICE_PROFILE"); profile && *profile) {
+    adopt_device_profile(*ctx, device_profile(profile), options);
+  }
+  return ctx;
+}
 }  // namespace
 
 Context& context() {
   auto& slot = context_slot();
-  if (!slot) slot = std::make_unique<Context>(options_slot());
+  if (!slot) slot = make_context(options_slot());
   return *slot;
 }
 
 ScopedContext::ScopedContext(const std::function<void(ContextOptions&)>& adjust) : saved_options_(options_slot()) {
   ContextOptions options = options_slot();
   adjust(options);
-  auto scoped = std::make_unique<Context>(options);
+  auto scoped = make_context(options);
   saved_ = std::move(context_slot());
   context_slot() = std::move(scoped);
   options_slot() = options;

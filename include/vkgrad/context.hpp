@@ -161,8 +161,9 @@ struct ContextOptions {
   std::optional<bool> validation;
   /// Persist the VkPipelineCache on disk. Unset: on unless VKGRAD_PIPELINE_CACHE=0.
   std::optional<bool> pipeline_cache;
-  /// Where the pipeline cache lives. Empty: VKGRAD_CACHE_DIR, else $XDG_CACHE_HOME/vkgrad, else
-  /// $HOME/.cache/vkgrad.
+  /// Where the pipeline cache lives. Empty: VKGRAD_CACHE_DIR, else the user's cache directory:
+  /// vkgrad under %LOCALAPPDATA% on Windows, ~/Library/Caches/vkgrad on macOS, $XDG_CACHE_HOME/vkgrad
+  /// else ~/.cache/vkgrad elsewhere.
   std::filesystem::path cache_dir;
   /// Keep tensors in host-visible memory and transfer by memcpy. Unset: only on unified-memory
   /// devices (integrated GPUs, CPUs). false forces the staging-buffer path everywhere.

@@ -82,7 +82,7 @@ int main() {
                 k.preserve_inf_nan ? "; VKGRAD_PRESERVE_INF_NAN=0 turns it off" : "");
     if (!k.fast_math.empty()) std::printf("  MoltenVK fast math: %s\n", k.fast_math.c_str());
     const auto cache = ctx.pipeline_cache_path();
-    std::printf("  pipeline cache: %s\n", cache.empty() ? "off (VKGRAD_PIPELINE_CACHE=0)" : cache.c_str());
+    std::printf("  pipeline cache: %s\n", cache.empty() ? "off (VKGRAD_PIPELINE_CACHE=0)" : cache.string().c_str());
     std::printf("  validation layer: %s\n", ctx.validation_enabled() ? "on" : "off (VKGRAD_VALIDATION=1 turns it on)");
   } catch (const vkgrad::Error& e) {
     std::fprintf(stderr, "\nvkgrad-info: no usable device: %s\n", e.what());

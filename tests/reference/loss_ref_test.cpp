@@ -75,7 +75,11 @@ TEST_CASE("nll and pointwise loss references: backward matches finite difference
     nll_backward(labels.data(), dnll.data(), N, C, reduction, -100, dloss);
     // (kind, beta): mse, bce, l1, smooth_l1 with PyTorch's beta 1, a smaller one and 0 (= l1).
     const std::pair<int, double> kinds[] = {{0, 1.0}, {1, 1.0}, {2, 1.0}, {3, 1.0}, {3, 0.25}, {3, 0.0}};
-    for (const auto& [kind, beta] : kinds) {
+    for (const auto& entry : kinds) {
+      // Named variables, not a structured binding: pointwise_total captures them (clang before 16
+      // cannot capture structured bindings).
+      const int kind = entry.first;
+      const double beta = entry.second;
       std::vector<double> dx(n);
       pointwise_loss_backward(x.data(), t.data(), dx.data(), n, kind, reduction, dloss, beta);
       auto nll_total = [&](const std::vector<double>& xs) {
