@@ -48,6 +48,9 @@ DeviceInfo make_profile(const char* name, DeviceType type, uint32_t api_version,
   return d;
 }
 
+// The vendor profiles below are transcribed from the devices' published vulkaninfo reports (the
+// vulkan.gpuinfo.org report each names), not read from the devices: they model each device's compute
+// limits for these tests, and a driver version may report other values.
 std::vector<DeviceProfile> make_profiles() {
   constexpr uint32_t u32_max = 0xffffffffu;
   constexpr ProfileLimits nvidia = {
