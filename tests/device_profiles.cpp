@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "vkgrad/error.hpp"
+
 #include "context_impl.hpp"
 #include "kernel_select.hpp"
 
