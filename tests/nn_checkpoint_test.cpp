@@ -33,15 +33,15 @@ constexpr uint64_t kCount = 203, kFeatures = 12, kHidden = 16, kClasses = 3, kBa
 
 // A model, its optimizer and a trainer on context(), made from `model_seed` (initial weights and
 // Dropout masks) and `trainer_seed` (shuffles).
-struct Session {
+struct TrainingRun {
   Sequential model;
   nn::CrossEntropyLoss loss;
   std::unique_ptr<nn::Optimizer> optimizer;
   std::unique_ptr<nn::Trainer> trainer;
   nn::DeviceDataset data;
 
-  Session(Layers layers, Opt opt, uint64_t model_seed, uint64_t trainer_seed, uint32_t steps_per_submit,
-          uint64_t hidden = kHidden)
+  TrainingRun(Layers layers, Opt opt, uint64_t model_seed, uint64_t trainer_seed, uint32_t steps_per_submit,
+              uint64_t hidden = kHidden)
       : model(context()), loss(context()), data(synthetic(context(), kCount, kFeatures, kClasses, 1)) {
     model.emplace<nn::Linear>(kFeatures, hidden);
     if (layers != Layers::dropout) model.emplace<nn::BatchNorm1d>(hidden);
@@ -101,7 +101,7 @@ void check_resume(Layers layers, Opt opt, bool train_before_load = false) {
   std::vector<nn::Metrics> straight_metrics;
   StateDict straight;
   {
-    Session s(layers, opt, 5, 11, 1);
+    TrainingRun s(layers, opt, 5, 11, 1);
     for (uint64_t e = 0; e < kEpochs; ++e) straight_metrics.push_back(s.trainer->train_epoch(s.data));
     straight = s.everything();
     require_no_validation_messages();
@@ -109,13 +109,13 @@ void check_resume(Layers layers, Opt opt, bool train_before_load = false) {
   TempDir tmp("nn_checkpoint");
   const auto path = tmp.path / "run.safetensors";
   {
-    Session s(layers, opt, 5, 11, 0);  // steps per submission chosen from a timed step
+    TrainingRun s(layers, opt, 5, 11, 0);  // steps per submission chosen from a timed step
     CHECK(same_metrics(s.trainer->train_epoch(s.data), straight_metrics[0]));
     s.trainer->save_checkpoint(path);
     require_no_validation_messages();
   }
   ScopedContext fresh([](ContextOptions&) {});
-  Session s(layers, opt, 77, 1234, 3);
+  TrainingRun s(layers, opt, 77, 1234, 3);
   if (train_before_load) s.trainer->train_epoch(s.data);
   REQUIRE(state_difference(s.everything(), straight) != "");  // only the checkpoint can make them match
   s.trainer->load_checkpoint(path);
@@ -159,7 +159,7 @@ TEST_CASE("a checkpoint holds the model's state_dict under PyTorch's names and v
           "[nn][trainer][checkpoint]") {
   TempDir tmp("nn_checkpoint_layout");
   const auto path = tmp.path / "run.safetensors";
-  Session s(Layers::both, Opt::adam, 5, 11, 1);
+  TrainingRun s(Layers::both, Opt::adam, 5, 11, 1);
   s.trainer->train_epoch(s.data);
   s.trainer->save_checkpoint(path, {{"dataset", "synthetic"}});
   const SafetensorsFile file = load_safetensors(path);
@@ -209,10 +209,10 @@ TEST_CASE("a seed above 2^63 survives the checkpoint", "[nn][trainer][checkpoint
   const auto path = tmp.path / "run.safetensors";
   const uint64_t big = 0xF00DFACE12345678ull;
   {
-    Session s(Layers::dropout, Opt::sgd, big, big - 1, 1);
+    TrainingRun s(Layers::dropout, Opt::sgd, big, big - 1, 1);
     s.trainer->save_checkpoint(path);
   }
-  Session s(Layers::dropout, Opt::sgd, 1, 2, 1);
+  TrainingRun s(Layers::dropout, Opt::sgd, 1, 2, 1);
   s.trainer->load_checkpoint(path);
   CHECK(s.model.dropout_seed() == big);
   CHECK(s.trainer->options().seed == big - 1);
@@ -290,7 +290,7 @@ TEST_CASE("load_checkpoint refuses a checkpoint that does not fit and changes no
   TempDir tmp("nn_checkpoint_refused");
   const auto dir = tmp.path;
   {
-    Session s(Layers::both, Opt::sgd, 5, 11, 1);
+    TrainingRun s(Layers::both, Opt::sgd, 5, 11, 1);
     s.trainer->train_epoch(s.data);
     s.trainer->save_checkpoint(dir / "sgd.safetensors");
     save_safetensors(dir / "plain.safetensors", s.model.state_dict());
@@ -320,21 +320,21 @@ TEST_CASE("load_checkpoint refuses a checkpoint that does not fit and changes no
   }
 
   // A trainer that has trained with its own seeds: what load_checkpoint must leave alone.
-  Session s(Layers::both, Opt::sgd, 77, 1234, 1);
+  TrainingRun s(Layers::both, Opt::sgd, 77, 1234, 1);
   s.trainer->train_epoch(s.data);
   const StateDict before = s.everything();
   auto unchanged = [&] { CHECK(state_difference(s.everything(), before) == ""); };
 
   SECTION("another architecture") {
-    Session dropout_only(Layers::dropout, Opt::sgd, 1, 1, 1);
+    TrainingRun dropout_only(Layers::dropout, Opt::sgd, 1, 1, 1);
     require_refused([&] { dropout_only.trainer->load_checkpoint(dir / "sgd.safetensors"); },
                     {"saved from another model", "BatchNorm1d", "ReLU()", "Build the model"});
-    Session wider(Layers::both, Opt::sgd, 1, 1, 1, kHidden + 1);
+    TrainingRun wider(Layers::both, Opt::sgd, 1, 1, 1, kHidden + 1);
     require_refused([&] { wider.trainer->load_checkpoint(dir / "sgd.safetensors"); },
                     {"saved from another model", "out_features=16", "out_features=17"});
   }
   SECTION("another optimizer") {
-    Session adam(Layers::both, Opt::adam, 1, 1, 1);
+    TrainingRun adam(Layers::both, Opt::adam, 1, 1, 1);
     const StateDict adam_before = adam.everything();
     require_refused([&] { adam.trainer->load_checkpoint(dir / "sgd.safetensors"); },
                     {"SGD(lr=0.05", "this trainer's optimizer is Adam(", "an optimizer of type SGD"});
