@@ -121,14 +121,38 @@ void CommandListImpl::emit(std::function<void(vk::raii::CommandBuffer&)> command
 }
 
 void CommandListImpl::end() {
-  cb().begin(vk::CommandBufferBeginInfo());
-  opening_barrier(cb());
-  for (const auto& command : commands_) command(cb());
-  // Make every write visible to the host (downloads read mapped memory after the fence).
-  const vk::MemoryBarrier barrier(AccessBit::eShaderWrite | AccessBit::eTransferWrite, AccessBit::eHostRead);
-  cb().pipelineBarrier(Stage::eComputeShader | Stage::eTransfer, Stage::eHost, {}, barrier, {}, {});
-  cb().end();
+  const std::size_t segments = host_steps_.size() + 1;
+  if (buffers.size() < segments) {
+    buffers.clear();
+    buffers = vk_call("allocating command buffers", [&] {
+      return vk::raii::CommandBuffers(
+          ctx->device, vk::CommandBufferAllocateInfo(*pool, vk::CommandBufferLevel::ePrimary, uint32_t(segments)));
+    });
+  }
+  std::size_t first = 0;
+  for (std::size_t s = 0; s < segments; ++s) {
+    const std::size_t last = s < host_steps_.size() ? host_steps_[s].end : commands_.size();
+    vk::raii::CommandBuffer& cb = buffers[s];
+    cb.begin(vk::CommandBufferBeginInfo());
+    opening_barrier(cb);
+    for (std::size_t c = first; c < last; ++c) commands_[c](cb);
+    // Make every write visible to the host (downloads and host steps read mapped memory after the
+    // fence).
+    const vk::MemoryBarrier barrier(AccessBit::eShaderWrite | AccessBit::eTransferWrite, AccessBit::eHostRead);
+    cb.pipelineBarrier(Stage::eComputeShader | Stage::eTransfer, Stage::eHost, {}, barrier, {}, {});
+    cb.end();
+    first = last;
+  }
   state = State::executable;
+}
+
+void CommandListImpl::host_step(std::function<void()> step) {
+  require_recording("host_step");
+  if (!step) throw InvalidArgument("vkgrad: host_step: the function is empty; pass a callable");
+  host_steps_.push_back({commands_.size(), std::move(step)});
+  // The step and the segment after it are ordered after everything recorded so far by the fence
+  // wait and the next segment's opening barrier.
+  tracker_.reset();
 }
 
 void CommandListImpl::record_into(VkCommandBuffer command_buffer) {
@@ -140,6 +164,11 @@ void CommandListImpl::record_into(VkCommandBuffer command_buffer) {
     throw InvalidArgument(
         "vkgrad: record_into: the list was created with CommandListOptions::timestamps, whose queries only its own "
         "submissions read; record the list without timestamps");
+  }
+  if (!host_steps_.empty()) {
+    throw InvalidArgument(
+        "vkgrad: record_into: the list has host steps (CommandList::host_step), which only its own "
+        "submit() can run; submit the list instead");
   }
   if (state == State::recording) end();
   // The application's command buffer, borrowed: released, never freed, however this ends.
@@ -324,10 +353,26 @@ void CommandListImpl::submit(const SubmitSync* sync) {
   ctx->check_usable();
   if (state == State::recording) end();
   if (state == State::pending) wait();
-  ctx->device.resetFences(*fence);
-  ctx->submit(*cb(), *fence, sync);
-  state = State::pending;
   timings_fresh_ = false;
+  const std::size_t segments = host_steps_.size() + 1;
+  for (std::size_t s = 0; s < segments; ++s) {
+    // The application's semaphores: waited for by the first segment, signalled by the last.
+    std::optional<SubmitSync> part;
+    if (sync) {
+      part.emplace();
+      if (s == 0) part->wait = sync->wait;
+      if (s + 1 == segments) {
+        part->signal = sync->signal;
+        part->fence = sync->fence;
+      }
+    }
+    ctx->device.resetFences(*fence);
+    ctx->submit(*buffers[s], *fence, part ? &*part : nullptr);
+    state = State::pending;
+    if (s + 1 == segments) break;
+    wait();
+    host_steps_[s].step();
+  }
 }
 
 void CommandListImpl::wait() {
@@ -339,8 +384,9 @@ void CommandListImpl::wait() {
 
 void CommandListImpl::reset() {
   wait();
-  buffers[0].reset();
+  for (auto& b : buffers) b.reset();
   commands_.clear();
+  host_steps_.clear();
   retained_.clear();
   descriptor_pools_.clear();
   sets_left_ = descriptors_left_ = 0;
@@ -410,6 +456,8 @@ bool CommandList::pending() const { return impl().state == detail::CommandListIm
 void CommandList::reset() { impl().reset(); }
 std::size_t CommandList::dispatch_count() const { return impl().dispatches; }
 std::size_t CommandList::barrier_count() const { return impl().barriers; }
+void CommandList::host_step(std::function<void()> step) { impl().host_step(std::move(step)); }
+std::size_t CommandList::host_step_count() const { return impl().host_step_count(); }
 std::vector<DispatchTiming> CommandList::timings() const { return impl().timings(); }
 
 void CommandList::fill(Tensor& tensor, float value) {
@@ -441,5 +489,47 @@ void CommandList::copy(const Tensor& src, Tensor& dst) {
                cb.copyBuffer(s, d, region);
              });
 }
+
+namespace detail {
+
+Tensor host_tensor(Context& context, uint64_t elements) {
+  if (elements == 0) throw InvalidArgument("vkgrad: host_tensor: needs at least one element");
+  auto storage = std::make_shared<Buffer>(context.shared_impl(), elements * sizeof(float), MemoryUsage::staging);
+  return Tensor::from_storage(std::move(storage), Shape{elements}, DType::f32);
+}
+
+std::span<float> host_values(const Tensor& host) {
+  const Buffer& b = host.buffer();
+  if (!b.allocation.mapped || host.dtype() != DType::f32) {
+    throw InvalidArgument("vkgrad: host_values: the tensor is not a host_tensor()");
+  }
+  return {reinterpret_cast<float*>(b.allocation.mapped + b.offset), std::size_t(host.numel())};
+}
+
+void copy_range(CommandList& cmd, const Tensor& src, uint64_t src_offset, Tensor& dst, uint64_t dst_offset,
+                uint64_t count) {
+  CommandListImpl& c = cmd.impl();
+  c.check_tensor(src, "copy_range", "src");
+  c.check_tensor(dst, "copy_range", "dst");
+  if (&src.buffer() == &dst.buffer()) throw InvalidArgument("vkgrad: copy_range: src and dst share storage");
+  if (src.dtype() != dst.dtype() || count == 0 || src_offset > src.numel() || count > src.numel() - src_offset ||
+      dst_offset > dst.numel() || count > dst.numel() - dst_offset) {
+    throw InvalidArgument("vkgrad: copy_range: " + std::to_string(count) + " elements from " +
+                          std::to_string(src_offset) + " of " + src.shape().to_string() + " " + to_string(src.dtype()) +
+                          " to " + std::to_string(dst_offset) + " of " + dst.shape().to_string() + " " +
+                          to_string(dst.dtype()) + ": out of range, empty, or of different dtypes");
+  }
+  src.buffer().require_transfer(false, "copy_range");
+  dst.buffer().require_transfer(true, "copy_range");
+  const uint64_t size = dtype_size(src.dtype());
+  const vk::BufferCopy region(src.buffer().offset + src_offset * size, dst.buffer().offset + dst_offset * size,
+                              count * size);
+  c.transfer({{&src, Access::read}, {&dst, Access::write}}, "copy",
+             [s = src.buffer().handle(), d = dst.buffer().handle(), region](vk::raii::CommandBuffer& cb) {
+               cb.copyBuffer(s, d, region);
+             });
+}
+
+}  // namespace detail
 
 }  // namespace vkgrad

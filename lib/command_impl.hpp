@@ -64,6 +64,8 @@ struct CommandListImpl {
   void transfer(std::initializer_list<BufferUse> uses, std::string_view label,
                 std::function<void(vk::raii::CommandBuffer&)> record);
 
+  /// CommandList::host_step.
+  void host_step(std::function<void()> step);
   void require_recording(std::string_view what) const;
   void check_tensor(const Tensor& t, std::string_view op, std::string_view role) const;
   void submit(const SubmitSync* sync = nullptr);
@@ -77,6 +79,7 @@ struct CommandListImpl {
   std::shared_ptr<ContextImpl> ctx;
   CommandListOptions options;
   vk::raii::CommandPool pool{nullptr};
+  /// One command buffer per segment (the commands between host steps).
   vk::raii::CommandBuffers buffers{nullptr};
   vk::raii::Fence fence{nullptr};
   State state = State::recording;
@@ -95,11 +98,15 @@ struct CommandListImpl {
   void timestamp_end();
   void collect_timings();
 
-  vk::raii::CommandBuffer& cb() { return buffers[0]; }
-
   BarrierTracker tracker_;
   /// The recorded commands between the opening and closing barriers, in order.
   std::vector<std::function<void(vk::raii::CommandBuffer&)>> commands_;
+  /// A host step runs after commands_[0, end) (and after the steps before it).
+  struct HostStep {
+    std::size_t end;
+    std::function<void()> step;
+  };
+  std::vector<HostStep> host_steps_;
   std::vector<vk::raii::DescriptorPool> descriptor_pools_;
   uint32_t sets_left_ = 0;
   uint32_t descriptors_left_ = 0;
@@ -112,6 +119,19 @@ struct CommandListImpl {
 
  public:
   const std::vector<DispatchTiming>& timings();
+  std::size_t host_step_count() const { return host_steps_.size(); }
 };
+
+/// A host-visible, mapped f32 tensor of `elements` values (MemoryUsage::staging), which copy() and
+/// copy_range() can fill and read inside a list, and whose values host steps read and write through
+/// host_values() between the list's segments.
+Tensor host_tensor(Context& context, uint64_t elements);
+/// The mapped values of a host_tensor() (numel() floats).
+std::span<float> host_values(const Tensor& host);
+/// Records: dst[dst_offset, dst_offset + count) = src[src_offset, src_offset + count) (element
+/// offsets, same dtype; InvalidArgument when out of range, count 0, or dtypes differ; src and dst
+/// may not share storage).
+void copy_range(CommandList& cmd, const Tensor& src, uint64_t src_offset, Tensor& dst, uint64_t dst_offset,
+                uint64_t count);
 
 }  // namespace vkgrad::detail

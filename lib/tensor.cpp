@@ -91,6 +91,18 @@ detail::Buffer& Tensor::buffer() const {
   return *buffer_;
 }
 
+Tensor Tensor::from_storage(std::shared_ptr<detail::Buffer> storage, Shape shape, DType dtype) {
+  if (!storage || shape.rank() == 0 || storage->size < shape.numel() * dtype_size(dtype)) {
+    throw InvalidArgument("vkgrad: from_storage: no storage, or too small for " + shape.to_string() + " " +
+                          to_string(dtype));
+  }
+  Tensor t;
+  t.buffer_ = std::move(storage);
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  return t;
+}
+
 Tensor Tensor::prefix_view(Shape shape) const {
   if (!buffer_) throw InvalidArgument("vkgrad: the tensor is empty (default-constructed or moved from)");
   if (shape.rank() == 0 || shape.numel() > numel()) {

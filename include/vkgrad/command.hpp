@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -109,6 +110,21 @@ class CommandList {
   /// Records: dst = src (same dtype and element count, else InvalidArgument; dst must not be src).
   void copy(const Tensor& src, Tensor& dst);
 
+  /// Records a host step: each time the list runs, `step` is called on the host once every command
+  /// recorded before it has completed (their writes to host-visible memory visible), and the
+  /// commands recorded after it start only once it has returned. Data-parallel training uses it to
+  /// reduce gradients and BatchNorm statistics across processes inside a replayed training step.
+  /// A list with host steps runs in segments: submit() submits the first segment, waits for it,
+  /// calls the first step, submits the next, and so on, and returns once the last segment is
+  /// submitted (so it blocks until the last host step has returned). An exception thrown by `step`
+  /// propagates out of submit(), the later segments not submitted; the list can be submitted again.
+  /// `step` is kept and called at every replay, so what it uses must outlive the list's
+  /// submissions. Throws InvalidArgument for an empty function or a list that is not recording;
+  /// record_into() refuses a list with host steps (the application's command buffer cannot call
+  /// back to the host).
+  void host_step(std::function<void()> step);
+  /// Host steps recorded since construction or reset().
+  std::size_t host_step_count() const;
   /// Commands recorded since construction or reset(): dispatches plus fill() / copy() transfers.
   std::size_t dispatch_count() const;
   /// Pipeline barriers the recorder inserted between them: one before each command that would

@@ -16,6 +16,7 @@
 #include "vkgrad/error.hpp"
 #include "vkgrad/nn/module.hpp"
 #include "vkgrad/nn/optim.hpp"
+#include "vkgrad/nn/replica.hpp"
 #include "vkgrad/tensor.hpp"
 
 namespace vkgrad::dist {
@@ -45,24 +46,25 @@ struct CommunicatorOptions {
 /// program's own). Creating one initialises MPI if nobody has yet; MPI is finalized when the last
 /// Communicator of a process that vkgrad initialised goes away (so keep one alive for the whole
 /// program: MPI cannot be initialised twice). A program that initialises MPI itself keeps that
-/// responsibility. Creating and destroying a Communicator, and every operation below, are
+/// responsibility. As an nn::ReplicaGroup it is what TrainerOptions::replicas and SyncBatchNorm
+/// take for data-parallel training. Creating and destroying a Communicator, and every operation below, are
 /// collective: every rank must call them, in the same order, with matching arguments.
 ///
 /// Mismatched arguments between ranks (element counts, dtypes, the tensors of a bucket) are
 /// detected before any data moves and throw InvalidArgument on every rank, so that no rank waits
 /// forever; each such check is one extra small allreduce. MPI failures throw CommunicationError.
-class Communicator {
+class Communicator : public nn::ReplicaGroup {
  public:
   /// Throws CommunicationError when MPI cannot be initialised or was already finalized.
   explicit Communicator(CommunicatorOptions options = {});
-  ~Communicator();  ///< frees the duplicated communicators; finalizes MPI as described above
+  ~Communicator() override;  ///< frees the duplicated communicators; finalizes MPI as described above
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
   /// This process's rank, 0 to size() − 1.
-  int rank() const;
+  int rank() const override;
   /// Number of ranks in the job.
-  int size() const;
+  int size() const override;
   /// Rank among the ranks on this machine (MPI_COMM_TYPE_SHARED), 0 to local_size() − 1, in the
   /// order of rank().
   int local_rank() const;
@@ -80,7 +82,7 @@ class Communicator {
   /// or the sizes differ between ranks.
   ///@{
   void broadcast(std::span<float> data, int root = 0);
-  void broadcast(std::span<uint8_t> data, int root = 0);
+  void broadcast(std::span<uint8_t> data, int root = 0) override;
   ///@}
   /// Every rank's `tensor` becomes root's (any dtype; staged through host memory). InvalidArgument
   /// (on every rank) for an empty tensor, or when dtypes or element counts differ between ranks.
@@ -89,13 +91,13 @@ class Communicator {
   /// Every rank's `data`, concatenated in rank order (size() · data.size() values). InvalidArgument
   /// (on every rank) when the sizes differ between ranks.
   ///@{
-  std::vector<float> allgather(std::span<const float> data);
+  std::vector<float> allgather(std::span<const float> data) override;
   std::vector<int64_t> allgather(std::span<const int64_t> data);
   ///@}
 
   /// In place: data[i] = Σ over ranks of data[i] (in rank order when deterministic()).
   /// InvalidArgument (on every rank) when the sizes differ between ranks.
-  void allreduce_sum(std::span<float> data);
+  void allreduce_sum(std::span<float> data) override;
   /// In place on an f32 tensor, staged through host-visible memory as a bucket of one. InvalidArgument (on every rank)
   /// for an empty or non-f32 tensor, or different element counts between ranks.
   void allreduce_sum(Tensor& tensor);

@@ -206,6 +206,9 @@ class Tensor {
   detail::Buffer& buffer() const;
   /// The shared storage that command lists retain; null when empty. Not part of the stable API.
   const std::shared_ptr<detail::Buffer>& shared_buffer() const { return buffer_; }
+  /// A tensor over `storage` (for vkgrad's own code, e.g. host-visible staging tensors); not part of
+  /// the stable API. InvalidArgument when the storage is null or smaller than shape and dtype need.
+  static Tensor from_storage(std::shared_ptr<detail::Buffer> storage, Shape shape, DType dtype);
 
  private:
   /// Sequential sizes its inference buffers for its largest batch and runs smaller batches in

@@ -16,6 +16,7 @@
 #include "vkgrad/batchnorm.hpp"
 #include "vkgrad/command.hpp"
 #include "vkgrad/dropout.hpp"
+#include "vkgrad/nn/replica.hpp"
 #include "vkgrad/safetensors.hpp"
 #include "vkgrad/sparsity.hpp"
 #include "vkgrad/tensor.hpp"
@@ -87,6 +88,13 @@ class Module {
   /// so a replayed list draws a fresh mask each step, and the seed of their random stream. Called
   /// by Sequential; the counter may be null. The base class ignores it.
   virtual void set_step_counter(const Tensor* /*counter*/, uint64_t /*seed*/) {}
+
+  /// Data-parallel training: the replicas and where this replica's rows sit in the global batch,
+  /// for the passes recorded from now on (the Trainer calls it before recording a step; Sequential
+  /// and Residual pass it to their layers). Modules whose result depends on other rows or on the
+  /// row's index read it (Dropout keys its masks on the global row, SyncBatchNorm reduces its
+  /// statistics over the group). The base class ignores it.
+  virtual void set_replica_rows(const ReplicaRows& /*rows*/) {}
 
   /// The context the module's tensors live on.
   Context& context() const { return *context_; }
@@ -256,6 +264,8 @@ class Residual : public Module {
   void set_training(bool training) override;
   /// Points fn at `counter` with `seed`.
   void set_step_counter(const Tensor* counter, uint64_t seed) override;
+  /// Passes `rows` to fn.
+  void set_replica_rows(const ReplicaRows& rows) override { fn_->set_replica_rows(rows); }
   /// The wrapped module.
   Module& fn() { return *fn_; }
   /// Frees the cached fn(x) buffers (and those of a Sequential or Residual fn); see
@@ -407,6 +417,10 @@ class Sequential : public Module {
   /// Points every layer at `counter` instead of step_counter(), with per-layer seeds derived from
   /// `seed` (for a Sequential nested in another).
   void set_step_counter(const Tensor* counter, uint64_t seed) override;
+  /// Passes `rows` to every layer.
+  void set_replica_rows(const ReplicaRows& rows) override {
+    for (auto& m : modules_) m->set_replica_rows(rows);
+  }
 
   /// The output of layer `layer` recorded by the last forward() with `rows` rows (for statistics).
   /// Throws InvalidArgument when there is none (never recorded, evicted or released); the last
