@@ -46,7 +46,11 @@ void SyncBatchNorm::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
     BatchNorm1d::forward(cmd, x, y);
     return;
   }
-  output_features(x.empty() || x.shape().rank() < 2 ? 0 : x.shape()[1]);
+  if (x.empty() || x.shape().rank() != 2) {
+    fail("SyncBatchNorm", "x must be a (rows, features) tensor, got " +
+                              (x.empty() ? std::string("an empty tensor") : x.shape().to_string()));
+  }
+  output_features(x.shape()[1]);
   const uint64_t rows = x.shape()[0], global = rows_.global_rows;
   if (global < 2) {
     fail("SyncBatchNorm", "expected more than 1 value per channel when training, got a global batch of " +

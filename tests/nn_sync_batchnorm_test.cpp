@@ -374,6 +374,8 @@ TEST_CASE("SyncBatchNorm refuses misuse", "[batchnorm][syncbn][nn]") {
   layer.forward(cmd, x, y);
   CHECK(cmd.host_step_count() == 1);
   require_refused([&] { layer.forward(cmd, x3, y3); }, {"SyncBatchNorm", "3 rows", "only 2"});
+  Tensor flat(ctx, {4});
+  require_refused([&] { layer.forward(cmd, flat, flat); }, {"SyncBatchNorm", "(rows, features)", "[4]"});
   Tensor x5(ctx, {3, 5}), y5(ctx, {3, 5});
   require_refused([&] { layer.forward(cmd, x5, y5); }, {"4 features"});
   layer.set_replica_rows({});  // the replicas changed between forward and backward

@@ -269,6 +269,53 @@ void check_split_ops(std::size_t C, const std::vector<std::size_t>& splits, Kind
   }
 }
 
+// With one replica, the split ops against batchnorm_forward and batchnorm_backward on the same
+// inputs. Not bit for bit: the host combines in double (var = m2 / n and invstd rounded once from
+// double, where batchnorm_forward computes sum_d2 / n − shift² and 1 / sqrt in float), and
+// batchnorm_backward's x̂ uses the float saved mean where the split ops use mean_hi + mean_lo.
+// Both are float32 roundings of the same terms, so the bounds are those of the reference tests:
+// 1e-5 relative to the terms each value is made of (Reference), plus 1e-6.
+void check_one_replica_matches_batchnorm(std::size_t N, std::size_t C, Kind kind, uint64_t seed) {
+  Context& ctx = context();
+  INFO("N " << N << ", C " << C << ", kind " << int(kind));
+  const auto options = BatchNormOptions{}.set_momentum(0.25f);
+  const auto x = make_x(N, C, kind, seed), dy = uniform(N * C, -1.0f, 1.0f, seed + 1);
+  const auto gamma = uniform(C, 0.5f, 2.0f, seed + 2), beta = uniform(C, -1.0f, 1.0f, seed + 3);
+  const auto rm0 = uniform(C, -1.0f, 1.0f, seed + 4), rv0 = uniform(C, 0.5f, 2.0f, seed + 5);
+  const Reference ref(x, dy, N, C, gamma, beta, doubles(rm0), doubles(rv0), options);
+  Tensor tx = Tensor::from(ctx, {N, C}, x), tdy = Tensor::from(ctx, {N, C}, dy);
+  Tensor tg = Tensor::from(ctx, {C}, gamma), tb = Tensor::from(ctx, {C}, beta);
+  // batchnorm_forward / batchnorm_backward.
+  Tensor rm1 = Tensor::from(ctx, {C}, rm0), rv1 = Tensor::from(ctx, {C}, rv0), mean(ctx, {C}), invstd(ctx, {C});
+  Tensor y1(ctx, {N, C}), dx1(ctx, {N, C}), dg1(ctx, {C}), db1(ctx, {C});
+  // The split ops.
+  Tensor rm2 = Tensor::from(ctx, {C}, rm0), rv2 = Tensor::from(ctx, {C}, rv0), stats(ctx, {3, C}), sums(ctx, {2, C});
+  Tensor y2(ctx, {N, C}), dx2(ctx, {N, C}), dg2(ctx, {C}), db2(ctx, {C});
+  for (Tensor* t : {&mean, &invstd, &y1, &dx1, &dg1, &db1, &stats, &sums, &y2, &dx2, &dg2, &db2}) t->fill(poison);
+  CommandList whole(ctx);
+  batchnorm_forward(whole, tx, tg, tb, rm1, rv1, mean, invstd, y1, options);
+  batchnorm_backward(whole, tx, tdy, mean, invstd, tg, dx1, dg1, db1, options);
+  batchnorm_statistics(whole, tx, stats);
+  whole.run();
+  std::vector<float> moments(4 * C);
+  const std::vector<uint64_t> count{N};
+  batchnorm_combine_statistics(stats.to_vector(), count, options.eps, moments);
+  Tensor tmoments = Tensor::from(ctx, {4, C}, moments);
+  CommandList split(ctx);
+  batchnorm_normalize(split, tx, tmoments, tg, tb, rm2, rv2, y2, options);
+  batchnorm_backward_sums(split, tx, tdy, tmoments, sums);
+  batchnorm_backward_apply(split, tx, tdy, tmoments, sums, sums, N, tg, dx2, dg2, db2, options);
+  split.run();
+  require_no_validation_messages();
+  const auto as_expected = [](const Tensor& t) { return doubles(t.to_vector()); };
+  check_within("y", y2.to_vector(), as_expected(y1), ref.y_allowed);
+  check_within("running_mean", rm2.to_vector(), as_expected(rm1), ref.rm_allowed());
+  check_within("running_var", rv2.to_vector(), as_expected(rv1), ref.rv_allowed());
+  check_within("dx", dx2.to_vector(), as_expected(dx1), ref.dx_allowed);
+  check_within("dgamma", dg2.to_vector(), as_expected(dg1), ref.dgamma_allowed);
+  check_within("dbeta", db2.to_vector(), as_expected(db1), ref.dbeta_allowed);
+}
+
 }  // namespace sync_bn
 
 using namespace sync_bn;
@@ -280,6 +327,17 @@ TEST_CASE("split batch norm ops over one part match the reference", "[batchnorm]
     check_split_ops(255, {33}, Kind::plain, false, 30);
     check_split_ops(257, {13}, Kind::plain, true, 40);
     check_split_ops(512, {2053}, Kind::plain, true, 50);  // 1,051,136 elements
+  });
+}
+
+TEST_CASE("with one replica the split ops equal batchnorm_forward and batchnorm_backward", "[batchnorm][syncbn]") {
+  for_each_reduction_layout([&] {
+    check_one_replica_matches_batchnorm(2, 1, Kind::plain, 300);
+    check_one_replica_matches_batchnorm(7, 7, Kind::plain, 310);
+    check_one_replica_matches_batchnorm(255, 257, Kind::plain, 320);
+    check_one_replica_matches_batchnorm(2053, 512, Kind::plain, 330);  // 1,051,136 elements
+    check_one_replica_matches_batchnorm(13, 10, Kind::constant_and_denormal, 340);
+    check_one_replica_matches_batchnorm(7, 10, Kind::non_finite, 350);
   });
 }
 
