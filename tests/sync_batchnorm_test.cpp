@@ -8,6 +8,7 @@
 #include <limits>
 #include <numeric>
 
+#include "batchnorm_checks.hpp"
 #include "harness.hpp"
 #include "reduction_layouts.hpp"
 #include "reference/batchnorm_ref.hpp"
@@ -19,7 +20,7 @@
 namespace vkgrad::test {
 namespace sync_bn {
 
-std::vector<double> doubles(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+using namespace bn_checks;
 
 enum class Kind { plain, large_offset, non_finite, constant_and_denormal };
 
@@ -48,30 +49,6 @@ std::vector<float> make_x(std::size_t N, std::size_t C, Kind kind, uint64_t seed
     }
   }
   return x;
-}
-
-// Rows [begin, end) of a row-major (N, C) array.
-template <class T>
-std::vector<T> rows_of(const std::vector<T>& a, std::size_t C, std::size_t begin, std::size_t end) {
-  return {a.begin() + static_cast<std::ptrdiff_t>(begin * C), a.begin() + static_cast<std::ptrdiff_t>(end * C)};
-}
-
-// Checks got[i] against expected[i] within allowed[i] (absolute); NaN must meet NaN, ±inf the same inf.
-void check_within(const char* what, const std::vector<float>& got, const std::vector<double>& expected,
-                  const std::vector<double>& allowed) {
-  REQUIRE(got.size() == expected.size());
-  std::size_t bad = 0, worst = 0;
-  double worst_excess = -1;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const bool ok = close(got[i], expected[i], 0.0, allowed[i]);
-    bad += !ok;
-    double excess = ok ? 0.0 : std::numeric_limits<double>::infinity();
-    if (std::isfinite(expected[i]) && std::isfinite(got[i])) excess = std::fabs(got[i] - expected[i]) / allowed[i];
-    if (excess > worst_excess) worst_excess = excess, worst = i;
-  }
-  INFO(what << ": " << bad << " mismatches; worst element " << worst << " got " << got[worst] << " expected "
-            << expected[worst] << " allowed " << allowed[worst] << " (error / allowed " << worst_excess << ")");
-  CHECK(bad == 0);
 }
 
 // The full-batch double reference of a training step: statistics, y, running statistics, and the
@@ -427,15 +404,7 @@ TEST_CASE("split batch norm reference backward matches finite differences", "[ba
                                   gamma.data(), sum_dy.data(), sum_dyx.data(), double(N), dx.data() + begin * C);
     begin += splits[r];
   }
-  const auto numeric = [&](double& v) {
-    const double h = 1e-6, saved = v;
-    v = saved + h;
-    const double up = loss();
-    v = saved - h;
-    const double down = loss();
-    v = saved;
-    return (up - down) / (2 * h);
-  };
+  const auto numeric = [&](double& v) { return central_difference(loss, v); };
   // Central differences: truncation O(h²) plus rounding ~1e-16·|L|/h ≈ 1e-9 here.
   for (std::size_t i = 0; i < N * C; ++i) CHECK(close(dx[i], numeric(x[i]), 1e-6, 1e-7));
   // dgamma = Σ dy·xhat over every part (the parts' own sums added up).
