@@ -65,6 +65,18 @@ ColumnGrid column_grid(const detail::ContextImpl& context, uint64_t channels) {
   return {local, detail::quad_grid_stride_groups(context, channels, local)};
 }
 
+// Records `columns_shader` in the per-invocation layout: an invocation per quad of channels,
+// specialization 0 the local size, 1 `affine`, 2 ALIGNED.
+template <class Push>
+void dispatch_columns(detail::CommandListImpl& c, std::string_view columns_shader, bool affine, uint64_t channels,
+                      const Push& push, std::initializer_list<detail::BufferUse> uses, const std::string& op) {
+  const auto grid = column_grid(c.context(), channels);
+  const uint32_t aligned = channels % 4 == 0 ? 1u : 0u;
+  const detail::Kernel kernel{
+      columns_shader, {grid.local, affine ? 1u : 0u, aligned}, static_cast<uint32_t>(uses.size()), sizeof push};
+  c.dispatch(kernel, uses, &push, sizeof push, {grid.groups, 1, 1}, op);
+}
+
 // Records a pass over the channels' columns (the bindings `uses`): on the per-invocation layout
 // `columns_shader`, else `tiled_shader` over channel tiles of a workgroup each. `affine` is
 // specialization constant 1 of the columns shader and 2 of the tiled one (unused by some shaders).
@@ -74,10 +86,7 @@ void dispatch_statistics(detail::CommandListImpl& c, std::string_view tiled_shad
                          std::initializer_list<detail::BufferUse> uses, const std::string& op) {
   const auto bindings = static_cast<uint32_t>(uses.size());
   if (detail::per_invocation_reductions(c)) {
-    const auto grid = column_grid(c.context(), channels);
-    const uint32_t aligned = channels % 4 == 0 ? 1u : 0u;
-    const detail::Kernel kernel{columns_shader, {grid.local, affine ? 1u : 0u, aligned}, bindings, sizeof push};
-    c.dispatch(kernel, uses, &push, sizeof push, {grid.groups, 1, 1}, op);
+    dispatch_columns(c, columns_shader, affine, channels, push, uses, op);
     return;
   }
   const auto [tx, ty] = tile(c.device(), channels);
@@ -95,8 +104,9 @@ void check_affine(detail::CommandListImpl& c, const BatchNormOptions& options, c
   require_per_channel(beta, "beta", x, "x", op);
 }
 
-// Records a pass with one invocation per element of x (grid-stride; batchnorm_eval,
-// batchnorm_normalize, batchnorm_backward_apply): specialization 0 the local size, 1 AFFINE.
+// Records a pass with one invocation per element of x (grid-stride; batchnorm_eval, and
+// batchnorm_normalize and batchnorm_backward_apply outside the per-invocation layout):
+// specialization 0 the local size, 1 AFFINE.
 template <class Push>
 void dispatch_elements(detail::CommandListImpl& c, std::string_view shader, bool affine, const Tensor& x,
                        const Push& push, std::initializer_list<detail::BufferUse> uses, const std::string& label) {
@@ -106,12 +116,12 @@ void dispatch_elements(detail::CommandListImpl& c, std::string_view shader, bool
              label);
 }
 
-// Push constants of batchnorm_normalize.comp.
+// Push constants of batchnorm_normalize.comp (n: elements) and _columns.comp (n: rows).
 struct NormalizePush {
   uint32_t n, channels;
   float momentum;
 };
-// Push constants of batchnorm_backward_apply.comp.
+// Push constants of batchnorm_backward_apply.comp (n: elements) and _columns.comp (n: rows).
 struct ApplyPush {
   uint32_t n, channels;
   float count;
@@ -287,7 +297,7 @@ void batchnorm_normalize(CommandList& cmd, const Tensor& x, const Tensor& moment
   detail::check_f32(c, running_mean, op, "running_mean");
   detail::check_f32(c, running_var, op, "running_var");
   detail::check_f32(c, y, op, "y");
-  const uint64_t channels = rows_channels(x, op).second;
+  const auto [rows, channels] = rows_channels(x, op);
   require_same_shape(y, "y", x, "x", op);
   detail::require_distinct(y, "y", x, "x", op);
   require_channel_rows(moments, "moments", 4, x, op);
@@ -298,16 +308,21 @@ void batchnorm_normalize(CommandList& cmd, const Tensor& x, const Tensor& moment
   detail::require_32bit_indexable(x, op, "x");
   const Tensor& g = options.affine ? gamma : x;  // bound, never read without affine
   const Tensor& b = options.affine ? beta : x;
-  const NormalizePush push{static_cast<uint32_t>(x.numel()), static_cast<uint32_t>(channels), options.momentum};
-  dispatch_elements(c, "batchnorm_normalize", options.affine, x, push,
-                    {{&x, detail::Access::read},
-                     {&moments, detail::Access::read},
-                     {&g, detail::Access::read},
-                     {&b, detail::Access::read},
-                     {&running_mean, detail::Access::read_write},
-                     {&running_var, detail::Access::read_write},
-                     {&y, detail::Access::write}},
-                    op);
+  const std::initializer_list<detail::BufferUse> uses{{&x, detail::Access::read},
+                                                      {&moments, detail::Access::read},
+                                                      {&g, detail::Access::read},
+                                                      {&b, detail::Access::read},
+                                                      {&running_mean, detail::Access::read_write},
+                                                      {&running_var, detail::Access::read_write},
+                                                      {&y, detail::Access::write}};
+  // The per-invocation layout walks whole channel columns (push n = rows), a vec4 of a row at a time.
+  const bool columns = detail::per_invocation_reductions(c);
+  const NormalizePush push{static_cast<uint32_t>(columns ? rows : x.numel()), static_cast<uint32_t>(channels),
+                           options.momentum};
+  if (columns)
+    dispatch_columns(c, "batchnorm_normalize_columns", options.affine, channels, push, uses, op);
+  else
+    dispatch_elements(c, "batchnorm_normalize", options.affine, x, push, uses, op);
 }
 
 void batchnorm_backward_sums(CommandList& cmd, const Tensor& x, const Tensor& dy, const Tensor& moments, Tensor& sums) {
@@ -341,7 +356,7 @@ void batchnorm_backward_apply(CommandList& cmd, const Tensor& x, const Tensor& d
   detail::check_f32(c, moments, op, "moments");
   detail::check_f32(c, global_sums, op, "global_sums");
   detail::check_f32(c, dx, op, "dx");
-  const uint64_t channels = rows_channels(x, op).second;
+  const auto [rows, channels] = rows_channels(x, op);
   require_same_shape(dy, "dy", x, "x", op);
   require_same_shape(dx, "dx", x, "x", op);
   detail::require_distinct(dx, "dx", x, "x", op);
@@ -365,18 +380,17 @@ void batchnorm_backward_apply(CommandList& cmd, const Tensor& x, const Tensor& d
   const Tensor& g = options.affine ? gamma : x;
   Tensor& dg = options.affine ? dgamma : dx;
   Tensor& db = options.affine ? dbeta : dx;
-  const ApplyPush push{static_cast<uint32_t>(x.numel()), static_cast<uint32_t>(channels), static_cast<float>(count)};
-  dispatch_elements(c, "batchnorm_backward_apply", options.affine, x, push,
-                    {{&x, detail::Access::read},
-                     {&dy, detail::Access::read},
-                     {&moments, detail::Access::read},
-                     {&global_sums, detail::Access::read},
-                     {&ls, detail::Access::read},
-                     {&g, detail::Access::read},
-                     {&dx, detail::Access::write},
-                     {&dg, detail::Access::write},
-                     {&db, detail::Access::write}},
-                    op);
+  const std::initializer_list<detail::BufferUse> uses{
+      {&x, detail::Access::read},           {&dy, detail::Access::read},  {&moments, detail::Access::read},
+      {&global_sums, detail::Access::read}, {&ls, detail::Access::read},  {&g, detail::Access::read},
+      {&dx, detail::Access::write},         {&dg, detail::Access::write}, {&db, detail::Access::write}};
+  const bool columns = detail::per_invocation_reductions(c);  // push n = rows there, as in normalize
+  const ApplyPush push{static_cast<uint32_t>(columns ? rows : x.numel()), static_cast<uint32_t>(channels),
+                       static_cast<float>(count)};
+  if (columns)
+    dispatch_columns(c, "batchnorm_backward_apply_columns", options.affine, channels, push, uses, op);
+  else
+    dispatch_elements(c, "batchnorm_backward_apply", options.affine, x, push, uses, op);
 }
 
 }  // namespace vkgrad

@@ -25,17 +25,11 @@ BATCHNORM_COLUMN_INPUT(x)
 VKGRAD_INPUT(1, dy)
 BATCHNORM_COLUMN_INPUT(dy)
 layout(set = 0, binding = 2) readonly buffer Moments { float moments[]; };
+BATCHNORM_CHANNEL_ROWS(moments)
 layout(set = 0, binding = 3) writeonly buffer Sums { float sums[]; };
 
 #define BATCHNORM_PASSES_DY
 #include "batchnorm_quad_passes.glsl"
-
-// Row `row` of the moments for the quad's four channels (clamped to the last channel).
-vec4 moments_quad(uint row, uint q) {
-    const uint base = row * pc.channels;
-    return vec4(moments[base + quad_channel(4u * q, 0u)], moments[base + quad_channel(4u * q, 1u)],
-                moments[base + quad_channel(4u * q, 2u)], moments[base + quad_channel(4u * q, 3u)]);
-}
 
 void main() {
     const uint quads = (pc.channels + 3u) / 4u;
