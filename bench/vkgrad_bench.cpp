@@ -399,6 +399,20 @@ int main(int argc, char** argv) try {
   entries.push_back({"batchnorm1d backward 128x512", 3.0 * 4 * batch * features, [&](vkgrad::CommandList& c) {
                        vkgrad::batchnorm_backward(c, h, h, save_mean, save_invstd, ones, h_grad, dgamma, dbeta);
                      }});
+  // SyncBatchNorm's split passes (the host combination between them is not timed).
+  vkgrad::Tensor bn_stats(ctx, {3, features}), bn_moments(ctx, {4, features}), bn_sums(ctx, {2, features});
+  bn_moments.fill(0.5f);
+  entries.push_back({"batchnorm statistics 128x512", 0.5 * bn_bytes,
+                     [&](vkgrad::CommandList& c) { vkgrad::batchnorm_statistics(c, h, bn_stats); }});
+  entries.push_back({"batchnorm normalize 128x512", bn_bytes, [&](vkgrad::CommandList& c) {
+                       vkgrad::batchnorm_normalize(c, h, bn_moments, ones, zeros_c, run_mean, run_var, h_out);
+                     }});
+  entries.push_back({"batchnorm backward sums 128x512", bn_bytes,
+                     [&](vkgrad::CommandList& c) { vkgrad::batchnorm_backward_sums(c, h, h, bn_moments, bn_sums); }});
+  entries.push_back({"batchnorm backward apply 128x512", 1.5 * bn_bytes, [&](vkgrad::CommandList& c) {
+                       vkgrad::batchnorm_backward_apply(c, h, h, bn_moments, bn_sums, bn_sums, batch, ones, h_grad,
+                                                        dgamma, dbeta);
+                     }});
   // f16 storage: 4 bytes read and 2 written per element, or the other way round.
   vkgrad::Tensor x16(ctx, {n}, vkgrad::DType::f16);
   x16.fill(0.5f);

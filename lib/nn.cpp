@@ -265,6 +265,16 @@ void Sequential::add(std::unique_ptr<Module> module) {
   activations_.clear();
 }
 
+std::unique_ptr<Module> Sequential::replace(std::size_t i, std::unique_ptr<Module> module) {
+  if (!module) fail("Sequential::replace", "null module");
+  auto& slot = modules_.at(i);
+  module->set_training(training());
+  module->set_step_counter(&step_, dropout_layer_seed(dropout_seed_, i));
+  std::swap(slot, module);
+  activations_.clear();
+  return module;
+}
+
 uint64_t Sequential::output_features(uint64_t in_features) const {
   uint64_t f = in_features;
   for (std::size_t i = 0; i < modules_.size(); ++i) {

@@ -100,6 +100,14 @@ std::vector<Buffer> Residual::buffers() {
   return all;
 }
 
+std::unique_ptr<Module> Residual::replace_fn(std::unique_ptr<Module> fn) {
+  if (!fn) fail("Residual::replace_fn", "null module");
+  fn->set_training(training());
+  std::swap(fn_, fn);
+  cache_.clear();
+  return fn;
+}
+
 void Residual::reset_parameters(CommandList& cmd, uint64_t seed) { fn_->reset_parameters(cmd, seed); }
 
 void Residual::set_training(bool training) {

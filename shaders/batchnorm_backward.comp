@@ -38,6 +38,9 @@ layout(set = 0, binding = 5) writeonly buffer DX { float dx[]; };
 layout(set = 0, binding = 6) writeonly buffer DGamma { float dgamma[]; };
 layout(set = 0, binding = 7) writeonly buffer DBeta { float dbeta[]; };
 
+#define BATCHNORM_PASSES_DY
+#include "batchnorm_passes.glsl"
+
 // The tile of channels that starts at channel c0; every invocation of the workgroup calls it.
 void channel_tile(uint c0) {
     uint c = c0 + gl_LocalInvocationID.x;
@@ -45,16 +48,8 @@ void channel_tile(uint c0) {
     float mean = in_range ? save_mean[c] : 0.0;
     float invstd = in_range ? save_invstd[c] : 0.0;
 
-    precise float sum_dy = 0.0, comp_dy = 0.0, sum_dyx = 0.0, comp_dyx = 0.0;
-    if (in_range) {
-        for (uint r = gl_LocalInvocationID.y; r < pc.rows; r += gl_WorkGroupSize.y) {
-            uint i = r * pc.channels + c;
-            float g = dy[i];
-            kahan_add(sum_dy, comp_dy, g);
-            kahan_add(sum_dyx, comp_dyx, g * ((x[i] - mean) * invstd));
-        }
-    }
-    fold_rows(sum_dy, sum_dyx);
+    float sum_dy, sum_dyx;
+    column_dy_sums(c, in_range, mean, 0.0, invstd, sum_dy, sum_dyx);
 
     if (AFFINE && in_range && gl_LocalInvocationID.y == 0u) {
         dgamma[c] = sum_dyx;

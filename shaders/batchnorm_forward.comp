@@ -8,9 +8,8 @@
 //   save_mean[c] = mean, save_invstd[c] = invstd                (for batchnorm_backward)
 //   running_mean[c] = (1 - momentum) * running_mean[c] + momentum * mean
 //   running_var[c]  = (1 - momentum) * running_var[c]  + momentum * var * rows / (rows - 1)
-// Stable two-pass statistics (never E[x^2] - E[x]^2): pass 1 gives mean0 = sum(x) / rows; pass 2 sums
-// d = x - mean0 and d^2, then mean = mean0 + sum(d) / rows and var = sum(d^2) / rows - (sum(d) / rows)^2
-// (the corrected two-pass algorithm: exact even if mean0 is off by rounding). y uses
+// Stable two-pass statistics (batchnorm_passes.glsl's column_moments): mean0 = sum(x) / rows, then the
+// sums of d = x - mean0 and d^2 give mean = mean0 + sum(d) / rows and var = sum(d^2) / rows - (sum(d) / rows)^2. y uses
 // (x - mean0) - sum(d) / rows, which keeps the digits a rounded float mean would lose for x = 1e4 + noise.
 //
 // One workgroup per tile of TX channels (see batchnorm_reduce.glsl): dispatch ceil(channels / TX)
@@ -43,31 +42,16 @@ layout(set = 0, binding = 5) writeonly buffer SaveMean { float save_mean[]; };
 layout(set = 0, binding = 6) writeonly buffer SaveInvstd { float save_invstd[]; };
 layout(set = 0, binding = 7) writeonly buffer Y { float y[]; };
 
+#include "batchnorm_passes.glsl"
+
 // The tile of channels that starts at channel c0; every invocation of the workgroup calls it.
 void channel_tile(uint c0) {
     uint c = c0 + gl_LocalInvocationID.x;
     bool in_range = c < pc.channels;  // the last tile may be partial; idle threads still join barriers
     float n = float(pc.rows);
 
-    precise float sum = 0.0, compensation = 0.0;
-    if (in_range) {
-        for (uint r = gl_LocalInvocationID.y; r < pc.rows; r += gl_WorkGroupSize.y) {
-            kahan_add(sum, compensation, x[r * pc.channels + c]);
-        }
-    }
-    float unused = 0.0;
-    fold_rows(sum, unused);
-    float mean0 = sum / n;
-
-    precise float sum_d = 0.0, comp_d = 0.0, sum_d2 = 0.0, comp_d2 = 0.0;
-    if (in_range) {
-        for (uint r = gl_LocalInvocationID.y; r < pc.rows; r += gl_WorkGroupSize.y) {
-            float d = x[r * pc.channels + c] - mean0;
-            kahan_add(sum_d, comp_d, d);
-            kahan_add(sum_d2, comp_d2, d * d);
-        }
-    }
-    fold_rows(sum_d, sum_d2);
+    float mean0, sum_d, sum_d2;
+    column_moments(c, in_range, mean0, sum_d, sum_d2);
     float shift = sum_d / n;
     float var = sum_d2 / n - shift * shift;
     if (var < 0.0) var = 0.0;  // not max(): that may drop a NaN

@@ -8,6 +8,7 @@
 #include <limits>
 #include <sstream>
 
+#include "batchnorm_checks.hpp"
 #include "harness.hpp"
 #include "reduction_layouts.hpp"
 #include "reference/batchnorm_ref.hpp"
@@ -46,25 +47,7 @@ std::vector<float> make_x(std::size_t N, std::size_t C, Inputs::Kind kind, uint6
   return x;
 }
 
-// Checks `got` against `expected` elementwise with the bound allowed[i] (an absolute error per element).
-void check_bound(const char* what, const std::vector<float>& got, const std::vector<double>& expected,
-                 const std::vector<double>& allowed) {
-  std::size_t bad = 0, worst = 0;
-  double worst_excess = -1;  // error / allowed error; infinite for a NaN or inf where none belongs
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const bool ok = close(got[i], expected[i], 0.0, allowed[i]);
-    bad += !ok;
-    double excess = ok ? 0.0 : std::numeric_limits<double>::infinity();
-    if (std::isfinite(expected[i]) && std::isfinite(got[i])) excess = std::fabs(got[i] - expected[i]) / allowed[i];
-    if (excess > worst_excess) {
-      worst_excess = excess;
-      worst = i;
-    }
-  }
-  INFO(what << ": " << bad << " mismatches; worst element " << worst << " got " << got[worst] << " expected "
-            << expected[worst] << " allowed error " << allowed[worst] << " (error / allowed " << worst_excess << ")");
-  CHECK(bad == 0);
-}
+using bn_checks::check_within;
 
 // Runs `steps` training steps (forward; backward after the last) and checks everything written.
 void check_training(std::size_t N, std::size_t C, const Inputs& in, int steps, uint64_t seed) {
@@ -111,7 +94,7 @@ void check_training(std::size_t N, std::size_t C, const Inputs& in, int steps, u
       mean_abs[c] += std::fabs(xd[i]) / N;
     }
     INFO("step " << s);
-    check_bound("y", ty.to_vector(), y, y_allowed);
+    check_within("y", ty.to_vector(), y, y_allowed);
     // The mean is a sum: its error is relative to mean(|x|), not to |mean|.
     std::vector<double> mean_allowed(C), invstd_allowed(C);
     for (std::size_t c = 0; c < C; ++c) {
@@ -119,8 +102,8 @@ void check_training(std::size_t N, std::size_t C, const Inputs& in, int steps, u
       invstd_allowed[c] = 1e-6 + 1e-5 * invstd[c];
       running_scale[c] = std::max(running_scale[c], mean_abs[c]);
     }
-    check_bound("save_mean", tmean.to_vector(), mean, mean_allowed);
-    check_bound("save_invstd", tinvstd.to_vector(), invstd, invstd_allowed);
+    check_within("save_mean", tmean.to_vector(), mean, mean_allowed);
+    check_within("save_invstd", tinvstd.to_vector(), invstd, invstd_allowed);
   }
   // Running statistics after all steps: the running mean inherits the batch means' error, relative
   // to mean(|x|).
@@ -129,8 +112,8 @@ void check_training(std::size_t N, std::size_t C, const Inputs& in, int steps, u
     rm_allowed[c] = 1e-6 + 1e-5 * (std::fabs(rm[c]) + running_scale[c]);
     rv_allowed[c] = 1e-6 + 1e-5 * std::fabs(rv[c]);
   }
-  check_bound("running_mean", trm.to_vector(), rm, rm_allowed);
-  check_bound("running_var", trv.to_vector(), rv, rv_allowed);
+  check_within("running_mean", trm.to_vector(), rm, rm_allowed);
+  check_within("running_var", trv.to_vector(), rv, rv_allowed);
 
   // Backward of the last step, from the statistics the GPU saved (the backward's own inputs).
   const auto dy = uniform(N * C, -1.0f, 1.0f, seed + 5);
@@ -162,14 +145,14 @@ void check_training(std::size_t N, std::size_t C, const Inputs& in, int steps, u
     dx_allowed[i] = 1e-6 + 1e-5 * std::fabs(gp ? gp[c] : 1) * invstd[c] *
                                (std::fabs(dyd[i]) + abs_dy[c] / N + std::fabs(xhat) * abs_dyx[c] / N);
   }
-  check_bound("dx", tdx.to_vector(), dx, dx_allowed);
+  check_within("dx", tdx.to_vector(), dx, dx_allowed);
   if (in.affine) {
     for (std::size_t c = 0; c < C; ++c) {
       dgamma_allowed[c] = 1e-6 + 1e-5 * abs_dyx[c];
       dbeta_allowed[c] = 1e-6 + 1e-5 * abs_dy[c];
     }
-    check_bound("dgamma", tdgamma.to_vector(), dgamma, dgamma_allowed);
-    check_bound("dbeta", tdbeta.to_vector(), dbeta, dbeta_allowed);
+    check_within("dgamma", tdgamma.to_vector(), dgamma, dgamma_allowed);
+    check_within("dbeta", tdbeta.to_vector(), dbeta, dbeta_allowed);
   } else {
     // Without affine, dgamma and dbeta are not written: the poison stays.
     for (float v : tdgamma.to_vector()) CHECK(std::isnan(v));
@@ -289,7 +272,7 @@ TEST_CASE("batchnorm eval mode uses the running statistics", "[batchnorm]") {
         const double scaled = (std::fabs(xd[i]) + std::fabs(rmd[c])) / std::sqrt(rvd[c] + 1e-5);
         allowed[i] = 1e-6 + 1e-5 * (affine ? scaled * gd[c] + std::fabs(bd[c]) : scaled);
       }
-      check_bound("y", ty.to_vector(), y, allowed);
+      check_within("y", ty.to_vector(), y, allowed);
       CHECK(trm.to_vector() == rm);  // untouched
       CHECK(trv.to_vector() == rv);
     }
@@ -333,15 +316,7 @@ TEST_CASE("batchnorm reference backward matches finite differences", "[batchnorm
                                  var.data());
     ref::batchnorm_backward(x.data(), w.data(), N, C, mean.data(), invstd.data(), gamma.data(), dx.data(),
                             dgamma.data(), dbeta.data());
-    const auto numeric = [&](double& v) {
-      const double h = 1e-6, saved = v;
-      v = saved + h;
-      const double up = loss();
-      v = saved - h;
-      const double down = loss();
-      v = saved;
-      return (up - down) / (2 * h);
-    };
+    const auto numeric = [&](double& v) { return bn_checks::central_difference(loss, v); };
     // Central differences: truncation O(h²) plus rounding ~1e-16·|L|/h ≈ 1e-9 here.
     for (std::size_t i = 0; i < N * C; ++i) CHECK(close(dx[i], numeric(x[i]), 1e-6, 1e-7));
     for (std::size_t c = 0; c < C; ++c) {

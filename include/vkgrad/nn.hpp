@@ -24,4 +24,5 @@
 #include "vkgrad/nn/module.hpp"
 #include "vkgrad/nn/loss.hpp"
 #include "vkgrad/nn/optim.hpp"
+#include "vkgrad/nn/sync_batchnorm.hpp"
 #include "vkgrad/nn/trainer.hpp"

@@ -38,18 +38,17 @@ BATCHNORM_COLUMN_OUTPUT(dx)
 layout(set = 0, binding = 6) writeonly buffer DGamma { float dgamma[]; };
 layout(set = 0, binding = 7) writeonly buffer DBeta { float dbeta[]; };
 
+#define BATCHNORM_PASSES_DY
+#include "batchnorm_quad_passes.glsl"
+
 void main() {
     const uint quads = (pc.channels + 3u) / 4u;
     const float n = float(pc.rows);
     for (uint q = gl_GlobalInvocationID.x; q < quads; q += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
         const vec4 mean = save_mean_channels(q);
         const vec4 invstd = save_invstd_channels(q);
-        precise vec4 sum_dy = vec4(0.0), comp_dy = vec4(0.0), sum_dyx = vec4(0.0), comp_dyx = vec4(0.0);
-        for (uint r = 0u; r < pc.rows; ++r) {
-            const vec4 g = dy_row(r, q);
-            kahan_add4(sum_dy, comp_dy, g);
-            kahan_add4(sum_dyx, comp_dyx, g * ((x_row(r, q) - mean) * invstd));
-        }
+        vec4 sum_dy, sum_dyx;
+        quad_dy_sums(q, mean, vec4(0.0), invstd, sum_dy, sum_dyx);
         if (AFFINE) {
             for (uint k = 0u; k < 4u && 4u * q + k < pc.channels; ++k) {
                 dgamma[4u * q + k] = sum_dyx[k];

@@ -50,4 +50,13 @@ uint quad_channel(uint c0, uint k) { return min(c0 + k, pc.channels - 1u); }
         }                                                                                           \
     }
 
+// After a plain buffer `float name[]` of `rows` rows of pc.channels values: vec4 name_quad(row, q),
+// the quad's four channels of that row (clamped to the last channel).
+#define BATCHNORM_CHANNEL_ROWS(name)                                                               \
+    vec4 name##_quad(uint row, uint q) {                                                            \
+        const uint base = row * pc.channels;                                                        \
+        return vec4(name[base + quad_channel(4u * q, 0u)], name[base + quad_channel(4u * q, 1u)],   \
+                    name[base + quad_channel(4u * q, 2u)], name[base + quad_channel(4u * q, 3u)]);  \
+    }
+
 #endif

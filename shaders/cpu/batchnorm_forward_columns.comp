@@ -37,20 +37,14 @@ layout(set = 0, binding = 6) writeonly buffer SaveInvstd { float save_invstd[]; 
 VKGRAD_OUTPUT(7, y)
 BATCHNORM_COLUMN_OUTPUT(y)
 
+#include "batchnorm_quad_passes.glsl"
+
 void main() {
     const uint quads = (pc.channels + 3u) / 4u;
     const float n = float(pc.rows);
     for (uint q = gl_GlobalInvocationID.x; q < quads; q += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
-        precise vec4 sum = vec4(0.0), compensation = vec4(0.0);
-        for (uint r = 0u; r < pc.rows; ++r) kahan_add4(sum, compensation, x_row(r, q));
-        const vec4 mean0 = sum / n;
-
-        precise vec4 sum_d = vec4(0.0), comp_d = vec4(0.0), sum_d2 = vec4(0.0), comp_d2 = vec4(0.0);
-        for (uint r = 0u; r < pc.rows; ++r) {
-            const vec4 d = x_row(r, q) - mean0;
-            kahan_add4(sum_d, comp_d, d);
-            kahan_add4(sum_d2, comp_d2, d * d);
-        }
+        vec4 mean0, sum_d, sum_d2;
+        quad_moments(q, mean0, sum_d, sum_d2);
         const vec4 shift = sum_d / n;
         vec4 var = sum_d2 / n - shift * shift;
         var = mix(var, vec4(0.0), lessThan(var, vec4(0.0)));  // a select, not max(): keeps a NaN

@@ -182,8 +182,12 @@ class BatchNorm1d : public Module {
   std::vector<Buffer> buffers() override;
   /// Records weight = 1, bias = 0, running_mean = 0, running_var = 1 (`seed` is unused).
   void reset_parameters(CommandList& cmd, uint64_t seed) override;
+  /// The num_features it was built with.
+  uint64_t num_features() const { return features_; }
+  /// The options it was built with (options().training is not the module's mode: training() is).
+  const BatchNormOptions& options() const { return options_; }
 
- private:
+ protected:  // SyncBatchNorm normalises the same tensors
   uint64_t features_;
   BatchNormOptions options_;
   Tensor weight_, bias_, weight_grad_, bias_grad_, running_mean_, running_var_, save_mean_, save_invstd_;
@@ -268,6 +272,9 @@ class Residual : public Module {
   void set_replica_rows(const ReplicaRows& rows) override { fn_->set_replica_rows(rows); }
   /// The wrapped module.
   Module& fn() { return *fn_; }
+  /// Replaces fn by `fn` (non-null, else InvalidArgument; it takes this module's mode) and returns
+  /// the old one. Drops the cached fn(x) buffers: backward() needs a new forward().
+  std::unique_ptr<Module> replace_fn(std::unique_ptr<Module> fn);
   /// Frees the cached fn(x) buffers (and those of a Sequential or Residual fn); see
   /// Sequential::release_buffers.
   void release_buffers();
@@ -343,6 +350,10 @@ class Sequential : public Module {
   std::size_t size() const { return modules_.size(); }
   /// Layer i (0 = first); std::out_of_range for i >= size().
   Module& operator[](std::size_t i) { return *modules_.at(i); }
+  /// Replaces layer i by `module` (non-null, else InvalidArgument; std::out_of_range for i >=
+  /// size()), set up as add() sets up a layer, and returns the old layer. Drops the activations
+  /// kept for backward().
+  std::unique_ptr<Module> replace(std::size_t i, std::unique_ptr<Module> module);
 
   std::string type_name() const override { return "Sequential"; }
   /// The last layer's output features for `in_features` inputs; InvalidArgument naming the layer
