@@ -35,27 +35,26 @@ vk::AccessFlags write_access(vk::PipelineStageFlags stages) {
 }
 }  // namespace
 
-std::optional<BarrierTracker::Barrier> BarrierTracker::before(std::span<const Use> uses, vk::PipelineStageFlags stage) {
+std::optional<BarrierTracker::Barrier> BarrierTracker::before(std::span<const Use> uses) {
   bool hazard = false;
-  bool after_write = false;
   for (const Use& u : uses) {
     auto it = state_.find(u.buffer);
     if (it == state_.end()) continue;
     const bool reads = uint8_t(u.access) & uint8_t(Access::read);
     const bool writes = uint8_t(u.access) & uint8_t(Access::write);
-    if ((it->second & kWritten) && (reads || writes)) hazard = after_write = true;  // RAW, WAW
-    if ((it->second & kRead) && writes) hazard = true;                              // WAR
+    if ((it->second & kWritten) && (reads || writes)) hazard = true;  // RAW, WAW
+    if ((it->second & kRead) && writes) hazard = true;                // WAR
   }
   if (!hazard) return std::nullopt;
+  // The tracker forgets every earlier access once the barrier is recorded, so the barrier must order
+  // all of them before every later command, whatever its stage: its destination is both stages a
+  // list records (compute and transfer), and every earlier write is made available and visible,
+  // not only the one the new command touches.
   Barrier b;
   b.src_stages = read_stages_ | write_stages_;
-  b.dst_stages = stage;
-  // A write-after-read needs only an execution dependency; anything after a write also needs the
-  // written data made available and visible.
-  if (after_write) {
-    b.src_access = write_access(write_stages_);
-    b.dst_access = read_access(stage) | write_access(stage);
-  }
+  b.dst_stages = Stage::eComputeShader | Stage::eTransfer;
+  b.src_access = write_access(write_stages_);
+  if (b.src_access) b.dst_access = read_access(b.dst_stages) | write_access(b.dst_stages);
   return b;
 }
 
@@ -207,7 +206,7 @@ void CommandListImpl::check_tensor(const Tensor& t, std::string_view op, std::st
 }
 
 void CommandListImpl::barrier_before(std::span<const BarrierTracker::Use> uses, vk::PipelineStageFlags stage) {
-  if (auto b = tracker_.before(uses, stage)) {
+  if (auto b = tracker_.before(uses)) {
     emit([b = *b](vk::raii::CommandBuffer& cb) {
       cb.pipelineBarrier(b.src_stages, b.dst_stages, {}, vk::MemoryBarrier(b.src_access, b.dst_access), {}, {});
     });

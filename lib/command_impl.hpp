@@ -32,12 +32,12 @@ class BarrierTracker {
     VkBuffer buffer;
     Access access;
   };
-  /// The barrier needed before `uses` at `stage`, or nullopt when none is.
+  /// The barrier needed before `uses`, or nullopt when none is.
   struct Barrier {
     vk::PipelineStageFlags src_stages, dst_stages;
     vk::AccessFlags src_access, dst_access;
   };
-  std::optional<Barrier> before(std::span<const Use> uses, vk::PipelineStageFlags stage);
+  std::optional<Barrier> before(std::span<const Use> uses);
   void record(std::span<const Use> uses, vk::PipelineStageFlags stage);
   void reset();
 

@@ -106,6 +106,30 @@ TEST_CASE("fill and copy are recorded with the right barriers", "[command]") {
   require_no_validation_messages();
 }
 
+TEST_CASE("a barrier for one hazard also orders earlier writes before later commands of the other stage", "[command]") {
+  // The tracker forgets every access once it has inserted a barrier, so that barrier must reach
+  // every stage: here the barrier before the second dispatch (a write-after-read on x) must also
+  // make the first dispatch's write of y visible to the copy (a transfer) that reads it, and the
+  // barrier before the fill (a transfer) must make the copy's write visible to the last dispatch.
+  Context& ctx = context();
+  const std::size_t n = 4099;
+  Tensor x = Tensor::from(ctx, {n}, std::vector<float>(n, -2.0f));
+  Tensor y(ctx, {n}), z(ctx, {n}), w(ctx, {n}), v(ctx, {n});
+  CommandList cmd(ctx);
+  activation_forward(cmd, Activation::relu6, x, y);  // writes y
+  activation_forward(cmd, Activation::elu, z, x);    // WAR on x: barrier
+  cmd.copy(y, w);                                    // reads y, written before that barrier
+  cmd.fill(z, 1.0f);                                 // WAR on z: barrier
+  activation_forward(cmd, Activation::relu6, w, v);  // reads w, written before that barrier
+  y.fill(poison);
+  w.fill(poison);
+  v.fill(poison);
+  cmd.run();
+  CHECK(cmd.barrier_count() == 2);
+  for (float e : v.to_vector()) REQUIRE(e == 0.0f);
+  require_no_validation_messages();
+}
+
 TEST_CASE("recording after submit, mismatched shapes and foreign tensors are refused", "[command]") {
   Context& ctx = context();
   Tensor x(ctx, {10});
