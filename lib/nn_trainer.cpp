@@ -322,6 +322,34 @@ struct Trainer::Impl {
     }
   }
 
+  // train_epoch's checks before any work: the dataset, drop_last, and BatchNorm's refusal of one
+  // row (a last batch of one row, or with replicas a replica's slice of one row).
+  void check_epoch(const DeviceDataset& data) {
+    check_dataset(data, "Trainer::train_epoch");
+    const uint64_t count = data.count(), batch = options.batch;
+    if (options.drop_last && count < batch) {
+      throw InvalidArgument("vkgrad: Trainer::train_epoch: drop_last with " + std::to_string(count) +
+                            " samples in batches of " + std::to_string(batch) +
+                            " leaves no batch to train on; choose a smaller batch or set drop_last = false");
+    }
+    const uint64_t full = count / batch, tail = options.drop_last ? 0 : count % batch;
+    // The first replica's slice of the last batch is the largest, the last one's the smallest.
+    bool one_row =
+        tail > 0 && (slice_of(tail, 0, replicas).rows == 1 || slice_of(tail, replicas - 1, replicas).rows == 1);
+    if (replicas == 1) one_row = one_row && count > 1;
+    if (replicas > 1 && full > 0 && local_batch() == 1) one_row = true;
+    if (!one_row) return;
+    bool has_bn = false;
+    for (std::size_t i = 0; i < model.size(); ++i) has_bn |= dynamic_cast<BatchNorm1d*>(&model[i]) != nullptr;
+    if (has_bn) {
+      throw InvalidArgument(
+          "vkgrad: Trainer: " + std::to_string(count) + " samples in batches of " + std::to_string(batch) +
+          (replicas > 1 ? " across " + std::to_string(replicas) + " replicas give a replica a batch of 1 row"
+                        : std::string(" leave a last batch of 1 row")) +
+          ", which BatchNorm1d cannot train on; choose another batch size");
+    }
+  }
+
   // Reads the check_finite status and throws NonFiniteError if a loss was non-finite. `order`
   // maps batch positions to dataset rows; `unchecked_steps` is how many steps ran after the
   // checked ones at most (steps per submission − 1), for the message.
@@ -517,32 +545,24 @@ Trainer::~Trainer() = default;
 
 Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progress, double progress_interval_ms) {
   Impl& m = *impl_;
-  m.check_dataset(data, "Trainer::train_epoch");
-  const uint64_t count = data.count(), batch = m.options.batch;
-  if (m.options.drop_last && count < batch) {
-    throw InvalidArgument("vkgrad: Trainer::train_epoch: drop_last with " + std::to_string(count) +
-                          " samples in batches of " + std::to_string(batch) +
-                          " leaves no batch to train on; choose a smaller batch or set drop_last = false");
+  const uint64_t batch = m.options.batch;
+  // The checks before any work; with replicas every replica learns whether any refused, so that
+  // none waits for the others (a dataset that differs between replicas is refused too).
+  std::string error;
+  try {
+    m.check_epoch(data);
+  } catch (const InvalidArgument& e) {
+    if (m.group == nullptr) throw;
+    error = e.what();
   }
+  if (m.group != nullptr) {
+    const int64_t summary[] = {static_cast<int64_t>(data.count()), static_cast<int64_t>(data.features()),
+                               static_cast<int64_t>(epoch_)};
+    replica::agree(*m.group, summary, error, "Trainer::train_epoch",
+                   "the datasets (sample or feature counts) or epochs done");
+  }
+  const uint64_t count = data.count();
   const uint64_t full = count / batch, tail = m.options.drop_last ? 0 : count % batch;
-  // BatchNorm refuses to train on one row (as PyTorch): a last batch of one row, or with replicas
-  // a replica's slice of one row.
-  // (The first replica's slice is the largest, the last one's the smallest.)
-  bool one_row =
-      tail > 0 && (slice_of(tail, 0, m.replicas).rows == 1 || slice_of(tail, m.replicas - 1, m.replicas).rows == 1);
-  if (m.replicas == 1) one_row = one_row && count > 1;
-  if (m.replicas > 1 && full > 0 && m.local_batch() == 1) one_row = true;
-  if (one_row) {
-    bool has_bn = false;
-    for (std::size_t i = 0; i < m.model.size(); ++i) has_bn |= dynamic_cast<BatchNorm1d*>(&m.model[i]) != nullptr;
-    if (has_bn) {
-      throw InvalidArgument(
-          "vkgrad: Trainer: " + std::to_string(count) + " samples in batches of " + std::to_string(batch) +
-          (m.replicas > 1 ? " across " + std::to_string(m.replicas) + " replicas give a replica a batch of 1 row"
-                          : std::string(" leave a last batch of 1 row")) +
-          ", which BatchNorm1d cannot train on; choose another batch size");
-    }
-  }
   // The epoch's shuffle: a function of (seed, epoch) only, so a resumed run repeats it, and every
   // replica draws the same one.
   std::vector<int32_t> order(count);

@@ -47,7 +47,7 @@ struct Run {
   std::unique_ptr<nn::CrossEntropyLoss> loss;
   std::unique_ptr<nn::Trainer> trainer;
   Run(uint64_t seed, Opt opt, nn::ReplicaGroup* group, uint64_t trainer_seed, uint64_t width = hidden,
-      uint64_t batch = global_batch) {
+      uint64_t batch = global_batch, uint32_t steps_per_submit = 1) {
     Context& ctx = context();
     model = std::make_unique<nn::Sequential>(ctx);
     model->emplace<nn::Linear>(features, width);
@@ -65,7 +65,8 @@ struct Run {
     loss = std::make_unique<nn::CrossEntropyLoss>(ctx);
     trainer = std::make_unique<nn::Trainer>(
         ctx, *model, *loss, *optimizer,
-        nn::TrainerOptions{.batch = batch, .replicas = group, .steps_per_submit = 1, .seed = trainer_seed});
+        nn::TrainerOptions{
+            .batch = batch, .replicas = group, .steps_per_submit = steps_per_submit, .seed = trainer_seed});
   }
 };
 
@@ -118,15 +119,18 @@ TEST_CASE("data-parallel Trainer: N replicas at global batch B match one process
   Context& ctx = context();
   const nn::DeviceDataset data = make_data(ctx, samples);
   for (Opt opt : {Opt::sgd, Opt::adam}) {
-    INFO((opt == Opt::sgd ? "SGD with momentum" : "Adam") << ", " << comm.size() << " replicas");
+    // Adam's replicas run 3 steps per submission (3 host steps in one list).
+    const uint32_t per_submit = opt == Opt::sgd ? 1 : 3;
+    INFO((opt == Opt::sgd ? "SGD with momentum" : "Adam")
+         << ", " << comm.size() << " replicas, " << per_submit << " steps per submission");
     // Each replica starts from its own weights and seed; the trainer makes them rank 0's.
-    Run replica(100 + comm.rank(), opt, &comm, 5 + comm.rank());
+    Run replica(100 + comm.rank(), opt, &comm, 5 + comm.rank(), hidden, global_batch, per_submit);
     Run alone(100, opt, nullptr, 5);
     CHECK(replica.trainer->options().seed == 5);
     REQUIRE(parameters(*replica.model) == parameters(*alone.model));
 
-    // Parameters identical on every replica after every step (steps_per_submit 1, progress after
-    // every submission; the last, partial step is checked after the epoch).
+    // Parameters identical on every replica after every submission (progress after each; the last,
+    // partial step is checked after the epoch).
     std::size_t checked = 0;
     bool all_same = true;
     const nn::Metrics got = replica.trainer->train_epoch(
@@ -137,7 +141,7 @@ TEST_CASE("data-parallel Trainer: N replicas at global batch B match one process
         },
         0);
     CHECK(all_same);
-    CHECK(checked == samples / global_batch + 1);
+    CHECK(checked == (samples / global_batch + per_submit - 1) / per_submit + 1);
     CHECK(same_everywhere(comm, fingerprint(parameters(*replica.model))));
     CHECK(replica.trainer->communication().reductions == samples / global_batch + 1);
 
@@ -262,8 +266,11 @@ TEST_CASE("data-parallel Trainer: misuse is refused on every replica", "[dist][t
   } else {
     CHECK_THROWS_WITH(Run(1, Opt::sgd, &comm, 0), Catch::Contains("replica " + std::to_string(comm.size() - 1)));
   }
-  // Still in step: a valid trainer works afterwards.
+  // Datasets of different sizes: refused by train_epoch on every replica.
   Run fine(1, Opt::sgd, &comm, 0);
+  CHECK_THROWS_WITH(fine.trainer->train_epoch(make_data(context(), samples + uint64_t(comm.rank()))),
+                    Catch::Contains("datasets"));
+  // Still in step: the trainer works afterwards.
   CHECK(fine.trainer->train_epoch(make_data(context(), samples)).samples == samples);
 }
 
