@@ -160,7 +160,8 @@ using ProgressFn = std::function<void(uint64_t done, uint64_t total, const Metri
 ///    on every replica at the end of that submission;
 ///  - evaluate() runs the whole dataset on every replica (identical results everywhere);
 ///  - save_checkpoint writes on rank 0 only, load_checkpoint reads on rank 0 only and broadcasts.
-/// Every call (train_epoch, evaluate, checkpoints) is collective: every replica makes it.
+/// The constructor, train_epoch, save_checkpoint and load_checkpoint are collective: every replica
+/// makes them, in the same order (evaluate() communicates nothing).
 class Trainer {
  public:
   /// A trainer of `model` with `loss` and `optimizer`, which it keeps references to: they must
