@@ -170,6 +170,33 @@ TEST_CASE("data-parallel Trainer: N replicas at global batch B match one process
   }
 }
 
+TEST_CASE("data-parallel Trainer: BatchNorm1d per replica, its running statistics rank 0's after every epoch",
+          "[dist][trainer]") {
+  Communicator& comm = communicator();
+  Context& ctx = context();
+  const nn::DeviceDataset data = make_data(ctx, samples);
+  nn::Sequential model(ctx);
+  model.emplace<nn::Linear>(features, hidden);
+  model.emplace<nn::BatchNorm1d>(hidden);
+  model.emplace<nn::Activation>(Activation::relu);
+  model.emplace<nn::Linear>(hidden, classes);
+  CommandList cmd(ctx);
+  model.reset_parameters(cmd, 21 + comm.rank());
+  cmd.run();
+  nn::SGD sgd(model, SgdOptions{.lr = 0.05f, .momentum = 0.9f});
+  nn::CrossEntropyLoss loss(ctx);
+  nn::Trainer trainer(ctx, model, loss, sgd, nn::TrainerOptions{.batch = global_batch, .replicas = &comm});
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    trainer.train_epoch(data);
+    // Each replica normalised its own rows, so its running statistics were its own; the trainer
+    // made them rank 0's, so the whole state, and evaluation, agree on every replica.
+    const std::string state = state_bytes(model);
+    CHECK(same_everywhere(comm, fingerprint(std::vector<float>(state.begin(), state.end()))));
+    const nn::Metrics eval = trainer.evaluate(data);
+    CHECK(same_everywhere(comm, std::bit_cast<int64_t>(eval.loss)));
+  }
+}
+
 TEST_CASE("data-parallel Trainer: every sample of an epoch is trained on once, by one replica", "[dist][trainer]") {
   // One-hot inputs x_i = e_i, targets 0, MSELoss(sum), SGD lr 1: sample i's gradient is 2·w_i on
   // its weight alone, so after one epoch w_i = -w_i exactly if sample i was in exactly one
