@@ -148,9 +148,11 @@ using ProgressFn = std::function<void(uint64_t done, uint64_t total, const Metri
 ///    take none and still joins the reductions). Every sample of an epoch is used once;
 ///  - inside the recorded step, after backward and before the optimizer, the gradients are
 ///    averaged: each replica's weighted by its rows / R (reduction mean) or 1 (sum), so a step
-///    matches one process at batch B up to float reassociation, in buckets of bucket_bytes in
-///    reverse layer order through one host-visible tensor (ReplicaGroup::allreduce_sum, in rank
-///    order with a deterministic dist::Communicator); parameters stay identical on every replica;
+///    matches one process at batch B up to float reassociation (not with CrossEntropyLoss or
+///    NLLLoss rows at ignore_index: the weights count rows, not the rows that count, as DDP's
+///    averaging does), in buckets of bucket_bytes in reverse layer order through one host-visible
+///    tensor (ReplicaGroup::allreduce_sum, in rank order with a deterministic dist::Communicator);
+///    parameters stay identical on every replica;
 ///  - the model is told its rows (Module::set_replica_rows): Dropout keys its masks on the global
 ///    row, so N replicas draw the masks one process at batch B draws. BatchNorm1d normalises each
 ///    replica's rows alone, as DDP's default; its running statistics are rank 0's at the end of
