@@ -15,6 +15,7 @@ namespace {
 struct DropoutPush {
   uint32_t n, seed_lo, seed_hi, step, drop_threshold;
   float scale;
+  uint32_t offset;
 };
 
 // y = x · mask / (1 - p) (forward: in = x, out = y; backward: in = dy, out = dx).
@@ -30,6 +31,11 @@ void record(CommandList& cmd, const Tensor& in, Tensor& out, const DropoutOption
     detail::fail_argument(op, "local_size " + std::to_string(o.local_size) + " exceeds the device's limit " +
                                   std::to_string(info.max_workgroup_size[0]));
   }
+  if (in.numel() > (uint64_t{1} << 32) || o.element_offset > (uint64_t{1} << 32) - in.numel()) {
+    detail::fail_argument(op, "element_offset " + std::to_string(o.element_offset) + " + " +
+                                  std::to_string(in.numel()) +
+                                  " elements exceeds 2^32, the elements a mask can address");
+  }
   if (!o.training || o.p == 0.0f) {  // the identity
     if (&in.buffer() != &out.buffer()) cmd.copy(in, out);
     return;
@@ -41,7 +47,8 @@ void record(CommandList& cmd, const Tensor& in, Tensor& out, const DropoutOption
                          static_cast<uint32_t>(o.seed >> 32),
                          o.step,
                          dropout_threshold(o.p),
-                         o.p < 1.0f ? static_cast<float>(1.0 / (1.0 - double(o.p))) : 0.0f};
+                         o.p < 1.0f ? static_cast<float>(1.0 / (1.0 - double(o.p))) : 0.0f,
+                         static_cast<uint32_t>(o.element_offset)};
   const uint64_t blocks = (in.numel() + 3) / 4;  // one thread per Philox block of 4 elements
   // With the cpu kernel set up to cpu::kGridSteps blocks per invocation (lib/cpu_kernels.hpp).
   const std::array<uint32_t, 3> groups{detail::grid_stride_groups(c.context(), blocks, local, detail::cpu::kGridSteps),

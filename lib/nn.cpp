@@ -230,14 +230,23 @@ Dropout::Dropout(Context& context, float p) : Module(context), p_(p) {
 
 std::string Dropout::extra_repr() const { return "p=" + fmt(p_) + ", inplace=False"; }
 
-DropoutOptions Dropout::options() const {
-  return DropoutOptions{}.set_p(p_).set_training(training()).set_seed(seed_).set_step_counter(counter_);
+// x: (rows, features...): element i of this replica's rows is element first_row · features + i of
+// the global batch.
+DropoutOptions Dropout::options(const Tensor& x) const {
+  const uint64_t rows = x.shape().rank() > 0 ? x.shape()[0] : 1;
+  const uint64_t offset = rows > 0 ? first_row_ * (x.numel() / rows) : 0;
+  return DropoutOptions{}
+      .set_p(p_)
+      .set_training(training())
+      .set_seed(seed_)
+      .set_step_counter(counter_)
+      .set_element_offset(offset);
 }
 
-void Dropout::forward(CommandList& cmd, const Tensor& x, Tensor& y) { dropout_forward(cmd, x, y, options()); }
+void Dropout::forward(CommandList& cmd, const Tensor& x, Tensor& y) { dropout_forward(cmd, x, y, options(x)); }
 
 void Dropout::backward(CommandList& cmd, const Tensor& /*x*/, const Tensor& /*y*/, const Tensor& dy, Tensor& dx) {
-  if (!dx.empty()) dropout_backward(cmd, dy, dx, options());
+  if (!dx.empty()) dropout_backward(cmd, dy, dx, options(dy));
 }
 
 void Dropout::set_step_counter(const Tensor* counter, uint64_t seed) {

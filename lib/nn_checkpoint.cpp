@@ -10,6 +10,7 @@
 #include <bit>
 #include <sstream>
 
+#include "nn_replica.hpp"
 #include "nn_state.hpp"
 #include "vkgrad/error.hpp"
 #include "vkgrad/nn.hpp"
@@ -117,6 +118,25 @@ void Sequential::load_training_state(const std::vector<std::pair<std::string, Ho
 // --- Trainer ---
 
 void Trainer::save_checkpoint(const std::filesystem::path& path, const std::map<std::string, std::string>& metadata) {
+  ReplicaGroup* group = options().replicas;
+  if (group == nullptr) return save_checkpoint_file(path, metadata);
+  // Rank 0 writes; the others wait for it, so the file exists when any replica returns, and
+  // throw its error when it failed.
+  replica::run_on_root(*group, 0, [&] { save_checkpoint_file(path, metadata); });
+}
+
+void Trainer::load_checkpoint(const std::filesystem::path& path) {
+  ReplicaGroup* group = options().replicas;
+  if (group == nullptr) return load_checkpoint_file(path);
+  // Rank 0 reads (the file may exist only on its machine) and broadcasts what it loaded.
+  replica::run_on_root(*group, 0, [&] { load_checkpoint_file(path); });
+  broadcast_state(*group, model(), &optimizer(), 0);
+  const uint64_t seed = replica::broadcast_u64(*group, options().seed, 0);
+  resume_at(seed, replica::broadcast_u64(*group, epochs_done(), 0));
+}
+
+void Trainer::save_checkpoint_file(const std::filesystem::path& path,
+                                   const std::map<std::string, std::string>& metadata) {
   for (const auto& [key, value] : metadata) {
     if (key == "format" || starts_with(key, kVkgradPrefix)) {
       state::fail("Trainer::save_checkpoint", "metadata key '" + key +
@@ -140,7 +160,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path, const std::map<
   save_safetensors(path, tensors, meta);
 }
 
-void Trainer::load_checkpoint(const std::filesystem::path& path) {
+void Trainer::load_checkpoint_file(const std::filesystem::path& path) {
   const std::string where = "Trainer::load_checkpoint: " + path.string();
   const SafetensorsFile file = load_safetensors(path);  // missing, truncated or corrupt: InvalidArgument
   Sequential& net = model();

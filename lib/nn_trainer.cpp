@@ -9,7 +9,14 @@
 // every module's output and the loss, which stamps the batch number into a small status tensor on
 // the device and freezes it at the first step whose loss is non-finite. The host reads that tensor
 // once per training submission (after the fence wait it does anyway) and once per evaluation.
+//
+// Data-parallel training (TrainerOptions::replicas): each replica records its slice of every
+// global batch (its own permutation holds its slices one after the other, so select_batch's stride
+// is the replica's rows), and the step averages the gradients in a host step between backward and
+// the optimizer (replica::GradientSync). After each submission the replicas exchange their metric
+// totals and check_finite status, so every replica reports and throws alike.
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -22,6 +29,7 @@
 #include "vkgrad/nn.hpp"
 #include "vkgrad/reduce.hpp"
 
+#include "nn_replica.hpp"
 #include "nn_state.hpp"
 #include "nonfinite.hpp"
 
@@ -89,6 +97,19 @@ std::string float_text(double v) {
   return s.str();
 }
 
+// Rows of one replica in one step: [first_row, first_row + rows) of a global batch of global_rows.
+struct Slice {
+  uint64_t rows, first_row, global_rows;
+};
+
+// Replica `rank` of `replicas`' part of a global batch of `global_rows`: as even as possible, the
+// first global_rows mod replicas replicas one row more.
+Slice slice_of(uint64_t global_rows, int rank, int replicas) {
+  const uint64_t n = static_cast<uint64_t>(replicas), r = static_cast<uint64_t>(rank);
+  const uint64_t base = global_rows / n, extra = global_rows % n;
+  return {base + (r < extra ? 1 : 0), r * base + std::min(r, extra), global_rows};
+}
+
 }  // namespace
 
 struct Trainer::Impl {
@@ -111,7 +132,7 @@ struct Trainer::Impl {
   struct ListKey {
     const void* data;
     const void* target;
-    uint64_t rows;
+    uint64_t rows, global_rows;
     uint32_t steps;
     bool train;
     auto operator<=>(const ListKey&) const = default;
@@ -122,6 +143,11 @@ struct Trainer::Impl {
   std::vector<LayerSparsity> sparsity_result;
   // check_finite: slot 0 is the input batch, slot 1 + i the output of module i, the last the loss.
   Tensor finite_status;
+  // Data-parallel training: the replicas (null alone), this one's rank and their count.
+  ReplicaGroup* group;
+  int rank = 0, replicas = 1;
+  // The gradient averaging, planned when the first training step is recorded.
+  std::unique_ptr<replica::GradientSync> sync;
 
   Impl(Context& c, Sequential& m, Loss& l, Optimizer& o, TrainerOptions opt)
       : ctx(c),
@@ -132,9 +158,20 @@ struct Trainer::Impl {
         target_kind(l.target_kind()),
         metric_kind(metric_kind_of(l)),
         cursor(c, {1}, DType::i32),
-        totals(c, {target_kind == TargetKind::class_indices ? 4u : 8u}) {}
+        totals(c, {target_kind == TargetKind::class_indices ? 4u : 8u}),
+        group(opt.replicas) {
+    if (group != nullptr) {
+      rank = group->rank();
+      replicas = group->size();
+    }
+  }
 
-  Metrics read_metrics() const { return to_metrics(totals.to_vector(), metric_kind, classes); }
+  // This replica's totals, or (reduce, with replicas: collective) the sums of every replica's.
+  Metrics read_metrics(bool reduce = false) const {
+    std::vector<float> values = totals.to_vector();
+    if (reduce && group != nullptr) group->allreduce_sum(values);
+    return to_metrics(values, metric_kind, classes);
+  }
 
   // The dataset's tensor the loss compares the output with.
   const Tensor& dataset_target(const DeviceDataset& data) const {
@@ -149,9 +186,11 @@ struct Trainer::Impl {
 
   // Records what training and evaluation share: the batch at the cursor from `perm` → gather and
   // normalise → forward → loss → argmax → metrics. Returns the batch's tensors.
-  BatchTensors& record_forward(CommandList& cmd, const DeviceDataset& data, const Tensor& perm, uint64_t rows) {
+  // `stride`: rows per full batch in `perm` (this replica's when training with replicas).
+  BatchTensors& record_forward(CommandList& cmd, const DeviceDataset& data, const Tensor& perm, uint64_t rows,
+                               uint64_t stride) {
     BatchTensors& b = batch_tensors(rows, data.features());
-    select_batch(cmd, perm, cursor, static_cast<uint32_t>(options.batch), b.index);
+    select_batch(cmd, perm, cursor, static_cast<uint32_t>(stride), b.index);
     gather_rows(cmd, data.images, b.index, b.x, data.effective_scale(), data.shift);
     if (target_kind == TargetKind::class_indices) {
       gather_labels(cmd, data.labels, b.index, b.labels);
@@ -177,19 +216,34 @@ struct Trainer::Impl {
     return b;
   }
 
-  // Records one training step of `rows` rows: forward as above → backward → update → counters.
-  void record_train_step(CommandList& cmd, const DeviceDataset& data, uint64_t rows) {
-    BatchTensors& b = record_forward(cmd, data, train_perm, rows);
-    loss.backward(cmd, b.logits, b.target(target_kind), b.dlogits);
-    Tensor no_input_gradient;
-    model.backward(cmd, b.x, b.logits, b.dlogits, no_input_gradient);
+  // Rows per full batch of this replica.
+  uint64_t local_batch() const { return options.batch / static_cast<uint64_t>(replicas); }
+
+  // Records one training step of this replica's slice: forward as above → backward → (with
+  // replicas) the gradient averaging → update → counters. A replica without rows in this step
+  // records only the averaging, its contribution zero, and what follows.
+  void record_train_step(CommandList& cmd, const DeviceDataset& data, const Slice& slice) {
+    if (slice.rows > 0) {
+      BatchTensors& b = record_forward(cmd, data, train_perm, slice.rows, local_batch());
+      loss.backward(cmd, b.logits, b.target(target_kind), b.dlogits);
+      Tensor no_input_gradient;
+      model.backward(cmd, b.x, b.logits, b.dlogits, no_input_gradient);
+    }
+    if (group != nullptr) {
+      if (!sync) sync = std::make_unique<replica::GradientSync>(ctx, *group, model, options.bucket_bytes);
+      // Mean losses average each replica's mean weighted by its share of the rows; sums add.
+      const float weight = loss.reduction() == Reduction::sum
+                               ? 1.0f
+                               : static_cast<float>(double(slice.rows) / double(slice.global_rows));
+      sync->record(cmd, slice.rows > 0, weight);
+    }
     optimizer.record_step(cmd);
     optimizer_advance_step(cmd, cursor);
     optimizer_advance_step(cmd, model.step_counter());
   }
 
   void record_eval_step(CommandList& cmd, const DeviceDataset& data, uint64_t rows) {
-    record_forward(cmd, data, eval_perm, rows);
+    record_forward(cmd, data, eval_perm, rows, options.batch);
     if (options.measure_sparsity) {
       auto& meters = sparsity[rows];
       if (meters.empty()) {
@@ -204,20 +258,33 @@ struct Trainer::Impl {
     optimizer_advance_step(cmd, cursor);
   }
 
-  CommandList& list(const DeviceDataset& data, uint64_t rows, uint32_t steps, bool train) {
-    const ListKey key{&data.images.buffer(), &dataset_target(data).buffer(), rows, steps, train};
+  // The list of `steps` steps of `global_rows` rows (this replica's slice of them when training
+  // with replicas; evaluation runs every row on every replica).
+  CommandList& list(const DeviceDataset& data, uint64_t global_rows, uint32_t steps, bool train) {
+    const Slice slice =
+        train && group != nullptr ? slice_of(global_rows, rank, replicas) : Slice{global_rows, 0, global_rows};
+    const ListKey key{&data.images.buffer(), &dataset_target(data).buffer(), slice.rows, global_rows, steps, train};
     auto it = lists.find(key);
     if (it != lists.end()) return it->second;
     CommandList cmd(ctx);
     {
       state::ModeWhileRecording mode(model, train);
-      for (uint32_t s = 0; s < steps; ++s) {
-        if (train) {
-          record_train_step(cmd, data, rows);
-        } else {
-          record_eval_step(cmd, data, rows);
+      // Where these rows sit in the global batch (Dropout's masks, SyncBatchNorm's reductions);
+      // cleared after recording, so passes recorded outside the trainer run alone.
+      model.set_replica_rows(ReplicaRows{train ? group : nullptr, slice.first_row, global_rows});
+      try {
+        for (uint32_t s = 0; s < steps; ++s) {
+          if (train) {
+            record_train_step(cmd, data, slice);
+          } else {
+            record_eval_step(cmd, data, global_rows);
+          }
         }
+      } catch (...) {
+        model.set_replica_rows(ReplicaRows{});
+        throw;
       }
+      model.set_replica_rows(ReplicaRows{});
     }
     return lists.emplace(key, std::move(cmd)).first->second;
   }
@@ -255,6 +322,34 @@ struct Trainer::Impl {
     }
   }
 
+  // train_epoch's checks before any work: the dataset, drop_last, and BatchNorm's refusal of one
+  // row (a last batch of one row, or with replicas a replica's slice of one row).
+  void check_epoch(const DeviceDataset& data) {
+    check_dataset(data, "Trainer::train_epoch");
+    const uint64_t count = data.count(), batch = options.batch;
+    if (options.drop_last && count < batch) {
+      throw InvalidArgument("vkgrad: Trainer::train_epoch: drop_last with " + std::to_string(count) +
+                            " samples in batches of " + std::to_string(batch) +
+                            " leaves no batch to train on; choose a smaller batch or set drop_last = false");
+    }
+    const uint64_t full = count / batch, tail = options.drop_last ? 0 : count % batch;
+    // The first replica's slice of the last batch is the largest, the last one's the smallest.
+    bool one_row =
+        tail > 0 && (slice_of(tail, 0, replicas).rows == 1 || slice_of(tail, replicas - 1, replicas).rows == 1);
+    if (replicas == 1) one_row = one_row && count > 1;
+    if (replicas > 1 && full > 0 && local_batch() == 1) one_row = true;
+    if (!one_row) return;
+    bool has_bn = false;
+    for (std::size_t i = 0; i < model.size(); ++i) has_bn |= dynamic_cast<BatchNorm1d*>(&model[i]) != nullptr;
+    if (has_bn) {
+      throw InvalidArgument(
+          "vkgrad: Trainer: " + std::to_string(count) + " samples in batches of " + std::to_string(batch) +
+          (replicas > 1 ? " across " + std::to_string(replicas) + " replicas give a replica a batch of 1 row"
+                        : std::string(" leave a last batch of 1 row")) +
+          ", which BatchNorm1d cannot train on; choose another batch size");
+    }
+  }
+
   // Reads the check_finite status and throws NonFiniteError if a loss was non-finite. `order`
   // maps batch positions to dataset rows; `unchecked_steps` is how many steps ran after the
   // checked ones at most (steps per submission − 1), for the message.
@@ -262,18 +357,32 @@ struct Trainer::Impl {
                     uint64_t unchecked_steps) {
     if (!options.check_finite) return;
     const detail::NonFiniteStatus status = detail::read_nonfinite_status(finite_status);
-    if (status.step == 0) return;
+    int64_t first_step = status.step, slot = status.first_slot();
+    float loss_value = status.loss;
+    if (training && group != nullptr) {
+      // Every replica reports the first step (the lowest rank's at a tie) that met a non-finite
+      // loss on any replica, so every replica throws the same error and none waits for the others.
+      const int64_t mine[] = {first_step, slot, std::bit_cast<int32_t>(loss_value)};
+      const std::vector<int64_t> all = replica::gather(*group, mine);
+      first_step = 0;
+      for (std::size_t r = 0; r < all.size(); r += 3) {
+        if (all[r] == 0 || (first_step != 0 && all[r] >= first_step)) continue;
+        first_step = all[r];
+        slot = all[r + 1];
+        loss_value = std::bit_cast<float>(static_cast<int32_t>(all[r + 2]));
+      }
+    }
+    if (first_step == 0) return;
     loss.check_targets();  // a label outside the classes also makes the loss NaN: report that instead
     const uint64_t count = data.count(), batch = options.batch;
     // Training with drop_last runs only the full batches; evaluation runs every sample.
     const uint64_t batches = training && options.drop_last ? count / batch : (count + batch - 1) / batch;
-    const uint64_t step = static_cast<uint64_t>(status.step);
-    const int64_t slot = status.first_slot();
+    const uint64_t step = static_cast<uint64_t>(first_step);
     const int64_t module = slot == 0                                                 ? NonFiniteError::input_batch
                            : slot >= 1 && slot <= static_cast<int64_t>(model.size()) ? slot - 1
                                                                                      : NonFiniteError::loss_only;
     std::string msg = std::string("vkgrad: Trainer::") + (training ? "train_epoch" : "evaluate") + ": the loss was " +
-                      float_text(status.loss) + " at " +
+                      float_text(loss_value) + " at " +
                       (training ? "epoch " + std::to_string(epoch) + ", batch " : "evaluation batch ") +
                       std::to_string(step) + " of " + std::to_string(batches) + " (check_finite). ";
     if (module == NonFiniteError::input_batch) {
@@ -395,13 +504,39 @@ struct Trainer::Impl {
 
 Trainer::Trainer(Context& context, Sequential& model, Loss& loss, Optimizer& optimizer, TrainerOptions options)
     : impl_(std::make_unique<Impl>(context, model, loss, optimizer, options)) {
+  std::string error;
   if (options.batch == 0 || options.batch > 0x7fffffff) {
-    throw InvalidArgument("vkgrad: Trainer: batch must be in [1, 2^31), got " + std::to_string(options.batch));
+    error = "vkgrad: Trainer: batch must be in [1, 2^31), got " + std::to_string(options.batch);
+  } else if (loss.reduction() == Reduction::none) {
+    error = "vkgrad: Trainer: " + loss.to_string() +
+            " has reduction='none', but a training step needs a scalar loss: use reduction mean (the default) or sum";
   }
-  if (loss.reduction() == Reduction::none) {
-    throw InvalidArgument("vkgrad: Trainer: " + loss.to_string() +
-                          " has reduction='none', but a training step needs a scalar loss: use reduction mean "
-                          "(the default) or sum");
+  ReplicaGroup* group = options.replicas;
+  if (group == nullptr) {
+    if (!error.empty()) throw InvalidArgument(error);
+  } else {
+    const auto n = static_cast<uint64_t>(group->size());
+    if (error.empty() && options.batch % n != 0) {
+      error = "vkgrad: Trainer: the batch " + std::to_string(options.batch) +
+              " is the global batch, split evenly "
+              "across the " +
+              std::to_string(n) + " replicas, so it must be a multiple of " + std::to_string(n) +
+              ": choose a batch of " + std::to_string(std::max<uint64_t>(n, options.batch / n * n)) +
+              " or another multiple of the replica count";
+    }
+    if (error.empty() && options.bucket_bytes == 0) error = "vkgrad: Trainer: bucket_bytes must be > 0";
+    // Every replica records the same steps and makes the same collective calls in the same order.
+    const int64_t summary[] = {
+        static_cast<int64_t>(options.batch),        static_cast<int64_t>(options.steps_per_submit),
+        static_cast<int64_t>(options.bucket_bytes), int64_t{options.drop_last} * 2 + int64_t{options.check_finite},
+        replica::hash(model.to_string()),           replica::hash(loss.to_string()),
+        replica::hash(optimizer.to_string())};
+    replica::agree(*group, summary, error, "Trainer",
+                   "the options (batch, steps_per_submit, bucket_bytes, drop_last, check_finite), model, loss or "
+                   "optimizer");
+    // Rank 0's state and shuffle seed, so replicas that initialised differently cannot diverge.
+    broadcast_state(*group, model, &optimizer, 0);
+    impl_->options.seed = replica::broadcast_u64(*group, options.seed, 0);
   }
   steps_per_submit_ = options.steps_per_submit;
 }
@@ -410,40 +545,65 @@ Trainer::~Trainer() = default;
 
 Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progress, double progress_interval_ms) {
   Impl& m = *impl_;
-  m.check_dataset(data, "Trainer::train_epoch");
-  const uint64_t count = data.count(), batch = m.options.batch;
-  if (m.options.drop_last && count < batch) {
-    throw InvalidArgument("vkgrad: Trainer::train_epoch: drop_last with " + std::to_string(count) +
-                          " samples in batches of " + std::to_string(batch) +
-                          " leaves no batch to train on; choose a smaller batch or set drop_last = false");
+  const uint64_t batch = m.options.batch;
+  // The checks before any work; with replicas every replica learns whether any refused, so that
+  // none waits for the others (a dataset that differs between replicas is refused too).
+  std::string error;
+  try {
+    m.check_epoch(data);
+  } catch (const InvalidArgument& e) {
+    if (m.group == nullptr) throw;
+    error = e.what();
   }
-  if (count % batch == 1 && count > 1 && !m.options.drop_last) {
-    // The last batch would hold one row, and BatchNorm refuses to train on one row (as PyTorch).
-    bool has_bn = false;
-    for (std::size_t i = 0; i < m.model.size(); ++i) has_bn |= dynamic_cast<BatchNorm1d*>(&m.model[i]) != nullptr;
-    if (has_bn) {
-      throw InvalidArgument(
-          "vkgrad: Trainer: " + std::to_string(count) + " samples in batches of " + std::to_string(batch) +
-          " leave a last batch of 1 row, which BatchNorm1d cannot train on; choose another batch size");
-    }
+  if (m.group != nullptr) {
+    const int64_t summary[] = {static_cast<int64_t>(data.count()), static_cast<int64_t>(data.features()),
+                               static_cast<int64_t>(epoch_)};
+    replica::agree(*m.group, summary, error, "Trainer::train_epoch",
+                   "the datasets (sample or feature counts) or epochs done");
   }
-  // The epoch's shuffle: a function of (seed, epoch) only, so a resumed run repeats it.
+  const uint64_t count = data.count();
+  const uint64_t full = count / batch, tail = m.options.drop_last ? 0 : count % batch;
+  // The epoch's shuffle: a function of (seed, epoch) only, so a resumed run repeats it, and every
+  // replica draws the same one.
   std::vector<int32_t> order(count);
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(m.options.seed * 0x9E3779B97F4A7C15ull + epoch_ + 1);
   std::shuffle(order.begin(), order.end(), rng);
-  m.upload_permutation(m.train_perm, count, order, true);
+  if (m.group == nullptr) {
+    m.upload_permutation(m.train_perm, count, order, true);
+  } else {
+    // This replica's slices of every global batch, one after the other (select_batch's stride is
+    // its rows per full batch); at least one entry, so a replica with no rows has a tensor too.
+    std::vector<int32_t> mine;
+    const uint64_t local = m.local_batch();
+    for (uint64_t b = 0; b < full; ++b) {
+      const auto first = order.begin() + std::ptrdiff_t(b * batch + uint64_t(m.rank) * local);
+      mine.insert(mine.end(), first, first + std::ptrdiff_t(local));
+    }
+    const Slice last = slice_of(tail, m.rank, m.replicas);
+    const auto first = order.begin() + std::ptrdiff_t(full * batch + last.first_row);
+    mine.insert(mine.end(), first, first + std::ptrdiff_t(last.rows));
+    if (mine.empty()) mine.push_back(-1);
+    m.upload_permutation(m.train_perm, mine.size(), mine, true);
+  }
   m.cursor.fill(0.0f);
   m.totals.fill(0.0f);
   if (m.options.check_finite) m.finite_status.fill(0.0f);
   const uint64_t epoch = epoch_ + 1;
 
-  const uint64_t full = count / batch, tail = m.options.drop_last ? 0 : count % batch;
   const uint64_t used = full * batch + tail;  // samples trained on this epoch
   uint64_t done = 0;
   auto t_report = Clock::now();
+  // After every submission: with replicas, every replica learns the totals of all (collective, so
+  // made whether or not this replica reports progress); the callback runs at most every interval.
   auto report = [&](uint64_t samples) {
-    if (progress && (ms_since(t_report) >= progress_interval_ms || samples == used)) {
+    if (m.group != nullptr) {
+      const Metrics running = m.read_metrics(true);
+      if (progress && (ms_since(t_report) >= progress_interval_ms || samples == used)) {
+        progress(samples, used, running);
+        t_report = Clock::now();
+      }
+    } else if (progress && (ms_since(t_report) >= progress_interval_ms || samples == used)) {
       progress(samples, used, m.read_metrics());
       t_report = Clock::now();
     }
@@ -465,6 +625,10 @@ Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progre
       const double step_ms = std::max(ms_since(t0), 1e-3);
       m.check_finite(data, true, epoch, &order, 0);
       steps_per_submit_ = static_cast<uint32_t>(std::clamp(m.options.target_submit_ms / step_ms, 1.0, 256.0));
+      // Replicas submit the same steps together: rank 0's choice.
+      if (m.group != nullptr) {
+        steps_per_submit_ = static_cast<uint32_t>(replica::broadcast_u64(*m.group, steps_per_submit_, 0));
+      }
       report(done * batch);
       continue;
     }
@@ -478,9 +642,12 @@ Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progre
     m.list(data, tail, 1, true).run();
     m.check_finite(data, true, epoch, &order, 0);
   }
-  const Metrics result = m.read_metrics();
+  const Metrics result = m.read_metrics(true);
   if (progress) progress(used, used, result);
   m.loss.check_targets();
+  // BatchNorm's running statistics are each replica's own: rank 0's become everyone's, so that
+  // evaluation and checkpoints agree on every replica (the parameters are identical already).
+  if (m.group != nullptr && !m.model.buffers().empty()) broadcast_state(*m.group, m.model, nullptr, 0);
   ++epoch_;
   return result;
 }
@@ -539,6 +706,12 @@ Metrics Trainer::evaluate(const DeviceDataset& data) {
 }
 
 std::vector<LayerSparsity> Trainer::sparsity() const { return impl_->sparsity_result; }
+
+CommunicationStats Trainer::communication() const {
+  const auto& sync = impl_->sync;
+  if (!sync) return {};
+  return {sync->reductions(), sync->seconds(), sync->bytes()};
+}
 
 Sequential& Trainer::model() const { return impl_->model; }
 Optimizer& Trainer::optimizer() const { return impl_->optimizer; }

@@ -8,11 +8,14 @@
 // drop_threshold = round(p * 2^24) (so p = 1 gives 2^24: nothing kept). One thread computes one
 // Philox block of 4 consecutive elements (each element of the tail recomputes its block), so
 // the mask depends only on (seed, step, i), never on the local size or the dispatch order. Exact integer comparison: the C++ reference reproduces the mask
-// bit for bit. Multiplying by 0 (not selecting 0) keeps PyTorch's behaviour: a dropped NaN or inf
+// bit for bit. With an element offset o, element i draws the mask of element o + i of a larger
+// tensor (block (o + i) >> 2, word (o + i) & 3): a slice of a batch's rows (data-parallel replicas)
+// gets exactly that slice of the whole batch's mask; o = 0 is the plain mask. Multiplying by 0 (not selecting 0) keeps PyTorch's behaviour: a dropped NaN or inf
 // gives NaN.
 //
 // Bindings (set 0): 0 x: n floats, read; 1 y: n floats, written.
-// Push constants:   n, seed_lo, seed_hi, step, drop_threshold (0 .. 2^24), scale (1 / (1 - p); 0 when p = 1).
+// Push constants:   n, seed_lo, seed_hi, step, drop_threshold (0 .. 2^24), scale (1 / (1 - p); 0 when p = 1),
+//                   offset (the element offset o; o + n <= 2^32).
 // Specialization:   0 local size x (default 256).
 // Any grid size works (grid-stride loop over VKGRAD_STEP_GROUPS blocks of 4 elements per step;
 // texel_io.glsl).
@@ -36,6 +39,7 @@ layout(push_constant) uniform Push {
     uint step;
     uint drop_threshold;
     float scale;
+    uint offset;
 } pc;
 
 // x and y through texel_io.glsl, which the includer includes first (storage buffers, or a texel
@@ -51,6 +55,19 @@ layout(set = 0, binding = 2) readonly buffer Counter { int counter[]; };
 vec4 block_scales(uint b, uint step) {
     uvec4 bits = philox4x32_10(uvec4(b, 0u, step, 0u), uvec2(pc.seed_lo, pc.seed_hi));
     return vec4(greaterThanEqual(bits >> 8, uvec4(pc.drop_threshold))) * pc.scale;
+}
+
+// The scales of elements 4b .. 4b + 3 of this tensor, i.e. of elements o + 4b .. o + 4b + 3 of the
+// whole one: one Philox block when o is a multiple of 4 (always so without an offset), else the
+// words of two (o is a push constant, so every thread takes the same branch).
+vec4 slice_scales(uint b, uint step) {
+    const uint q = b + (pc.offset >> 2u), r = pc.offset & 3u;
+    const vec4 lo = block_scales(q, step);
+    if (r == 0u) return lo;
+    const vec4 hi = block_scales(q + 1u, step);
+    vec4 s;
+    for (uint k = 0u; k < 4u; ++k) s[k] = k + r < 4u ? lo[k + r] : hi[k + r - 4u];
+    return s;
 }
 
 void main() {
@@ -70,13 +87,14 @@ void main() {
     if (s < steps) {
         do {
             vec4 r[VKGRAD_STEP_GROUPS];
-            for (uint h = 0u; h < G; ++h) r[h] = x_load4(s * G + h) * block_scales(s * G + h, step);
+            for (uint h = 0u; h < G; ++h) r[h] = x_load4(s * G + h) * slice_scales(s * G + h, step);
             y_store_step(s, r);
             s += stride;
         } while (s < steps);
     }
     for (uint i = 4u * G * steps + gl_GlobalInvocationID.x; i < pc.n; i += stride) {
-        y_store(i, x_load(i) * block_scales(i >> 2u, step)[i & 3u]);
+        const uint g = pc.offset + i;
+        y_store(i, x_load(i) * block_scales(g >> 2u, step)[g & 3u]);
     }
 }
 

@@ -70,6 +70,38 @@ TEST_CASE("dropout mask equals the reference bit for bit, for any local size", "
   }
 }
 
+TEST_CASE("dropout with an element offset draws that slice of the larger tensor's mask", "[dropout]") {
+  // The reference's offset path is itself checked against a slice of the plain mask, then the GPU
+  // against it at offsets of every residue mod 4 (the shader's one-block and two-block paths),
+  // with the step pushed and read from a device counter.
+  const uint64_t seed = 0xfeedull;
+  const float p = 0.5f;
+  const auto whole = ref::dropout_mask(20000, seed, 9, dropout_threshold(p));
+  for (std::size_t offset : {std::size_t(1), std::size_t(3), std::size_t(4), std::size_t(1283)}) {
+    const auto slice = ref::dropout_mask(257, seed, 9, dropout_threshold(p), offset);
+    CHECK(std::equal(slice.begin(), slice.end(), whole.begin() + std::ptrdiff_t(offset)));
+  }
+  Context& ctx = context();
+  Tensor counter = make_step_counter(ctx);
+  for (std::size_t n : {std::size_t(1), std::size_t(7), std::size_t(257), std::size_t(100003)}) {
+    for (std::size_t offset : {std::size_t(0), std::size_t(1), std::size_t(2), std::size_t(3), std::size_t(5),
+                               std::size_t(784) * 61, std::size_t(4294967296ull - n)}) {
+      const auto expected = ref::dropout_mask(n, seed, 9, dropout_threshold(p), offset);
+      for (uint32_t local : {0u, 97u}) {
+        const auto o =
+            DropoutOptions{}.set_p(p).set_seed(seed).set_step(9).set_element_offset(offset).set_local_size(local);
+        INFO("n " << n << ", offset " << offset << ", local size " << local);
+        CHECK(gpu_mask(n, o) == expected);
+        CHECK(gpu_mask(n, DropoutOptions(o).set_step_counter(&counter)) == expected);
+      }
+    }
+  }
+  Tensor x(ctx, {8}), y(ctx, {8});
+  CommandList cmd(ctx);
+  CHECK_THROWS_WITH(dropout_forward(cmd, x, y, DropoutOptions{}.set_element_offset((1ull << 32) - 7)),
+                    Catch::Contains("element_offset") && Catch::Contains("2^32"));
+}
+
 TEST_CASE("dropout keeps 1 - p of 1M elements and preserves the mean", "[dropout]") {
   const std::size_t n = (1u << 20) + 5;
   const auto x = uniform(n, 0.5f, 1.5f, 11);

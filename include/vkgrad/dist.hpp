@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "vkgrad/context.hpp"
@@ -57,7 +58,11 @@ class Communicator : public nn::ReplicaGroup {
  public:
   /// Throws CommunicationError when MPI cannot be initialised or was already finalized.
   explicit Communicator(CommunicatorOptions options = {});
-  ~Communicator() override;  ///< frees the duplicated communicators; finalizes MPI as described above
+  /// Frees the duplicated communicators and finalizes MPI as described above; but while an
+  /// exception unwinds the stack (a rank failed, others may be waiting for it in a collective) it
+  /// leaves MPI alone, so that the process ends with its error instead of waiting forever in
+  /// MPI_Finalize, and the launcher (mpirun) then stops the other ranks.
+  ~Communicator() override;
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
@@ -77,6 +82,12 @@ class Communicator : public nn::ReplicaGroup {
 
   /// Waits until every rank has called it.
   void barrier();
+  /// Ends the whole job at once: prints "rank R: <message>" to stderr (when not empty) and calls
+  /// MPI_Abort with `code`, which stops every rank, including those waiting in a collective for
+  /// this one. Never returns. For an application's handler of an error that this rank cannot
+  /// share with the others (vkgrad itself never calls it): `catch (const std::exception& e) {
+  /// comm.abort(1, e.what()); }`.
+  [[noreturn]] void abort(int code, std::string_view message) const;
 
   /// Every rank's `data` becomes root's. InvalidArgument (on every rank) when root is out of range
   /// or the sizes differ between ranks.

@@ -28,6 +28,12 @@ struct DropoutOptions {
   /// recorded training step replayed after the counter was advanced draws a fresh mask. The tensor
   /// must outlive the recorded list.
   const Tensor* step_counter = nullptr;
+  /// Element i draws the mask of element element_offset + i of a larger tensor, so that a slice
+  /// of rows [r, r + n) of a (rows, F) batch, with element_offset = r · F, gets exactly that slice
+  /// of the whole batch's mask (data-parallel replicas, each holding a slice of the global batch,
+  /// draw the masks one process would). 0: the tensor's own mask. element_offset + the element
+  /// count must not exceed 2^32 (else InvalidArgument).
+  uint64_t element_offset = 0;
   /// Threads per workgroup; 0 picks the device's default. The mask does not depend on it. Above the
   /// device's workgroup limits the ops throw InvalidArgument.
   uint32_t local_size = 0;
@@ -52,6 +58,10 @@ struct DropoutOptions {
   }
   DropoutOptions& set_step_counter(const Tensor* v) {
     step_counter = v;
+    return *this;
+  }
+  DropoutOptions& set_element_offset(uint64_t v) {
+    element_offset = v;
     return *this;
   }
   DropoutOptions& set_local_size(uint32_t v) {

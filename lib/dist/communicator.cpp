@@ -1,6 +1,9 @@
 // vkgrad::dist::Communicator over MPI: lifetime, agreement checks and the collectives.
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <string>
 
@@ -191,7 +194,26 @@ Communicator::Communicator(CommunicatorOptions options) : impl_(std::make_unique
   }
 }
 
-Communicator::~Communicator() { release(*impl_); }
+Communicator::~Communicator() {
+  if (std::uncaught_exceptions() > 0) {
+    // Unwinding from an error, while other ranks may wait in a collective for this one:
+    // MPI_Comm_free and MPI_Finalize could wait for them forever. MPI is left as it is, so the
+    // process ends with the error (a non-zero status) and the launcher stops the other ranks.
+    std::lock_guard lock(lifetime_mutex);
+    --live_communicators;
+    return;
+  }
+  release(*impl_);
+}
+
+void Communicator::abort(int code, std::string_view message) const {
+  if (!message.empty()) {
+    std::fprintf(stderr, "rank %d: %.*s\n", impl_->rank, static_cast<int>(message.size()), message.data());
+    std::fflush(stderr);
+  }
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; should it, the process still ends
+}
 
 detail::CommunicatorImpl& Communicator::impl() const { return *impl_; }
 

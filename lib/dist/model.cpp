@@ -8,26 +8,9 @@
 #include "communicator_impl.hpp"
 #include "device_select.hpp"
 #include "memory.hpp"
-#include "vkgrad/safetensors.hpp"
+#include "vkgrad/nn.hpp"
 
 namespace vkgrad::dist {
-
-namespace {
-
-using NamedTensors = std::vector<std::pair<std::string, HostTensor>>;
-
-// Appends the names, dtypes and shapes of `tensors` to `description`, and the byte count of their
-// data to `bytes`.
-void describe(const NamedTensors& tensors, std::string& description, std::size_t& bytes) {
-  for (const auto& [name, t] : tensors) {
-    description += name + ':' + t.dtype;
-    for (uint64_t d : t.shape) description += ',' + std::to_string(d);
-    description += ';';
-    bytes += t.bytes.size();
-  }
-}
-
-}  // namespace
 
 ContextOptions context_options(const Communicator& comm, ContextOptions base) {
   const char* env = std::getenv("VKGRAD_DEVICE");
@@ -44,39 +27,8 @@ ContextOptions context_options(const Communicator& comm, ContextOptions base) {
 }
 
 void broadcast_state(Communicator& comm, nn::Sequential& model, nn::Optimizer* optimizer, int root) {
-  auto& c = comm.impl();
-  c.check_root(root, "broadcast_state");
-  NamedTensors parameters = model.state_dict();
-  NamedTensors training = model.training_state();
-  NamedTensors optimizer_state;
-  if (optimizer != nullptr) optimizer_state = optimizer->state_dict();
-  // Every rank must hold the same tensors (names, dtypes, shapes) before any data moves.
-  std::string description = optimizer != nullptr ? "optimizer;" : "";
-  std::size_t bytes = 0;
-  for (const NamedTensors* part : {&parameters, &training, &optimizer_state}) describe(*part, description, bytes);
-  const int64_t summary[2] = {
-      static_cast<int64_t>(bytes),
-      detail::CommunicatorImpl::hash({reinterpret_cast<const uint8_t*>(description.data()), description.size()})};
-  c.agree(summary, "broadcast_state", "the models or optimizers (names, dtypes or shapes of their state)");
-  // One message: every tensor's bytes, one after the other.
-  std::vector<uint8_t> message;
-  message.reserve(bytes);
-  for (const NamedTensors* part : {&parameters, &training, &optimizer_state}) {
-    for (const auto& entry : *part) message.insert(message.end(), entry.second.bytes.begin(), entry.second.bytes.end());
-  }
-  comm.broadcast(std::span<uint8_t>(message), root);
-  if (comm.rank() == root) return;
-  std::size_t offset = 0;
-  for (NamedTensors* part : {&parameters, &training, &optimizer_state}) {
-    for (auto& entry : *part) {
-      std::copy_n(message.begin() + static_cast<std::ptrdiff_t>(offset), entry.second.bytes.size(),
-                  entry.second.bytes.begin());
-      offset += entry.second.bytes.size();
-    }
-  }
-  model.load_state_dict(parameters);
-  model.load_training_state(training);
-  if (optimizer != nullptr) optimizer->load_state_dict(optimizer_state);
+  comm.impl().check_root(root, "broadcast_state");
+  nn::broadcast_state(comm, model, optimizer, root);
 }
 
 GradientAverager::GradientAverager(Communicator& comm, nn::Module& model, GradientAveragerOptions options)

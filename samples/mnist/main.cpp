@@ -5,16 +5,23 @@
 // replayed (see vkgrad::nn::Trainer). Prints a live progress bar, per-epoch loss and accuracy, and at
 // the end a per-layer activation sparsity report; writes CSV/SVG training curves and, on request,
 // safetensors checkpoints PyTorch can load.
+//
+// Launched by mpirun / mpiexec (and built with vkgrad::dist), it trains data-parallel: one process
+// per device, --batch the global batch, rank 0 alone printing and writing files.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include <vkgrad/vkgrad.hpp>
+#ifdef VKGRAD_MNIST_DIST
+#include <vkgrad/dist.hpp>
+#endif
 
 #include "report.hpp"
 
@@ -60,6 +67,22 @@ DatasetInfo dataset_info(const std::string& name) {
   return {"MNIST digits", 0.1307f, 0.3081f, 20};
 }
 
+// The processes of an MPI launch, as the launchers tell them (OpenMPI, MPICH / Intel MPI, PMIx):
+// 0 when not launched by mpirun, -1 when launched but the size is not in the environment.
+int mpi_launch_size() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    if (const char* v = std::getenv(name)) return std::atoi(v);
+  }
+  return std::getenv("PMIX_RANK") != nullptr ? -1 : 0;
+}
+
+// Data-parallel training: the replicas (null alone). Rank 0 alone prints and writes files.
+struct Replicas {
+  vkgrad::nn::ReplicaGroup* group = nullptr;
+  int rank = 0, size = 1;
+  bool root() const { return rank == 0; }
+};
+
 vkgrad::ActivationSpec activation_spec(const Config& c) {
   const auto kind = vkgrad::activation_from_name(c.activation);
   if (!kind) {
@@ -83,6 +106,8 @@ void build_model(Sequential& model, const Config& c, uint64_t in_features, uint6
   uint64_t f = in_features;
   for (uint64_t h : c.hidden) {
     model.emplace<vkgrad::nn::Linear>(f, h);
+    // BatchNorm1d normalises each replica's rows alone in data-parallel training (DDP's default);
+    // a batch-norm that reduces its statistics across the replicas would be chosen here.
     if (c.batchnorm) model.emplace<vkgrad::nn::BatchNorm1d>(h);
     model.emplace<vkgrad::nn::Activation>(spec);
     if (c.dropout > 0) model.emplace<vkgrad::nn::Dropout>(c.dropout);
@@ -128,8 +153,10 @@ vkgrad::nn::DeviceDataset upload(vkgrad::Context& ctx, const vkgrad::LabeledImag
   return d;
 }
 
-int run(const Config& cfg_in) {
+int run(const Config& cfg_in, const Replicas& replicas, const vkgrad::ContextOptions& context_options) {
   Config c = cfg_in;
+  // Only rank 0 prints (besides the per-epoch lines, which it alone prints too) and writes files.
+  if (!replicas.root()) c.quiet = true;
   const DatasetInfo info = dataset_info(c.dataset);
   if (c.epochs == 0) c.epochs = info.default_epochs;
   if (c.data.empty()) c.data = fs::path("data") / c.dataset;
@@ -144,9 +171,13 @@ int run(const Config& cfg_in) {
   }
   const auto data = vkgrad::load_idx_dataset(c.data, /*max_classes=*/10);
 
-  vkgrad::Context ctx(vkgrad::ContextOptions{}.set_device(c.device));
+  vkgrad::Context ctx(context_options);
   const auto& dev = ctx.device();
   if (!c.quiet) {
+    if (replicas.group != nullptr) {
+      std::cout << "data-parallel: " << replicas.size << " processes (MPI), global batch " << c.batch << " = "
+                << c.batch / replicas.size << " per process; rank 0's ";
+    }
     std::cout << "device: " << dev.name
               << (dev.driver_info.empty() ? "" : " (" + dev.driver_name + " " + dev.driver_info + ")") << "\n"
               << "data: " << info.title << " from " << c.data.string() << ": " << data.train.count() << " train, "
@@ -160,7 +191,8 @@ int run(const Config& cfg_in) {
   build_model(model, c, train_set.features(), classes);
   vkgrad::nn::CrossEntropyLoss loss(ctx);
   auto opt = make_optimizer(model, c);
-  if (c.eval_only) model.load_state_dict(vkgrad::nn::load_checkpoint_model_state(c.resume));
+  // With replicas, rank 0 reads it and the Trainer broadcasts rank 0's weights at construction.
+  if (c.eval_only && replicas.root()) model.load_state_dict(vkgrad::nn::load_checkpoint_model_state(c.resume));
   if (!c.quiet) {
     std::cout << model.summary(train_set.features()) << "optimizer: " << opt->to_string() << ", batch " << c.batch
               << ", loss: CrossEntropyLoss\n";
@@ -173,6 +205,7 @@ int run(const Config& cfg_in) {
   topt.check_finite = c.check_finite;
   topt.measure_sparsity = true;
   topt.sparsity_eps = c.sparsity_eps;
+  topt.replicas = replicas.group;
   vkgrad::nn::Trainer trainer(ctx, model, loss, *opt, topt);
   if (!c.resume.empty() && !c.eval_only) {
     // The weights, the optimizer state, the dropout seed and step, the shuffle seed and the epochs
@@ -191,8 +224,9 @@ int run(const Config& cfg_in) {
   mnist::Progress progress(c.quiet);
   if (c.eval_only) {
     const auto test = trainer.evaluate(test_set);
-    std::printf("test loss %.4f  test accuracy %.2f%% (%llu images)\n", test.loss, 100 * test.accuracy,
-                (unsigned long long)test.samples);
+    if (replicas.root())
+      std::printf("test loss %.4f  test accuracy %.2f%% (%llu images)\n", test.loss, 100 * test.accuracy,
+                  (unsigned long long)test.samples);
   }
   const uint64_t first = epochs_done + 1, last = c.eval_only ? epochs_done : c.epochs;
   if (!c.eval_only && first > last && !c.quiet) {
@@ -202,6 +236,7 @@ int run(const Config& cfg_in) {
   for (uint64_t epoch = first; epoch <= last; ++epoch) {
     progress.start_epoch(epoch, c.epochs, train_set.count());
     const auto t0 = std::chrono::steady_clock::now();
+    const vkgrad::nn::CommunicationStats comm0 = trainer.communication();
     vkgrad::nn::Metrics train;
     try {
       train = trainer.train_epoch(
@@ -212,6 +247,7 @@ int run(const Config& cfg_in) {
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     progress.finish();
+    const vkgrad::nn::CommunicationStats comm1 = trainer.communication();
     const auto test = trainer.evaluate(test_set);
     mnist::EpochRecord r{epoch, train.loss, train.accuracy, test.loss, test.accuracy, seconds};
     records.push_back(r);
@@ -221,23 +257,35 @@ int run(const Config& cfg_in) {
                                  {"train_acc", train.accuracy},
                                  {"test_loss", test.loss},
                                  {"test_acc", test.accuracy}});
-    std::printf(
-        "epoch %llu/%llu  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  (%s, %.0f samples/s)\n",
-        (unsigned long long)epoch, (unsigned long long)c.epochs, train.loss, 100 * train.accuracy, test.loss,
-        100 * test.accuracy, mnist::format_duration(seconds).c_str(), double(train.samples) / seconds);
-    std::fflush(stdout);
+    if (replicas.root()) {
+      std::printf(
+          "epoch %llu/%llu  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  (%s, %.0f "
+          "samples/s",
+          (unsigned long long)epoch, (unsigned long long)c.epochs, train.loss, 100 * train.accuracy, test.loss,
+          100 * test.accuracy, mnist::format_duration(seconds).c_str(), double(train.samples) / seconds);
+      // The gradient reduction between the processes: host time per step (copies not included).
+      const uint64_t steps = comm1.reductions - comm0.reductions;
+      if (replicas.group != nullptr && steps > 0) {
+        const double per_step = (comm1.seconds - comm0.seconds) / double(steps);
+        std::printf(", communication %.2f ms/step, %.0f MB/s", 1e3 * per_step,
+                    double(comm1.bytes_per_step) / per_step / 1e6);
+      }
+      std::printf(")\n");
+      std::fflush(stdout);
+    }
     if (!c.save.empty()) {
-      if (c.save.has_parent_path()) fs::create_directories(c.save.parent_path());
+      if (replicas.root() && c.save.has_parent_path()) fs::create_directories(c.save.parent_path());
+      // Every process calls it; rank 0 writes, the others wait for the file.
       trainer.save_checkpoint(c.save, {{"dataset", c.dataset}, {"flags", model_description(c)}});
     }
   }
-  if (!records.empty()) {
+  if (!records.empty() && replicas.root()) {
     if (!c.quiet) std::printf("steps per submission: %u\n", trainer.steps_per_submit());
     const fs::path prefix = c.curves.empty() ? fs::path("runs") / ("vkgrad-" + c.dataset) : c.curves;
     mnist::write_curves(prefix, records, std::string("vkgrad ") + info.title + " — " + model_description(c));
     if (!c.quiet) std::cout << "curves: " << prefix.string() << ".csv, " << prefix.string() << ".svg\n";
   }
-  if (!c.quiet || c.eval_only) {
+  if (replicas.root() && (!c.quiet || c.eval_only)) {
     if (records.empty() && !c.eval_only) trainer.evaluate(test_set);
     std::cout << "\nactivation sparsity on the test set:\n"
               << mnist::sparsity_report(trainer.sparsity(), c.sparsity_eps);
@@ -246,7 +294,7 @@ int run(const Config& cfg_in) {
     std::cout << "checkpoint: " << c.save.string()
               << " (for --resume; PyTorch: model.load_state_dict(safetensors.torch.load_file(...), strict=False))\n";
   }
-  if (!c.metrics_json.empty()) {
+  if (!c.metrics_json.empty() && replicas.root()) {
     std::ofstream out(c.metrics_json);
     out << metrics.dump(2) << "\n";
     if (!out) throw std::runtime_error("cannot write " + c.metrics_json.string());
@@ -317,13 +365,38 @@ int main(int argc, char** argv) {
     std::cerr << "error: --eval-only needs --resume CHECKPOINT\n";
     return 2;
   }
+  const int launch_size = mpi_launch_size();
+#ifdef VKGRAD_MNIST_DIST
+  // Launched by mpirun: one process per device, data-parallel. MPI lives until main returns.
+  std::unique_ptr<vkgrad::dist::Communicator> comm;
+  Replicas replicas;
+  vkgrad::ContextOptions context_options = vkgrad::ContextOptions{}.set_device(c.device);
   try {
-    return run(c);
-  } catch (const vkgrad::Error& e) {
+    if (launch_size != 0) {
+      // Rank-order sums: the results do not depend on MPI's choice of reduction algorithm.
+      comm = std::make_unique<vkgrad::dist::Communicator>(vkgrad::dist::CommunicatorOptions{.deterministic = true});
+      if (comm->size() > 1) replicas = {comm.get(), comm->rank(), comm->size()};
+      context_options = vkgrad::dist::context_options(*comm, context_options);
+    }
+    return run(c, replicas, context_options);
+  } catch (const std::exception& e) {
+    // A process that fails alone would leave the others waiting for it: end the whole job.
+    if (replicas.group != nullptr) comm->abort(1, std::string("error: ") + e.what());
     std::cerr << "error: " << e.what() << "\n";
     return 1;
+  }
+#else
+  if (launch_size > 1 || launch_size < 0) {
+    std::cerr << "error: launched by mpirun, but this vkgrad-mnist was built without data-parallel training "
+                 "(vkgrad::dist): install MPI (Debian: libopenmpi-dev openmpi-bin) and configure with "
+                 "-DVKGRAD_DIST=ON, or run it without mpirun\n";
+    return 2;
+  }
+  try {
+    return run(c, Replicas{}, vkgrad::ContextOptions{}.set_device(c.device));
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }
+#endif
 }

@@ -107,8 +107,7 @@ TEST_CASE("broadcast_state without an optimizer, and with models that differ bet
   // A wider hidden layer on the last rank: refused everywhere, nothing changed.
   Replica uneven = make_replica(3 + comm.rank(), comm.rank(), comm.rank() == comm.size() - 1 ? hidden + 1 : hidden);
   const std::string state = all_state(uneven);
-  CHECK_THROWS_WITH(broadcast_state(comm, *uneven.model, uneven.optimizer.get()),
-                    Catch::Contains("differ between ranks"));
+  CHECK_THROWS_WITH(broadcast_state(comm, *uneven.model, uneven.optimizer.get()), Catch::Contains("differ"));
   CHECK(all_state(uneven) == state);
   // An optimizer on some ranks only.
   CHECK_THROWS_AS(broadcast_state(comm, *uneven.model, comm.rank() == 0 ? uneven.optimizer.get() : nullptr),

@@ -2,12 +2,13 @@
 
 namespace vkgrad::ref {
 
-std::vector<uint8_t> dropout_mask(size_t n, uint64_t seed, uint32_t step, uint32_t drop_threshold) {
+std::vector<uint8_t> dropout_mask(size_t n, uint64_t seed, uint32_t step, uint32_t drop_threshold, size_t offset) {
   std::vector<uint8_t> keep(n);
   const std::array<uint32_t, 2> key = {uint32_t(seed), uint32_t(seed >> 32)};
-  for (size_t b = 0; 4 * b < n; ++b) {
-    const auto bits = philox4x32_10({uint32_t(b), 0, step, 0}, key);
-    for (size_t k = 0; k < 4 && 4 * b + k < n; ++k) keep[4 * b + k] = (bits[k] >> 8) >= drop_threshold;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t g = offset + i;
+    const auto bits = philox4x32_10({uint32_t(g / 4), 0, step, 0}, key);
+    keep[i] = (bits[g % 4] >> 8) >= drop_threshold;
   }
   return keep;
 }

@@ -207,14 +207,17 @@ class Dropout : public Module {
   void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
   /// Draws its masks from `seed` and the device counter `counter` (may be null: step 0).
   void set_step_counter(const Tensor* counter, uint64_t seed) override;
+  /// Keys the masks of the passes recorded from now on on the global row (rows.first_row + row).
+  void set_replica_rows(const ReplicaRows& rows) override { first_row_ = rows.first_row; }
   /// The drop probability.
   float p() const { return p_; }
 
  private:
-  DropoutOptions options() const;
+  DropoutOptions options(const Tensor& x) const;
   float p_;
   const Tensor* counter_ = nullptr;
   uint64_t seed_ = 0;
+  uint64_t first_row_ = 0;
 };
 
 /// nn.LogSoftmax(dim=1): y = log_softmax(x) along each row (log_softmax_forward), the input NLLLoss

@@ -3,6 +3,7 @@
 /// Included by vkgrad/nn.hpp.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -53,8 +54,16 @@ struct DeviceDataset {
 /// Options of a Trainer.
 struct TrainerOptions {
   /// Rows per training step and per evaluation batch, in [1, 2^31); an epoch's last batch may be
-  /// smaller.
+  /// smaller. With replicas, the GLOBAL batch: the rows of one step across all replicas.
   uint64_t batch = 128;
+  /// Data-parallel training: the replicas (one process each, e.g. a dist::Communicator) that train
+  /// this model together, or null to train alone. Every replica makes the same Trainer (same
+  /// options, model, loss and optimizer types) and passes the same datasets in the same order.
+  /// See Trainer for what each replica does; the group must outlive the trainer.
+  ReplicaGroup* replicas = nullptr;
+  /// With replicas: most bytes of gradients reduced in one ReplicaGroup::allreduce_sum (PyTorch
+  /// DDP's bucket_cap_mb is 25 MiB); a larger gradient forms a bucket of its own. Must be > 0.
+  std::size_t bucket_bytes = std::size_t{25} << 20;
   /// Training steps recorded into one command list and submitted together. 0 = choose from a
   /// timed step, so that one submission takes about `target_submit_ms`.
   uint32_t steps_per_submit = 0;
@@ -103,6 +112,16 @@ struct Metrics {
   double mae = 0;       ///< mean of |output − target| over every target element (regression losses)
 };
 
+/// Data-parallel training: the gradient reductions run so far (Trainer::communication()).
+struct CommunicationStats {
+  /// Host reductions of the gradients: one per training step.
+  uint64_t reductions = 0;
+  /// Seconds spent in them (scaling this replica's gradients and ReplicaGroup::allreduce_sum).
+  double seconds = 0;
+  /// Gradient bytes reduced per step.
+  uint64_t bytes_per_step = 0;
+};
+
 /// Progress report during an epoch: samples done so far and running metrics.
 using ProgressFn = std::function<void(uint64_t done, uint64_t total, const Metrics& running)>;
 
@@ -116,6 +135,35 @@ using ProgressFn = std::function<void(uint64_t done, uint64_t total, const Metri
 /// submission) and, when count is not a multiple of batch, one step of a list recorded for the last
 /// partial batch, as a DataLoader with drop_last=False (TrainerOptions::drop_last skips it). Any
 /// nn::Loss with reduction mean or sum trains; Metrics says which figures fit it.
+///
+/// Data-parallel training (TrainerOptions::replicas, N replicas, as PyTorch's
+/// DistributedDataParallel with DistributedSampler):
+///  - construction is collective: the options, the model's layers, the loss and the optimizer
+///    must agree (else InvalidArgument on every replica), N must divide the global batch B; then
+///    rank 0's parameters, buffers, training_state(), optimizer state and shuffle seed are
+///    broadcast, so replicas that initialised differently start identical;
+///  - every replica shuffles with the same permutation and takes the contiguous slice
+///    [rank · B/N, (rank + 1) · B/N) of every global batch; the last partial batch of R rows is
+///    split as evenly as possible (the first R mod N replicas take one row more; a replica may
+///    take none and still joins the reductions). Every sample of an epoch is used once;
+///  - inside the recorded step, after backward and before the optimizer, the gradients are
+///    averaged: each replica's weighted by its rows / R (reduction mean) or 1 (sum), so a step
+///    matches one process at batch B up to float reassociation (not with CrossEntropyLoss or
+///    NLLLoss rows at ignore_index: the weights count rows, not the rows that count, as DDP's
+///    averaging does), in buckets of bucket_bytes in reverse layer order through one host-visible
+///    tensor (ReplicaGroup::allreduce_sum, in rank order with a deterministic dist::Communicator);
+///    parameters stay identical on every replica;
+///  - the model is told its rows (Module::set_replica_rows): Dropout keys its masks on the global
+///    row, so N replicas draw the masks one process at batch B draws. BatchNorm1d normalises each
+///    replica's rows alone, as DDP's default; its running statistics are rank 0's at the end of
+///    every epoch (broadcast, so evaluate() and checkpoints agree on every replica);
+///  - train_epoch returns, and progress sees, the metrics of all replicas' rows (their sums
+///    reduced, not their means); a non-finite loss on any replica throws the same NonFiniteError
+///    on every replica at the end of that submission;
+///  - evaluate() runs the whole dataset on every replica (identical results everywhere);
+///  - save_checkpoint writes on rank 0 only, load_checkpoint reads on rank 0 only and broadcasts.
+/// The constructor, train_epoch, save_checkpoint and load_checkpoint are collective: every replica
+/// makes them, in the same order (evaluate() communicates nothing).
 class Trainer {
  public:
   /// A trainer of `model` with `loss` and `optimizer`, which it keeps references to: they must
@@ -180,6 +228,9 @@ class Trainer {
   /// unexpected tensors, or tensors of another dtype or shape; the message says what differs.
   void load_checkpoint(const std::filesystem::path& path);
 
+  /// Data-parallel training: the gradient reductions so far (all zero when training alone).
+  CommunicationStats communication() const;
+
   /// The model being trained.
   Sequential& model() const;
   /// The optimizer updating it.
@@ -191,12 +242,22 @@ class Trainer {
   // load_checkpoint's last step: the shuffle seed and epochs done of the checkpoint, and the
   // recorded lists dropped (they hold the Dropout seeds they were recorded with).
   void resume_at(uint64_t seed, uint64_t epochs_done);
+  // save_checkpoint and load_checkpoint of one process (rank 0's part with replicas).
+  void save_checkpoint_file(const std::filesystem::path& path, const std::map<std::string, std::string>& metadata);
+  void load_checkpoint_file(const std::filesystem::path& path);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;
   uint64_t epoch_ = 0;
   uint32_t steps_per_submit_ = 0;
 };
+
+/// Makes every replica's model (parameters, buffers, training_state()) and, when given, optimizer
+/// state root's, in one ReplicaGroup::broadcast, so replicas that initialised differently start
+/// identical (the Trainer does it at construction). Collective and synchronous. InvalidArgument on
+/// every replica, nothing changed, when the models or optimizers differ between replicas in names,
+/// dtypes or shapes, or root is not a replica.
+void broadcast_state(ReplicaGroup& group, Sequential& model, Optimizer* optimizer = nullptr, int root = 0);
 
 /// The model's state_dict in a Trainer::save_checkpoint() file: every tensor whose name does not
 /// start with "vkgrad.", for Sequential::load_state_dict (e.g. to evaluate a checkpoint without
