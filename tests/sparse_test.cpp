@@ -14,6 +14,7 @@
 
 #include "harness.hpp"
 #include "reference/activation_ref.hpp"
+#include "reference/gemm_ref.hpp"
 #include "reference/sparse_ref.hpp"
 
 // Helpers and tests live in namespace sparse: the unity build compiles this file with others that
@@ -91,6 +92,31 @@ void check_shape(std::size_t N, std::size_t in, std::size_t out, double density,
 }
 
 }  // namespace
+
+TEST_CASE("the sparse reference equals the dense reference on finite inputs", "[linear][spmm]") {
+  // Leaving out a finite x·0 term does not change a double sum, so the two references agree exactly;
+  // with an inf in X they differ exactly where that inf meets a zero weight.
+  const std::size_t N = 5, in = 37, out = 11;
+  auto x = uniform(N * in, -1, 1, 400);
+  const auto w = masked(out, in, 0.3, 401);
+  const auto b = uniform(out, -1, 1, 402);
+  std::vector<double> sparse(N * out), dense(N * out);
+  ref::sparse_linear_forward(x.data(), w.data(), b.data(), sparse.data(), N, in, out);
+  ref::linear_forward(x.data(), w.data(), b.data(), dense.data(), N, in, out);
+  CHECK(sparse == dense);
+  x[2] = kInf;  // row 0, column 2
+  ref::sparse_linear_forward(x.data(), w.data(), b.data(), sparse.data(), N, in, out);
+  ref::linear_forward(x.data(), w.data(), b.data(), dense.data(), N, in, out);
+  std::size_t pruned = 0;
+  for (std::size_t o = 0; o < out; ++o) pruned += w[o * in + 2] == 0.0f ? 1 : 0;
+  REQUIRE(pruned > 0);  // both cases occur
+  REQUIRE(pruned < out);
+  for (std::size_t o = 0; o < out; ++o) {
+    INFO("output " << o << ", weight " << w[o * in + 2]);
+    CHECK(std::isnan(dense[o]) == (w[o * in + 2] == 0.0f));
+    CHECK(std::isinf(sparse[o]) == (w[o * in + 2] != 0.0f));
+  }
+}
 
 TEST_CASE("sparse_linear_forward matches the reference over awkward shapes and densities", "[linear][spmm]") {
   uint64_t seed = 500;
