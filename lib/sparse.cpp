@@ -10,6 +10,7 @@
 
 #include "checks.hpp"
 #include "command_impl.hpp"
+#include "vkgrad/elementwise.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad {
@@ -31,6 +32,9 @@ constexpr uint32_t kRowsPerInvocation = 8;
 // Invocations per workgroup (at most the device's limit): 32, 64, 128 and 256 measured alike; 64 is
 // two 32-wide or one 64-wide subgroup, whatever the device's width.
 constexpr uint32_t kLocalSize = 64;
+// Stored weights per input (nnz / in_features) from which the cpu kernel set transposes X: between
+// the measured cases where the transpose paid (51 per input) and where it did not (5; bench/RESULTS.md).
+constexpr uint64_t kTransposeMinUses = 20;
 
 // The host arrays of a SparseMatrix before upload.
 struct HostArrays {
@@ -109,6 +113,7 @@ SparseMatrix SparseMatrix::from_host(Context& context, uint64_t rows, uint64_t c
   }
   HostArrays a = compress(dense, rows, cols, format);
   SparseMatrix m;
+  m.context_ = &context;
   m.format_ = format;
   m.rows_ = rows;
   m.cols_ = cols;
@@ -196,17 +201,29 @@ void sparse_linear_forward(CommandList& cmd, const Tensor& X, const SparseMatrix
   detail::require_32bit_indexable(X, op, "X");
   detail::require_32bit_indexable(Y, op, "Y");
 
+  // The cpu kernel set reads Xᵀ (transposed into scratch by one more dispatch) where every element of
+  // X meets enough stored weights on average (nnz / in) to pay for the transpose: then the
+  // invocations of a SIMD batch share their weight entries and read adjacent elements of Xᵀ.
+  const bool transposed =
+      c.context().kernels.set == KernelSet::cpu && batch >= kRowsPerInvocation && W.nnz() >= kTransposeMinUses * in;
   const uint32_t rows_per_invocation = static_cast<uint32_t>(std::min<uint64_t>(batch, kRowsPerInvocation));
+  const bool vec4 = transposed && batch % 4 == 0 && rows_per_invocation % 4 == 0;
   const uint32_t local = std::min<uint32_t>(kLocalSize, detail::default_local_size(c.device()));
   const uint64_t items = (batch + rows_per_invocation - 1) / rows_per_invocation * out;
-  const detail::Kernel kernel{"sparse_linear_forward",
-                              {local, has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u,
-                               W.format() == SparseFormat::ell ? 1u : 0u, rows_per_invocation},
-                              6,
-                              sizeof(SparseLinearPush)};
+  Tensor Xt;
+  if (transposed) {
+    Xt = Tensor(W.context(), {in, batch});
+    transpose(cmd, X, Xt);
+  }
+  const detail::Kernel kernel{
+      "sparse_linear_forward",
+      {local, has_bias ? 1u : 0u, static_cast<uint32_t>(act.kind), act.sparse ? 1u : 0u,
+       W.format() == SparseFormat::ell ? 1u : 0u, rows_per_invocation, transposed ? 1u : 0u, vec4 ? 1u : 0u},
+      6,
+      sizeof(SparseLinearPush)};
   // Without a bias, binding 4 is never read (HAS_BIAS is false); X stands in for it.
   const Tensor& bias = has_bias ? b : X;
-  const std::initializer_list<detail::BufferUse> uses{{&X, detail::Access::read},
+  const std::initializer_list<detail::BufferUse> uses{{transposed ? &Xt : &X, detail::Access::read},
                                                       {&W.row_offsets(), detail::Access::read},
                                                       {&W.column_indices(), detail::Access::read},
                                                       {&W.values(), detail::Access::read},
@@ -227,14 +244,14 @@ namespace {
 // The measured crossover on lavapipe (bench/RESULTS.md, bench/sparse_bench.cpp): for each kernel
 // set, batch and MNIST layer shape, the largest measured density (0.5, 0.2, 0.1, 0.05, 0.02) at
 // which the CSR kernel took at most 95 % of linear_forward's time (a margin over the host's
-// noise); 0 where it never did. On the gpu set every measured density won, because lavapipe runs
-// the GPU set's shared-memory GEMM slowly: the figures hold for CPU devices only.
+// noise; cpu set: the median of 4 runs); 0 where it never did. On the gpu set every measured density won, because
+// lavapipe runs the GPU set's shared-memory GEMM slowly: the figures hold for CPU devices only.
 struct CrossoverRow {
   uint64_t batch;
   double density[3];  // layers 256→10, 512→256, 784→512 (weight counts kLayerWeights)
 };
 constexpr double kLayerWeights[3] = {256.0 * 10, 512.0 * 256, 784.0 * 512};
-constexpr CrossoverRow kCpuSetCrossover[] = {{1, {0.2, 0.2, 0.2}}, {128, {0.1, 0.1, 0.05}}, {1024, {0.1, 0.05, 0.05}}};
+constexpr CrossoverRow kCpuSetCrossover[] = {{1, {0.5, 0.2, 0.2}}, {128, {0.1, 0.1, 0.1}}, {1024, {0.1, 0.05, 0.1}}};
 constexpr CrossoverRow kGpuSetCrossover[] = {{1, {0.5, 0.5, 0.5}}, {128, {0.5, 0.5, 0.5}}, {1024, {0.5, 0.5, 0.5}}};
 
 // The index of the measured value nearest to `v` on a log scale.

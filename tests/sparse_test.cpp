@@ -121,8 +121,14 @@ TEST_CASE("the sparse reference equals the dense reference on finite inputs", "[
 TEST_CASE("sparse_linear_forward matches the reference over awkward shapes and densities", "[linear][spmm]") {
   uint64_t seed = 500;
   for (const double density : {0.0, 0.01, 0.1, 0.5, 1.0}) {
-    for (const auto& [N, in, out] : std::vector<std::array<std::size_t, 3>>{
-             {1, 1, 1}, {7, 7, 7}, {1, 784, 257}, {255, 257, 7}, {257, 7, 257}, {131, 784, 10}, {3, 1, 784}}) {
+    for (const auto& [N, in, out] : std::vector<std::array<std::size_t, 3>>{{1, 1, 1},
+                                                                            {7, 7, 7},
+                                                                            {1, 784, 257},
+                                                                            {255, 257, 7},
+                                                                            {257, 7, 257},
+                                                                            {131, 784, 10},
+                                                                            {3, 1, 784},
+                                                                            {128, 33, 300}}) {
       check_shape(N, in, out, density, true, Activation::relu, seed++);
     }
   }
@@ -140,8 +146,9 @@ TEST_CASE("sparse_linear_forward with each epilogue, with and without bias", "[l
 }
 
 TEST_CASE("sparse_linear_forward with over a million weights, a full row and an empty row", "[linear][spmm]") {
-  // 1500 × 784 = 1,176,000 weights at 10 %.
+  // 1500 × 784 = 1,176,000 weights at 10 %, with 7 rows (each invocation takes all) and 9.
   check_shape(7, 784, 1500, 0.1, true, Activation::identity, 700);
+  check_shape(9, 784, 1500, 0.1, true, Activation::identity, 704);
   // Row 0 holds all 784 inputs, row 1 none (its outputs are act(b)), the rest are sparse.
   auto w = masked(9, 784, 0.05, 701);
   for (std::size_t i = 0; i < 784; ++i) {
@@ -281,7 +288,24 @@ TEST_CASE("sparse_linear_forward on a device that allows only 3 workgroups per d
   ScopedContext scoped([](ContextOptions&) {});
   limit_workgroup_count(3);
   check_shape(203, 37, 301, 0.3, true, Activation::relu, 1100);
+  check_shape(200, 36, 300, 0.3, true, Activation::relu, 1102);  // multiples of 4
   check_shape(1, 37, 301, 0.3, false, Activation::identity, 1101);
+}
+
+TEST_CASE("sparse_linear_forward reads X transposed on the cpu kernel set where weights are dense enough",
+          "[linear][spmm]") {
+  // 128 × 33 → 300: at 50 % each input meets ~150 stored weights (the cpu set transposes X first:
+  // two dispatches), at 1 % ~3 (one dispatch); the gpu set always reads X as it is. Both paths are
+  // checked against the reference by the tests above; here, that each is taken.
+  Context& ctx = context();
+  const bool cpu_set = ctx.kernels().set == KernelSet::cpu;
+  Tensor X = Tensor::from(ctx, {128, 33}, uniform(128 * 33, -1, 1, 1300)), Y(ctx, {128, 300}), none;
+  for (const double density : {0.5, 0.01}) {
+    const SparseMatrix W = SparseMatrix::from_host(ctx, 300, 33, masked(300, 33, density, 1301));
+    CommandList cmd(ctx);
+    sparse_linear_forward(cmd, X, W, none, Y);
+    CHECK(cmd.dispatch_count() == (cpu_set && density == 0.5 ? 2u : 1u));
+  }
 }
 
 TEST_CASE("sparse_linear_forward refuses misuse with a clear message", "[linear][spmm]") {

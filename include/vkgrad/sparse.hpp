@@ -68,6 +68,9 @@ class SparseMatrix {
   /// The dense matrix on the host, row-major (as to_dense).
   std::vector<float> to_host() const;
 
+  /// The Context it was built on, which must outlive it (as for nn modules): sparse_linear_forward
+  /// allocates its scratch there.
+  Context& context() const { return *context_; }
   /// True for a default-constructed or moved-from matrix.
   bool empty() const { return values_.empty(); }
   /// The layout of the stored entries.
@@ -93,13 +96,17 @@ class SparseMatrix {
   ///@}
 
  private:
+  Context* context_ = nullptr;
   SparseFormat format_ = SparseFormat::csr;
   uint64_t rows_ = 0, cols_ = 0, nnz_ = 0, max_row_nnz_ = 0;
   Tensor row_offsets_, column_indices_, values_;
 };
 
 /// nn.Linear followed by an activation over a sparse weight: Y = act(X · Wᵀ + b), as linear_forward
-/// with W = the dense form of `W`, in one dispatch.
+/// with W = the dense form of `W`, in one dispatch; on the cpu kernel set, where every input meets
+/// at least 20 stored weights on average (nnz ≥ 20 · in_features) and N ≥ 8, in two: X is first
+/// transposed into a scratch tensor (N · in_features floats on W's Context, allocated at recording
+/// and kept by the command list).
 ///
 /// Shapes (PyTorch layout): X (N × in_features) f32, W (out_features × in_features) a SparseMatrix,
 /// b (out_features) f32 or an empty Tensor for no bias, Y (N × out_features) f32. The bias add and
