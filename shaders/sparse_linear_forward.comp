@@ -7,11 +7,11 @@
 // store_result does (with SPARSE, y = v <= theta ? 0 : f(v)).
 //
 // Shapes: X is M×K (batch × in_features), W N×K (out_features × in_features), bias N, Y M×N.
-// Bindings (set 0): 0 X: M·K floats, read (with TRANSPOSED its transpose Xᵀ, K×M); 1 offsets (uint): CSR: N + 1 row offsets, ELL: N row
-//                   lengths; 2 columns (uint) and 3 values (float): CSR: row n's entries at
-//                   offsets[n] .. offsets[n + 1] - 1, ELL: entry k of row n at k·N + n; 4 bias: N
-//                   floats, read only when HAS_BIAS (otherwise any buffer is bound there); 5 Y: M·N
-//                   floats, written.
+// Bindings (set 0): 0 X: M·K floats, read (with TRANSPOSED its transpose Xᵀ, K×M); 1 offsets
+//                   (uint): CSR: N + 1 row offsets, ELL: N row lengths; 2 columns (uint) and 3
+//                   values (float): CSR: row n's entries at offsets[n] .. offsets[n + 1] - 1, ELL:
+//                   entry k of row n at k·N + n; 4 bias: N floats, read only when HAS_BIAS
+//                   (otherwise any buffer is bound there); 5 Y: M·N floats, written.
 // Push constants:   M, N, K, p0, p1 (activation parameters), theta (SPARSE cutoff).
 // Specialization:   0 local size x, 1 HAS_BIAS, 2 ACT_ID (row id of include/vkgrad/activations.def),
 //                   3 SPARSE, 4 ELL (the layout of bindings 1..3), 5 ROWS (batch rows per
