@@ -485,6 +485,16 @@ int main(int argc, char** argv) try {
       {"linear 784->512 backward (dX, dW, db)", 0,
        [&](vkgrad::CommandList& c) { vkgrad::linear_backward(c, lin_x, lin_w, lin_y, lin_dx, lin_dw, lin_db); },
        2 * lin_flops});
+  // The forward over the same weight with 9 in 10 entries zeroed, in CSR (vkgrad-sparse-bench
+  // sweeps the sparsities, batches and layers); GFLOP/s counts the stored multiply-adds.
+  std::vector<float> lin_w_pruned = random_vector(512 * 784);
+  for (std::size_t i = 0; i < lin_w_pruned.size(); ++i) lin_w_pruned[i] = i % 10 == 3 ? lin_w_pruned[i] : 0.0f;
+  const auto lin_ws = vkgrad::SparseMatrix::from_host(ctx, 512, 784, lin_w_pruned);
+  entries.push_back({"sparse linear 784->512 fwd + relu, 90%", 0,
+                     [&](vkgrad::CommandList& c) {
+                       vkgrad::sparse_linear_forward(c, lin_x, lin_ws, lin_b, lin_y, vkgrad::Activation::relu);
+                     },
+                     2.0 * batch * static_cast<double>(lin_ws.nnz())});
   auto slopes = vkgrad::Tensor::from(ctx, {features}, std::vector<float>(features, 0.25f));
   vkgrad::Tensor dslopes(ctx, {features});
   entries.push_back({"prelu (per-channel) backward 128x512", 4.0 * 4 * batch * features,

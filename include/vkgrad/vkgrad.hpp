@@ -20,6 +20,7 @@
 #include "vkgrad/nn.hpp"
 #include "vkgrad/optim.hpp"
 #include "vkgrad/reduce.hpp"
+#include "vkgrad/sparse.hpp"
 #include "vkgrad/sparsity.hpp"
 #include "vkgrad/tensor.hpp"
 
