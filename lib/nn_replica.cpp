@@ -8,7 +8,6 @@
 
 #include "command_impl.hpp"
 #include "vkgrad/error.hpp"
-#include "vkgrad/optim.hpp"
 
 namespace vkgrad::nn {
 
@@ -122,20 +121,12 @@ GradientSync::GradientSync(Context& context, ReplicaGroup& group, Module& model,
   }
   if (elements_ > 0) {
     host_ = vkgrad::detail::host_tensor(context, elements_);
-    order_src_ = make_step_counter(context);
-    order_dst_ = make_step_counter(context);
   }
 }
 
 void GradientSync::record(CommandList& cmd, bool has_rows, float weight) {
   if (gradients_.empty()) return;
   if (has_rows) {
-    // The recorder places a barrier before a command only for buffers touched since its last
-    // barrier, and a barrier placed for a later dispatch made the earlier gradient writes visible
-    // to dispatches only. A dispatch that writes a word which a copy then reads makes it place a
-    // compute → transfer barrier, which covers every gradient written before it.
-    optimizer_advance_step(cmd, order_src_);
-    vkgrad::detail::copy_range(cmd, order_src_, 0, order_dst_, 0, 1);
     uint64_t offset = 0;
     for (Tensor* g : gradients_) {
       vkgrad::detail::copy_range(cmd, *g, 0, host_, offset, g->numel());

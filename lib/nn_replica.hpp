@@ -70,8 +70,6 @@ class GradientSync {
   std::vector<std::pair<uint64_t, uint64_t>> buckets_;  // (first element, elements) in host_
   uint64_t elements_ = 0;
   Tensor host_;
-  // A device word written by a dispatch and copied just before the gradients (see record()).
-  Tensor order_src_, order_dst_;
   std::shared_ptr<Stats> stats_ = std::make_shared<Stats>();
 };
 

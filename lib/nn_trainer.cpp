@@ -338,15 +338,24 @@ struct Trainer::Impl {
         tail > 0 && (slice_of(tail, 0, replicas).rows == 1 || slice_of(tail, replicas - 1, replicas).rows == 1);
     if (replicas == 1) one_row = one_row && count > 1;
     if (replicas > 1 && full > 0 && local_batch() == 1) one_row = true;
-    if (!one_row) return;
-    bool has_bn = false;
-    for (std::size_t i = 0; i < model.size(); ++i) has_bn |= dynamic_cast<BatchNorm1d*>(&model[i]) != nullptr;
-    if (has_bn) {
-      throw InvalidArgument(
-          "vkgrad: Trainer: " + std::to_string(count) + " samples in batches of " + std::to_string(batch) +
-          (replicas > 1 ? " across " + std::to_string(replicas) + " replicas give a replica a batch of 1 row"
-                        : std::string(" leave a last batch of 1 row")) +
-          ", which BatchNorm1d cannot train on; choose another batch size");
+    // SyncBatchNorm normalises over the global batch: only a global batch of one row stops it.
+    const bool global_one_row = tail == 1 && count > 1;
+    if (!one_row && !global_one_row) return;
+    bool refused = false;
+    for (std::size_t i = 0; i < model.size(); ++i) {
+      if (dynamic_cast<SyncBatchNorm*>(&model[i]) != nullptr) {
+        refused |= global_one_row;
+      } else if (dynamic_cast<BatchNorm1d*>(&model[i]) != nullptr) {
+        refused |= one_row;
+      }
+    }
+    if (refused) {
+      throw InvalidArgument("vkgrad: Trainer: " + std::to_string(count) + " samples in batches of " +
+                            std::to_string(batch) +
+                            (replicas > 1 && !global_one_row
+                                 ? " across " + std::to_string(replicas) + " replicas give a replica a batch of 1 row"
+                                 : std::string(" leave a last batch of 1 row")) +
+                            ", which BatchNorm1d cannot train on; choose another batch size");
     }
   }
 

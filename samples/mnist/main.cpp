@@ -44,6 +44,7 @@ struct Config {
   std::vector<std::string> activation_params;
   float sparse_threshold = std::numeric_limits<float>::quiet_NaN();
   bool batchnorm = true;
+  bool sync_batchnorm = false;
   float dropout = 0.2f;
   uint64_t seed = 1;
   std::string device;
@@ -107,8 +108,12 @@ void build_model(Sequential& model, const Config& c, uint64_t in_features, uint6
   for (uint64_t h : c.hidden) {
     model.emplace<vkgrad::nn::Linear>(f, h);
     // BatchNorm1d normalises each replica's rows alone in data-parallel training (DDP's default);
-    // a batch-norm that reduces its statistics across the replicas would be chosen here.
-    if (c.batchnorm) model.emplace<vkgrad::nn::BatchNorm1d>(h);
+    // SyncBatchNorm (--sync-batchnorm) over the global batch, as one process at that batch would.
+    if (c.batchnorm && c.sync_batchnorm) {
+      model.emplace<vkgrad::nn::SyncBatchNorm>(h);
+    } else if (c.batchnorm) {
+      model.emplace<vkgrad::nn::BatchNorm1d>(h);
+    }
     model.emplace<vkgrad::nn::Activation>(spec);
     if (c.dropout > 0) model.emplace<vkgrad::nn::Dropout>(c.dropout);
     f = h;
@@ -137,8 +142,9 @@ std::string model_description(const Config& c) {
   std::ostringstream s;
   s << "hidden=";
   for (std::size_t i = 0; i < c.hidden.size(); ++i) s << (i ? "," : "") << c.hidden[i];
-  s << " activation=" << activation_spec(c).to_string() << " batchnorm=" << (c.batchnorm ? 1 : 0)
-    << " dropout=" << c.dropout;
+  s << " activation=" << activation_spec(c).to_string() << " batchnorm=" << (c.batchnorm ? 1 : 0);
+  if (c.batchnorm && c.sync_batchnorm) s << " sync_batchnorm=1";
+  s << " dropout=" << c.dropout;
   return s.str();
 }
 
@@ -336,6 +342,10 @@ int main(int argc, char** argv) {
   app.add_option("--sparse-threshold", c.sparse_threshold,
                  "wrap the activation in the sparse threshold: y = x > THETA ? f(x) : 0");
   app.add_flag("--batchnorm,!--no-batchnorm", c.batchnorm, "BatchNorm1d after each hidden Linear (default on)");
+  app.add_flag("--sync-batchnorm", c.sync_batchnorm,
+               "with --batchnorm: SyncBatchNorm, whose batch statistics span every process of a data-parallel run "
+               "(mpirun), so N processes at global batch B normalise as one process at B; alone, the same as "
+               "BatchNorm1d");
   app.add_option("--dropout", c.dropout, "dropout probability after each hidden activation (0 = none)")
       ->check(CLI::Range(0.0f, 0.99f))
       ->capture_default_str();
