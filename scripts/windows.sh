@@ -30,9 +30,10 @@ if [ "${1:-}" != --under-x ]; then
 fi
 
 start=$SECONDS
+build_path=$(cd "$build" && pwd)
 # The prefix (wine's C: drive and registry) is made once per build directory; mscoree and mshtml
 # are turned off so that wine never offers to install Mono or Gecko, which nothing here uses.
-export WINEPREFIX="$PWD/$build/wine" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+export WINEPREFIX="$build_path/wine" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 export WINEARCH=win64
 # One wineserver for every wine process of this run (-p: it stays up between them), stopped on exit.
 mkdir -p "$WINEPREFIX"
@@ -50,7 +51,7 @@ export VKGRAD_CACHE_DIR="$build/cache"
 # each step checks. VKGRAD_VALIDATION=0 turns it off.
 validation=${VKGRAD_VALIDATION:-1}
 if [ "$validation" != 0 ]; then
-  settings="$PWD/$build/vk_layer_settings.txt"
+  settings="$build_path/vk_layer_settings.txt"
   printf '%s\n' "khronos_validation.report_flags = error,warn,info" \
     "khronos_validation.debug_action = VK_DBG_LAYER_ACTION_LOG_MSG" \
     "khronos_validation.enables = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT" >"$settings"
