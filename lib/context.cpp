@@ -119,13 +119,14 @@ KernelChoice resolve_kernels(const ContextOptions& options, const DeviceInfo& in
   return k;
 }
 
-vk::raii::Context open_loader() {
-  try {
-    return vk::raii::Context();
-  } catch (const std::exception& e) {
-    throw SetupError(std::string("vkgrad: cannot load the Vulkan loader (") + platform::vulkan_loader_name() +
-                     "): " + e.what() + ". " + platform::vulkan_loader_install_hint() + ".");
+vk::raii::Context open_loader(std::span<const char* const> names) {
+  std::string error;
+  const platform::LibraryFunction get_instance_proc_addr = platform::open_vulkan_loader(names, error);
+  if (get_instance_proc_addr == nullptr) {
+    throw SetupError("vkgrad: cannot load the Vulkan loader (" + error + "). " +
+                     platform::vulkan_loader_install_hint() + ".");
   }
+  return vk::raii::Context(reinterpret_cast<PFN_vkGetInstanceProcAddr>(get_instance_proc_addr));
 }
 
 namespace {

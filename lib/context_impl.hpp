@@ -13,6 +13,7 @@
 #include "../shaders/shared_sizes.h"
 #include "memory.hpp"
 #include "pipeline.hpp"
+#include "platform.hpp"
 #include "vkgrad/context.hpp"
 #include "vkgrad/interop.hpp"
 #include "vulkan.hpp"
@@ -129,9 +130,9 @@ struct ContextImpl {
   std::weak_ptr<ContextImpl> self;  ///< set by Context, for buffers created internally
 };
 
-/// The Vulkan loader (platform::vulkan_loader_name(), opened at run time); SetupError saying what to install when
-/// it is missing.
-vk::raii::Context open_loader();
+/// The Vulkan loader, opened at run time (the first of `names` that opens, platform::open_vulkan_loader);
+/// SetupError naming each file tried and saying what to install when none opens.
+vk::raii::Context open_loader(std::span<const char* const> names = platform::vulkan_loader_names());
 /// ContextOptions::validation, else VKGRAD_VALIDATION.
 bool validation_requested(const ContextOptions& options);
 /// ContextOptions::memory_limit, else VKGRAD_MEMORY_LIMIT (throws SetupError when malformed).

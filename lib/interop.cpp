@@ -31,13 +31,9 @@ vk::raii::Context external_loader(const ExternalDevice& e) {
           " is null; pass the application's handle (vkGetInstanceProcAddr for get_instance_proc_addr)");
     }
   }
-  // Vulkan-Hpp's loader context always opens libvulkan.so.1 itself; the instance's functions must
-  // come from the application's vkGetInstanceProcAddr, which its dispatcher (a heap object vkgrad
-  // owns, only declared const) is given.
-  vk::raii::Context loader = open_loader();
-  const_cast<vk::raii::ContextDispatcher*>(loader.getDispatcher())->vkGetInstanceProcAddr =
-      reinterpret_cast<PFN_vkGetInstanceProcAddr>(e.get_instance_proc_addr);
-  return loader;
+  // The instance's functions come from the application's vkGetInstanceProcAddr (its loader, or a
+  // layer in front of it), not from one vkgrad opens.
+  return vk::raii::Context(reinterpret_cast<PFN_vkGetInstanceProcAddr>(e.get_instance_proc_addr));
 }
 
 bool extension_enabled(const ExternalDevice& e, const char* extension) {

@@ -1,6 +1,7 @@
 #include "platform.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <system_error>
 
@@ -16,6 +17,7 @@
 #include <windows.h>
 #else
 #include <cerrno>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
 #endif
@@ -71,7 +73,30 @@ std::filesystem::path user_cache_directory(const std::string& application) {
   return {};
 }
 
-const char* vulkan_loader_name() { return "vulkan-1.dll"; }
+bool set_environment(const char* name, const char* value) { return _putenv_s(name, value ? value : "") == 0; }
+
+std::span<const char* const> vulkan_loader_names() {
+  static constexpr std::array<const char*, 1> names{"vulkan-1.dll"};
+  return names;
+}
+
+namespace {
+
+// The library's handle, or null with `reason` set.
+void* open_library(const char* name, std::string& reason) {
+  HMODULE library = LoadLibraryA(name);
+  if (library == nullptr) reason = os_message(static_cast<int>(GetLastError()));
+  return library;
+}
+
+LibraryFunction library_function(void* library, const char* name) {
+  return reinterpret_cast<LibraryFunction>(GetProcAddress(static_cast<HMODULE>(library), name));
+}
+
+void close_library(void* library) { FreeLibrary(static_cast<HMODULE>(library)); }
+
+}  // namespace
+
 const char* vulkan_loader_install_hint() {
   return "Install a GPU driver with Vulkan support or the Vulkan runtime (the LunarG Vulkan SDK installs it)";
 }
@@ -149,19 +174,71 @@ std::filesystem::path user_cache_directory(const std::string& application) {
   return {};
 }
 
+bool set_environment(const char* name, const char* value) {
+  return (value ? ::setenv(name, value, 1) : ::unsetenv(name)) == 0;
+}
+
+namespace {
+
+// The library's handle, or null with `reason` set (dlerror's text, which starts with the name).
+void* open_library(const char* name, std::string& reason) {
+  void* library = ::dlopen(name, RTLD_NOW | RTLD_LOCAL);
+  if (library == nullptr) {
+    const char* text = ::dlerror();
+    reason = text ? text : "dlopen failed";
+    // dlerror names the file first ("libvulkan.so.1: cannot open ..."); the caller names it too.
+    const std::string prefix = std::string(name) + ": ";
+    if (reason.rfind(prefix, 0) == 0) reason.erase(0, prefix.size());
+  }
+  return library;
+}
+
+LibraryFunction library_function(void* library, const char* name) {
+  return reinterpret_cast<LibraryFunction>(::dlsym(library, name));
+}
+
+void close_library(void* library) { ::dlclose(library); }
+
+}  // namespace
+
 #if defined(__APPLE__)
-const char* vulkan_loader_name() { return "libvulkan.dylib"; }
+std::span<const char* const> vulkan_loader_names() {
+  static constexpr std::array<const char*, 3> names{"libvulkan.dylib", "libvulkan.1.dylib", "libMoltenVK.dylib"};
+  return names;
+}
 const char* vulkan_loader_install_hint() {
   return "Install the Vulkan loader and MoltenVK (the LunarG Vulkan SDK, or Homebrew: brew install vulkan-loader "
          "molten-vk)";
 }
 #else
-const char* vulkan_loader_name() { return "libvulkan.so.1"; }
+std::span<const char* const> vulkan_loader_names() {
+  static constexpr std::array<const char*, 2> names{"libvulkan.so.1", "libvulkan.so"};
+  return names;
+}
 const char* vulkan_loader_install_hint() {
   return "Install it (Debian/Ubuntu: apt-get install libvulkan1 mesa-vulkan-drivers)";
 }
 #endif
 
 #endif
+
+LibraryFunction open_vulkan_loader(std::span<const char* const> names, std::string& error) {
+  error.clear();
+  for (const char* name : names) {
+    std::string reason;
+    void* library = open_library(name, reason);
+    if (library != nullptr) {
+      if (LibraryFunction f = library_function(library, "vkGetInstanceProcAddr")) {
+        error.clear();
+        return f;
+      }
+      reason = "it does not export vkGetInstanceProcAddr";
+      close_library(library);
+    }
+    error += (error.empty() ? "" : "; ") + std::string(name) + ": " + reason;
+  }
+  if (names.empty()) error = "no file name to try";
+  return nullptr;
+}
 
 }  // namespace vkgrad::detail::platform

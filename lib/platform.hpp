@@ -1,7 +1,8 @@
 // Everything vkgrad needs from the operating system, behind one interface: the process id (unique
 // temporary file names), durable atomic file replacement, opening a gzip file by path, the per-user
-// cache directory and the Vulkan loader's name. platform.cpp implements it for Windows, macOS and Linux / other POSIX
-// systems, chosen by the preprocessor; no other file of the library calls the OS directly.
+// cache directory and opening the Vulkan loader. platform.cpp implements it for Windows, macOS and
+// Linux / other POSIX systems, chosen by the preprocessor; no other file of the library calls the OS
+// directly.
 #pragma once
 
 #include <cstdint>
@@ -46,9 +47,28 @@ gzFile_s* open_gzip(const std::filesystem::path& path, const char* mode);
 /// ~/.cache/<application> elsewhere; empty when the environment names none.
 std::filesystem::path user_cache_directory(const std::string& application);
 
-/// The file name of the Vulkan loader that vk::raii::Context opens on this platform (vulkan-1.dll,
-/// libvulkan.dylib or libvulkan.so.1), and how to install it, for the message when it is missing.
-const char* vulkan_loader_name();
+/// Sets the environment variable `name` to `value` for this process, or removes it when `value` is
+/// null (setenv / unsetenv; _putenv_s); false when the OS refuses. On Windows an empty value removes
+/// the variable too.
+bool set_environment(const char* name, const char* value);
+
+/// A function of a shared library as the OS returns it (dlsym / GetProcAddress); the caller casts it
+/// to the function's real type.
+using LibraryFunction = void (*)();
+
+/// The Vulkan loader's file names on this platform, in the order open_vulkan_loader tries them:
+/// vulkan-1.dll on Windows; libvulkan.dylib, libvulkan.1.dylib (the names Homebrew's vulkan-loader and
+/// the LunarG SDK install) and libMoltenVK.dylib (MoltenVK alone, which exports the loader's entry
+/// points) on macOS; libvulkan.so.1 and libvulkan.so elsewhere.
+std::span<const char* const> vulkan_loader_names();
+
+/// Opens the first of `names` that loads and exports vkGetInstanceProcAddr, and returns that
+/// function. The library stays loaded for the rest of the process (the functions vkgrad's contexts
+/// hold point into it; the OS counts each open, so opening it again is cheap). When none loads,
+/// returns null and sets `error` to each name tried with the OS's reason (else clears it).
+LibraryFunction open_vulkan_loader(std::span<const char* const> names, std::string& error);
+
+/// How to install the Vulkan loader on this platform, for the message when none opens.
 const char* vulkan_loader_install_hint();
 
 }  // namespace vkgrad::detail::platform

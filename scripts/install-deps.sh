@@ -20,6 +20,8 @@ packages=(
   clang-format             # clang-format 14: the format test checks the C++ sources against .clang-format
   libopenmpi-dev openmpi-bin  # MPI for vkgrad::dist (data-parallel training) and its mpiexec tests
   clang                    # clang 14: scripts/test.sh builds the library and the tests with it too
+  g++-mingw-w64-x86-64-posix libz-mingw-w64-dev  # MinGW-w64 and its zlib: the Windows build (scripts/windows.sh)
+  wine wine64 xvfb xauth   # wine 8 runs the Windows executables; its Vulkan needs an X server (xvfb-run)
   "$@"
 )
 

@@ -5,7 +5,8 @@
 # the GPU kernels at subgroup width 4, the "width4:" tests) and with VKGRAD_KERNELS=gpu, the kernels
 # GPUs run. Before that it fuzzes the file readers for a bounded time (scripts/fuzz.sh) and runs the
 # suite on the GPU kernels built with AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer
-# (scripts/sanitize.sh), and builds the library and the tests with clang too (a short run of them).
+# (scripts/sanitize.sh), builds the library and the tests with clang too (a short run of them), and
+# cross-builds them for Windows and runs them under wine (scripts/windows.sh).
 # Usage: scripts/test.sh [ctest arguments...] (they go to every run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,13 @@ cmake --build "$clang_build" -j "$jobs" --target vkgrad_tests
 clang=passed
 VKGRAD_VALIDATION=${VKGRAD_VALIDATION:-1} VKGRAD_CACHE_DIR="$PWD/$clang_build/cache" \
   "$clang_build"/tests/vkgrad_tests "[device_limits],[safetensors],[idx]" || clang=failed
+# The library, the tests, vkgrad-info and the MNIST trainer cross-built for Windows and run under
+# wine (scripts/windows.sh; VKGRAD_WINDOWS=0 skips).
+windows=skipped
+if [ "${VKGRAD_WINDOWS:-1}" != 0 ]; then
+  echo "== the Windows build (MinGW-w64) under wine: vkgrad-info, the test suite, one epoch of MNIST"
+  if scripts/windows.sh; then windows=passed; else windows=failed; fi
+fi
 # The file readers' fuzz targets for a bounded time (VKGRAD_FUZZ_SECONDS per target; 0 skips),
 # and the suite under the sanitizers (VKGRAD_SANITIZERS=0 skips), before the main suite so that
 # its summary stays the last output. A sanitizer failure does not stop the main suite.
@@ -46,11 +54,15 @@ echo "== the test suite on the default kernels, and the width4 tests"
 env -u VKGRAD_KERNELS ctest --test-dir "$build" -j "$jobs" --output-on-failure "$@" || status=$?
 echo "On VKGRAD_KERNELS=gpu: $gpu"
 echo "The clang build's tests: $clang"
+echo "The Windows build under wine (scripts/windows.sh): $windows"
 echo "Under the sanitizers (scripts/sanitize.sh, VKGRAD_KERNELS=gpu): $sanitizers"
 if [ "$gpu" = failed ]; then
   [ "$status" != 0 ] || status=1
 fi
 if [ "$clang" = failed ]; then
+  [ "$status" != 0 ] || status=1
+fi
+if [ "$windows" = failed ]; then
   [ "$status" != 0 ] || status=1
 fi
 if [ "$sanitizers" = failed ]; then

@@ -2,11 +2,11 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
-#include <unistd.h>
 
 #include "context_impl.hpp"
 
 #include "harness.hpp"
+#include "platform.hpp"
 
 namespace vkgrad::test {
 
@@ -101,7 +101,8 @@ TEST_CASE("the validation callback sees a real validation error", "[context]") {
 }
 
 TEST_CASE("the pipeline cache is written atomically to the cache directory", "[context]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("vkgrad-cache-test-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vkgrad-cache-test-" + std::to_string(detail::platform::process_id()));
   std::filesystem::remove_all(dir);
   std::filesystem::path file;
   {

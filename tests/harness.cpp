@@ -1,7 +1,5 @@
 #include "harness.hpp"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -12,6 +10,7 @@
 
 #include "context_impl.hpp"
 #include "device_profiles.hpp"
+#include "platform.hpp"
 
 namespace vkgrad::test {
 
@@ -193,7 +192,8 @@ std::string run_differences(const std::vector<float>& a, const std::vector<float
 }
 
 TempDir::TempDir(const std::string& tag)
-    : path(std::filesystem::temp_directory_path() / ("vkgrad_" + tag + "_" + std::to_string(::getpid()))) {
+    : path(std::filesystem::temp_directory_path() /
+           ("vkgrad_" + tag + "_" + std::to_string(detail::platform::process_id()))) {
   std::filesystem::remove_all(path);
   std::filesystem::create_directories(path);
 }

@@ -2,8 +2,6 @@
 // every kind of malformed file — never a crash, an out-of-bounds read or a header-driven allocation.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "context_impl.hpp"
 #include "vkgrad/interop.hpp"
 #include "vulkan.hpp"
 
@@ -70,7 +71,8 @@ class App {
   /// How often vkgrad went through ExternalDevice::queue_access.
   uint64_t queue_uses() const { return queue_uses_; }
 
-  vk::raii::Context loader;
+  /// The Vulkan loader, opened as vkgrad opens it (Vulkan-Hpp's own loader is not compiled in).
+  vk::raii::Context loader{detail::open_loader()};
   vk::raii::Instance instance{nullptr};
   vk::raii::DebugUtilsMessengerEXT messenger{nullptr};
   vk::raii::PhysicalDevice physical{nullptr};

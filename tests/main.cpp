@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "platform.hpp"
 
 int main(int argc, char* argv[]) {
   // `--env NAME=VALUE` (any number, before Catch's own arguments are parsed) sets an environment
@@ -23,7 +24,10 @@ int main(int argc, char* argv[]) {
         return 2;
       }
       *equals = '\0';
-      ::setenv(assignment, equals + 1, 1);
+      if (!vkgrad::detail::platform::set_environment(assignment, equals + 1)) {
+        std::fprintf(stderr, "vkgrad_tests: cannot set %s\n", assignment);
+        return 2;
+      }
       continue;
     }
     args.push_back(argv[i]);

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "harness.hpp"
+#include "platform.hpp"
 #include "reference/reduce_ref.hpp"
 
 namespace vkgrad::test {
@@ -138,17 +139,9 @@ class ScopedEnv {
  public:
   ScopedEnv(const char* name, const char* value) : name_(name) {
     if (const char* old = std::getenv(name)) old_ = old;
-    if (value)
-      ::setenv(name, value, 1);
-    else
-      ::unsetenv(name);
+    detail::platform::set_environment(name, value);
   }
-  ~ScopedEnv() {
-    if (old_.empty())
-      ::unsetenv(name_);
-    else
-      ::setenv(name_, old_.c_str(), 1);
-  }
+  ~ScopedEnv() { detail::platform::set_environment(name_, old_.empty() ? nullptr : old_.c_str()); }
   ScopedEnv(const ScopedEnv&) = delete;
   ScopedEnv& operator=(const ScopedEnv&) = delete;
 

@@ -2,14 +2,13 @@
 // supported dtype, and refusal (never a crash) of malformed, truncated and corrupted files.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <cstring>
 #include <random>
 
 #include "harness.hpp"
+#include "platform.hpp"
 
 namespace vkgrad::test {
 namespace {
@@ -141,18 +140,21 @@ TEST_CASE("save_safetensors refuses bad names and sizes and leaves the old file 
   CHECK_THROWS_WITH(save_safetensors(p, {{"\xff", HostTensor{"U8", {1}, {1}}}}), Catch::Contains("not valid UTF-8"));
   CHECK_THROWS_WITH(save_safetensors(p, {}, {{"k", "\xc3"}}), Catch::Contains("not valid UTF-8"));
   CHECK(read_file(p) == before);
-  if (::geteuid() != 0) {  // root ignores directory permissions
-    fs::permissions(dir.path, fs::perms::owner_read | fs::perms::owner_exec);
+  // A directory the process may not write to, where its permissions are enforced (root ignores
+  // them, and on Windows a directory's read-only attribute does not stop files being created).
+  fs::permissions(dir.path, fs::perms::owner_read | fs::perms::owner_exec);
+  if (!std::ofstream(dir.path / "probe").is_open()) {
     CHECK_THROWS_AS(save_safetensors(p, {{"a", HostTensor{"U8", {1}, {1}}}}), Error);
-    fs::permissions(dir.path, fs::perms::owner_all);
     CHECK(read_file(p) == before);
   }
+  fs::permissions(dir.path, fs::perms::owner_all);
+  fs::remove(dir.path / "probe");
   CHECK_THROWS_WITH(save_safetensors(dir.path / "no" / "such" / "dir.safetensors", {}),
                     Catch::Contains("cannot create"));
   // Failures that also happen as root (which ignores the permissions above): the temporary file
   // cannot be created (its name is taken by a directory), and the rename over a non-empty directory
   // fails after the data was written. The old file stays and no temporary file is left behind.
-  const fs::path tmp = p.string() + ".tmp-" + std::to_string(::getpid());
+  const fs::path tmp = p.string() + ".tmp-" + std::to_string(detail::platform::process_id());
   fs::create_directory(tmp);
   CHECK_THROWS_WITH(save_safetensors(p, {{"a", HostTensor{"U8", {1}, {1}}}}), Catch::Contains("cannot create"));
   CHECK(read_file(p) == before);
