@@ -109,16 +109,21 @@ void SyncBatchNorm::backward(CommandList& cmd, const Tensor& x, const Tensor& y,
   Tensor& dx_out = dx.empty() ? scratch : dx;
   batchnorm_backward_sums(cmd, x, dy, moments_, local_sums_);
   detail::copy_range(cmd, local_sums_, 0, *host_, 0, 2 * C);
-  cmd.host_step([group = rows_.group, C, host = host_] {
+  // Each replica's dy is the gradient of its own loss; the step's gradient weighs replica q's by
+  // w_q (ReplicaRows::gradient_weight). So the sums that normalise dy are Σ_q w_q·S_q, taken back to
+  // this replica's scale by 1 / w_r (with equal weights: Σ_q S_q).
+  cmd.host_step([group = rows_.group, C, host = host_, weight = static_cast<float>(rows_.gradient_weight)] {
     const auto values = detail::host_values(*host);
-    const std::vector<float> mine(values.begin(), values.begin() + 2 * C);
+    std::vector<float> mine(values.begin(), values.begin() + 2 * C);
+    mine.push_back(weight);
     const auto all = gather_blocks(*group, mine);
+    const std::size_t block = 2 * C + 1, replicas = static_cast<std::size_t>(group->size());
     // Σ over replicas in rank order, in double: the same bits on every replica, whatever the
     // transport's reduction order.
     for (std::size_t i = 0; i < 2 * C; ++i) {
       double sum = 0;
-      for (std::size_t r = 0; r < static_cast<std::size_t>(group->size()); ++r) sum += all[r * 2 * C + i];
-      values[i] = static_cast<float>(sum);
+      for (std::size_t r = 0; r < replicas; ++r) sum += double(all[r * block + 2 * C]) * all[r * block + i];
+      values[i] = static_cast<float>(sum / double(weight));
     }
   });
   detail::copy_range(cmd, *host_, 0, global_sums_, 0, 2 * C);

@@ -222,6 +222,12 @@ struct Trainer::Impl {
   // Records one training step of this replica's slice: forward as above → backward → (with
   // replicas) the gradient averaging → update → counters. A replica without rows in this step
   // records only the averaging, its contribution zero, and what follows.
+  // The weight of a replica's gradients in their sum across replicas: mean losses average each
+  // replica's mean weighted by its share of the rows; sums add.
+  double gradient_weight(const Slice& slice) const {
+    return loss.reduction() == Reduction::sum ? 1.0 : double(slice.rows) / double(slice.global_rows);
+  }
+
   void record_train_step(CommandList& cmd, const DeviceDataset& data, const Slice& slice) {
     if (slice.rows > 0) {
       BatchTensors& b = record_forward(cmd, data, train_perm, slice.rows, local_batch());
@@ -231,11 +237,7 @@ struct Trainer::Impl {
     }
     if (group != nullptr) {
       if (!sync) sync = std::make_unique<replica::GradientSync>(ctx, *group, model, options.bucket_bytes);
-      // Mean losses average each replica's mean weighted by its share of the rows; sums add.
-      const float weight = loss.reduction() == Reduction::sum
-                               ? 1.0f
-                               : static_cast<float>(double(slice.rows) / double(slice.global_rows));
-      sync->record(cmd, slice.rows > 0, weight);
+      sync->record(cmd, slice.rows > 0, static_cast<float>(gradient_weight(slice)));
     }
     optimizer.record_step(cmd);
     optimizer_advance_step(cmd, cursor);
@@ -271,7 +273,8 @@ struct Trainer::Impl {
       state::ModeWhileRecording mode(model, train);
       // Where these rows sit in the global batch (Dropout's masks, SyncBatchNorm's reductions);
       // cleared after recording, so passes recorded outside the trainer run alone.
-      model.set_replica_rows(ReplicaRows{train ? group : nullptr, slice.first_row, global_rows});
+      model.set_replica_rows(ReplicaRows{train ? group : nullptr, slice.first_row, global_rows,
+                                         slice.rows == 0 ? 0.0 : gradient_weight(slice)});
       try {
         for (uint32_t s = 0; s < steps; ++s) {
           if (train) {
@@ -338,6 +341,17 @@ struct Trainer::Impl {
         tail > 0 && (slice_of(tail, 0, replicas).rows == 1 || slice_of(tail, replicas - 1, replicas).rows == 1);
     if (replicas == 1) one_row = one_row && count > 1;
     if (replicas > 1 && full > 0 && local_batch() == 1) one_row = true;
+    // A replica without rows of the last batch would not take part in SyncBatchNorm's exchanges.
+    if (replicas > 1 && tail > 0 && tail < static_cast<uint64_t>(replicas)) {
+      for (std::size_t i = 0; i < model.size(); ++i) {
+        if (dynamic_cast<SyncBatchNorm*>(&model[i]) != nullptr) {
+          throw InvalidArgument("vkgrad: Trainer: the last batch of " + std::to_string(tail) +
+                                " rows leaves some of the " + std::to_string(replicas) +
+                                " replicas no row, and SyncBatchNorm needs every replica in each step; set drop_last "
+                                "or choose a batch size that leaves at least one row per replica");
+        }
+      }
+    }
     // SyncBatchNorm normalises over the global batch: only a global batch of one row stops it.
     const bool global_one_row = tail == 1 && count > 1;
     if (!one_row && !global_one_row) return;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "harness.hpp"
+#include "platform.hpp"
 #include "reference/activation_ref.hpp"
 #include "reference/gemm_ref.hpp"
 #include "reference/sparse_ref.hpp"
@@ -344,7 +345,7 @@ TEST_CASE("sparse_linear_forward refuses misuse with a clear message", "[linear]
 
 TEST_CASE("sparse_is_faster follows the measured crossover and VKGRAD_SPARSE_CROSSOVER", "[linear][spmm]") {
   Context& ctx = context();
-  ::unsetenv("VKGRAD_SPARSE_CROSSOVER");
+  detail::platform::set_environment("VKGRAD_SPARSE_CROSSOVER", nullptr);
   for (const uint64_t rows : {1ull, 128ull, 1024ull}) {
     for (const auto& [in, out] : std::vector<std::array<uint64_t, 2>>{{784, 512}, {512, 256}, {256, 10}}) {
       INFO("rows " << rows << ", " << in << "→" << out);
@@ -357,15 +358,15 @@ TEST_CASE("sparse_is_faster follows the measured crossover and VKGRAD_SPARSE_CRO
       CHECK_FALSE(sparse_is_faster(ctx, rows, in, out, std::nextafter(crossover, 2.0)));
     }
   }
-  ::setenv("VKGRAD_SPARSE_CROSSOVER", "0.3", 1);
+  detail::platform::set_environment("VKGRAD_SPARSE_CROSSOVER", "0.3");
   CHECK(sparse_crossover_density(ctx, 1024, 784, 512) == 0.3);
   CHECK(sparse_is_faster(ctx, 7, 3, 5, 0.3));
   CHECK_FALSE(sparse_is_faster(ctx, 7, 3, 5, 0.31));
   for (const char* bad : {"abc", "1.5", "-0.1", "0.2x"}) {
-    ::setenv("VKGRAD_SPARSE_CROSSOVER", bad, 1);
+    detail::platform::set_environment("VKGRAD_SPARSE_CROSSOVER", bad);
     require_refused([&] { (void)sparse_crossover_density(ctx, 1, 1, 1); }, {"VKGRAD_SPARSE_CROSSOVER", bad});
   }
-  ::unsetenv("VKGRAD_SPARSE_CROSSOVER");
+  detail::platform::set_environment("VKGRAD_SPARSE_CROSSOVER", nullptr);
 }
 
 }  // namespace vkgrad::test::sparse

@@ -40,17 +40,19 @@ nn::DeviceDataset make_data(Context& ctx, uint64_t count, bool with_nan = false)
 
 enum class Opt { sgd, adam };
 
-// Linear → ReLU → Dropout → Linear, initialised from `seed`, with its optimizer.
+// Linear → ReLU → Dropout → Linear, initialised from `seed`, with its optimizer; with `sync_bn`
+// Linear (no bias: a SyncBatchNorm follows) → SyncBatchNorm → ReLU → Dropout → Linear.
 struct Run {
   std::unique_ptr<nn::Sequential> model;
   std::unique_ptr<nn::Optimizer> optimizer;
   std::unique_ptr<nn::CrossEntropyLoss> loss;
   std::unique_ptr<nn::Trainer> trainer;
   Run(uint64_t seed, Opt opt, nn::ReplicaGroup* group, uint64_t trainer_seed, uint64_t width = hidden,
-      uint64_t batch = global_batch, uint32_t steps_per_submit = 1) {
+      uint64_t batch = global_batch, uint32_t steps_per_submit = 1, bool sync_bn = false) {
     Context& ctx = context();
     model = std::make_unique<nn::Sequential>(ctx);
-    model->emplace<nn::Linear>(features, width);
+    model->emplace<nn::Linear>(features, width, !sync_bn);
+    if (sync_bn) model->emplace<nn::SyncBatchNorm>(width);
     model->emplace<nn::Activation>(Activation::relu);
     model->emplace<nn::Dropout>(0.2f);
     model->emplace<nn::Linear>(width, classes);
@@ -94,6 +96,19 @@ int64_t fingerprint(const std::vector<float>& v) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(v.data());
   for (std::size_t i = 0; i < v.size() * sizeof(float); ++i) h = (h ^ bytes[i]) * 1099511628211ull;
   return static_cast<int64_t>(h);
+}
+
+// Elements of `a` farther from `b` than 1e-6 + 1e-5·|b| (float reassociation only), and the worst
+// relative difference.
+std::pair<std::size_t, double> beyond_tolerance(const std::vector<float>& a, const std::vector<float>& b) {
+  std::size_t bad = 0;
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    const double err = std::abs(double(a[i]) - double(b[i]));
+    worst = std::max(worst, err / (1e-6 + std::abs(double(b[i]))));
+    bad += err > 1e-6 + 1e-5 * std::abs(double(b[i]));
+  }
+  return {bad, worst};
 }
 
 // Whether `value` is the same on every rank.
@@ -154,19 +169,52 @@ TEST_CASE("data-parallel Trainer: N replicas at global batch B match one process
     // 10 steps: the same parameters up to float reassociation of the gradient sums.
     const std::vector<float> a = parameters(*replica.model), b = parameters(*alone.model);
     REQUIRE(a.size() == b.size());
-    std::size_t bad = 0;
-    double worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      const double err = std::abs(double(a[i]) - double(b[i]));
-      worst = std::max(worst, err / (1e-6 + std::abs(double(b[i]))));
-      bad += err > 1e-6 + 1e-5 * std::abs(double(b[i]));
-    }
+    const auto [bad, worst] = beyond_tolerance(a, b);
     INFO("worst relative difference " << worst);
     CHECK(bad == 0);
     // Evaluation runs every sample on every replica: identical everywhere.
     const nn::Metrics eval = replica.trainer->evaluate(data);
     CHECK(eval.samples == samples);
     CHECK(same_everywhere(comm, std::bit_cast<int64_t>(eval.loss)));
+  }
+}
+
+TEST_CASE("data-parallel Trainer with SyncBatchNorm and Dropout: N replicas at global batch B match one process",
+          "[dist][deterministic][trainer][syncbn]") {
+  Communicator& comm = communicator();
+  Deterministic deterministic(comm);
+  Context& ctx = context();
+  const nn::DeviceDataset data = make_data(ctx, samples);
+  for (Opt opt : {Opt::sgd, Opt::adam}) {
+    INFO((opt == Opt::sgd ? "SGD with momentum" : "Adam") << ", " << comm.size() << " replicas");
+    // 10 steps; the last batch of 7 rows leaves a replica 1 row at 4 replicas, which SyncBatchNorm
+    // normalises with the other replicas' rows.
+    Run replica(100 + comm.rank(), opt, &comm, 5 + comm.rank(), hidden, global_batch, 1, true);
+    Run alone(100, opt, nullptr, 5, hidden, global_batch, 1, true);
+    REQUIRE(parameters(*replica.model) == parameters(*alone.model));
+    const nn::Metrics got = replica.trainer->train_epoch(data);
+    const nn::Metrics expected = alone.trainer->train_epoch(data);
+    CHECK(got.samples == expected.samples);
+    CHECK(std::abs(got.loss - expected.loss) <= 1e-5 * std::abs(expected.loss));
+    CHECK(same_everywhere(comm, fingerprint(parameters(*replica.model))));
+    const auto [bad, worst] = beyond_tolerance(parameters(*replica.model), parameters(*alone.model));
+    INFO("parameters: worst relative difference " << worst);
+    CHECK(bad == 0);
+    // The running statistics of the global batches, on every replica.
+    std::vector<float> stats_replica, stats_alone;
+    for (auto [model, out] :
+         {std::pair{replica.model.get(), &stats_replica}, std::pair{alone.model.get(), &stats_alone}}) {
+      for (const nn::Buffer& b : model->buffers()) {
+        if (b.value->dtype() != DType::f32) continue;
+        const std::vector<float> v = b.value->to_vector();
+        out->insert(out->end(), v.begin(), v.end());
+      }
+    }
+    REQUIRE(stats_replica.size() == 2 * hidden);
+    CHECK(same_everywhere(comm, fingerprint(stats_replica)));
+    const auto [bad_stats, worst_stats] = beyond_tolerance(stats_replica, stats_alone);
+    INFO("running statistics: worst relative difference " << worst_stats);
+    CHECK(bad_stats == 0);
   }
 }
 
@@ -299,6 +347,11 @@ TEST_CASE("data-parallel Trainer: misuse is refused on every replica", "[dist][t
                     Catch::Contains("datasets"));
   // Still in step: the trainer works afterwards.
   CHECK(fine.trainer->train_epoch(make_data(context(), samples)).samples == samples);
+  // A last batch of 1 row leaves a replica without rows, which SyncBatchNorm cannot train with.
+  Run sync(1, Opt::sgd, &comm, 0, hidden, global_batch, 1, true);
+  CHECK_THROWS_WITH(sync.trainer->train_epoch(make_data(context(), 2 * global_batch + 1)),
+                    Catch::Contains("SyncBatchNorm needs every replica"));
+  CHECK(sync.trainer->train_epoch(make_data(context(), samples)).samples == samples);
 }
 
 }  // namespace

@@ -38,6 +38,11 @@ struct ReplicaRows {
   uint64_t first_row = 0;
   /// Rows of the global batch, across all replicas (this replica's rows when alone).
   uint64_t global_rows = 0;
+  /// The weight of this replica's parameter gradients in the sum across replicas that makes the
+  /// step's gradients (the Trainer's: rows / global_rows with a mean loss, 1 with a summed one).
+  /// SyncBatchNorm weighs the sums of its backward pass the same way, so that replicas with
+  /// different row counts (an epoch's last, uneven batch) train as one process would.
+  double gradient_weight = 1.0;
 };
 
 }  // namespace vkgrad::nn
