@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The GPU measurements of bench/RESULTS.md in one run: vkgrad's op table and GEMM against PyTorch's
-# (cuBLAS f32 with TF32 off, and f16), the MNIST model against PyTorch eager and CUDA graphs, and
-# the conformance suite with the default kernels, all on one NVIDIA GPU. It is built and staged on
-# a machine with the toolchain, then run on the GPU machine, which needs neither a compiler nor a
-# network connection nor an installed Vulkan loader; `run` takes under 10 minutes.
+# (cuBLAS f32 with TF32 off, and f16), dense against sparse (CSR and ELL) linear forward at the MNIST
+# layer shapes, the MNIST model against PyTorch eager and CUDA graphs, and the conformance suite
+# with the default kernels, all on one NVIDIA GPU. It is built and staged on a machine with the
+# toolchain, then run on the GPU machine, which needs neither a compiler nor a network connection
+# nor an installed Vulkan loader; `run` takes under 10 minutes.
 #
 #   bash bench/gpu_session.sh prepare   # Release build, Vulkan loader .deb and datasets -> .gpu/
 #   bash bench/gpu_session.sh run       # on the GPU machine, in a copy of this checkout with .gpu/
@@ -13,8 +14,8 @@
 # `run` writes to $OUT (or gpu-out/): summary.md (the tables for bench/RESULTS.md: elementwise GB/s
 # against both copy peers, GEMM against cuBLAS f32 with TF32 off and f16, MNIST epochs against
 # PyTorch eager and CUDA graphs, conformance suite counts), log.txt (everything printed),
-# bench.json, peers.json, mnist.json and tests.xml (Catch2 JUnit). Each step has its own time limit
-# and a failing step does not stop the later ones; the conformance suite runs last.
+# bench.json, peers.json, sparse.json, mnist.json and tests.xml (Catch2 JUnit). Each step has its
+# own time limit and a failing step does not stop the later ones; the conformance suite runs last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 stage=.gpu
@@ -24,10 +25,11 @@ prepare() {
   set -e
   build=${VKGRAD_BUILD_DIR:-build}
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j "$(nproc)" --target vkgrad_tests vkgrad_bench vkgrad-mnist
+  cmake --build "$build" -j "$(nproc)" --target vkgrad_tests vkgrad_bench vkgrad-sparse-bench vkgrad-mnist
   scripts/fetch-data.sh
   rm -rf "$stage" && mkdir -p "$stage/debs" "$stage/data"
-  cp "$build/tests/vkgrad_tests" "$build/bench/vkgrad_bench" "$build/samples/mnist/vkgrad-mnist" "$stage/"
+  cp "$build/tests/vkgrad_tests" "$build/bench/vkgrad_bench" "$build/bench/vkgrad-sparse-bench" \
+    "$build/samples/mnist/vkgrad-mnist" "$stage/"
   cp -rL data/mnist data/fashion "$stage/data/"
   # `run` unpacks the Vulkan loader from this package where the GPU machine has none.
   (cd "$stage/debs" && apt-get download libvulkan1)
@@ -61,6 +63,7 @@ run() {
     py=/usr/bin/python3 torch_dev=cpu n=$((1 << 20)) squares=256 epochs=1 tests=("gemm on awkward shapes")
     dataset=mnist
     vk_tests=$bin/tests/vkgrad_tests vk_bench=$bin/bench/vkgrad_bench vk_mnist=$bin/samples/mnist/vkgrad-mnist
+    vk_sparse=$bin/bench/vkgrad-sparse-bench
     data=data
   else
     for f in "$stage"/debs/*.deb; do dpkg -x "$f" /; done
@@ -69,12 +72,13 @@ run() {
     # NVIDIA's driver manifest may sit outside the loader's default search path (a container's
     # /usr/local/nvidia); VK_ICD_FILENAMES is the older loaders' name for VK_DRIVER_FILES.
     if [ -z "${VK_DRIVER_FILES:-}" ] && [ -e "$icd" ]; then export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd; fi
-    vk_tests=$bin/vkgrad_tests vk_bench=$bin/vkgrad_bench vk_mnist=$bin/vkgrad-mnist
+    vk_tests=$bin/vkgrad_tests vk_bench=$bin/vkgrad_bench vk_mnist=$bin/vkgrad-mnist vk_sparse=$bin/vkgrad-sparse-bench
     data=$stage/data
     step "nvidia-smi" 20 nvidia-smi
   fi
   step "vkgrad_bench" 150 "$vk_bench" -n "$n" -r 20 --gemm-square "$squares" --json "$out/bench.json"
   step "vkgrad_bench --training-step" 30 "$vk_bench" --training-step -r 20
+  step "vkgrad-sparse-bench" 60 "$vk_sparse" --repeat 11 --json "$out/sparse.json"
   step "PyTorch peers" 120 "$py" bench/torch_peers.py --device "$torch_dev" -n "$n" -r 20 \
     --gemm-square "$squares" --json "$out/peers.json"
   local model=(--dataset "$dataset" --epochs "$epochs" --batch 128)
