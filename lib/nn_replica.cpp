@@ -96,28 +96,38 @@ void run_on_root(ReplicaGroup& group, int root, const std::function<void()>& wor
   throw Error(shared);
 }
 
+std::vector<std::vector<Tensor*>> gradient_buckets(const std::vector<Parameter>& parameters, std::size_t bucket_bytes) {
+  std::vector<std::vector<Tensor*>> buckets;
+  std::size_t bytes_in_bucket = 0;
+  for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {
+    const std::size_t bytes = it->grad->size_bytes();
+    if (buckets.empty() || (bytes_in_bucket > 0 && bytes_in_bucket + bytes > bucket_bytes)) {
+      buckets.emplace_back();
+      bytes_in_bucket = 0;
+    }
+    buckets.back().push_back(it->grad);
+    bytes_in_bucket += bytes;
+  }
+  return buckets;
+}
+
 GradientSync::GradientSync(Context& context, ReplicaGroup& group, Module& model, std::size_t bucket_bytes)
     : group_(&group) {
   if (bucket_bytes == 0) throw InvalidArgument("vkgrad: Trainer: the gradient bucket size must be > 0");
   const std::vector<Parameter> parameters = model.parameters();
-  // Reverse layer order, as backward produces them; a bucket closes when the next gradient would
-  // take it past bucket_bytes (a larger one forms a bucket of its own), as PyTorch DDP's.
-  uint64_t bucket_elements = 0;
-  for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {
-    Tensor* g = it->grad;
-    if (g == nullptr || g->empty() || g->dtype() != DType::f32) {
-      throw InvalidArgument("vkgrad: Trainer: the gradient of " + it->name +
+  for (const Parameter& p : parameters) {
+    if (p.grad == nullptr || p.grad->empty() || p.grad->dtype() != DType::f32) {
+      throw InvalidArgument("vkgrad: Trainer: the gradient of " + p.name +
                             " is missing or not f32; data-parallel training averages f32 gradients only");
     }
-    const uint64_t n = g->numel();
-    if (buckets_.empty() || (bucket_elements > 0 && (bucket_elements + n) * sizeof(float) > bucket_bytes)) {
-      buckets_.emplace_back(elements_, 0);
-      bucket_elements = 0;
+  }
+  for (const std::vector<Tensor*>& bucket : gradient_buckets(parameters, bucket_bytes)) {
+    buckets_.emplace_back(elements_, 0);
+    for (Tensor* g : bucket) {
+      buckets_.back().second += g->numel();
+      elements_ += g->numel();
+      gradients_.push_back(g);
     }
-    buckets_.back().second += n;
-    bucket_elements += n;
-    elements_ += n;
-    gradients_.push_back(g);
   }
   if (elements_ > 0) {
     host_ = vkgrad::detail::host_tensor(context, elements_);

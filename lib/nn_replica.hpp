@@ -40,6 +40,11 @@ void run_on_root(ReplicaGroup& group, int root, const std::function<void()>& wor
 /// Every replica's 8-byte `value` becomes root's.
 uint64_t broadcast_u64(ReplicaGroup& group, uint64_t value, int root);
 
+/// The gradients of `parameters` (all present) in buckets, as data-parallel averaging reduces them:
+/// reverse layer order (the order backward produces them); a bucket closes when the next gradient
+/// would take it past `bucket_bytes` (a larger gradient forms a bucket of its own), as PyTorch DDP's.
+std::vector<std::vector<Tensor*>> gradient_buckets(const std::vector<Parameter>& parameters, std::size_t bucket_bytes);
+
 /// Averages the parameter gradients of a model across the replicas inside a recorded training step:
 /// record() adds, after backward, copies of every gradient into one host-visible tensor in reverse
 /// layer order (the order backward produces them), a host step that scales this replica's values

@@ -8,6 +8,7 @@
 #include "communicator_impl.hpp"
 #include "device_select.hpp"
 #include "memory.hpp"
+#include "nn_replica.hpp"
 #include "vkgrad/nn.hpp"
 
 namespace vkgrad::dist {
@@ -53,18 +54,7 @@ GradientAverager::GradientAverager(Communicator& comm, nn::Module& model, Gradie
                             " is missing or not f32; only f32 gradients can be averaged");
     }
   }
-  // Reverse layer order, as backward produces the gradients; a bucket closes when the next
-  // gradient would take it past bucket_bytes.
-  std::size_t bucket_bytes = 0;
-  for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {
-    const std::size_t bytes = it->grad->size_bytes();
-    if (buckets_.empty() || (bucket_bytes > 0 && bucket_bytes + bytes > options.bucket_bytes)) {
-      buckets_.emplace_back();
-      bucket_bytes = 0;
-    }
-    buckets_.back().push_back(it->grad);
-    bucket_bytes += bytes;
-  }
+  buckets_ = nn::replica::gradient_buckets(parameters, options.bucket_bytes);
   // The staging buffer of the largest bucket, made once (a bucket beyond 64 MiB goes in rounds).
   std::size_t largest = 0;
   for (const auto& bucket : buckets_) {
