@@ -24,24 +24,10 @@ using namespace state;
 
 namespace {
 
-// Seeds for layer i of a model seeded with `seed`: SplitMix64 of the pair, so neighbouring layers
-// (and neighbouring model seeds) get unrelated streams.
-uint64_t mix_seed(uint64_t seed, uint64_t i) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (i + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // The mask seed of layer i of a Sequential whose dropout seed is `seed`: the same whether the layer
 // was added before or after the seed was set. Complemented so that it differs from the seed the
 // layer's parameters are initialised from (mix_seed(seed, i)).
 uint64_t dropout_layer_seed(uint64_t seed, uint64_t i) { return mix_seed(~seed, i); }
-
-uint64_t features_of(const Tensor& t, std::string_view where, std::string_view role) {
-  if (t.empty() || t.shape().rank() < 1) fail(where, "'" + std::string(role) + "' is empty");
-  return t.numel() / t.shape()[0];
-}
 
 // The model's own inputs and outputs are checked before anything is recorded: the layers check
 // them only when they reach them, after earlier layers were recorded.
@@ -53,59 +39,6 @@ void check_model_io(CommandList& cmd, const Tensor& t, std::string_view where, s
 }  // namespace
 
 std::string Module::to_string() const { return type_name() + "(" + extra_repr() + ")"; }
-
-// --- Linear ---
-
-Linear::Linear(Context& context, uint64_t in_features, uint64_t out_features, bool bias)
-    : Module(context), in_(in_features), out_(out_features) {
-  if (in_features == 0 || out_features == 0) {
-    fail("Linear", "in_features and out_features must be >= 1, got " + std::to_string(in_features) + " and " +
-                       std::to_string(out_features));
-  }
-  weight_ = Tensor(context, {out_, in_});
-  weight_grad_ = Tensor(context, {out_, in_});
-  if (bias) {
-    bias_ = Tensor(context, {out_});
-    bias_grad_ = Tensor(context, {out_});
-  }
-  CommandList cmd(context);
-  reset_parameters(cmd, 0);
-  cmd.run();
-}
-
-std::string Linear::extra_repr() const {
-  return "in_features=" + std::to_string(in_) + ", out_features=" + std::to_string(out_) +
-         ", bias=" + (bias_.empty() ? "False" : "True");
-}
-
-uint64_t Linear::output_features(uint64_t in_features) const {
-  if (in_features != in_) {
-    fail("Linear", "expects " + std::to_string(in_) + " input features, got " + std::to_string(in_features));
-  }
-  return out_;
-}
-
-void Linear::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
-  output_features(features_of(x, "Linear", "x"));
-  linear_forward(cmd, x, weight_, bias_, y);
-}
-
-void Linear::backward(CommandList& cmd, const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tensor& dx) {
-  linear_backward(cmd, x, weight_, dy, dx, weight_grad_, bias_grad_);
-}
-
-std::vector<Parameter> Linear::parameters() {
-  std::vector<Parameter> p{{"weight", &weight_, &weight_grad_}};
-  if (!bias_.empty()) p.push_back({"bias", &bias_, &bias_grad_});
-  return p;
-}
-
-void Linear::reset_parameters(CommandList& cmd, uint64_t seed) {
-  // PyTorch: kaiming_uniform_(weight, a=√5) = U(±1/√in), and U(±1/√in) for the bias.
-  const float bound = static_cast<float>(1.0 / std::sqrt(double(in_)));
-  init_uniform(cmd, weight_, -bound, bound, mix_seed(seed, 0));
-  if (!bias_.empty()) init_uniform(cmd, bias_, -bound, bound, mix_seed(seed, 1));
-}
 
 // --- Activation ---
 

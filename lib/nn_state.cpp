@@ -79,4 +79,18 @@ const HostTensor& find_state(const StateDict& state, const std::string& name) {
   fail("load_state_dict", "missing '" + name + "'");
 }
 
+// Seeds for layer i of a model seeded with `seed`: SplitMix64 of the pair, so neighbouring layers
+// (and neighbouring model seeds) get unrelated streams.
+uint64_t mix_seed(uint64_t seed, uint64_t i) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (i + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint64_t features_of(const Tensor& t, std::string_view where, std::string_view role) {
+  if (t.empty() || t.shape().rank() < 1) fail(where, "'" + std::string(role) + "' is empty");
+  return t.numel() / t.shape()[0];
+}
+
 }  // namespace vkgrad::nn::state

@@ -38,6 +38,14 @@ void validate_state(const StateDict& state, const std::vector<std::pair<std::str
 /// The entry called `name`; InvalidArgument when missing.
 const HostTensor& find_state(const StateDict& state, const std::string& name);
 
+/// Seeds for layer i of a model seeded with `seed`: SplitMix64 of the pair, so neighbouring layers
+/// (and neighbouring model seeds) get unrelated streams.
+uint64_t mix_seed(uint64_t seed, uint64_t i);
+
+/// Values per row of `t` (its elements over its first dimension); InvalidArgument naming `role`
+/// when it is empty.
+uint64_t features_of(const Tensor& t, std::string_view where, std::string_view role);
+
 /// Puts `module` in training or eval mode for its lifetime (while a pass is recorded in that mode),
 /// then back in the mode it was in, also when the recording throws.
 class ModeWhileRecording {

@@ -32,6 +32,10 @@ struct Parameter {
   Tensor* value;
   /// Its gradient (same shape), owned by the module and OVERWRITTEN by its backward().
   Tensor* grad;
+  /// Pruning: the parameter's mask (f32, its shape, 1 = kept, 0 = pruned), owned by the module, or
+  /// null when the parameter cannot be masked. The tensor is EMPTY while no mask is set; it is read
+  /// when a step is recorded (see Linear::set_weight_mask).
+  const Tensor* mask = nullptr;
 };
 
 /// A non-learnable state tensor saved in checkpoints (BatchNorm's running statistics).
@@ -136,9 +140,32 @@ class Linear : public Module {
   /// ∂loss/∂b (out_features), written by backward(); empty without bias.
   Tensor& bias_grad() { return bias_grad_; }
 
+  /// Pruning: sets the weight mask to `mask` (out_features · in_features values, row-major as W,
+  /// each exactly 1 = kept or 0 = pruned; else InvalidArgument, nothing changed) and sets the
+  /// pruned weights to +0 at once. Synchronous (waits for the work submitted before, then writes
+  /// the mask and W on the device).
+  ///
+  /// While a mask is set, a pruned weight stays exactly 0: steps recorded with the mask zero the
+  /// weight gradient where the mask is 0 (after backward) and the optimizers zero the weight and
+  /// its state (momentum buffer, exp_avg, exp_avg_sq) there after each update. The mask lives in
+  /// one device tensor (weight_mask()), read when the step runs: later calls only rewrite its
+  /// values, so lists recorded after the first call stay valid. Lists recorded while the layer had
+  /// no mask do not mask: record them again after the first call (the Trainer does).
+  void set_weight_mask(std::span<const float> mask);
+  /// Removes the mask: weights pruned so far stay 0 until training changes them. Lists recorded
+  /// with the mask keep masking (they hold its tensor): record them again.
+  void remove_weight_mask();
+  /// Whether a weight mask is set.
+  bool has_weight_mask() const { return !weight_mask_.empty(); }
+  /// The mask (f32, W's shape, 1 = kept, 0 = pruned); empty while none is set.
+  const Tensor& weight_mask() const { return weight_mask_; }
+  /// A host copy of the mask, row-major; all ones while none is set. Synchronous.
+  std::vector<float> weight_mask_values() const;
+
  private:
   uint64_t in_, out_;
   Tensor weight_, bias_, weight_grad_, bias_grad_;
+  Tensor weight_mask_;  // empty while no mask is set
 };
 
 /// Any activation of the table (ReLU, GELU, ..., the sparse threshold wrapper), elementwise.
