@@ -133,6 +133,19 @@ struct ContextImpl {
 /// The Vulkan loader, opened at run time (the first of `names` that opens, platform::open_vulkan_loader);
 /// SetupError naming each file tried and saying what to install when none opens.
 vk::raii::Context open_loader(std::span<const char* const> names = platform::vulkan_loader_names());
+/// A Vulkan instance and what was enabled on it.
+struct InstanceSetup {
+  vk::raii::Instance instance{nullptr};
+  bool portability = false;        ///< VK_KHR_portability_enumeration is enabled
+  uint32_t api_version = 0;        ///< the instance's apiVersion
+  bool fast_math_setting = false;  ///< MVK_CONFIG_FAST_MATH_ENABLED = 0 went to MoltenVK as a layer setting
+};
+/// Creates the instance on `loader` (Vulkan 1.1 or newer, else SetupError): with the Khronos
+/// validation layer and synchronization validation when `validation` (SetupError when the layer is
+/// missing), its messages going to `messages_to`; fast_math_off: where the loader offers
+/// VK_EXT_layer_settings, MoltenVK is told not to compile with Metal's fast math.
+InstanceSetup create_instance(const vk::raii::Context& loader, bool validation, ContextImpl* messages_to,
+                              bool fast_math_off);
 /// ContextOptions::validation, else VKGRAD_VALIDATION.
 bool validation_requested(const ContextOptions& options);
 /// ContextOptions::memory_limit, else VKGRAD_MEMORY_LIMIT (throws SetupError when malformed).
