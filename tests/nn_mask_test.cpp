@@ -309,6 +309,39 @@ TEST_CASE("replicas take the first replica's masks when the Trainer is made and 
   CHECK(not_zero == 0);
 }
 
+TEST_CASE("load_checkpoint refuses a bad mask and changes nothing", "[nn][mask][trainer][checkpoint][bad-input]") {
+  TempDir tmp("nn_mask_checkpoint");
+  MaskedRun run(Opt::sgd_momentum, 5, 11);
+  run.layer(0).set_weight_mask(half_mask(kHidden * kFeatures, 41));
+  run.trainer->train_epoch(run.data);
+  run.trainer->save_checkpoint(tmp.path / "good.safetensors");
+  const SafetensorsFile good = load_safetensors(tmp.path / "good.safetensors");
+  const auto weights = all_weights(run.model);
+  const auto mask = run.layer(0).weight_mask_values();
+  // Each variant of the file changes the mask tensor in one way; every one is refused whole.
+  const auto refused = [&](const std::function<void(std::pair<std::string, HostTensor>&)>& change,
+                           std::initializer_list<const char*> needles) {
+    auto tensors = good.tensors;
+    for (auto& entry : tensors) {
+      if (entry.first == "vkgrad.mask.0.weight") change(entry);
+    }
+    save_safetensors(tmp.path / "bad.safetensors", tensors, good.metadata);
+    require_refused([&] { run.trainer->load_checkpoint(tmp.path / "bad.safetensors"); }, needles);
+    CHECK(all_weights(run.model) == weights);
+    CHECK(run.layer(0).weight_mask_values() == mask);
+    CHECK_FALSE(run.layer(2).has_weight_mask());
+  };
+  refused([](auto& e) { e.second.bytes[3] = 2; }, {"'vkgrad.mask.0.weight' holds 2 at element 3", "only 0 and 1"});
+  refused([](auto& e) { e.first = "vkgrad.mask.1.weight"; }, {"'vkgrad.mask.1.weight' is not the mask"});
+  refused(
+      [](auto& e) {
+        e.second = HostTensor::from_floats({kHidden, kFeatures}, half_mask(kHidden * kFeatures, 1));
+      },
+      {"'vkgrad.mask.0.weight' must be a U8 tensor in the weight's shape [16, 12], got F32"});
+  refused([](auto& e) { e.second.shape = {kFeatures, kHidden}; }, {"'vkgrad.mask.0.weight' must be a U8 tensor"});
+  require_no_validation_messages();
+}
+
 TEST_CASE("set_weight_mask refuses a mask of the wrong size or with values other than 0 and 1",
           "[nn][mask][bad-input]") {
   nn::Linear lin(context(), 4, 3);
