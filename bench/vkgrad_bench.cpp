@@ -525,6 +525,13 @@ int main(int argc, char** argv) try {
                        vkgrad::sgd_update(c, vkgrad::SgdOptions{.lr = 0.01f, .momentum = 0.9f, .nesterov = true}, param,
                                           dy, sgd_state, step);
                      }});
+  // Pruning: a parameter and its Adam state zeroed where a mask (every other element kept) is 0.
+  std::vector<float> keep_every_other(n);
+  for (uint64_t i = 0; i < n; ++i) keep_every_other[i] = float(i % 2);
+  auto prune_mask = vkgrad::Tensor::from(ctx, {n}, keep_every_other);
+  entries.push_back({"mask_apply (3 targets)", 7 * f32, [&](vkgrad::CommandList& c) {
+                       vkgrad::mask_apply(c, prune_mask, {&param, &adam_state.exp_avg, &adam_state.exp_avg_sq});
+                     }});
   std::vector<vkgrad::Tensor*> grads = {&y};
   vkgrad::Tensor total_norm(ctx, {1});
   vkgrad::Tensor clip_workspace;

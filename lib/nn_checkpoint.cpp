@@ -3,13 +3,15 @@
 //
 // File layout (safetensors): the model's state_dict under its PyTorch names, then vkgrad's own state
 // under "vkgrad.": "vkgrad.model.*" (Sequential::training_state), "vkgrad.optimizer.*" (the
-// optimizer's state_dict) and "vkgrad.trainer.*" (epochs done, shuffle seed). The metadata records
+// optimizer's state_dict), "vkgrad.trainer.*" (epochs done, shuffle seed) and "vkgrad.mask.*"
+// (each set weight mask, U8 0/1 in W's shape, lib/nn_mask.hpp). The metadata records
 // the layout version and the model's and optimizer's reprs, so a checkpoint that does not fit is
 // refused with a message saying what differs before anything is loaded.
 #include <algorithm>
 #include <bit>
 #include <sstream>
 
+#include "nn_mask.hpp"
 #include "nn_replica.hpp"
 #include "nn_state.hpp"
 #include "vkgrad/error.hpp"
@@ -152,6 +154,7 @@ void Trainer::save_checkpoint_file(const std::filesystem::path& path,
   tensors.emplace_back(std::string(kTrainerPrefix) + "epochs_done",
                        HostTensor::scalar_i64(static_cast<int64_t>(epochs_done())));
   tensors.emplace_back(std::string(kTrainerPrefix) + "seed", seed_tensor(options().seed));
+  for (auto& entry : masks::checkpoint_state(net)) tensors.push_back(std::move(entry));
   std::map<std::string, std::string> meta = metadata;
   meta["format"] = "pt";  // as safetensors.torch.save_file writes it
   meta["vkgrad.checkpoint"] = kCheckpointLayout;
@@ -197,11 +200,13 @@ void Trainer::load_checkpoint_file(const std::filesystem::path& path) {
                            type_of_repr(saved_optimizer->second));
   }
 
-  // The file's tensors by part; keys under "vkgrad." outside the three parts are refused.
-  state::StateDict model_state, training, optimizer_state, trainer;
+  // The file's tensors by part; keys under "vkgrad." outside the four parts are refused.
+  state::StateDict model_state, training, optimizer_state, trainer, weight_masks;
   std::vector<std::string> unexpected;
   for (const auto& [name, t] : file.tensors) {
-    if (starts_with(name, kModelPrefix)) {
+    if (starts_with(name, masks::kCheckpointPrefix)) {
+      weight_masks.emplace_back(name.substr(masks::kCheckpointPrefix.size()), t);
+    } else if (starts_with(name, kModelPrefix)) {
       training.emplace_back(name.substr(kModelPrefix.size()), t);
     } else if (starts_with(name, kOptimizerPrefix)) {
       optimizer_state.emplace_back(name.substr(kOptimizerPrefix.size()), t);
@@ -219,6 +224,7 @@ void Trainer::load_checkpoint_file(const std::filesystem::path& path) {
   const int64_t epochs = state::find_state(trainer, "epochs_done").to_i64("epochs_done");
   if (epochs < 0) state::fail(where, "'vkgrad.trainer.epochs_done' is negative: " + std::to_string(epochs));
   const uint64_t seed = seed_of(state::find_state(trainer, "seed"), "seed");
+  const masks::Restore restore_masks = masks::parse_checkpoint_state(net, weight_masks, where);
 
   // Each load validates its part before changing anything; the first part is loaded before the
   // next is validated, so put everything back as it was when a later part is refused.
@@ -237,6 +243,9 @@ void Trainer::load_checkpoint_file(const std::filesystem::path& path) {
     opt.load_state_dict(optimizer_before);
     state::fail(where, part + " does not fit: " + e.what());
   }
+  // Last, as every part above is in: the file's masks, and none where it has none (the weights
+  // just loaded already hold zeros where they are 0).
+  restore_masks.apply();
   resume_at(seed, static_cast<uint64_t>(epochs));
 }
 

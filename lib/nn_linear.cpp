@@ -1,10 +1,10 @@
 // nn::Linear of include/vkgrad/nn/module.hpp, with its weight mask (pruning).
 #include <cmath>
-#include <cstring>
 
 #include "nn_state.hpp"
 #include "vkgrad/init.hpp"
 #include "vkgrad/linear.hpp"
+#include "vkgrad/mask.hpp"
 #include "vkgrad/nn.hpp"
 
 namespace vkgrad::nn {
@@ -47,6 +47,9 @@ void Linear::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
 
 void Linear::backward(CommandList& cmd, const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tensor& dx) {
   linear_backward(cmd, x, weight_, dy, dx, weight_grad_, bias_grad_);
+  // The gradient of weight_orig·mask with respect to weight_orig (PyTorch's pruning): what clipping,
+  // the gradient averaging of replicas and the optimizer then see.
+  if (has_weight_mask()) mask_apply(cmd, weight_mask_, {&weight_grad_});
 }
 
 std::vector<Parameter> Linear::parameters() {
@@ -60,6 +63,7 @@ void Linear::reset_parameters(CommandList& cmd, uint64_t seed) {
   const float bound = static_cast<float>(1.0 / std::sqrt(double(in_)));
   init_uniform(cmd, weight_, -bound, bound, mix_seed(seed, 0));
   if (!bias_.empty()) init_uniform(cmd, bias_, -bound, bound, mix_seed(seed, 1));
+  if (has_weight_mask()) mask_apply(cmd, weight_mask_, {&weight_});
 }
 
 void Linear::set_weight_mask(std::span<const float> mask) {
@@ -76,13 +80,13 @@ void Linear::set_weight_mask(std::span<const float> mask) {
                                           "; every value must be exactly 0 or 1");
     }
   }
-  std::vector<float> w = weight_.to_vector<float>();
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    if (mask[i] == 0.0f) w[i] = 0.0f;
-  }
+  // A new tensor only for the first mask: later calls rewrite its values, which steps recorded
+  // with it read when they run.
   if (weight_mask_.empty()) weight_mask_ = Tensor(context(), {out_, in_});
   weight_mask_.upload(mask);
-  weight_.upload(std::span<const float>(w));
+  CommandList cmd(context());
+  mask_apply(cmd, weight_mask_, {&weight_});
+  cmd.run();
 }
 
 void Linear::remove_weight_mask() { weight_mask_ = Tensor(); }

@@ -37,7 +37,7 @@ Impl& live(const std::unique_ptr<Impl>& impl) {
 
 std::vector<ParamRef> refs(const std::vector<Parameter>& params) {
   std::vector<ParamRef> r;
-  for (const auto& p : params) r.push_back({p.value, p.grad});
+  for (const auto& p : params) r.push_back({p.value, p.grad, p.mask});
   return r;
 }
 

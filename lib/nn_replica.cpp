@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "command_impl.hpp"
+#include "nn_mask.hpp"
 #include "vkgrad/error.hpp"
 
 namespace vkgrad::nn {
@@ -196,6 +197,7 @@ void broadcast_state(ReplicaGroup& group, Sequential& model, Optimizer* optimize
     for (const auto& entry : *part) message.insert(message.end(), entry.second.bytes.begin(), entry.second.bytes.end());
   }
   if (!message.empty()) group.broadcast(message, root);
+  masks::broadcast(group, model, root);
   if (group.rank() == root) return;
   std::size_t offset = 0;
   for (NamedTensors* part : {&parameters, &training, &optimizer_state}) {

@@ -29,6 +29,7 @@
 #include "vkgrad/nn.hpp"
 #include "vkgrad/reduce.hpp"
 
+#include "nn_mask.hpp"
 #include "nn_replica.hpp"
 #include "nn_state.hpp"
 #include "nonfinite.hpp"
@@ -148,6 +149,8 @@ struct Trainer::Impl {
   int rank = 0, replicas = 1;
   // The gradient averaging, planned when the first training step is recorded.
   std::unique_ptr<replica::GradientSync> sync;
+  // Which weight masks the recorded lists read (masks::signature).
+  std::vector<const void*> mask_signature;
 
   Impl(Context& c, Sequential& m, Loss& l, Optimizer& o, TrainerOptions opt)
       : ctx(c),
@@ -317,6 +320,12 @@ struct Trainer::Impl {
       check_labels(data, where);
     } else {
       check_target_values(data, at);
+    }
+    // A mask set or removed since the lists were recorded: record them again (new mask values
+    // need nothing, the lists read them when they run).
+    if (std::vector<const void*> masks = masks::signature(model); masks != mask_signature) {
+      lists.clear();
+      mask_signature = std::move(masks);
     }
     if (options.check_finite &&
         (finite_status.empty() || finite_status.numel() != detail::kNonFiniteHeader + model.size() + 2)) {

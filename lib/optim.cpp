@@ -6,6 +6,7 @@
 #include "command_impl.hpp"
 #include "cpu_kernels.hpp"
 #include "reduce_all.hpp"
+#include "vkgrad/mask.hpp"
 
 namespace vkgrad {
 
@@ -155,6 +156,19 @@ void require_params(const std::vector<ParamRef>& params, std::string_view op) {
     if (p.param == nullptr || p.grad == nullptr) fail_argument(op, "a parameter or gradient pointer is null");
   }
 }
+
+// Whether a step recorded now masks this parameter (a mask tensor is given and not empty).
+bool masked(const ParamRef& p) { return p.mask != nullptr && !p.mask->empty(); }
+
+// Every mask a step recorded now uses fits its parameter, checked before anything is recorded.
+void require_masks(const std::vector<ParamRef>& params, std::string_view op) {
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (!masked(params[i])) continue;
+    const std::string role = "mask of parameter " + std::to_string(i);
+    detail::require_f32(*params[i].mask, op, role);
+    require_same_count(*params[i].param, "parameter " + std::to_string(i), *params[i].mask, role, op);
+  }
+}
 }  // namespace
 
 Sgd::Sgd(Context& context, std::vector<ParamRef> params, SgdOptions options)
@@ -166,9 +180,17 @@ Sgd::Sgd(Context& context, std::vector<ParamRef> params, SgdOptions options)
 
 void Sgd::record_step(CommandList& cmd) {
   detail::require_not_moved_from(step_, "Sgd");
+  require_masks(params_, "Sgd");
   optimizer_advance_step(cmd, step_);
   for (std::size_t i = 0; i < params_.size(); ++i) {
     sgd_update(cmd, options_, *params_[i].param, *params_[i].grad, states_[i], step_);
+    if (masked(params_[i])) {
+      if (options_.momentum != 0) {
+        mask_apply(cmd, *params_[i].mask, {params_[i].param, &states_[i].momentum_buffer});
+      } else {
+        mask_apply(cmd, *params_[i].mask, {params_[i].param});
+      }
+    }
   }
 }
 
@@ -181,9 +203,13 @@ Adam::Adam(Context& context, std::vector<ParamRef> params, AdamOptions options)
 
 void Adam::record_step(CommandList& cmd) {
   detail::require_not_moved_from(step_, "Adam");
+  require_masks(params_, options_.decoupled ? "AdamW" : "Adam");
   optimizer_advance_step(cmd, step_);
   for (std::size_t i = 0; i < params_.size(); ++i) {
     adam_update(cmd, options_, *params_[i].param, *params_[i].grad, states_[i], step_);
+    if (masked(params_[i])) {
+      mask_apply(cmd, *params_[i].mask, {params_[i].param, &states_[i].exp_avg, &states_[i].exp_avg_sq});
+    }
   }
 }
 

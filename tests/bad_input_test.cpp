@@ -95,6 +95,9 @@ std::vector<OpCase> op_cases(Context& ctx) {
   c.push_back({"l1_activity_penalty_accumulate", {A{nc}, A{nc}}, [](CommandList& l, Tensors& t) {
                  l1_activity_penalty_accumulate(l, t[0], t[1], 0.1f);
                }});
+  c.push_back({"mask_apply", {A{nc}, A{nc}, A{nc}, A{nc}}, [](CommandList& l, Tensors& t) {
+                 mask_apply(l, t[0], {&t[1], &t[2], &t[3]});
+               }});
   // Normalisation.
   const A ch{{5}};
   c.push_back({"batchnorm_forward", {A{nc}, ch, ch, ch, ch, ch, ch, A{nc}}, [](CommandList& l, Tensors& t) {

@@ -7,6 +7,7 @@
 // which nothing has changed.
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -63,9 +64,17 @@ struct TrainingRun {
     trainer = std::make_unique<nn::Trainer>(context(), model, loss, *optimizer, o);
   }
 
-  // Every tensor of the model's and the optimizer's state, with the trainer's counters.
+  nn::Linear& first_linear() { return dynamic_cast<nn::Linear&>(model[0]); }
+  nn::Linear& last_linear() { return dynamic_cast<nn::Linear&>(model[model.size() - 1]); }
+
+  // Every tensor of the model's and the optimizer's state, with the trainer's counters and the
+  // weight masks that are set.
   StateDict everything() {
     StateDict all = model.state_dict();
+    for (nn::Linear* l : {&first_linear(), &last_linear()}) {
+      if (l->has_weight_mask())
+        all.emplace_back("mask", HostTensor::from_floats({l->weight().numel()}, l->weight_mask_values()));
+    }
     for (auto& [n, t] : model.training_state()) all.emplace_back("model." + n, std::move(t));
     for (auto& [n, t] : optimizer->state_dict()) all.emplace_back("optimizer." + n, std::move(t));
     all.emplace_back("epochs_done", HostTensor::scalar_i64(int64_t(trainer->epochs_done())));
@@ -92,16 +101,38 @@ bool same_metrics(const nn::Metrics& a, const nn::Metrics& b) {
 
 constexpr uint64_t kEpochs = 3;
 
+// The checkpoint of a run whose layer 0 has `mask`: the mask as U8 0/1 under "vkgrad.mask.0.weight",
+// the plain "0.weight" holding +0 where it is 0, and no mask in load_checkpoint_model_state.
+void check_masked_file(const std::filesystem::path& path, const std::vector<float>& mask) {
+  const SafetensorsFile file = load_safetensors(path);
+  const HostTensor* saved = file.find("vkgrad.mask.0.weight");
+  REQUIRE(saved != nullptr);
+  CHECK(saved->dtype == "U8");
+  CHECK(saved->shape == std::vector<uint64_t>{kHidden, kFeatures});
+  std::vector<float> values(saved->bytes.begin(), saved->bytes.end());
+  CHECK(values == mask);
+  const std::vector<float> weight = file.find("0.weight")->to_floats();
+  std::size_t not_zero = 0;
+  for (std::size_t i = 0; i < mask.size(); ++i) not_zero += mask[i] == 0.0f && std::bit_cast<uint32_t>(weight[i]) != 0;
+  CHECK(not_zero == 0);
+  for (const auto& [name, t] : nn::load_checkpoint_model_state(path)) CHECK(name.rfind("vkgrad.", 0) != 0);
+}
+
 // The uninterrupted run, then the same run interrupted after epoch 1 and resumed from a checkpoint
 // on a new Context, by objects made with other seeds (and another steps_per_submit, and the other
 // way of choosing it first). `train_before_load`: the resuming trainer trains an epoch with its own
 // seeds before loading, so its recorded lists (which hold the Dropout seeds) must be replaced.
-void check_resume(Layers layers, Opt opt, bool train_before_load = false) {
-  INFO(name_of(layers) << ", " << name_of(opt));
+// `masked`: the first layer is pruned by half (its mask goes into the checkpoint), and the resuming
+// run starts with a mask on the last layer, which the checkpoint has none for, so loading removes it.
+void check_resume(Layers layers, Opt opt, bool train_before_load = false, bool masked = false) {
+  INFO(name_of(layers) << ", " << name_of(opt) << (masked ? ", masked" : ""));
+  std::vector<float> mask(kHidden * kFeatures);
+  for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = (i * 7) % 5 < 2 ? 0.0f : 1.0f;
   std::vector<nn::Metrics> straight_metrics;
   StateDict straight;
   {
     TrainingRun s(layers, opt, 5, 11, 1);
+    if (masked) s.first_linear().set_weight_mask(mask);
     for (uint64_t e = 0; e < kEpochs; ++e) straight_metrics.push_back(s.trainer->train_epoch(s.data));
     straight = s.everything();
     require_no_validation_messages();
@@ -110,12 +141,15 @@ void check_resume(Layers layers, Opt opt, bool train_before_load = false) {
   const auto path = tmp.path / "run.safetensors";
   {
     TrainingRun s(layers, opt, 5, 11, 0);  // steps per submission chosen from a timed step
+    if (masked) s.first_linear().set_weight_mask(mask);
     CHECK(same_metrics(s.trainer->train_epoch(s.data), straight_metrics[0]));
     s.trainer->save_checkpoint(path);
     require_no_validation_messages();
   }
+  if (masked) check_masked_file(path, mask);
   ScopedContext fresh([](ContextOptions&) {});
   TrainingRun s(layers, opt, 77, 1234, 3);
+  if (masked) s.last_linear().set_weight_mask(std::vector<float>(kClasses * kHidden, 1.0f));
   if (train_before_load) s.trainer->train_epoch(s.data);
   REQUIRE(state_difference(s.everything(), straight) != "");  // only the checkpoint can make them match
   s.trainer->load_checkpoint(path);
@@ -153,6 +187,12 @@ TEST_CASE("a resumed checkpoint trains bit-identically to the uninterrupted run:
 
 TEST_CASE("load_checkpoint replaces the state of a trainer that has trained already", "[nn][trainer][checkpoint]") {
   check_resume(Layers::both, Opt::adam, true);
+}
+
+TEST_CASE("a pruned run resumes bit-identically, its masks restored and others removed",
+          "[nn][trainer][checkpoint][mask]") {
+  check_resume(Layers::dropout, Opt::sgd, false, true);
+  check_resume(Layers::both, Opt::adam, true, true);
 }
 
 TEST_CASE("a checkpoint holds the model's state_dict under PyTorch's names and vkgrad's state under vkgrad.",

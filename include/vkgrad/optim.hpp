@@ -106,13 +106,20 @@ void sgd_update(CommandList& cmd, const SgdOptions& options, Tensor& param, cons
 void adam_update(CommandList& cmd, const AdamOptions& options, Tensor& param, const Tensor& grad, AdamState& state,
                  const Tensor& step);
 
-/// A parameter and its gradient, held by pointer: both tensors must stay where they are (not be
-/// moved or destroyed) for as long as the optimizer records steps with them.
+/// A parameter, its gradient and optionally its pruning mask, held by pointer: the tensors must stay
+/// where they are (not be moved or destroyed) for as long as the optimizer records steps with them.
 struct ParamRef {
   /// The parameter, updated in place (f32).
   Tensor* param;
   /// Its gradient (f32, same element count), only read.
   const Tensor* grad;
+  /// Its mask (f32, same element count, 1 = kept, 0 = pruned; see mask_apply), or null: unmasked.
+  /// Looked at when a step is RECORDED: an empty tensor then records an unmasked step, a non-empty
+  /// one records mask_apply after the update, setting the parameter and its state (momentum buffer;
+  /// exp_avg, exp_avg_sq) to +0 where the mask is 0. Its values are read when the step runs, so a
+  /// recorded step follows later uploads to the same tensor; a mask tensor replaced or made empty
+  /// needs the step recorded again.
+  const Tensor* mask = nullptr;
 };
 
 /// torch.optim.SGD over a list of parameters: owns the step counter and one SgdState per
@@ -123,8 +130,10 @@ class Sgd {
   /// Creates the step counter (0) and a zeroed SgdState per parameter. Throws InvalidArgument for
   /// a null param or grad pointer.
   Sgd(Context& context, std::vector<ParamRef> params, SgdOptions options = {});
-  /// Records one step: optimizer_advance_step, then sgd_update of every parameter in order. The
-  /// options are checked here (InvalidArgument, e.g. nesterov without momentum).
+  /// Records one step: optimizer_advance_step, then sgd_update of every parameter in order, each
+  /// followed by mask_apply on the parameter and its momentum buffer where its ParamRef::mask is set
+  /// and non-empty. The options are checked here (InvalidArgument, e.g. nesterov without momentum;
+  /// a mask of another element count or dtype).
   void record_step(CommandList& cmd);
   /// The options it was created with.
   const SgdOptions& options() const { return options_; }
@@ -145,8 +154,10 @@ class Adam {
   /// Creates the step counter (0) and a zeroed AdamState per parameter. Throws InvalidArgument for
   /// a null param or grad pointer.
   Adam(Context& context, std::vector<ParamRef> params, AdamOptions options = {});
-  /// Records one step: optimizer_advance_step, then adam_update of every parameter in order. The
-  /// options are checked here (InvalidArgument for betas outside [0, 1)).
+  /// Records one step: optimizer_advance_step, then adam_update of every parameter in order, each
+  /// followed by mask_apply on the parameter, exp_avg and exp_avg_sq where its ParamRef::mask is
+  /// set and non-empty. The options are checked here (InvalidArgument for betas outside [0, 1); a
+  /// mask of another element count or dtype).
   void record_step(CommandList& cmd);
   /// The options it was created with.
   const AdamOptions& options() const { return options_; }

@@ -16,6 +16,7 @@
 #include "vkgrad/interop.hpp"
 #include "vkgrad/linear.hpp"
 #include "vkgrad/loss.hpp"
+#include "vkgrad/mask.hpp"
 #include "vkgrad/metrics.hpp"
 #include "vkgrad/nn.hpp"
 #include "vkgrad/optim.hpp"

@@ -125,11 +125,12 @@ class Linear : public Module {
   /// Records y = x·Wᵀ + b (linear_forward); x (rows, in_features), else InvalidArgument.
   void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
   /// Records linear_backward: dx (skipped when empty), weight_grad() and bias_grad(), all
-  /// OVERWRITTEN.
+  /// OVERWRITTEN; with a weight mask set, then mask_apply on weight_grad() (0 where pruned).
   void backward(CommandList& cmd, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) override;
   /// "weight", and "bias" unless built without one.
   std::vector<Parameter> parameters() override;
-  /// Records W, b ~ U(−1/√in_features, 1/√in_features), from seeds derived from `seed`.
+  /// Records W, b ~ U(−1/√in_features, 1/√in_features), from seeds derived from `seed`; with a
+  /// weight mask set, then mask_apply on W.
   void reset_parameters(CommandList& cmd, uint64_t seed) override;
 
   /// W: f32 (out_features, in_features).
@@ -151,9 +152,11 @@ class Linear : public Module {
   /// one device tensor (weight_mask()), read when the step runs: later calls only rewrite its
   /// values, so lists recorded after the first call stay valid. Lists recorded while the layer had
   /// no mask do not mask: record them again after the first call (the Trainer does).
+  /// reset_parameters() applies a set mask after initialising; Sequential::load_state_dict leaves
+  /// the weights as loaded (a checkpoint of a masked model holds exact zeros there anyway).
   void set_weight_mask(std::span<const float> mask);
   /// Removes the mask: weights pruned so far stay 0 until training changes them. Lists recorded
-  /// with the mask keep masking (they hold its tensor): record them again.
+  /// with the mask keep masking (they hold its tensor): record them again (the Trainer does).
   void remove_weight_mask();
   /// Whether a weight mask is set.
   bool has_weight_mask() const { return !weight_mask_.empty(); }

@@ -186,6 +186,10 @@ class Trainer {
   /// evaluate()) a dataset without what the loss needs: class labels (u8 or i32, one per sample,
   /// each in [0, model outputs) or the loss's ignore_index) or f32 targets (count, model outputs),
   /// all finite.
+  ///
+  /// Weight masks (Linear::set_weight_mask): the steps are recorded with the masks set when the
+  /// epoch (or evaluate()) starts. A mask set or removed since then makes the trainer record its
+  /// steps again; new values of a set mask need nothing (the steps read them when they run).
   Metrics train_epoch(const DeviceDataset& data, const ProgressFn& progress = {}, double progress_interval_ms = 200);
   /// Evaluates (eval mode, in order, every sample, no update): the metrics of the loss. The model's
   /// own mode is left as it was. Throws as train_epoch for a bad dataset, bad labels or targets.
@@ -210,6 +214,9 @@ class Trainer {
   ///  - "vkgrad.optimizer.<name>": the optimizer's state_dict() ("vkgrad.optimizer.step", ...);
   ///  - "vkgrad.trainer.epochs_done" and "vkgrad.trainer.seed" (I64 scalars, the seed's 64 bits):
   ///    the data order of the next epochs;
+  ///  - "vkgrad.mask.<parameter>" for each Linear with a weight mask set ("vkgrad.mask.0.weight"):
+  ///    the mask, U8 0/1 in W's shape. The plain "<i>.weight" tensor holds exact zeros where the
+  ///    mask is 0, so the weights load into PyTorch as they are;
   /// and the metadata "format" = "pt", "vkgrad.checkpoint" (the layout's version), "vkgrad.model"
   /// (the model's repr, as PyTorch prints it), "vkgrad.optimizer" (its repr) and `metadata`, whose
   /// keys must not be "format" or start with "vkgrad." (else InvalidArgument). Every vkgrad key
@@ -226,6 +233,10 @@ class Trainer {
   /// Throws InvalidArgument, changing nothing, for a missing, truncated or corrupt file, a file
   /// that is not a Trainer checkpoint, another architecture, another optimizer type, missing or
   /// unexpected tensors, or tensors of another dtype or shape; the message says what differs.
+  /// Weight masks: each "vkgrad.mask.<parameter>" is set (set_weight_mask) and every Linear the
+  /// file has no mask for loses its mask (remove_weight_mask), so a pruned run resumes
+  /// bit-identically; a mask that is not U8 0/1 in W's shape, or names no Linear weight, is refused.
+  /// load_checkpoint_model_state() ignores the masks, as every "vkgrad." key.
   void load_checkpoint(const std::filesystem::path& path);
 
   /// Data-parallel training: the gradient reductions so far (all zero when training alone).
@@ -254,9 +265,10 @@ class Trainer {
 
 /// Makes every replica's model (parameters, buffers, training_state()) and, when given, optimizer
 /// state root's, in one ReplicaGroup::broadcast, so replicas that initialised differently start
-/// identical (the Trainer does it at construction). Collective and synchronous. InvalidArgument on
-/// every replica, nothing changed, when the models or optimizers differ between replicas in names,
-/// dtypes or shapes, or root is not a replica.
+/// identical (the Trainer does it at construction and in load_checkpoint). Then root's weight masks
+/// (two more broadcasts): each Linear's mask is set to root's, or removed where root has none. Collective and
+/// synchronous. InvalidArgument on every replica, nothing changed, when the models or optimizers differ between
+/// replicas in names, dtypes or shapes, or root is not a replica.
 void broadcast_state(ReplicaGroup& group, Sequential& model, Optimizer* optimizer = nullptr, int root = 0);
 
 /// The model's state_dict in a Trainer::save_checkpoint() file: every tensor whose name does not
