@@ -155,6 +155,20 @@ TEST_CASE("l1_unstructured prunes exactly round(amount·n) weights of smallest |
       require_weights_masked(w, layer.weight().to_vector<float>(), mask);
     }
   }
+  // Over a million weights (1031 × 1031), with few distinct magnitudes: the order is still exact.
+  {
+    Linear big(ctx, 1031, 1031);
+    const auto w = tied_weights(1031 * 1031, 8);
+    big.weight().upload(w);
+    nn::l1_unstructured(big, 0.9);
+    const auto mask = big.weight_mask_values();
+    const std::size_t k = expected_count(0.9, w.size());
+    const auto order = magnitude_order({w});
+    std::size_t wrong = 0;
+    for (std::size_t j = 0; j < order.size(); ++j) wrong += mask[order[j].second] != (j < k ? 0.0f : 1.0f);
+    CHECK(wrong == 0);
+    CHECK(zeros(mask) == k);
+  }
   // Half-way counts round to even, as Python's round: 0.5 · 91 = 45.5 → 46, 0.5 · 1 → 0.
   Linear odd(ctx, 13, 7);
   nn::l1_unstructured(odd, 0.5);
@@ -234,6 +248,10 @@ TEST_CASE("random_unstructured prunes an exact count, the same for a seed", "[nn
       REQUIRE(zeros(ma) == expected_count(amount, out * in));
       CHECK(ma == b.weight_mask_values());
       if (out * in > 1000 && amount == 0.4) CHECK(ma != c.weight_mask_values());
+      // The same seed draws nested sets: a larger amount on a fresh layer prunes a superset.
+      Linear more(ctx, in, out);
+      nn::random_unstructured(more, std::min(1.0, amount + 0.3), 42);
+      CHECK(pruned_subset(ma, more.weight_mask_values()));
     }
   }
   require_no_validation_messages();
@@ -384,6 +402,18 @@ TEST_CASE("shrink_pruned_neurons removes pruned neurons and keeps the masked mod
   // neurons' constant outputs are summed into the next bias in double, so the outputs agree as two
   // GEMMs of the same terms in another order do (run_differences' bound over Σ|terms|).
   CHECK(run_differences(shrunk, masked, Modules::separate, scale) == "");
+
+  // Every neuron of a hidden layer pruned: it keeps row 0 (a Linear has at least one output).
+  Sequential dead(ctx);
+  dead.emplace<Linear>(13, 6);
+  dead.emplace<nn::Activation>(Activation::relu);
+  dead.emplace<Linear>(6, 3);
+  nn::ln_structured(dynamic_cast<Linear&>(dead[0]), 1.0);
+  const auto dead_before = dead.predict(x, rows);
+  const auto dead_scale = last_layer_scale(dead, x, rows);
+  CHECK(nn::shrink_pruned_neurons(dead) == 5);
+  CHECK(dead[0].to_string() == "Linear(in_features=13, out_features=1, bias=True)");
+  CHECK(run_differences(dead.predict(x, rows), dead_before, Modules::separate, dead_scale) == "");
 
   // Without biases, a sigmoid still gives the pruned neurons an output of 0.5: the next Linear
   // gets a bias.

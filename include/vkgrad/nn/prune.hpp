@@ -12,9 +12,9 @@
 /// a layer already sparser than the target is left as it is. (PyTorch's iterative pruning applies
 /// `amount` to the weights still unpruned; here it is always the total.)
 ///
-/// Order of removal (the same everywhere): smallest |w| first, then the lowest flat (row-major)
-/// index, then (global) the earlier layer. NaN ranks above +inf, as torch.topk ranks it: a NaN
-/// weight is pruned last.
+/// Order of removal (the same everywhere): smallest |w| first; among equal |w|, the earlier layer
+/// (global pruning), then the lower flat (row-major) index. NaN ranks above +inf, as torch.topk
+/// ranks it: a NaN weight is pruned last.
 #pragma once
 
 #include <cstdint>
@@ -63,7 +63,7 @@ void global_unstructured(const std::vector<PruneTarget>& layers, double amount, 
 
 /// Random unstructured pruning (a baseline), as prune.random_unstructured: prunes round(amount · n)
 /// weights chosen uniformly, deterministic for a seed. Each weight gets a key from (seed, index)
-/// and the lowest keys are pruned, so with monotone masks a larger amount prunes a superset.
+/// and the lowest keys are pruned, so with the same seed a larger amount prunes a superset.
 void random_unstructured(Linear& layer, double amount, uint64_t seed, bool monotone = true);
 
 /// N:M structured sparsity (2:4 by default) along the input dimension: in every group of M
@@ -95,6 +95,10 @@ double pruned_fraction(const std::vector<PruneTarget>& layers);
 /// InvalidArgument naming it, nothing changed. The last Linear's rows are the model's outputs and
 /// stay; a Linear with every row pruned keeps row 0. Nested Sequentials and Residuals are left as
 /// they are. Returns the number of neurons removed.
+///
+/// The outputs match when the pruned weights are 0, as set_weight_mask and training with the masks
+/// keep them (the rebuilt layers' masks zero any that are not). For export after training: an
+/// optimizer, Trainer or command list built on the model refers to the replaced layers.
 uint64_t shrink_pruned_neurons(Sequential& model);
 
 /// When and how far to prune. Time t is an abstract counter: the caller counts epochs or steps.
@@ -131,8 +135,8 @@ struct PruneSchedule {
   /// Gradual cubic pruning from `initial` (at start) to `sparsity` (at end).
   static PruneSchedule cubic(double sparsity, uint64_t start, uint64_t end, uint64_t frequency = 1, double initial = 0);
 
-  /// The schedule of `kind` with these arguments (for one_shot, `end` and `frequency` are not used:
-  /// it prunes at start).
+  /// The schedule of `kind` with these arguments (for one_shot, `end`, `frequency` and `initial`
+  /// are not used: it prunes to `sparsity` at start).
   static PruneSchedule make(Kind kind, double sparsity, uint64_t start, uint64_t end, uint64_t frequency = 1,
                             double initial = 0);
 
