@@ -24,5 +24,6 @@
 #include "vkgrad/nn/module.hpp"
 #include "vkgrad/nn/loss.hpp"
 #include "vkgrad/nn/optim.hpp"
+#include "vkgrad/nn/sparse.hpp"
 #include "vkgrad/nn/sync_batchnorm.hpp"
 #include "vkgrad/nn/trainer.hpp"
