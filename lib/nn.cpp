@@ -580,6 +580,8 @@ void Sequential::load_state_dict(const std::vector<std::pair<std::string, HostTe
   }
   validate_state(state, expected, counters, "Sequential::load_state_dict");
   for (const auto& name : counters) find_state(state, name).to_i64(name);  // validate before changing anything
+  // The compressed weights are snapshots of the weights replaced now.
+  drop_compressed_weights(*this);
   for (auto& [name, tensor] : expected) load_into(find_state(state, name), *tensor, name);
   if (!counters.empty()) {
     const std::string& name = *counters.begin();

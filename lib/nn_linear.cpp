@@ -5,6 +5,7 @@
 #include "vkgrad/init.hpp"
 #include "vkgrad/linear.hpp"
 #include "vkgrad/mask.hpp"
+#include "vkgrad/sparse.hpp"
 #include "vkgrad/nn.hpp"
 
 namespace vkgrad::nn {
@@ -42,6 +43,11 @@ uint64_t Linear::output_features(uint64_t in_features) const {
 
 void Linear::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
   output_features(features_of(x, "Linear", "x"));
+  if (training()) drop_compressed_weight();  // training changes W: the snapshot would go stale
+  if (!compressed_.empty() && sparse_is_faster(context(), x.shape()[0], in_, out_, compressed_.density())) {
+    sparse_linear_forward(cmd, x, compressed_, bias_, y);
+    return;
+  }
   linear_forward(cmd, x, weight_, bias_, y);
 }
 
@@ -60,6 +66,7 @@ std::vector<Parameter> Linear::parameters() {
 
 void Linear::reset_parameters(CommandList& cmd, uint64_t seed) {
   // PyTorch: kaiming_uniform_(weight, a=√5) = U(±1/√in), and U(±1/√in) for the bias.
+  drop_compressed_weight();
   const float bound = static_cast<float>(1.0 / std::sqrt(double(in_)));
   init_uniform(cmd, weight_, -bound, bound, mix_seed(seed, 0));
   if (!bias_.empty()) init_uniform(cmd, bias_, -bound, bound, mix_seed(seed, 1));
@@ -80,6 +87,7 @@ void Linear::set_weight_mask(std::span<const float> mask) {
                                           "; every value must be exactly 0 or 1");
     }
   }
+  drop_compressed_weight();
   // A new tensor only for the first mask: later calls rewrite its values, which steps recorded
   // with it read when they run.
   if (weight_mask_.empty()) weight_mask_ = Tensor(context(), {out_, in_});

@@ -593,6 +593,8 @@ Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progre
     replica::agree(*m.group, summary, error, "Trainer::train_epoch",
                    "the datasets (sample or feature counts) or epochs done");
   }
+  // Training changes the weights: compressed ones (and eval lists recorded over them) go stale.
+  if (drop_compressed_weights(m.model) > 0) m.lists.clear();
   const uint64_t count = data.count();
   const uint64_t full = count / batch, tail = m.options.drop_last ? 0 : count % batch;
   // The epoch's shuffle: a function of (seed, epoch) only, so a resumed run repeats it, and every

@@ -64,7 +64,7 @@ bool byte_count(const std::vector<uint64_t>& shape, std::size_t size, uint64_t& 
 std::size_t safetensors_dtype_size(std::string_view dtype) {
   if (dtype == "F32" || dtype == "I32") return 4;
   if (dtype == "I64") return 8;
-  if (dtype == "F16") return 2;
+  if (dtype == "F16" || dtype == "I16") return 2;
   if (dtype == "U8") return 1;
   return 0;
 }
@@ -261,7 +261,8 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
     Entry e{name, {}, 0, 0};
     e.tensor.dtype = dtype->get<std::string>();
     const std::size_t size = safetensors_dtype_size(e.tensor.dtype);
-    if (size == 0) fail_file(path, what + " has dtype '" + e.tensor.dtype + "'; vkgrad reads F32, I32, I64 and U8");
+    if (size == 0)
+      fail_file(path, what + " has dtype '" + e.tensor.dtype + "'; vkgrad reads F32, F16, I64, I32, I16 and U8");
     if (!shape->is_array()) fail_file(path, what + ": shape is not an array");
     for (const auto& d : *shape) {
       if (!d.is_number_unsigned()) fail_file(path, what + ": shape holds " + d.dump() + ", not a non-negative integer");

@@ -25,5 +25,6 @@
 #include "vkgrad/nn/loss.hpp"
 #include "vkgrad/nn/optim.hpp"
 #include "vkgrad/nn/prune.hpp"
+#include "vkgrad/nn/sparse.hpp"
 #include "vkgrad/nn/sync_batchnorm.hpp"
 #include "vkgrad/nn/trainer.hpp"

@@ -22,7 +22,7 @@ namespace vkgrad {
 
 /// A tensor in host memory as stored in a safetensors file.
 struct HostTensor {
-  /// "F32", "F16", "I32", "I64" or "U8" (the dtypes vkgrad reads and writes).
+  /// "F32", "F16", "I32", "I64", "I16" or "U8" (the dtypes vkgrad reads and writes).
   std::string dtype;
   /// Dimensions; empty for a scalar (one element).
   std::vector<uint64_t> shape;

@@ -295,6 +295,7 @@ int run(const Config& cfg_in, const Replicas& replicas, const vkgrad::ContextOpt
     if (records.empty() && !c.eval_only) trainer.evaluate(test_set);
     std::cout << "\nactivation sparsity on the test set:\n"
               << mnist::sparsity_report(trainer.sparsity(), c.sparsity_eps);
+    std::cout << "\nweight sparsity:\n" << vkgrad::nn::format_weight_sparsity(vkgrad::nn::weight_sparsity(model));
   }
   if (!c.save.empty() && !records.empty() && !c.quiet) {
     std::cout << "checkpoint: " << c.save.string()

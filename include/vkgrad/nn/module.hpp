@@ -18,6 +18,7 @@
 #include "vkgrad/dropout.hpp"
 #include "vkgrad/nn/replica.hpp"
 #include "vkgrad/safetensors.hpp"
+#include "vkgrad/sparse.hpp"
 #include "vkgrad/sparsity.hpp"
 #include "vkgrad/tensor.hpp"
 
@@ -122,7 +123,10 @@ class Linear : public Module {
   std::string type_name() const override { return "Linear"; }
   std::string extra_repr() const override;
   uint64_t output_features(uint64_t in_features) const override;
-  /// Records y = x·Wᵀ + b (linear_forward); x (rows, in_features), else InvalidArgument.
+  /// Records y = x·Wᵀ + b (linear_forward); x (rows, in_features), else InvalidArgument. In eval
+  /// mode with a compressed weight (compress_weight()), records sparse_linear_forward over it
+  /// instead when sparse_is_faster(context, rows, in_features, out_features, its density); in
+  /// training mode always the dense product, and drops the compressed weight first.
   void forward(CommandList& cmd, const Tensor& x, Tensor& y) override;
   /// Records linear_backward: dx (skipped when empty), weight_grad() and bias_grad(), all
   /// OVERWRITTEN; with a weight mask set, then mask_apply on weight_grad() (0 where pruned).
@@ -165,10 +169,24 @@ class Linear : public Module {
   /// A host copy of the mask, row-major; all ones while none is set. Synchronous.
   std::vector<float> weight_mask_values() const;
 
+  /// Sparse inference (vkgrad/nn/sparse.hpp): builds compressed() from the current W
+  /// (SparseMatrix::from_dense, synchronous: waits for the work submitted before). A SNAPSHOT: it
+  /// is dropped when W may change through the nn API (a training-mode forward() of this layer,
+  /// set_weight_mask, reset_parameters, Sequential::load_state_dict, Trainer::train_epoch), but
+  /// not when W is written otherwise (weight().upload(), an optimizer step or a training list
+  /// recorded before and replayed): compress again after that. A list recorded in eval mode while
+  /// compressed keeps multiplying by the snapshot it was recorded with.
+  void compress_weight(SparseFormat format = SparseFormat::csr);
+  /// The compressed weight, or null when there is none.
+  const SparseMatrix* compressed() const { return compressed_.empty() ? nullptr : &compressed_; }
+  /// Frees the compressed weight (nothing when there is none); forward() is dense from then on.
+  void drop_compressed_weight() { compressed_ = SparseMatrix(); }
+
  private:
   uint64_t in_, out_;
   Tensor weight_, bias_, weight_grad_, bias_grad_;
-  Tensor weight_mask_;  // empty while no mask is set
+  Tensor weight_mask_;       // empty while no mask is set
+  SparseMatrix compressed_;  // empty unless compress_weight() built it from the current W
 };
 
 /// Any activation of the table (ReLU, GELU, ..., the sparse threshold wrapper), elementwise.
