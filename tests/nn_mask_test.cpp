@@ -1,6 +1,7 @@
 // Weight masks inside the recorded training step: pruned weights, their gradients and their
 // optimizer state stay exactly +0 over replayed steps (SGD with momentum, nesterov and weight
-// decay, Adam, AdamW); an all-ones mask trains bit-identically to none; new mask values take effect
+// decay, Adam, AdamW); kept weights follow an unmasked run where the gradients agree, and an
+// all-ones mask trains bit-identically to none; new mask values take effect
 // in a list recorded before them; the Trainer records again when a mask is set or removed; a
 // masked run resumes bit-identically from a checkpoint; misuse is refused.
 #include <catch2/catch.hpp>
@@ -9,6 +10,7 @@
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <tuple>
 
 #include "harness.hpp"
 #include "nn_fixtures.hpp"
@@ -45,6 +47,21 @@ std::vector<float> half_mask(std::size_t n, uint64_t seed) {
   return mask;
 }
 
+// The optimizer `opt` over `module`'s parameters.
+std::unique_ptr<nn::Optimizer> make_optimizer(Opt opt, nn::Module& module) {
+  switch (opt) {
+    case Opt::sgd_momentum: return std::make_unique<nn::SGD>(module, SgdOptions{.lr = 0.05f, .momentum = 0.9f});
+    case Opt::sgd_nesterov_decay:
+      return std::make_unique<nn::SGD>(
+          module, SgdOptions{.lr = 0.05f, .momentum = 0.9f, .nesterov = true, .weight_decay = 0.01f});
+    case Opt::adam: return std::make_unique<nn::Adam>(module, AdamOptions{.lr = 1e-2f});
+    case Opt::adamw: break;
+  }
+  AdamOptions o = adamw_options();
+  o.lr = 1e-2f;
+  return std::make_unique<nn::Adam>(module, o);
+}
+
 // Linear → ReLU → Linear with an optimizer and a trainer on context().
 struct MaskedRun {
   Sequential model;
@@ -63,22 +80,7 @@ struct MaskedRun {
     CommandList cmd(context());
     model.reset_parameters(cmd, model_seed);
     cmd.run();
-    switch (opt) {
-      case Opt::sgd_momentum:
-        optimizer = std::make_unique<nn::SGD>(model, SgdOptions{.lr = 0.05f, .momentum = 0.9f});
-        break;
-      case Opt::sgd_nesterov_decay:
-        optimizer = std::make_unique<nn::SGD>(
-            model, SgdOptions{.lr = 0.05f, .momentum = 0.9f, .nesterov = true, .weight_decay = 0.01f});
-        break;
-      case Opt::adam: optimizer = std::make_unique<nn::Adam>(model, AdamOptions{.lr = 1e-2f}); break;
-      case Opt::adamw: {
-        AdamOptions o = adamw_options();
-        o.lr = 1e-2f;
-        optimizer = std::make_unique<nn::Adam>(model, o);
-        break;
-      }
-    }
+    optimizer = make_optimizer(opt, model);
     nn::TrainerOptions o;
     o.batch = kBatch;
     o.seed = trainer_seed;
@@ -155,6 +157,59 @@ TEST_CASE("masked weights and their optimizer state stay +0 over replayed steps"
     CHECK(kept > 0);
     CHECK(moved > 0);
     CHECK(finite == kept);
+    require_no_validation_messages();
+  }
+}
+
+TEST_CASE("kept weights follow the unmasked run bit for bit where the gradients agree", "[nn][mask]") {
+  // A Linear layer replayed with a fixed dy: its weight gradient dyᵀ·x does not depend on W, so a
+  // masked and an unmasked layer get the same gradient at every kept element, and each optimizer
+  // updates elementwise: the kept weights and state must be the unmasked run's bits.
+  Context& ctx = context();
+  const auto init = uniform(35, -1.0f, 1.0f, 50), mask = half_mask(35, 51);
+  Tensor x = Tensor::from(ctx, {9, 7}, uniform(63, -1.0f, 1.0f, 52));
+  Tensor dy = Tensor::from(ctx, {9, 5}, uniform(45, -1.0f, 1.0f, 53));
+  for (Opt opt : {Opt::sgd_momentum, Opt::sgd_nesterov_decay, Opt::adam, Opt::adamw}) {
+    INFO(name_of(opt));
+    nn::Linear plain(ctx, 7, 5), masked(ctx, 7, 5);
+    plain.weight().upload(init);
+    masked.weight().upload(init);
+    masked.set_weight_mask(mask);
+    auto plain_opt = make_optimizer(opt, plain), masked_opt = make_optimizer(opt, masked);
+    Tensor y(ctx, {9, 5}), dx;
+    CommandList plain_step(ctx), masked_step(ctx);
+    for (auto [layer, optimizer, step] :
+         {std::tuple{&plain, plain_opt.get(), &plain_step}, std::tuple{&masked, masked_opt.get(), &masked_step}}) {
+      layer->forward(*step, x, y);
+      layer->backward(*step, x, y, dy, dx);
+      optimizer->record_step(*step);
+    }
+    for (int r = 0; r < 25; ++r) {
+      plain_step.run();
+      masked_step.run();
+    }
+    // The weight, then each state tensor of "weight".
+    std::vector<std::pair<std::string, std::vector<float>>> a{{"weight", plain.weight().to_vector()}},
+        b{{"weight", masked.weight().to_vector()}};
+    for (auto& [n, t] : plain_opt->state_dict()) {
+      if (n.rfind("weight.", 0) == 0) a.emplace_back(n, t.to_floats());
+    }
+    for (auto& [n, t] : masked_opt->state_dict()) {
+      if (n.rfind("weight.", 0) == 0) b.emplace_back(n, t.to_floats());
+    }
+    REQUIRE(a.size() == state_tensors(opt));
+    REQUIRE(b.size() == a.size());
+    for (std::size_t k = 0; k < a.size(); ++k) {
+      INFO(a[k].first);
+      std::size_t wrong = 0, moved = 0;
+      for (std::size_t i = 0; i < mask.size(); ++i) {
+        const uint32_t want = mask[i] == 0.0f ? 0u : std::bit_cast<uint32_t>(a[k].second[i]);
+        wrong += std::bit_cast<uint32_t>(b[k].second[i]) != want;
+        moved += k == 0 && mask[i] != 0.0f && b[k].second[i] != init[i];
+      }
+      CHECK(wrong == 0);
+      if (k == 0) CHECK(moved > 0);
+    }
     require_no_validation_messages();
   }
 }
