@@ -23,6 +23,7 @@
 #include <vkgrad/dist.hpp>
 #endif
 
+#include "pruning.hpp"
 #include "report.hpp"
 
 namespace fs = std::filesystem;
@@ -55,6 +56,7 @@ struct Config {
   uint32_t steps_per_submit = 0;
   bool check_finite = true;
   float sparsity_eps = 1e-3f;
+  mnist::PruneFlags prune;
 };
 
 struct DatasetInfo {
@@ -145,6 +147,9 @@ std::string model_description(const Config& c) {
   s << " activation=" << activation_spec(c).to_string() << " batchnorm=" << (c.batchnorm ? 1 : 0);
   if (c.batchnorm && c.sync_batchnorm) s << " sync_batchnorm=1";
   s << " dropout=" << c.dropout;
+  if (c.prune.sparsity > 0 || c.prune.method == "n:m") {
+    s << " prune=" << c.prune.method << "," << c.prune.schedule << "," << c.prune.sparsity;
+  }
   return s.str();
 }
 
@@ -157,6 +162,29 @@ vkgrad::nn::DeviceDataset upload(vkgrad::Context& ctx, const vkgrad::LabeledImag
   d.scale = 1.0f / (255.0f * info.std);
   d.shift = -info.mean / info.std;
   return d;
+}
+
+// --export, --export-sparse and --time-inference, after training.
+void export_model(Sequential& model, const Config& c, const vkgrad::LabeledImages& test, const DatasetInfo& info) {
+  const auto size_of = [](const fs::path& p) { return static_cast<unsigned long long>(fs::file_size(p)); };
+  for (const fs::path& p : {c.prune.export_dense, c.prune.export_sparse}) {
+    if (!p.empty() && p.has_parent_path()) fs::create_directories(p.parent_path());
+  }
+  if (!c.prune.export_dense.empty()) {
+    vkgrad::save_safetensors(c.prune.export_dense, model.state_dict(), {{"format", "pt"}});
+    std::printf("model (dense): %s, %llu bytes\n", c.prune.export_dense.string().c_str(),
+                size_of(c.prune.export_dense));
+  }
+  if (!c.prune.export_sparse.empty()) {
+    vkgrad::nn::save_sparse(model, c.prune.export_sparse);
+    std::printf("model (sparse CSR): %s, %llu bytes\n", c.prune.export_sparse.string().c_str(),
+                size_of(c.prune.export_sparse));
+  }
+  if (c.prune.time_inference) {
+    std::cout << "inference on the test set (ms per batch, best of 3):\n"
+              << mnist::time_inference(model, test.images, test.features(), 1.0f / (255.0f * info.std),
+                                       -info.mean / info.std, {1, 128, 1024});
+  }
 }
 
 int run(const Config& cfg_in, const Replicas& replicas, const vkgrad::ContextOptions& context_options) {
@@ -213,6 +241,9 @@ int run(const Config& cfg_in, const Replicas& replicas, const vkgrad::ContextOpt
   topt.sparsity_eps = c.sparsity_eps;
   topt.replicas = replicas.group;
   vkgrad::nn::Trainer trainer(ctx, model, loss, *opt, topt);
+  c.prune.seed = c.seed;
+  const auto pruner = c.eval_only ? nullptr : mnist::make_pruner(model, c.prune);
+  if (pruner && !c.quiet) std::cout << mnist::describe(c.prune) << "\n";
   if (!c.resume.empty() && !c.eval_only) {
     // The weights, the optimizer state, the dropout seed and step, the shuffle seed and the epochs
     // done: the run continues exactly as it would have without the interruption.
@@ -240,6 +271,13 @@ int run(const Config& cfg_in, const Replicas& replicas, const vkgrad::ContextOpt
               << ")\n";
   }
   for (uint64_t epoch = first; epoch <= last; ++epoch) {
+    // Pruning at t = epochs trained so far; a resumed run has its masks from the checkpoint and
+    // prunes at the same points as the uninterrupted one.
+    if (pruner && pruner->step(epoch - 1) && replicas.root()) {
+      std::printf("pruned after %llu epochs: target %.2f%%, weights of the pruned layers %.2f%% zero\n",
+                  (unsigned long long)(epoch - 1), 100 * pruner->options().schedule.sparsity_at(epoch - 1),
+                  100 * pruner->sparsity());
+    }
     progress.start_epoch(epoch, c.epochs, train_set.count());
     const auto t0 = std::chrono::steady_clock::now();
     const vkgrad::nn::CommunicationStats comm0 = trainer.communication();
@@ -297,6 +335,7 @@ int run(const Config& cfg_in, const Replicas& replicas, const vkgrad::ContextOpt
               << mnist::sparsity_report(trainer.sparsity(), c.sparsity_eps);
     std::cout << "\nweight sparsity:\n" << vkgrad::nn::format_weight_sparsity(vkgrad::nn::weight_sparsity(model));
   }
+  if (replicas.root()) export_model(model, c, data.test, info);
   if (!c.save.empty() && !records.empty() && !c.quiet) {
     std::cout << "checkpoint: " << c.save.string()
               << " (for --resume; PyTorch: model.load_state_dict(safetensors.torch.load_file(...), strict=False))\n";
@@ -371,6 +410,7 @@ int main(int argc, char** argv) {
   app.add_flag("--check-finite,!--no-check-finite", c.check_finite,
                "stop at the first NaN/inf loss, naming the batch and the layer (checked on the device; default on)");
   app.add_flag("--quiet,-q", c.quiet, "only the per-epoch lines");
+  mnist::add_prune_flags(app, c.prune);
   CLI11_PARSE(app, argc, argv);
   if (c.eval_only && c.resume.empty()) {
     std::cerr << "error: --eval-only needs --resume CHECKPOINT\n";
