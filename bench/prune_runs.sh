@@ -8,7 +8,8 @@
 # Gupta's cubic schedule (lenet: after epochs 2..12, fashion: after epochs 1..6, every epoch), then
 # fine-tunes at that sparsity. Each run exports its model dense (safetensors) and, the pruned one,
 # with CSR weights, and times inference on the test set at batches 1, 128 and 1024, dense and with
-# compressed weights. Prints the per-epoch lines and a summary (test accuracy of the last epoch).
+# compressed weights. Prints the per-epoch lines and a summary (test accuracy of the last epoch);
+# the logs, curves, checkpoints and exports stay in the temporary directory it names.
 #
 #   bash bench/prune_runs.sh [lenet|fashion|both] [build-dir] [sparsity]
 #   (defaults both, build, 0.9; fetch the data with scripts/fetch-data.sh)
@@ -22,8 +23,8 @@ out=$(mktemp -d)
 run() {  # name, then vkgrad-mnist arguments → the run's output in $out/<name>.log
   local name=$1
   shift
-  "$mnist" --seed 1 --no-save --quiet --curves "$out/$name" --export "$out/$name.safetensors" --time-inference \
-    "$@" | tee "$out/$name.log"
+  "$mnist" --seed 1 --quiet --save "$out/$name.checkpoint.safetensors" --curves "$out/$name" \
+    --export "$out/$name.safetensors" --time-inference "$@" | tee "$out/$name.log"
 }
 summary() {  # name → accuracy, model bytes
   local log="$out/$1.log"
@@ -53,5 +54,5 @@ fi
 if [[ $which == fashion || $which == both ]]; then
   pair fashion --dataset fashion --epochs 10 -- --prune-start 1 --prune-end 6
 fi
-echo "== summary"
+echo "== summary (files in $out)"
 for f in "$out"/*.log; do summary "$(basename "$f" .log)"; done

@@ -181,7 +181,7 @@ void export_model(Sequential& model, const Config& c, const vkgrad::LabeledImage
                 size_of(c.prune.export_sparse));
   }
   if (c.prune.time_inference) {
-    std::cout << "inference on the test set (ms per batch, best of 3):\n"
+    std::cout << "inference on the test set (ms per batch, best of 4 alternated rounds):\n"
               << mnist::time_inference(model, test.images, test.features(), 1.0f / (255.0f * info.std),
                                        -info.mean / info.std, {1, 128, 1024});
   }

@@ -89,25 +89,17 @@ std::string describe(const PruneFlags& f) {
 
 namespace {
 
-// Milliseconds per run of a list predicting `x` (replayed until about 0.5 s has passed, at least 5
-// times, after a warm-up run), the best of 3 such measurements.
-double predict_ms(vkgrad::nn::Sequential& model, const vkgrad::Tensor& x, vkgrad::Tensor& y) {
-  vkgrad::CommandList cmd(model.context());
-  model.predict(cmd, x, y);
-  cmd.run();
-  double best = 1e300;
-  for (int rep = 0; rep < 3; ++rep) {
-    int runs = 0;
-    const auto t0 = std::chrono::steady_clock::now();
-    double ms = 0;
-    do {
-      cmd.run();
-      ++runs;
-      ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    } while (runs < 5 || ms < 500);
-    best = std::min(best, ms / runs);
-  }
-  return best;
+// Milliseconds per run of `cmd`: replayed until about 0.25 s has passed, at least 5 times.
+double run_ms(vkgrad::CommandList& cmd) {
+  int runs = 0;
+  double ms = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  do {
+    cmd.run();
+    ++runs;
+    ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  } while (runs < 5 || ms < 250);
+  return ms / runs;
 }
 
 }  // namespace
@@ -125,9 +117,25 @@ std::string time_inference(vkgrad::nn::Sequential& model, const std::vector<uint
     xs.push_back(vkgrad::Tensor::from(ctx, {rows, features}, x));
     ys.emplace_back(ctx, vkgrad::Shape{rows, outputs});
   }
-  for (std::size_t i = 0; i < batches.size(); ++i) dense.push_back(predict_ms(model, xs[i], ys[i]));
+  // Both lists are recorded first (a list keeps the weights it was recorded with: the dense W, or
+  // the snapshot), then replayed alternately, 4 rounds, the best of each kept, so that neither
+  // gains from running second (warm caches, the host's other load).
+  std::vector<vkgrad::CommandList> dense_lists, sparse_lists;
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    model.predict(dense_lists.emplace_back(ctx), xs[i], ys[i]);
+  }
   vkgrad::nn::compress_weights(model);
-  for (std::size_t i = 0; i < batches.size(); ++i) sparse.push_back(predict_ms(model, xs[i], ys[i]));
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    model.predict(sparse_lists.emplace_back(ctx), xs[i], ys[i]);
+  }
+  dense.assign(batches.size(), 1e300);
+  sparse.assign(batches.size(), 1e300);
+  for (int round = 0; round < 4; ++round) {
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      dense[i] = std::min(dense[i], run_ms(dense_lists[i]));
+      sparse[i] = std::min(sparse[i], run_ms(sparse_lists[i]));
+    }
+  }
   // Which layers the compressed model multiplies sparse, per batch.
   std::ostringstream s;
   s << "  batch    dense ms   compressed ms   dense/compressed   sparse layers\n";
