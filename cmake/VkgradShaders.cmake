@@ -10,6 +10,15 @@ find_program(VKGRAD_SPIRV_VAL spirv-val REQUIRED
 set(VKGRAD_SPIRV_TARGET_ENV vulkan1.1 CACHE STRING "SPIR-V target environment for the shaders")
 set(_vkgrad_shader_cmake_dir ${CMAKE_CURRENT_LIST_DIR})
 
+# VKGRAD_SPIRV_FROM: another build tree of the same source tree whose modules this build embeds
+# instead of compiling its own (scripts/test.sh: the clang, sanitizer and MinGW builds take the
+# native build's). The modules do not depend on the C++ compiler or the target platform, only on the
+# shader sources, glslangValidator and the target environment, so the copies are the modules this
+# build would compile. At every build that tree's modules are brought up to date first (its target
+# vkgrad_spirv: glslangValidator, spirv-val and the shared-memory check, as always), then copied.
+set(VKGRAD_SPIRV_FROM "" CACHE PATH
+  "A build tree of this source tree whose SPIR-V modules are embedded instead of compiling them again (empty: compile them)")
+
 # The shared-memory check every module passes after spirv-val (cmake/spirv_shared_check.cpp): no
 # shared array sized by a specialization constant (MoltenVK cannot run one), and at most the 16384
 # bytes of shared memory every Vulkan device has. A host program built with the project; when
@@ -28,6 +37,31 @@ function(_vkgrad_shared_check_target out_var)
     set_target_properties(vkgrad_spirv_shared_check PROPERTIES COMPILE_OPTIONS "" LINK_OPTIONS "")
   endif()
   set(${out_var} vkgrad_spirv_shared_check PARENT_SCOPE)
+endfunction()
+
+# Checks that VKGRAD_SPIRV_FROM is a configured build tree of this source tree, with its modules
+# embedded and the same target environment, and sets out_var to its counterpart of out_dir (the
+# directory this build's modules go to).
+function(_vkgrad_spirv_from_check out_dir out_var)
+  set(from ${VKGRAD_SPIRV_FROM})
+  if(NOT EXISTS ${from}/CMakeCache.txt)
+    message(FATAL_ERROR "VKGRAD_SPIRV_FROM=${from} is not a configured build tree (no CMakeCache.txt): configure and build this source tree there first, or leave VKGRAD_SPIRV_FROM empty")
+  endif()
+  load_cache(${from} READ_WITH_PREFIX _from_ vkgrad_SOURCE_DIR VKGRAD_SPIRV_TARGET_ENV VKGRAD_EMBED_SHADERS)
+  file(REAL_PATH "${_from_vkgrad_SOURCE_DIR}" from_source)
+  file(REAL_PATH "${PROJECT_SOURCE_DIR}" source)
+  if(NOT from_source STREQUAL source)
+    message(FATAL_ERROR "VKGRAD_SPIRV_FROM=${from} builds ${_from_vkgrad_SOURCE_DIR}, not this source tree (${PROJECT_SOURCE_DIR}): its modules could be other shaders")
+  endif()
+  if(NOT _from_VKGRAD_SPIRV_TARGET_ENV STREQUAL VKGRAD_SPIRV_TARGET_ENV)
+    message(FATAL_ERROR "VKGRAD_SPIRV_FROM=${from} compiles for ${_from_VKGRAD_SPIRV_TARGET_ENV}, this build for ${VKGRAD_SPIRV_TARGET_ENV} (VKGRAD_SPIRV_TARGET_ENV)")
+  endif()
+  if(DEFINED _from_VKGRAD_EMBED_SHADERS AND NOT _from_VKGRAD_EMBED_SHADERS)
+    message(FATAL_ERROR "VKGRAD_SPIRV_FROM=${from} is configured with VKGRAD_EMBED_SHADERS=OFF: it compiles no module")
+  endif()
+  file(RELATIVE_PATH rel ${PROJECT_BINARY_DIR} ${out_dir})
+  set(${out_var} ${from}/${rel} PARENT_SCOPE)
+  message(STATUS "SPIR-V modules: taken from ${from}/${rel} (VKGRAD_SPIRV_FROM), not compiled here")
 endfunction()
 
 # vkgrad_embed_shaders(<target> SOURCES <file.comp>... INCLUDE_DIRS <dir>...)
@@ -79,8 +113,12 @@ function(vkgrad_embed_shaders target)
   if(NOT VKGRAD_EMBED_SHADERS)
     set(variants)
   endif()
+  set(import_dir)
+  if(variants AND VKGRAD_SPIRV_FROM)
+    _vkgrad_spirv_from_check(${out_dir} import_dir)
+  endif()
   set(shared_check)
-  if(variants)
+  if(variants AND NOT import_dir)
     _vkgrad_shared_check_target(shared_check)
   endif()
   foreach(variant IN LISTS variants)
@@ -95,6 +133,12 @@ function(vkgrad_embed_shaders target)
       list(SUBLIST parts 4 -1 defines)
     endif()
     set(spv ${out_dir}/${name}.spv)
+    list(APPEND names ${name})
+    list(APPEND builds "${name}:${shader}:${bits}")
+    list(APPEND spvs ${spv})
+    if(import_dir)
+      continue()
+    endif()
     set(check_command)
     if(shared_check)
       set(check_command COMMAND ${shared_check} ${spv})
@@ -110,10 +154,26 @@ function(vkgrad_embed_shaders target)
       DEPFILE ${spv}.d
       COMMENT "GLSL -> SPIR-V ${name}"
       VERBATIM)
-    list(APPEND names ${name})
-    list(APPEND builds "${name}:${shader}:${bits}")
-    list(APPEND spvs ${spv})
   endforeach()
+  if(import_dir)
+    # The other tree's modules, brought up to date there, then copied (only those that differ, so
+    # that an unchanged module rebuilds nothing here). The list of modules is this build's own, from
+    # the same sources: a module the other tree lacks fails the copy.
+    list(TRANSFORM names PREPEND ${import_dir}/ OUTPUT_VARIABLE import_spvs)
+    list(TRANSFORM import_spvs APPEND .spv)
+    # The other tree is built on its own (not as part of this build's make job server).
+    add_custom_target(vkgrad_spirv_import
+      COMMAND ${CMAKE_COMMAND} -E env --unset=MAKEFLAGS --unset=MFLAGS --unset=MAKELEVEL
+              ${CMAKE_COMMAND} --build ${VKGRAD_SPIRV_FROM} --target vkgrad_spirv
+      COMMAND ${CMAKE_COMMAND} -E copy_if_different ${import_spvs} ${out_dir}
+      BYPRODUCTS ${spvs}
+      COMMENT "SPIR-V modules from ${VKGRAD_SPIRV_FROM} (VKGRAD_SPIRV_FROM)"
+      VERBATIM)
+    add_dependencies(${target} vkgrad_spirv_import)
+  elseif(spvs)
+    # Every module, without the library: what a build with VKGRAD_SPIRV_FROM naming this tree builds.
+    add_custom_target(vkgrad_spirv DEPENDS ${spvs})
+  endif()
 
   # How the modules get into the library (cmake/EmbedSpirv.cmake writes one source file for all of
   # them): "incbin" has the assembler copy each .spv file into the object (.incbin in a top-level asm

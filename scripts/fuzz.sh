@@ -15,12 +15,29 @@ CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -D
   -DVKGRAD_BUILD_TESTS=OFF -DVKGRAD_BUILD_BENCH=OFF -DVKGRAD_BUILD_SAMPLES=OFF -DVKGRAD_EMBED_SHADERS=OFF \
   -DCMAKE_CXX_FLAGS="$sanitize" >/dev/null
 cmake --build "$build" -j "$(nproc)" --target fuzz_idx fuzz_safetensors
-for target in idx safetensors; do
+# The targets run at the same time, one process each (libFuzzer runs one thread), and their output is
+# shown once both have stopped.
+targets=(idx safetensors)
+pids=()
+for target in "${targets[@]}"; do
   corpus="$build/corpus-$target"
   mkdir -p "$corpus"
   cp -n tests/fuzz/corpus/$target/* "$corpus/"
-  echo "== fuzz_$target for ${seconds} s"
   (cd "$build" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
      "./tests/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 \
-     -print_final_stats=1 "corpus-$target" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)|ERROR|SUMMARY|Done" )
+     -print_final_stats=1 "corpus-$target") >"$build/fuzz_$target.log" 2>&1 &
+  pids+=($!)
 done
+status=0
+for i in "${!targets[@]}"; do
+  target=${targets[$i]} rc=0
+  wait "${pids[$i]}" || rc=$?
+  echo "== fuzz_$target for ${seconds} s"
+  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)|ERROR|SUMMARY|Done" \
+    "$build/fuzz_$target.log" || true
+  if [ "$rc" != 0 ]; then
+    echo "fuzz_$target FAILED (exit status $rc): $build/fuzz_$target.log"
+    status=1
+  fi
+done
+exit "$status"

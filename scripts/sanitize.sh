@@ -15,10 +15,15 @@ jobs=$(nproc)
 # Asserts stay on. Only what the suite runs is built: no benchmark, no MNIST trainer (the interop
 # sample is a test). Every source is its own translation unit (no unity build), so that the
 # initialization-order checks below see each source's globals as its own module.
+start=$SECONDS
+# VKGRAD_SPIRV_FROM (cmake/VkgradShaders.cmake): a build tree of this checkout whose SPIR-V modules
+# are embedded rather than compiled again (scripts/test.sh passes its own); empty: compiled here.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DVKGRAD_SANITIZE=ON \
-  -DVKGRAD_BUILD_BENCH=OFF -DVKGRAD_UNITY_BUILD=OFF >/dev/null
+  -DVKGRAD_BUILD_BENCH=OFF -DVKGRAD_UNITY_BUILD=OFF -DVKGRAD_SPIRV_FROM="${VKGRAD_SPIRV_FROM:-}" >/dev/null
 cmake --build "$build" -j "$jobs" --target vkgrad_tests readme_example readme_regression_example \
   readme_interop_example vkgrad-info vkgrad-interop math_glsl_accuracy
+echo "sanitizers: built in $((SECONDS - start)) s"
+start=$SECONDS
 
 export VKGRAD_VALIDATION=${VKGRAD_VALIDATION:-1}
 export VKGRAD_CACHE_DIR=${VKGRAD_CACHE_DIR:-$PWD/$build/cache}
@@ -28,8 +33,9 @@ export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:check_initia
 export LSAN_OPTIONS="suppressions=$PWD/tests/sanitize/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 # Tests labelled no_sanitizer are not run here (tests/CMakeLists.txt says why for each), nor the
-# width4 and stripped: copies (scripts/test.sh runs this suite on the GPU kernels already, and
-# the copies run the same host code), nor the one
+# width4:, stripped: and apple-m1: copies (labels width4, inf_nan_stripped, device_profile):
+# scripts/test.sh runs this suite on the GPU kernels already, the copies run the same host code with
+# other kernels or other device limits, and the Release runs of scripts/test.sh run them; nor the one
 # test that needs an RLIMIT_AS: the sanitizers reserve terabytes of address space (the test skips
 # itself in such a build; leaving it out keeps it from counting as passed). Nor the MPI tests (label
 # mpi; not built here): OpenMPI 4.1 leaves allocations behind after MPI_Finalize (in libmpi's op
@@ -37,5 +43,8 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN
 # in an unnamed frame of an uninstrumented library, which no suppression by library name can match
 # without hiding every vasprintf leak. Built with the sanitizers and run by hand, they pass with no
 # other report.
-ctest --test-dir "$build" -j "$jobs" --label-exclude "no_sanitizer|width4|inf_nan_stripped|mpi" \
-  --exclude-regex "^when the driver itself refuses device memory" --output-on-failure "$@"
+status=0
+ctest --test-dir "$build" -j "$jobs" --label-exclude "no_sanitizer|width4|inf_nan_stripped|device_profile|mpi" \
+  --exclude-regex "^when the driver itself refuses device memory" --output-on-failure "$@" || status=$?
+echo "sanitizers: the suite ran in $((SECONDS - start)) s"
+exit "$status"

@@ -21,8 +21,11 @@ if [ "${1:-}" != --under-x ]; then
   scripts/install-deps.sh
   scripts/fetch-data.sh >/dev/null
   start=$SECONDS
+  # VKGRAD_SPIRV_FROM (cmake/VkgradShaders.cmake): a native build tree of this checkout whose SPIR-V
+  # modules the Windows build embeds rather than compiling them again (scripts/test.sh passes its
+  # own); empty: they are compiled here.
   cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64.cmake -DCMAKE_BUILD_TYPE=Release \
-    -DVKGRAD_BUILD_BENCH=OFF >/dev/null
+    -DVKGRAD_BUILD_BENCH=OFF -DVKGRAD_SPIRV_FROM="${VKGRAD_SPIRV_FROM:-}" >/dev/null
   cmake --build "$build" -j "$(nproc)" --target vkgrad_tests vkgrad-info vkgrad-mnist
   echo "windows: built in $((SECONDS - start)) s"
   # -a: the first free display number, so that concurrent jobs do not collide.
