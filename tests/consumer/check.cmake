@@ -32,8 +32,11 @@ if(MODE STREQUAL "install")
   run(${CXX} -O1 ${consumer}/main.cpp ${flags} -o ${WORK_DIR}/consumer_pkgconfig)
   run(${WORK_DIR}/consumer_pkgconfig)
 elseif(MODE STREQUAL "subdirectory")
+  # What this mode checks is the project's wiring (targets, include directories, the embedded
+  # shaders, the program running), not the code the compiler makes: the whole library is built
+  # again here, at -O0, which builds it in about a fifth less time than the Release flags.
   run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build -DCMAKE_BUILD_TYPE=Release
-      -DVKGRAD_SOURCE_DIR=${VKGRAD_SOURCE_DIR})
+      -DCMAKE_CXX_FLAGS_RELEASE=-O0 -DVKGRAD_SOURCE_DIR=${VKGRAD_SOURCE_DIR})
   run(${CMAKE_COMMAND} --build ${WORK_DIR}/build --parallel 2)
   run(${WORK_DIR}/build/consumer)
 else()
