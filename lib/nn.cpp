@@ -1,5 +1,6 @@
 // Modules and Sequential of include/vkgrad/nn/module.hpp. The losses are in nn_loss.cpp, the
-// optimizers in nn_optim.cpp, the Trainer in nn_trainer.cpp, the state-dict helpers in nn_state.cpp.
+// optimizers in nn_optim.cpp, the Trainer in nn_trainer.cpp and nn_trainer_checks.cpp, the state-dict
+// helpers in nn_state.cpp.
 #include "vkgrad/nn.hpp"
 
 #include <algorithm>

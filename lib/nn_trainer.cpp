@@ -15,13 +15,13 @@
 // is the replica's rows), and the step averages the gradients in a host step between backward and
 // the optimizer (replica::GradientSync). After each submission the replicas exchange their metric
 // totals and check_finite status, so every replica reports and throws alike.
+//
+// This file records and runs the steps; Trainer::Impl is defined in lib/nn_trainer_impl.hpp, the
+// checks before any work and the check_finite error report are in lib/nn_trainer_checks.cpp.
 #include <algorithm>
-#include <bit>
 #include <chrono>
-#include <cmath>
 #include <numeric>
 #include <random>
-#include <sstream>
 
 #include "vkgrad/data.hpp"
 #include "vkgrad/error.hpp"
@@ -29,9 +29,9 @@
 #include "vkgrad/nn.hpp"
 #include "vkgrad/reduce.hpp"
 
-#include "nn_mask.hpp"
 #include "nn_replica.hpp"
 #include "nn_state.hpp"
+#include "nn_trainer_impl.hpp"
 #include "nonfinite.hpp"
 
 namespace vkgrad::nn {
@@ -42,37 +42,16 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-// Device tensors of one batch size: class labels and predictions for a class-index loss, f32
-// targets (rows, outputs) for the others.
-struct BatchTensors {
-  Tensor index, x, labels, targets, logits, loss, predictions, dlogits;
-  BatchTensors(Context& ctx, uint64_t rows, uint64_t features, uint64_t outputs, TargetKind kind)
-      : index(ctx, {rows}, DType::i32), x(ctx, {rows, features}), logits(ctx, {rows, outputs}), loss(ctx, {1}) {
-    if (kind == TargetKind::class_indices) {
-      labels = Tensor(ctx, {rows}, DType::i32);
-      predictions = Tensor(ctx, {rows}, DType::i32);
-    } else {
-      targets = Tensor(ctx, {rows, outputs});
-    }
-    dlogits = Tensor(ctx, {rows, outputs});
-  }
-  // What the loss compares the output with.
-  const Tensor& target(TargetKind kind) const { return kind == TargetKind::class_indices ? labels : targets; }
-};
+}  // namespace
 
-// Which figures of the totals a loss reports (see Metrics).
-enum class MetricKind { classes, regression, multi_label };
-
-MetricKind metric_kind_of(const Loss& loss) {
+Trainer::Impl::MetricKind Trainer::Impl::metric_kind_of(const Loss& loss) {
   if (loss.target_kind() == TargetKind::class_indices) return MetricKind::classes;
   const auto* elementwise = dynamic_cast<const ElementwiseLoss*>(&loss);
   return elementwise && elementwise->kind() == PointwiseLossKind::bce_with_logits ? MetricKind::multi_label
                                                                                   : MetricKind::regression;
 }
 
-// totals: accumulate_metrics' 4 floats (classes) or accumulate_value_metrics' 8; `width` values
-// per sample.
-Metrics to_metrics(const std::vector<float>& totals, MetricKind kind, uint64_t width) {
+Metrics Trainer::Impl::to_metrics(const std::vector<float>& totals, MetricKind kind, uint64_t width) {
   Metrics m;
   m.samples = static_cast<uint64_t>(totals[2]);
   if (m.samples) {
@@ -90,449 +69,127 @@ Metrics to_metrics(const std::vector<float>& totals, MetricKind kind, uint64_t w
   return m;
 }
 
-std::string float_text(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  std::ostringstream s;
-  s << v;
-  return s.str();
+Trainer::Impl::Impl(Context& c, Sequential& m, Loss& l, Optimizer& o, TrainerOptions opt)
+    : ctx(c),
+      model(m),
+      loss(l),
+      optimizer(o),
+      options(opt),
+      target_kind(l.target_kind()),
+      metric_kind(metric_kind_of(l)),
+      cursor(c, {1}, DType::i32),
+      totals(c, {target_kind == TargetKind::class_indices ? 4u : 8u}),
+      group(opt.replicas) {
+  if (group != nullptr) {
+    rank = group->rank();
+    replicas = group->size();
+  }
 }
 
-// Rows of one replica in one step: [first_row, first_row + rows) of a global batch of global_rows.
-struct Slice {
-  uint64_t rows, first_row, global_rows;
-};
-
-// Replica `rank` of `replicas`' part of a global batch of `global_rows`: as even as possible, the
-// first global_rows mod replicas replicas one row more.
-Slice slice_of(uint64_t global_rows, int rank, int replicas) {
-  const uint64_t n = static_cast<uint64_t>(replicas), r = static_cast<uint64_t>(rank);
-  const uint64_t base = global_rows / n, extra = global_rows % n;
-  return {base + (r < extra ? 1 : 0), r * base + std::min(r, extra), global_rows};
+Metrics Trainer::Impl::read_metrics(bool reduce) const {
+  std::vector<float> values = totals.to_vector();
+  if (reduce && group != nullptr) group->allreduce_sum(values);
+  return to_metrics(values, metric_kind, classes);
 }
 
-}  // namespace
+Trainer::Impl::BatchTensors& Trainer::Impl::record_forward(CommandList& cmd, const DeviceDataset& data,
+                                                           const Tensor& perm, uint64_t rows, uint64_t stride) {
+  BatchTensors& b = batch_tensors(rows, data.features());
+  select_batch(cmd, perm, cursor, static_cast<uint32_t>(stride), b.index);
+  gather_rows(cmd, data.images, b.index, b.x, data.effective_scale(), data.shift);
+  if (target_kind == TargetKind::class_indices) {
+    gather_labels(cmd, data.labels, b.index, b.labels);
+  } else {
+    gather_rows(cmd, data.targets, b.index, b.targets);
+  }
+  model.forward(cmd, b.x, b.logits);
+  loss.forward(cmd, b.logits, b.target(target_kind), b.loss);
+  if (target_kind == TargetKind::class_indices) argmax_rows(cmd, b.logits, b.predictions);
+  if (options.check_finite) {
+    std::vector<const Tensor*> checked{&b.x};
+    for (std::size_t i = 0; i + 1 < model.size(); ++i) checked.push_back(&model.activation(rows, i));
+    checked.push_back(&b.logits);
+    checked.push_back(&b.loss);
+    detail::record_nonfinite_check(cmd, checked, checked.size() - 1, cursor, finite_status);
+  }
+  const bool loss_is_sum = loss.reduction() == Reduction::sum;
+  if (target_kind == TargetKind::class_indices) {
+    accumulate_metrics(cmd, b.loss, b.predictions, b.labels, totals, loss_is_sum);
+  } else {
+    accumulate_value_metrics(cmd, b.loss, b.logits, b.targets, totals, loss_is_sum);
+  }
+  return b;
+}
 
-struct Trainer::Impl {
-  Context& ctx;
-  Sequential& model;
-  Loss& loss;
-  Optimizer& optimizer;
-  TrainerOptions options;
-  TargetKind target_kind;
-  MetricKind metric_kind;
-  // The model's outputs per sample: the classes, or the width of the targets.
-  uint64_t classes = 0;
+void Trainer::Impl::record_train_step(CommandList& cmd, const DeviceDataset& data, const Slice& slice) {
+  if (slice.rows > 0) {
+    BatchTensors& b = record_forward(cmd, data, train_perm, slice.rows, local_batch());
+    loss.backward(cmd, b.logits, b.target(target_kind), b.dlogits);
+    Tensor no_input_gradient;
+    model.backward(cmd, b.x, b.logits, b.dlogits, no_input_gradient);
+  }
+  if (group != nullptr) {
+    if (!sync) sync = std::make_unique<replica::GradientSync>(ctx, *group, model, options.bucket_bytes);
+    sync->record(cmd, slice.rows > 0, static_cast<float>(gradient_weight(slice)));
+  }
+  optimizer.record_step(cmd);
+  optimizer_advance_step(cmd, cursor);
+  optimizer_advance_step(cmd, model.step_counter());
+}
 
-  Tensor cursor, totals;
-  // The training permutation and, for evaluation, the identity; each sized for its dataset.
-  Tensor train_perm, eval_perm;
-  std::map<uint64_t, BatchTensors> batches;
-  // Recorded lists, keyed by (dataset images and labels / targets buffers, rows per step, steps per
-  // list); re-recorded when another dataset is passed.
-  struct ListKey {
-    const void* data;
-    const void* target;
-    uint64_t rows, global_rows;
-    uint32_t steps;
-    bool train;
-    auto operator<=>(const ListKey&) const = default;
-  };
-  std::map<ListKey, CommandList> lists;
-  // Sparsity measured per evaluation batch size, one per Activation layer.
-  std::map<uint64_t, std::vector<std::pair<std::size_t, ActivationSparsity>>> sparsity;
-  std::vector<LayerSparsity> sparsity_result;
-  // check_finite: slot 0 is the input batch, slot 1 + i the output of module i, the last the loss.
-  Tensor finite_status;
-  // Data-parallel training: the replicas (null alone), this one's rank and their count.
-  ReplicaGroup* group;
-  int rank = 0, replicas = 1;
-  // The gradient averaging, planned when the first training step is recorded.
-  std::unique_ptr<replica::GradientSync> sync;
-  // Which weight masks the recorded lists read (masks::signature).
-  std::vector<const void*> mask_signature;
-
-  Impl(Context& c, Sequential& m, Loss& l, Optimizer& o, TrainerOptions opt)
-      : ctx(c),
-        model(m),
-        loss(l),
-        optimizer(o),
-        options(opt),
-        target_kind(l.target_kind()),
-        metric_kind(metric_kind_of(l)),
-        cursor(c, {1}, DType::i32),
-        totals(c, {target_kind == TargetKind::class_indices ? 4u : 8u}),
-        group(opt.replicas) {
-    if (group != nullptr) {
-      rank = group->rank();
-      replicas = group->size();
+void Trainer::Impl::record_eval_step(CommandList& cmd, const DeviceDataset& data, uint64_t rows) {
+  record_forward(cmd, data, eval_perm, rows, options.batch);
+  if (options.measure_sparsity) {
+    auto& meters = sparsity[rows];
+    if (meters.empty()) {
+      uint64_t f = data.features();
+      for (std::size_t i = 0; i + 1 < model.size(); ++i) {
+        f = model[i].output_features(f);
+        if (dynamic_cast<Activation*>(&model[i])) meters.emplace_back(i, ActivationSparsity(ctx, rows, f));
+      }
     }
+    for (auto& [layer, meter] : meters) meter.record(cmd, model.activation(rows, layer), options.sparsity_eps);
   }
+  optimizer_advance_step(cmd, cursor);
+}
 
-  // This replica's totals, or (reduce, with replicas: collective) the sums of every replica's.
-  Metrics read_metrics(bool reduce = false) const {
-    std::vector<float> values = totals.to_vector();
-    if (reduce && group != nullptr) group->allreduce_sum(values);
-    return to_metrics(values, metric_kind, classes);
-  }
-
-  // The dataset's tensor the loss compares the output with.
-  const Tensor& dataset_target(const DeviceDataset& data) const {
-    return target_kind == TargetKind::class_indices ? data.labels : data.targets;
-  }
-
-  BatchTensors& batch_tensors(uint64_t rows, uint64_t features) {
-    auto it = batches.find(rows);
-    if (it == batches.end()) it = batches.emplace(rows, BatchTensors(ctx, rows, features, classes, target_kind)).first;
-    return it->second;
-  }
-
-  // Records what training and evaluation share: the batch at the cursor from `perm` → gather and
-  // normalise → forward → loss → argmax → metrics. Returns the batch's tensors.
-  // `stride`: rows per full batch in `perm` (this replica's when training with replicas).
-  BatchTensors& record_forward(CommandList& cmd, const DeviceDataset& data, const Tensor& perm, uint64_t rows,
-                               uint64_t stride) {
-    BatchTensors& b = batch_tensors(rows, data.features());
-    select_batch(cmd, perm, cursor, static_cast<uint32_t>(stride), b.index);
-    gather_rows(cmd, data.images, b.index, b.x, data.effective_scale(), data.shift);
-    if (target_kind == TargetKind::class_indices) {
-      gather_labels(cmd, data.labels, b.index, b.labels);
-    } else {
-      gather_rows(cmd, data.targets, b.index, b.targets);
-    }
-    model.forward(cmd, b.x, b.logits);
-    loss.forward(cmd, b.logits, b.target(target_kind), b.loss);
-    if (target_kind == TargetKind::class_indices) argmax_rows(cmd, b.logits, b.predictions);
-    if (options.check_finite) {
-      std::vector<const Tensor*> checked{&b.x};
-      for (std::size_t i = 0; i + 1 < model.size(); ++i) checked.push_back(&model.activation(rows, i));
-      checked.push_back(&b.logits);
-      checked.push_back(&b.loss);
-      detail::record_nonfinite_check(cmd, checked, checked.size() - 1, cursor, finite_status);
-    }
-    const bool loss_is_sum = loss.reduction() == Reduction::sum;
-    if (target_kind == TargetKind::class_indices) {
-      accumulate_metrics(cmd, b.loss, b.predictions, b.labels, totals, loss_is_sum);
-    } else {
-      accumulate_value_metrics(cmd, b.loss, b.logits, b.targets, totals, loss_is_sum);
-    }
-    return b;
-  }
-
-  // Rows per full batch of this replica.
-  uint64_t local_batch() const { return options.batch / static_cast<uint64_t>(replicas); }
-
-  // Records one training step of this replica's slice: forward as above → backward → (with
-  // replicas) the gradient averaging → update → counters. A replica without rows in this step
-  // records only the averaging, its contribution zero, and what follows.
-  // The weight of a replica's gradients in their sum across replicas: mean losses average each
-  // replica's mean weighted by its share of the rows; sums add.
-  double gradient_weight(const Slice& slice) const {
-    return loss.reduction() == Reduction::sum ? 1.0 : double(slice.rows) / double(slice.global_rows);
-  }
-
-  void record_train_step(CommandList& cmd, const DeviceDataset& data, const Slice& slice) {
-    if (slice.rows > 0) {
-      BatchTensors& b = record_forward(cmd, data, train_perm, slice.rows, local_batch());
-      loss.backward(cmd, b.logits, b.target(target_kind), b.dlogits);
-      Tensor no_input_gradient;
-      model.backward(cmd, b.x, b.logits, b.dlogits, no_input_gradient);
-    }
-    if (group != nullptr) {
-      if (!sync) sync = std::make_unique<replica::GradientSync>(ctx, *group, model, options.bucket_bytes);
-      sync->record(cmd, slice.rows > 0, static_cast<float>(gradient_weight(slice)));
-    }
-    optimizer.record_step(cmd);
-    optimizer_advance_step(cmd, cursor);
-    optimizer_advance_step(cmd, model.step_counter());
-  }
-
-  void record_eval_step(CommandList& cmd, const DeviceDataset& data, uint64_t rows) {
-    record_forward(cmd, data, eval_perm, rows, options.batch);
-    if (options.measure_sparsity) {
-      auto& meters = sparsity[rows];
-      if (meters.empty()) {
-        uint64_t f = data.features();
-        for (std::size_t i = 0; i + 1 < model.size(); ++i) {
-          f = model[i].output_features(f);
-          if (dynamic_cast<Activation*>(&model[i])) meters.emplace_back(i, ActivationSparsity(ctx, rows, f));
+CommandList& Trainer::Impl::list(const DeviceDataset& data, uint64_t global_rows, uint32_t steps, bool train) {
+  const Slice slice =
+      train && group != nullptr ? slice_of(global_rows, rank, replicas) : Slice{global_rows, 0, global_rows};
+  const ListKey key{&data.images.buffer(), &dataset_target(data).buffer(), slice.rows, global_rows, steps, train};
+  auto it = lists.find(key);
+  if (it != lists.end()) return it->second;
+  CommandList cmd(ctx);
+  {
+    state::ModeWhileRecording mode(model, train);
+    // Where these rows sit in the global batch (Dropout's masks, SyncBatchNorm's reductions);
+    // cleared after recording, so passes recorded outside the trainer run alone.
+    model.set_replica_rows(ReplicaRows{train ? group : nullptr, slice.first_row, global_rows,
+                                       slice.rows == 0 ? 0.0 : gradient_weight(slice)});
+    try {
+      for (uint32_t s = 0; s < steps; ++s) {
+        if (train) {
+          record_train_step(cmd, data, slice);
+        } else {
+          record_eval_step(cmd, data, global_rows);
         }
       }
-      for (auto& [layer, meter] : meters) meter.record(cmd, model.activation(rows, layer), options.sparsity_eps);
-    }
-    optimizer_advance_step(cmd, cursor);
-  }
-
-  // The list of `steps` steps of `global_rows` rows (this replica's slice of them when training
-  // with replicas; evaluation runs every row on every replica).
-  CommandList& list(const DeviceDataset& data, uint64_t global_rows, uint32_t steps, bool train) {
-    const Slice slice =
-        train && group != nullptr ? slice_of(global_rows, rank, replicas) : Slice{global_rows, 0, global_rows};
-    const ListKey key{&data.images.buffer(), &dataset_target(data).buffer(), slice.rows, global_rows, steps, train};
-    auto it = lists.find(key);
-    if (it != lists.end()) return it->second;
-    CommandList cmd(ctx);
-    {
-      state::ModeWhileRecording mode(model, train);
-      // Where these rows sit in the global batch (Dropout's masks, SyncBatchNorm's reductions);
-      // cleared after recording, so passes recorded outside the trainer run alone.
-      model.set_replica_rows(ReplicaRows{train ? group : nullptr, slice.first_row, global_rows,
-                                         slice.rows == 0 ? 0.0 : gradient_weight(slice)});
-      try {
-        for (uint32_t s = 0; s < steps; ++s) {
-          if (train) {
-            record_train_step(cmd, data, slice);
-          } else {
-            record_eval_step(cmd, data, global_rows);
-          }
-        }
-      } catch (...) {
-        model.set_replica_rows(ReplicaRows{});
-        throw;
-      }
+    } catch (...) {
       model.set_replica_rows(ReplicaRows{});
+      throw;
     }
-    return lists.emplace(key, std::move(cmd)).first->second;
+    model.set_replica_rows(ReplicaRows{});
   }
+  return lists.emplace(key, std::move(cmd)).first->second;
+}
 
-  void check_dataset(const DeviceDataset& data, std::string_view where) {
-    const std::string at = "vkgrad: " + std::string(where) + ": ";
-    if (data.images.empty() || data.count() == 0) throw InvalidArgument(at + "the dataset is empty");
-    if (target_kind == TargetKind::class_indices) {
-      if (data.labels.empty()) {
-        throw InvalidArgument(at + loss.to_string() + " needs class labels (DeviceDataset::labels, u8 or i32), " +
-                              (data.targets.empty() ? "but the dataset has none"
-                                                    : "but the dataset has only f32 targets: train on those with "
-                                                      "MSELoss, L1Loss, SmoothL1Loss or BCEWithLogitsLoss"));
-      }
-      if (data.labels.numel() != data.count()) {
-        throw InvalidArgument(at + std::to_string(data.count()) + " images but " + std::to_string(data.labels.numel()) +
-                              " labels");
-      }
-    } else {
-      check_target_shape(data, at);
-    }
-    if (data.count() > 0x7fffffff) throw InvalidArgument(at + "more than 2^31 - 1 samples");
-    const uint64_t out = model.output_features(data.features());
-    if (classes != 0 && out != classes) throw InvalidArgument(at + "model output changed");
-    classes = out;
-    if (target_kind == TargetKind::class_indices) {
-      check_labels(data, where);
-    } else {
-      check_target_values(data, at);
-    }
-    // A mask set or removed since the lists were recorded: record them again (new mask values
-    // need nothing, the lists read them when they run).
-    if (std::vector<const void*> masks = masks::signature(model); masks != mask_signature) {
-      lists.clear();
-      mask_signature = std::move(masks);
-    }
-    if (options.check_finite &&
-        (finite_status.empty() || finite_status.numel() != detail::kNonFiniteHeader + model.size() + 2)) {
-      lists.clear();  // they were recorded with the old status tensor
-      finite_status = detail::make_nonfinite_status(ctx, model.size() + 2);
-    }
+void Trainer::Impl::upload_permutation(Tensor& perm, uint64_t count, const std::vector<int32_t>& order, bool train) {
+  if (perm.empty() || perm.numel() != count) {
+    std::erase_if(lists, [&](const auto& entry) { return entry.first.train == train; });
+    perm = Tensor(ctx, {count}, DType::i32);
   }
-
-  // train_epoch's checks before any work: the dataset, drop_last, and BatchNorm's refusal of one
-  // row (a last batch of one row, or with replicas a replica's slice of one row).
-  void check_epoch(const DeviceDataset& data) {
-    check_dataset(data, "Trainer::train_epoch");
-    const uint64_t count = data.count(), batch = options.batch;
-    if (options.drop_last && count < batch) {
-      throw InvalidArgument("vkgrad: Trainer::train_epoch: drop_last with " + std::to_string(count) +
-                            " samples in batches of " + std::to_string(batch) +
-                            " leaves no batch to train on; choose a smaller batch or set drop_last = false");
-    }
-    const uint64_t full = count / batch, tail = options.drop_last ? 0 : count % batch;
-    // The first replica's slice of the last batch is the largest, the last one's the smallest.
-    bool one_row =
-        tail > 0 && (slice_of(tail, 0, replicas).rows == 1 || slice_of(tail, replicas - 1, replicas).rows == 1);
-    if (replicas == 1) one_row = one_row && count > 1;
-    if (replicas > 1 && full > 0 && local_batch() == 1) one_row = true;
-    // A replica without rows of the last batch would not take part in SyncBatchNorm's exchanges.
-    if (replicas > 1 && tail > 0 && tail < static_cast<uint64_t>(replicas)) {
-      for (std::size_t i = 0; i < model.size(); ++i) {
-        if (dynamic_cast<SyncBatchNorm*>(&model[i]) != nullptr) {
-          throw InvalidArgument("vkgrad: Trainer: the last batch of " + std::to_string(tail) +
-                                " rows leaves some of the " + std::to_string(replicas) +
-                                " replicas no row, and SyncBatchNorm needs every replica in each step; set drop_last "
-                                "or choose a batch size that leaves at least one row per replica");
-        }
-      }
-    }
-    // SyncBatchNorm normalises over the global batch: only a global batch of one row stops it.
-    const bool global_one_row = tail == 1 && count > 1;
-    if (!one_row && !global_one_row) return;
-    bool refused = false;
-    for (std::size_t i = 0; i < model.size(); ++i) {
-      if (dynamic_cast<SyncBatchNorm*>(&model[i]) != nullptr) {
-        refused |= global_one_row;
-      } else if (dynamic_cast<BatchNorm1d*>(&model[i]) != nullptr) {
-        refused |= one_row;
-      }
-    }
-    if (refused) {
-      throw InvalidArgument("vkgrad: Trainer: " + std::to_string(count) + " samples in batches of " +
-                            std::to_string(batch) +
-                            (replicas > 1 && !global_one_row
-                                 ? " across " + std::to_string(replicas) + " replicas give a replica a batch of 1 row"
-                                 : std::string(" leave a last batch of 1 row")) +
-                            ", which BatchNorm1d cannot train on; choose another batch size");
-    }
-  }
-
-  // Reads the check_finite status and throws NonFiniteError if a loss was non-finite. `order`
-  // maps batch positions to dataset rows; `unchecked_steps` is how many steps ran after the
-  // checked ones at most (steps per submission − 1), for the message.
-  void check_finite(const DeviceDataset& data, bool training, uint64_t epoch, const std::vector<int32_t>* order,
-                    uint64_t unchecked_steps) {
-    if (!options.check_finite) return;
-    const detail::NonFiniteStatus status = detail::read_nonfinite_status(finite_status);
-    int64_t first_step = status.step, slot = status.first_slot();
-    float loss_value = status.loss;
-    if (training && group != nullptr) {
-      // Every replica reports the first step (the lowest rank's at a tie) that met a non-finite
-      // loss on any replica, so every replica throws the same error and none waits for the others.
-      const int64_t mine[] = {first_step, slot, std::bit_cast<int32_t>(loss_value)};
-      const std::vector<int64_t> all = replica::gather(*group, mine);
-      first_step = 0;
-      for (std::size_t r = 0; r < all.size(); r += 3) {
-        if (all[r] == 0 || (first_step != 0 && all[r] >= first_step)) continue;
-        first_step = all[r];
-        slot = all[r + 1];
-        loss_value = std::bit_cast<float>(static_cast<int32_t>(all[r + 2]));
-      }
-    }
-    if (first_step == 0) return;
-    loss.check_targets();  // a label outside the classes also makes the loss NaN: report that instead
-    const uint64_t count = data.count(), batch = options.batch;
-    // Training with drop_last runs only the full batches; evaluation runs every sample.
-    const uint64_t batches = training && options.drop_last ? count / batch : (count + batch - 1) / batch;
-    const uint64_t step = static_cast<uint64_t>(first_step);
-    const int64_t module = slot == 0                                                 ? NonFiniteError::input_batch
-                           : slot >= 1 && slot <= static_cast<int64_t>(model.size()) ? slot - 1
-                                                                                     : NonFiniteError::loss_only;
-    std::string msg = std::string("vkgrad: Trainer::") + (training ? "train_epoch" : "evaluate") + ": the loss was " +
-                      float_text(loss_value) + " at " +
-                      (training ? "epoch " + std::to_string(epoch) + ", batch " : "evaluation batch ") +
-                      std::to_string(step) + " of " + std::to_string(batches) + " (check_finite). ";
-    if (module == NonFiniteError::input_batch) {
-      msg += "The input batch itself (pixel · scale + shift, before the first module) held a non-finite value" +
-             input_culprit(data, step, order);
-    } else if (module >= 0) {
-      msg += "The first non-finite values of that step were in the output of module " + std::to_string(module) + " (" +
-             model[static_cast<std::size_t>(module)].to_string() + "); its input was finite. " +
-             (training ? "The training diverged or that module's parameters were not finite: lower the learning "
-                         "rate, or check the parameters loaded into it."
-                       : "That module's parameters are not finite or too large (a diverged run or a bad checkpoint?).");
-    } else {
-      msg +=
-          "The input and every module's output were finite, but the loss overflowed: the logits are too large "
-          "(lower the learning rate or check the parameters of the last module).";
-    }
-    if (training) {
-      msg += " The update of that batch";
-      if (unchecked_steps > 0) msg += " (and of up to " + std::to_string(unchecked_steps) + " more submitted with it)";
-      msg +=
-          " has already been applied, so the parameters and optimizer state are probably no longer finite: "
-          "reload the last checkpoint before training again.";
-    }
-    throw NonFiniteError(msg, training, epoch, step, module);
-  }
-
-  // The end of the input-batch message: the first non-finite pixel of that batch in an f32
-  // dataset (downloaded for this), or why there is none.
-  std::string input_culprit(const DeviceDataset& data, uint64_t step, const std::vector<int32_t>* order) {
-    const std::string transform = "scale " + float_text(data.effective_scale()) + ", shift " + float_text(data.shift);
-    if (data.images.dtype() != DType::f32) {
-      return ", although u8 pixels are finite: the normalisation (" + transform + ") is not finite or overflows.";
-    }
-    const std::vector<float> images = data.images.to_vector<float>();
-    const uint64_t features = data.features(), count = data.count(), batch = options.batch;
-    for (uint64_t pos = (step - 1) * batch; pos < std::min(count, step * batch); ++pos) {
-      const uint64_t row = order ? static_cast<uint64_t>((*order)[pos]) : pos;
-      for (uint64_t f = 0; f < features; ++f) {
-        const float v = images[row * features + f];
-        if (!std::isfinite(v)) {
-          return ": row " + std::to_string(row) + " of the dataset, feature " + std::to_string(f) + ", is " +
-                 float_text(v) + ". Check the dataset (and how it was converted to f32).";
-        }
-      }
-    }
-    return ", but no pixel of that batch is: pixel · scale + shift overflows (" + transform + ").";
-  }
-
-  // The labels are checked on the host before any work: on the device an out-of-range label only
-  // shows after the step ran, when its NaN gradient has already reached the parameters.
-  void check_labels(const DeviceDataset& data, std::string_view where) const {
-    std::vector<int32_t> values;
-    if (data.labels.dtype() == DType::u8) {
-      const auto bytes = data.labels.to_vector<uint8_t>();
-      values.assign(bytes.begin(), bytes.end());
-    } else if (data.labels.dtype() == DType::i32) {
-      values = data.labels.to_vector<int32_t>();
-    } else {
-      throw InvalidArgument("vkgrad: " + std::string(where) + ": labels must be u8 or i32, got " +
-                            to_string(data.labels.dtype()));
-    }
-    const int32_t ignore = loss.ignore_index();
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      const int32_t v = values[i];
-      if (v == ignore || (v >= 0 && uint64_t(v) < classes)) continue;
-      throw InvalidArgument("vkgrad: " + std::string(where) + ": sample " + std::to_string(i) + " has label " +
-                            std::to_string(v) + ", outside [0, " + std::to_string(classes) +
-                            ") (the model's outputs) and not ignore_index " + std::to_string(ignore) +
-                            "; nothing was trained or evaluated");
-    }
-  }
-
-  // f32 targets, one row of values per sample: checked on the host before any work, as labels.
-  void check_target_shape(const DeviceDataset& data, const std::string& at) const {
-    if (data.targets.empty()) {
-      throw InvalidArgument(at + loss.to_string() + " needs f32 targets (DeviceDataset::targets, (count, outputs)), " +
-                            (data.labels.empty() ? "but the dataset has none"
-                                                 : "but the dataset has only class labels: train on those with "
-                                                   "CrossEntropyLoss or NLLLoss"));
-    }
-    if (data.targets.dtype() != DType::f32) {
-      throw InvalidArgument(at + "targets must be f32, got " + to_string(data.targets.dtype()) +
-                            " (class indices go into DeviceDataset::labels, for CrossEntropyLoss or NLLLoss)");
-    }
-    if (data.targets.shape().rank() != 2 || data.targets.shape()[0] != data.count()) {
-      throw InvalidArgument(at + "targets " + data.targets.shape().to_string() +
-                            " must be (count, outputs) with count " + std::to_string(data.count()) +
-                            ", the number of samples (reshape a (count) tensor to " + "(count, 1))");
-    }
-  }
-
-  // After the model's outputs are known: the targets' width matches them, every value is finite (a
-  // NaN or inf target would only show as a non-finite loss after its update was applied).
-  void check_target_values(const DeviceDataset& data, const std::string& at) const {
-    const uint64_t width = data.targets.shape()[1];
-    if (width != classes) {
-      throw InvalidArgument(at + "targets have " + std::to_string(width) + " values per sample but the model has " +
-                            std::to_string(classes) + " outputs");
-    }
-    const std::vector<float> values = data.targets.to_vector<float>();
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      if (std::isfinite(values[i])) continue;
-      throw InvalidArgument(at + "target of sample " + std::to_string(i / width) + ", column " +
-                            std::to_string(i % width) + " is " + float_text(values[i]) +
-                            "; every target must be finite. Nothing was trained or evaluated");
-    }
-  }
-
-  // Uploads a permutation of [0, count) into `perm`. A new size needs a new tensor, and the lists
-  // recorded with the old one (train or eval ones) are dropped so none reads a stale permutation.
-  void upload_permutation(Tensor& perm, uint64_t count, const std::vector<int32_t>& order, bool train) {
-    if (perm.empty() || perm.numel() != count) {
-      std::erase_if(lists, [&](const auto& entry) { return entry.first.train == train; });
-      perm = Tensor(ctx, {count}, DType::i32);
-    }
-    perm.upload<int32_t>(order);
-  }
-};
+  perm.upload<int32_t>(order);
+}
 
 Trainer::Trainer(Context& context, Sequential& model, Loss& loss, Optimizer& optimizer, TrainerOptions options)
     : impl_(std::make_unique<Impl>(context, model, loss, optimizer, options)) {
@@ -614,7 +271,7 @@ Metrics Trainer::train_epoch(const DeviceDataset& data, const ProgressFn& progre
       const auto first = order.begin() + std::ptrdiff_t(b * batch + uint64_t(m.rank) * local);
       mine.insert(mine.end(), first, first + std::ptrdiff_t(local));
     }
-    const Slice last = slice_of(tail, m.rank, m.replicas);
+    const Impl::Slice last = Impl::slice_of(tail, m.rank, m.replicas);
     const auto first = order.begin() + std::ptrdiff_t(full * batch + last.first_row);
     mine.insert(mine.end(), first, first + std::ptrdiff_t(last.rows));
     if (mine.empty()) mine.push_back(-1);
