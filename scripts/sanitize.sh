@@ -20,7 +20,7 @@ start=$SECONDS
 # are embedded rather than compiled again (scripts/test.sh passes its own); empty: compiled here.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DVKGRAD_SANITIZE=ON \
   -DVKGRAD_BUILD_BENCH=OFF -DVKGRAD_UNITY_BUILD=OFF -DVKGRAD_SPIRV_FROM="${VKGRAD_SPIRV_FROM:-}" >/dev/null
-cmake --build "$build" -j "$jobs" --target vkgrad_tests readme_example readme_regression_example \
+cmake --build "$build" -j "$jobs" --target vkgrad_tests readme_example readme_regression_example readme_prune_example \
   readme_interop_example vkgrad-info vkgrad-interop math_glsl_accuracy
 echo "sanitizers: built in $((SECONDS - start)) s"
 start=$SECONDS
