@@ -7,29 +7,9 @@ namespace vkgrad::nn::masks {
 
 namespace {
 
-// Every Linear of `module` (inside Sequentials and Residuals too), in no particular order.
-void collect_linears(Module& module, std::vector<Linear*>& out) {
-  if (auto* linear = dynamic_cast<Linear*>(&module)) out.push_back(linear);
-  if (auto* sequential = dynamic_cast<Sequential*>(&module)) {
-    for (std::size_t i = 0; i < sequential->size(); ++i) collect_linears((*sequential)[i], out);
-  }
-  if (auto* residual = dynamic_cast<Residual*>(&module)) collect_linears(residual->fn(), out);
-}
-
 // The maskable layers of `model` under their weight's parameter name ("0.weight", "1.fn.0.weight"),
 // in parameters() order: the Linear whose weight_mask() is the parameter's mask.
-std::vector<std::pair<std::string, Linear*>> maskable(Sequential& model) {
-  std::vector<Linear*> linears;
-  collect_linears(model, linears);
-  std::vector<std::pair<std::string, Linear*>> named;
-  for (const Parameter& p : model.parameters()) {
-    if (p.mask == nullptr) continue;
-    for (Linear* linear : linears) {
-      if (&linear->weight_mask() == p.mask) named.emplace_back(p.name, linear);
-    }
-  }
-  return named;
-}
+std::vector<std::pair<std::string, Linear*>> maskable(Sequential& model) { return state::linear_layers(model); }
 
 // W's dimensions, as a HostTensor's shape.
 std::vector<uint64_t> dims_of(const Tensor& t) {

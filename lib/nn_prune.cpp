@@ -16,18 +16,6 @@ using state::fmt;
 
 namespace {
 
-void collect_linear(Module& module, const std::string& prefix, std::vector<PruneTarget>& out) {
-  if (auto* linear = dynamic_cast<Linear*>(&module)) {
-    out.push_back({prefix + "weight", linear});
-  } else if (auto* sequential = dynamic_cast<Sequential*>(&module)) {
-    for (std::size_t i = 0; i < sequential->size(); ++i) {
-      collect_linear((*sequential)[i], prefix + std::to_string(i) + ".", out);
-    }
-  } else if (auto* residual = dynamic_cast<Residual*>(&module)) {
-    collect_linear(residual->fn(), prefix + "fn.", out);
-  }
-}
-
 prune_masks::LayerWeights download(Linear& layer) {
   prune_masks::LayerWeights w;
   w.weight = layer.weight().to_vector<float>();
@@ -61,7 +49,7 @@ void magnitude_prune(const std::vector<PruneTarget>& layers, double amount, bool
 
 std::vector<PruneTarget> prunable_layers(Sequential& model, const PruneSelection& selection) {
   std::vector<PruneTarget> all;
-  collect_linear(model, "", all);
+  for (auto& [name, linear] : state::linear_layers(model)) all.push_back({name, linear});
   if (all.empty()) fail("prunable_layers", "the model has no Linear layer to prune");
   if (selection.skip_output_layer) all.pop_back();
   if (!selection.names.empty()) {

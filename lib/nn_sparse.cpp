@@ -25,24 +25,6 @@ constexpr const char* kCrow = ".crow_indices";
 constexpr const char* kCol = ".col_indices";
 constexpr const char* kValues = ".values";
 
-// Every Linear of `module` with its weight's state_dict name, in state_dict order: Sequential
-// names layer i "<i>.", Residual its module "fn." (as their parameters() do).
-void collect_linears(Module& module, const std::string& prefix, std::vector<std::pair<std::string, Linear*>>& out) {
-  if (auto* linear = dynamic_cast<Linear*>(&module)) {
-    out.emplace_back(prefix + "weight", linear);
-  } else if (auto* seq = dynamic_cast<Sequential*>(&module)) {
-    for (std::size_t i = 0; i < seq->size(); ++i) collect_linears((*seq)[i], prefix + std::to_string(i) + ".", out);
-  } else if (auto* residual = dynamic_cast<Residual*>(&module)) {
-    collect_linears(residual->fn(), prefix + "fn.", out);
-  }
-}
-
-std::vector<std::pair<std::string, Linear*>> linears_of(Module& model) {
-  std::vector<std::pair<std::string, Linear*>> out;
-  collect_linears(model, "", out);
-  return out;
-}
-
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // A HostTensor of integers of `dtype` ("I16", "I32" or "I64") holding `values`, which fit.
@@ -163,14 +145,14 @@ void Linear::compress_weight(SparseFormat format) {
 }
 
 std::size_t compress_weights(Module& model, SparseFormat format) {
-  auto linears = linears_of(model);
+  auto linears = state::linear_layers(model);
   for (auto& [name, linear] : linears) linear->compress_weight(format);
   return linears.size();
 }
 
 std::size_t drop_compressed_weights(Module& model) {
   std::size_t dropped = 0;
-  for (auto& [name, linear] : linears_of(model)) {
+  for (auto& [name, linear] : state::linear_layers(model)) {
     if (linear->compressed() == nullptr) continue;
     linear->drop_compressed_weight();
     ++dropped;
@@ -194,7 +176,7 @@ void save_sparse(Sequential& model, const std::filesystem::path& path, const Spa
     metadata[key] = value;
   }
   std::map<std::string, Linear*> weights;
-  for (auto& [name, linear] : linears_of(model)) weights[name] = linear;
+  for (auto& [name, linear] : state::linear_layers(model)) weights[name] = linear;
   std::vector<std::pair<std::string, HostTensor>> out;
   for (auto& [name, tensor] : model.state_dict()) {
     const auto linear = weights.find(name);
@@ -280,7 +262,7 @@ void load_sparse(Sequential& model, const std::filesystem::path& path) {
 WeightSparsityReport weight_sparsity(Sequential& model) {
   WeightSparsityReport report;
   report.total.name = "total";
-  for (auto& [name, linear] : linears_of(model)) {
+  for (auto& [name, linear] : state::linear_layers(model)) {
     WeightSparsity s{name, linear->weight().numel(), 0};
     for (const float w : linear->weight().to_vector<float>()) s.zeros += w == 0.0f ? 1 : 0;
     report.total.elements += s.elements;

@@ -88,6 +88,28 @@ uint64_t mix_seed(uint64_t seed, uint64_t i) {
   return z ^ (z >> 31);
 }
 
+namespace {
+
+void collect_linears(Module& module, const std::string& prefix, std::vector<std::pair<std::string, Linear*>>& out) {
+  if (auto* linear = dynamic_cast<Linear*>(&module)) {
+    out.emplace_back(prefix + "weight", linear);
+  } else if (auto* sequential = dynamic_cast<Sequential*>(&module)) {
+    for (std::size_t i = 0; i < sequential->size(); ++i) {
+      collect_linears((*sequential)[i], prefix + std::to_string(i) + ".", out);
+    }
+  } else if (auto* residual = dynamic_cast<Residual*>(&module)) {
+    collect_linears(residual->fn(), prefix + "fn.", out);
+  }
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, Linear*>> linear_layers(Module& model) {
+  std::vector<std::pair<std::string, Linear*>> out;
+  collect_linears(model, "", out);
+  return out;
+}
+
 uint64_t features_of(const Tensor& t, std::string_view where, std::string_view role) {
   if (t.empty() || t.shape().rank() < 1) fail(where, "'" + std::string(role) + "' is empty");
   return t.numel() / t.shape()[0];

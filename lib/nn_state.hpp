@@ -46,6 +46,11 @@ uint64_t mix_seed(uint64_t seed, uint64_t i);
 /// when it is empty.
 uint64_t features_of(const Tensor& t, std::string_view where, std::string_view role);
 
+/// Every Linear of `model` (inside nested Sequentials and Residuals too) with its weight's
+/// state_dict name ("0.weight", "2.fn.0.weight"), in state_dict order: a Sequential names layer i
+/// "<i>.", a Residual its module "fn.", as their parameters() do.
+std::vector<std::pair<std::string, Linear*>> linear_layers(Module& model);
+
 /// Puts `module` in training or eval mode for its lifetime (while a pass is recorded in that mode),
 /// then back in the mode it was in, also when the recording throws.
 class ModeWhileRecording {
