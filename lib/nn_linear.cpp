@@ -44,7 +44,7 @@ uint64_t Linear::output_features(uint64_t in_features) const {
 void Linear::forward(CommandList& cmd, const Tensor& x, Tensor& y) {
   output_features(features_of(x, "Linear", "x"));
   if (training()) drop_compressed_weight();  // training changes W: the snapshot would go stale
-  if (!compressed_.empty() && sparse_is_faster(context(), x.shape()[0], in_, out_, compressed_.density())) {
+  if (sparse_at(x.shape()[0])) {
     sparse_linear_forward(cmd, x, compressed_, bias_, y);
     return;
   }
@@ -56,6 +56,10 @@ void Linear::backward(CommandList& cmd, const Tensor& x, const Tensor& /*y*/, co
   // The gradient of weight_orig·mask with respect to weight_orig (PyTorch's pruning): what clipping,
   // the gradient averaging of replicas and the optimizer then see.
   if (has_weight_mask()) mask_apply(cmd, weight_mask_, {&weight_grad_});
+}
+
+bool Linear::sparse_at(uint64_t rows) const {
+  return !compressed_.empty() && sparse_is_faster(context(), rows, in_, out_, compressed_.density());
 }
 
 std::vector<Parameter> Linear::parameters() {

@@ -143,11 +143,8 @@ std::string time_inference(vkgrad::nn::Sequential& model, const std::vector<uint
     const uint64_t rows = xs[i].shape()[0];
     std::string layers;
     for (std::size_t l = 0; l < model.size(); ++l) {
-      if (auto* lin = dynamic_cast<vkgrad::nn::Linear*>(&model[l]); lin && lin->compressed()) {
-        const auto* w = lin->compressed();
-        if (vkgrad::sparse_is_faster(ctx, rows, w->cols(), w->rows(), w->density())) {
-          layers += (layers.empty() ? "" : ",") + std::to_string(l);
-        }
+      if (auto* lin = dynamic_cast<vkgrad::nn::Linear*>(&model[l]); lin && lin->sparse_at(rows)) {
+        layers += (layers.empty() ? "" : ",") + std::to_string(l);
       }
     }
     char line[160];

@@ -177,6 +177,9 @@ class Linear : public Module {
   /// recorded before and replayed): compress again after that. A list recorded in eval mode while
   /// compressed keeps multiplying by the snapshot it was recorded with.
   void compress_weight(SparseFormat format = SparseFormat::csr);
+  /// Whether an eval-mode forward() of `rows` rows records the sparse product: a compressed weight
+  /// exists and sparse_is_faster(context, rows, in_features, out_features, its density).
+  bool sparse_at(uint64_t rows) const;
   /// The compressed weight, or null when there is none.
   const SparseMatrix* compressed() const { return compressed_.empty() ? nullptr : &compressed_; }
   /// Frees the compressed weight (nothing when there is none); forward() is dense from then on.
